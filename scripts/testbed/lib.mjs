@@ -1,0 +1,245 @@
+// Shared helpers for the Sandpiper local test bed (node built-ins only).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '..', '..');
+export const STATE = process.env.SANDPIPER_TESTBED_STATE || path.join(REPO, '.sandpiper', 'testbed');
+export const CACHE = process.env.SANDPIPER_TESTBED_CACHE || path.join(os.homedir(), '.cache', 'sandpiper-testbed');
+export const TESTBED_JSON = path.join(STATE, 'testbed.json');
+
+export const VERSIONS = {
+  kubernetes: '1.33.13',
+  kwok: '0.8.0',
+  argoRollouts: '1.8.5',
+  gatewayApi: '1.4.1',
+};
+
+export const CLUSTER_NAME = 'sandpiper';
+
+export function log(...args) {
+  console.log('[testbed]', ...args);
+}
+
+export function mkdirp(p) {
+  fs.mkdirSync(p, { recursive: true });
+  return p;
+}
+
+export function readJson(p, dflt = undefined) {
+  try {
+    return JSON.parse(fs.readFileSync(p, 'utf8'));
+  } catch {
+    return dflt;
+  }
+}
+
+export function writeJson(p, v) {
+  mkdirp(path.dirname(p));
+  fs.writeFileSync(p + '.tmp', JSON.stringify(v, null, 2) + '\n');
+  fs.renameSync(p + '.tmp', p);
+}
+
+export function which(cmd) {
+  for (const dir of (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin'])) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
+}
+
+/** Run synchronously; returns {status, stdout, stderr}. Throws on failure unless opts.check === false. */
+export function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  if (r.error && opts.check !== false) throw r.error;
+  if (opts.check !== false && r.status !== 0) {
+    const err = new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${(r.stderr || '').slice(-4000)}${(r.stdout || '').slice(-2000)}`);
+    err.result = r;
+    throw err;
+  }
+  return r;
+}
+
+/** Run asynchronously with output appended to a log file. Rejects with the log's tail on failure. */
+export function runLogged(cmd, args, { logFile, env, cwd } = {}) {
+  mkdirp(path.dirname(logFile));
+  const fd = fs.openSync(logFile, 'a');
+  fs.writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env || process.env, cwd });
+    child.on('error', (e) => {
+      fs.closeSync(fd);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      fs.closeSync(fd);
+      if (code === 0) resolve();
+      else {
+        const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code} (log: ${logFile})\n${tail}`));
+      }
+    });
+  });
+}
+
+/** Start a detached daemon; output to logFile, pid written to pidFile. */
+export function startDaemon(name, cmd, args, { env, cwd } = {}) {
+  const logFile = path.join(STATE, 'logs', `${name}.log`);
+  mkdirp(path.dirname(logFile));
+  const fd = fs.openSync(logFile, 'a');
+  fs.writeSync(fd, `\n==== ${new Date().toISOString()} $ ${cmd} ${args.join(' ')}\n`);
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: env || process.env, cwd });
+  fs.closeSync(fd);
+  child.unref();
+  fs.writeFileSync(pidFile(name), String(child.pid));
+  return { pid: child.pid, logFile };
+}
+
+export function pidFile(name) {
+  return path.join(mkdirp(path.join(STATE, 'pids')), `${name}.pid`);
+}
+
+export function readPid(name) {
+  try {
+    const n = parseInt(fs.readFileSync(pidFile(name), 'utf8').trim(), 10);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+export function pidAlive(pid, expectExe) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/\) Z /.test(stat)) return false; // zombie
+    if (expectExe) {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes(expectExe)) return false;
+    }
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+export function daemonAlive(name, expectExe) {
+  const pid = readPid(name);
+  return pidAlive(pid, expectExe) ? pid : null;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM, wait up to timeoutMs, then SIGKILL. Returns true if the process is gone. */
+export async function stopPid(pid, timeoutMs = 10000) {
+  if (!pidAlive(pid)) return true;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {}
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (!pidAlive(pid)) return true;
+    await sleep(100);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+  for (let i = 0; i < 30; i++) {
+    if (!pidAlive(pid)) return true;
+    await sleep(100);
+  }
+  return !pidAlive(pid);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function portOpen(port, host = '127.0.0.1', timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+  });
+}
+
+export async function httpOk(url, timeoutMs = 1000) {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(what, fn, timeoutMs = 60000, intervalMs = 200) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`);
+}
+
+/** Mount points (from /proc/mounts) at or below dir, deepest first. */
+export function mountsUnder(dir) {
+  const real = fs.existsSync(dir) ? fs.realpathSync(dir) : dir;
+  const out = [];
+  for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const mp = (line.split(' ')[1] || '').replace(/\\040/g, ' ');
+    if (mp === real || mp.startsWith(real + '/') || mp === dir || mp.startsWith(dir + '/')) out.push(mp);
+  }
+  return [...new Set(out)].sort((a, b) => b.length - a.length);
+}
+
+export async function timed(label, fn, timings) {
+  const t0 = Date.now();
+  log(`▶ ${label}`);
+  try {
+    const r = await fn();
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    timings.push([label, s, typeof r === 'string' ? r : '']);
+    log(`✔ ${label} (${s}s)${typeof r === 'string' && r ? ' — ' + r : ''}`);
+    return r;
+  } catch (e) {
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    log(`✘ ${label} failed after ${s}s`);
+    throw e;
+  }
+}

@@ -1,0 +1,616 @@
+#!/usr/bin/env node
+// Sandpiper local test bed: node scripts/testbed/testbed.mjs up|down|status
+// Plain Node ESM, built-ins only. See scripts/testbed/README.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CACHE, CLUSTER_NAME, REPO, STATE, TESTBED_JSON, VERSIONS,
+  daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
+  sh, startDaemon, stopPid, timed, waitFor, which, writeJson,
+} from './lib.mjs';
+import {
+  K8S_BINS, argoBinDir, buildArgoRollouts, buildKubernetes, buildKwok, k8sBinDir, kwokBinDir, moduleDir,
+} from './build.mjs';
+
+const ARGO_ENABLED = process.env.SANDPIPER_TESTBED_ARGO !== '0';
+const BIN = path.join(STATE, 'bin');
+const KWOK_WORKDIR = path.join(STATE, 'kwok');
+const CLUSTER_DIR = path.join(KWOK_WORKDIR, 'clusters', CLUSTER_NAME);
+const KUBECONFIG = path.join(STATE, 'kubeconfig');
+const EXEC_WORKDIR = path.join(STATE, 'exec');
+const DOCKER_DIR = path.join(STATE, 'docker');
+const DOCKER_SOCK = path.join(DOCKER_DIR, 'docker.sock');
+const REGISTRY_DIR = path.join(STATE, 'registry');
+const PROM_DIR = path.join(STATE, 'prometheus');
+const PROM_TARGETS = path.join(PROM_DIR, 'targets');
+const ARGO_DIR = path.join(STATE, 'argo-rollouts');
+const NODES = ['kwok-node-0', 'kwok-node-1'];
+
+const APT_PACKAGES = {
+  dockerd: 'docker.io',
+  etcd: 'etcd-server',
+  prometheus: 'prometheus',
+  'docker-registry': 'docker-registry',
+  busybox: 'busybox-static',
+};
+
+function kwokEnv() {
+  return { ...process.env, KWOK_WORKDIR, PATH: `${BIN}:${process.env.PATH}` };
+}
+function kubectl(args, opts = {}) {
+  return sh(path.join(BIN, 'kubectl'), ['--kubeconfig', KUBECONFIG, ...args], opts);
+}
+function docker(args, opts = {}) {
+  return sh(which('docker') || 'docker', ['-H', `unix://${DOCKER_SOCK}`, ...args], {
+    ...opts,
+    env: { ...process.env, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: path.join(DOCKER_DIR, 'client'), ...(opts.env || {}) },
+  });
+}
+
+// ---------------------------------------------------------------- ports / state
+async function loadPorts() {
+  const file = path.join(STATE, 'ports.json');
+  const ports = readJson(file, {});
+  const want = ['kubeApiserver', 'registry', 'prometheus', 'argoMetrics', 'argoHealthz'];
+  let changed = false;
+  for (const k of want) {
+    if (!ports[k]) {
+      let p;
+      do p = await freePort();
+      while (Object.values(ports).includes(p));
+      ports[k] = p;
+      changed = true;
+    }
+  }
+  if (changed) writeJson(file, ports);
+  return ports;
+}
+
+// ---------------------------------------------------------------- phase: host packages
+async function phaseHostPackages() {
+  const missing = Object.entries(APT_PACKAGES).filter(([bin]) => !which(bin)).map(([, pkg]) => pkg);
+  if (!which('docker')) missing.push('docker.io');
+  if (!missing.length) return 'all present';
+  const pkgs = [...new Set(missing)];
+  log(`missing Debian packages: ${pkgs.join(' ')} — installing with apt-get`);
+  const args = ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', ...pkgs];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = sh('apt-get', args, { env, check: false, stdio: 'inherit' });
+  if (r.status !== 0) {
+    sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { env, stdio: 'inherit' });
+    sh('apt-get', args, { env, stdio: 'inherit' });
+  }
+  return `installed ${pkgs.join(' ')}`;
+}
+
+// ---------------------------------------------------------------- phase: binaries
+function linkBins() {
+  mkdirp(BIN);
+  const links = {};
+  for (const b of K8S_BINS) links[b] = path.join(k8sBinDir(), b);
+  links.kwok = path.join(kwokBinDir(), 'kwok');
+  links.kwokctl = path.join(kwokBinDir(), 'kwokctl');
+  if (fs.existsSync(path.join(argoBinDir(), 'rollouts-controller'))) links['rollouts-controller'] = path.join(argoBinDir(), 'rollouts-controller');
+  for (const [name, target] of Object.entries(links)) {
+    const l = path.join(BIN, name);
+    try {
+      if (fs.readlinkSync(l) === target) continue;
+    } catch {}
+    fs.rmSync(l, { force: true });
+    fs.symlinkSync(target, l);
+  }
+}
+
+// ---------------------------------------------------------------- phase: cluster
+async function apiserverReady() {
+  if (!fs.existsSync(KUBECONFIG)) return false;
+  const r = kubectl(['get', '--raw', '/readyz'], { check: false, timeout: 5000 });
+  return r.status === 0 && r.stdout.trim() === 'ok';
+}
+
+function clusterPids() {
+  const dir = path.join(CLUSTER_DIR, 'pids');
+  const out = {};
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      const pid = parseInt(fs.readFileSync(path.join(dir, f), 'utf8'), 10);
+      if (pid) out[f.replace(/\.pid$/, '')] = pid;
+    }
+  } catch {}
+  return out;
+}
+
+async function phaseCluster(ports) {
+  const kwokctl = path.join(BIN, 'kwokctl');
+  const pids = clusterPids();
+  const allAlive = Object.keys(pids).length > 0 && Object.values(pids).every((p) => pidAlive(p));
+  if (allAlive && (await apiserverReady())) return 'already running';
+  if (fs.existsSync(path.join(CLUSTER_DIR, 'kwok.yaml')) && Object.keys(pids).length) {
+    // Exists but (partly) stopped: start it again.
+    log('cluster exists but is not fully running — restarting it');
+    sh(kwokctl, ['stop', 'cluster', '--name', CLUSTER_NAME], { env: kwokEnv(), check: false, stdio: 'inherit' });
+    const r = sh(kwokctl, ['start', 'cluster', '--name', CLUSTER_NAME, '--wait', '120s'], { env: kwokEnv(), check: false, stdio: 'inherit' });
+    if (r.status === 0) {
+      await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500);
+      return 'restarted';
+    }
+    log('restart failed — deleting and recreating the cluster');
+    sh(kwokctl, ['delete', 'cluster', '--name', CLUSTER_NAME], { env: kwokEnv(), check: false, stdio: 'inherit' });
+  }
+  mkdirp(KWOK_WORKDIR);
+  const args = [
+    'create', 'cluster',
+    '--name', CLUSTER_NAME,
+    '--runtime', 'binary',
+    '--kube-apiserver-port', String(ports.kubeApiserver),
+    '--kube-authorization',
+    '--kube-apiserver-binary', path.join(BIN, 'kube-apiserver'),
+    '--kube-controller-manager-binary', path.join(BIN, 'kube-controller-manager'),
+    '--kube-scheduler-binary', path.join(BIN, 'kube-scheduler'),
+    '--kwok-controller-binary', path.join(BIN, 'kwok'),
+    '--kubectl-binary', path.join(BIN, 'kubectl'),
+    '--etcd-binary', which('etcd'),
+    '--enable-crds', 'Logs,ClusterLogs,Exec,ClusterExec,PortForward,ClusterPortForward',
+    '--kubeconfig', KUBECONFIG,
+    '--wait', '120s',
+  ];
+  sh(kwokctl, args, { env: kwokEnv(), stdio: 'inherit' });
+  await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500);
+  return 'created';
+}
+
+function nodeManifest(name) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+      labels: {
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/role': 'agent',
+        'node-role.kubernetes.io/agent': '',
+        type: 'kwok',
+      },
+    },
+    // No kwok.x-k8s.io/node=fake:NoSchedule taint on purpose: every test pod can land here without a toleration.
+    spec: {},
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+      nodeInfo: {
+        architecture: 'amd64',
+        kubeProxyVersion: 'fake',
+        kubeletVersion: 'fake',
+        operatingSystem: 'linux',
+      },
+      phase: 'Running',
+    },
+  };
+}
+
+function applyObjects(objs) {
+  const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs });
+  kubectl(['apply', '-f', '-'], { input });
+}
+
+async function phaseNodes() {
+  applyObjects(NODES.map(nodeManifest));
+  await waitFor('kwok nodes Ready', () => {
+    const r = kubectl(['get', 'nodes', '-o', 'json'], { check: false });
+    if (r.status !== 0) return false;
+    const items = JSON.parse(r.stdout).items;
+    return NODES.every((n) => items.find((i) => i.metadata.name === n)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  }, 60000, 300);
+  mkdirp(EXEC_WORKDIR);
+  return `${NODES.join(', ')} Ready`;
+}
+
+async function phaseCrds() {
+  const files = [];
+  const argoDir = path.join(moduleDir(`github.com/argoproj/argo-rollouts@v${VERSIONS.argoRollouts}`), 'manifests', 'crds');
+  for (const f of fs.readdirSync(argoDir)) if (f.endsWith('-crd.yaml')) files.push(path.join(argoDir, f));
+  const gwDir = path.join(moduleDir(`sigs.k8s.io/gateway-api@v${VERSIONS.gatewayApi}`), 'config', 'crd', 'standard');
+  for (const f of fs.readdirSync(gwDir)) if (f.endsWith('.yaml')) files.push(path.join(gwDir, f));
+  const args = ['apply', '--server-side', '--force-conflicts'];
+  for (const f of files) args.push('-f', f);
+  kubectl(args);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/rollouts.argoproj.io', 'crd/httproutes.gateway.networking.k8s.io', 'crd/gateways.gateway.networking.k8s.io']);
+  return `${files.length} CRDs (argo-rollouts v${VERSIONS.argoRollouts}, gateway-api v${VERSIONS.gatewayApi} standard)`;
+}
+
+// ---------------------------------------------------------------- phase: docker
+async function dockerReady() {
+  if (!fs.existsSync(DOCKER_SOCK)) return false;
+  const r = docker(['version', '--format', '{{.Server.Version}}'], { check: false, timeout: 5000 });
+  return r.status === 0;
+}
+
+async function phaseDocker() {
+  const pid = daemonAlive('dockerd', 'dockerd');
+  if (pid && (await dockerReady())) return 'already running';
+  if (pid) await stopPid(pid);
+  unmountUnder(path.join(DOCKER_DIR));
+  mkdirp(path.join(DOCKER_DIR, 'data'));
+  mkdirp(path.join(DOCKER_DIR, 'exec'));
+  fs.rmSync(DOCKER_SOCK, { force: true });
+  // --bridge=none --iptables=false --ip-forward=false: dockerd touches no iptables rules and no sysctl,
+  // so nothing stays behind on the host. Builds/run use the host network (or none).
+  startDaemon('dockerd', which('dockerd'), [
+    '--data-root', path.join(DOCKER_DIR, 'data'),
+    '--exec-root', path.join(DOCKER_DIR, 'exec'),
+    '--pidfile', path.join(DOCKER_DIR, 'dockerd.pid'),
+    '-H', `unix://${DOCKER_SOCK}`,
+    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+    '--userland-proxy=false',
+    '--storage-driver=overlay2',
+  ]);
+  await waitFor('dockerd', dockerReady, 30000, 200);
+  return `started (pid ${readPid('dockerd')})`;
+}
+
+function hasImage(ref) {
+  return docker(['image', 'inspect', ref], { check: false }).status === 0;
+}
+
+async function phaseImages() {
+  const made = [];
+  if (!hasImage('sandpiper/busybox:latest')) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-busybox-'));
+    try {
+      for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev', 'usr/bin', 'var', 'home']) mkdirp(path.join(root, d));
+      fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+      fs.copyFileSync(which('busybox'), path.join(root, 'bin', 'busybox'));
+      fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
+      const applets = sh(which('busybox'), ['--list']).stdout.split('\n').filter(Boolean);
+      for (const a of applets) if (a !== 'busybox') try { fs.symlinkSync('busybox', path.join(root, 'bin', a)); } catch {}
+      fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
+      fs.writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+      const tar = sh('tar', ['-C', root, '-c', '.'], { encoding: 'buffer' }).stdout;
+      docker(['import', '--change', 'ENV PATH=/usr/local/bin:/usr/bin:/bin', '--change', 'CMD ["/bin/sh"]', '-', 'sandpiper/busybox:latest'], { input: tar });
+      made.push('sandpiper/busybox');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+  if (!hasImage('sandpiper/node:20')) {
+    const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-node-'));
+    try {
+      const nodeBin = fs.realpathSync(process.execPath);
+      mkdirp(path.join(ctx, 'rootfs', 'usr', 'local', 'bin'));
+      fs.copyFileSync(nodeBin, path.join(ctx, 'rootfs', 'usr', 'local', 'bin', 'node'));
+      fs.chmodSync(path.join(ctx, 'rootfs', 'usr', 'local', 'bin', 'node'), 0o755);
+      const ldd = sh('ldd', [nodeBin]).stdout;
+      for (const m of ldd.matchAll(/(\/\S+)\s+\(0x/g)) {
+        const lib = m[1];
+        const dest = path.join(ctx, 'rootfs', lib);
+        mkdirp(path.dirname(dest));
+        fs.copyFileSync(fs.realpathSync(lib), dest);
+      }
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM sandpiper/busybox:latest\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\nCMD ["node"]\n');
+      docker(['build', '-q', '-t', 'sandpiper/node:20', ctx]);
+      made.push('sandpiper/node:20');
+    } finally {
+      fs.rmSync(ctx, { recursive: true, force: true });
+    }
+  }
+  return made.length ? `built ${made.join(', ')}` : 'cached';
+}
+
+// ---------------------------------------------------------------- phase: registry
+async function phaseRegistry(ports) {
+  const url = `http://127.0.0.1:${ports.registry}/v2/`;
+  if (daemonAlive('registry', 'docker-registry') && (await httpOk(url))) return 'already running';
+  const pid = readPid('registry');
+  if (pid) await stopPid(pid);
+  mkdirp(path.join(REGISTRY_DIR, 'data'));
+  const cfg = path.join(REGISTRY_DIR, 'config.yml');
+  fs.writeFileSync(cfg, [
+    'version: 0.1',
+    'log:',
+    '  level: info',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${path.join(REGISTRY_DIR, 'data')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${ports.registry}`,
+    '',
+  ].join('\n'));
+  startDaemon('registry', which('docker-registry'), ['serve', cfg]);
+  await waitFor('registry /v2/', () => httpOk(url), 30000, 200);
+  return `started on 127.0.0.1:${ports.registry}`;
+}
+
+// ---------------------------------------------------------------- phase: prometheus
+async function phasePrometheus(ports) {
+  const base = `http://127.0.0.1:${ports.prometheus}`;
+  if (daemonAlive('prometheus', 'prometheus') && (await httpOk(`${base}/-/ready`))) return 'already running';
+  const pid = readPid('prometheus');
+  if (pid) await stopPid(pid);
+  mkdirp(PROM_TARGETS);
+  mkdirp(path.join(PROM_DIR, 'data'));
+  const cfg = path.join(PROM_DIR, 'prometheus.yml');
+  fs.writeFileSync(cfg, [
+    'global:',
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: prometheus',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${ports.prometheus}']`,
+    '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
+    '  - job_name: testbed',
+    '    file_sd_configs:',
+    '      - files:',
+    `          - ${path.join(PROM_TARGETS, '*.json')}`,
+    '        refresh_interval: 1s',
+    '',
+  ].join('\n'));
+  startDaemon('prometheus', which('prometheus'), [
+    `--config.file=${cfg}`,
+    `--storage.tsdb.path=${path.join(PROM_DIR, 'data')}`,
+    `--web.listen-address=127.0.0.1:${ports.prometheus}`,
+    '--web.enable-lifecycle',
+    '--storage.tsdb.retention.time=1d',
+  ], { cwd: PROM_DIR });
+  await waitFor('prometheus /-/ready', () => httpOk(`${base}/-/ready`), 60000, 250);
+  return `started on ${base}`;
+}
+
+// ---------------------------------------------------------------- phase: argo rollouts controller
+async function phaseArgo(ports) {
+  const healthz = `http://127.0.0.1:${ports.argoHealthz}/healthz`;
+  if (daemonAlive('rollouts-controller', 'rollouts-controller') && (await httpOk(healthz))) return 'already running';
+  const pid = readPid('rollouts-controller');
+  if (pid) await stopPid(pid);
+  mkdirp(ARGO_DIR);
+  startDaemon('rollouts-controller', path.join(BIN, 'rollouts-controller'), [
+    '--kubeconfig', KUBECONFIG,
+    '--leader-elect=false',
+    '--metricsport', String(ports.argoMetrics),
+    '--healthzPort', String(ports.argoHealthz),
+    '--loglevel', 'info',
+  ], { cwd: ARGO_DIR, env: { ...process.env, KUBECONFIG, HOME: ARGO_DIR } });
+  await waitFor('rollouts-controller /healthz', () => httpOk(healthz), 60000, 500);
+  return `started (pid ${readPid('rollouts-controller')})`;
+}
+
+// ---------------------------------------------------------------- env files
+function writeEnvFiles(ports) {
+  const info = {
+    versions: { ...VERSIONS, etcd: etcdVersion() },
+    state: STATE,
+    binDir: BIN,
+    kubeconfig: KUBECONFIG,
+    kubeApiserver: `https://127.0.0.1:${ports.kubeApiserver}`,
+    clusterName: CLUSTER_NAME,
+    kwokWorkdir: KWOK_WORKDIR,
+    kwokClusterDir: CLUSTER_DIR,
+    execWorkDir: EXEC_WORKDIR,
+    nodes: NODES,
+    dockerHost: `unix://${DOCKER_SOCK}`,
+    dockerSocket: DOCKER_SOCK,
+    registry: `127.0.0.1:${ports.registry}`,
+    prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+    prometheusTargetsDir: PROM_TARGETS,
+    prometheusConfig: path.join(PROM_DIR, 'prometheus.yml'),
+    argoRollouts: ARGO_ENABLED ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz } : { enabled: false },
+    images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
+    ports,
+    pids: {
+      ...Object.fromEntries(Object.entries(clusterPids()).map(([k, v]) => [k, v])),
+      dockerd: readPid('dockerd'),
+      registry: readPid('registry'),
+      prometheus: readPid('prometheus'),
+      ...(ARGO_ENABLED ? { 'rollouts-controller': readPid('rollouts-controller') } : {}),
+    },
+    logsDir: path.join(STATE, 'logs'),
+    envFile: path.join(STATE, 'env.sh'),
+    updatedAt: new Date().toISOString(),
+  };
+  writeJson(TESTBED_JSON, info);
+  const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+  fs.writeFileSync(path.join(STATE, 'env.sh'), [
+    '# Generated by scripts/testbed/testbed.mjs — source it: source .sandpiper/testbed/env.sh',
+    `export PATH=${q(BIN)}:"$PATH"`,
+    `export KUBECONFIG=${q(KUBECONFIG)}`,
+    `export DOCKER_HOST=${q(info.dockerHost)}`,
+    'export DOCKER_BUILDKIT=0',
+    `export SANDPIPER_REGISTRY=${q(info.registry)}`,
+    `export PROMETHEUS_URL=${q(info.prometheusUrl)}`,
+    `export SANDPIPER_PROMETHEUS_TARGETS=${q(PROM_TARGETS)}`,
+    `export SANDPIPER_TESTBED_JSON=${q(TESTBED_JSON)}`,
+    '',
+  ].join('\n'));
+  return info;
+}
+
+function etcdVersion() {
+  const r = sh(which('etcd') || 'etcd', ['--version'], { check: false });
+  return ((r.stdout || '').match(/etcd Version:\s*(\S+)/) || [])[1] || 'unknown';
+}
+
+// ---------------------------------------------------------------- up
+async function up() {
+  const t0 = Date.now();
+  const timings = [];
+  mkdirp(STATE);
+  const ports = await loadPorts();
+  await timed('host packages (apt)', phaseHostPackages, timings);
+  // Build in parallel: go shares its build cache; 2 cores make this ~ sequential anyway.
+  await timed('build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok, async () => {
+    const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
+    return `kubernetes ${a}, kwok ${b}`;
+  }, timings);
+  linkBins();
+  await timed('kwok cluster (etcd ' + etcdVersion() + ')', () => phaseCluster(ports), timings);
+  await timed('kwok nodes', phaseNodes, timings);
+  await timed('docker engine', phaseDocker, timings);
+  await timed('base images', phaseImages, timings);
+  await timed('registry', () => phaseRegistry(ports), timings);
+  await timed('prometheus', () => phasePrometheus(ports), timings);
+  if (ARGO_ENABLED) {
+    await timed('build argo-rollouts v' + VERSIONS.argoRollouts, buildArgoRollouts, timings);
+    linkBins();
+    await timed('CRDs (argo-rollouts, gateway-api)', phaseCrds, timings);
+    await timed('argo-rollouts controller', () => phaseArgo(ports), timings);
+  } else {
+    log('SANDPIPER_TESTBED_ARGO=0: skipping Argo Rollouts (controller and CRDs)');
+  }
+  const info = writeEnvFiles(ports);
+  const total = ((Date.now() - t0) / 1000).toFixed(1);
+  log('phase timings:');
+  for (const [label, s, note] of timings) log(`  ${s.padStart(7)}s  ${label}${note ? '  (' + note + ')' : ''}`);
+  log(`testbed up in ${total}s`);
+  log(`  kubeconfig: ${info.kubeconfig}`);
+  log(`  docker:     ${info.dockerHost}`);
+  log(`  registry:   ${info.registry}`);
+  log(`  prometheus: ${info.prometheusUrl} (targets: ${info.prometheusTargetsDir}/*.json)`);
+  log(`use it: source ${path.relative(process.cwd(), info.envFile) || info.envFile}`);
+}
+
+// ---------------------------------------------------------------- down
+function unmountUnder(dir) {
+  const left = [];
+  for (const mp of mountsUnder(dir)) {
+    const r = sh('umount', ['-l', mp], { check: false });
+    if (r.status !== 0) left.push(mp);
+  }
+  return left;
+}
+
+async function down() {
+  const t0 = Date.now();
+  const problems = [];
+  const stopped = [];
+  for (const name of ['rollouts-controller', 'prometheus', 'registry', 'dockerd']) {
+    const pid = readPid(name);
+    if (!pid) continue;
+    if (pidAlive(pid)) {
+      const ok = await stopPid(pid, name === 'dockerd' ? 20000 : 10000);
+      if (!ok) problems.push(`${name} (pid ${pid}) did not exit`);
+      else stopped.push(`${name}(${pid})`);
+    }
+    fs.rmSync(path.join(STATE, 'pids', `${name}.pid`), { force: true });
+  }
+  // containerd-shims / containerd started by dockerd that outlived it
+  for (const pid of procsUnder(DOCKER_DIR)) {
+    if (await stopPid(pid, 5000)) stopped.push(`docker-child(${pid})`);
+    else problems.push(`docker child pid ${pid} did not exit`);
+  }
+  const cpids = clusterPids();
+  if (fs.existsSync(CLUSTER_DIR) && fs.existsSync(path.join(BIN, 'kwokctl'))) {
+    const r = sh(path.join(BIN, 'kwokctl'), ['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', KUBECONFIG], { env: kwokEnv(), check: false });
+    if (r.status !== 0) log(`kwokctl delete cluster failed: ${r.stderr.trim()}`);
+    else stopped.push('kwok cluster');
+  }
+  for (const [name, pid] of Object.entries(cpids)) {
+    if (pidAlive(pid)) {
+      if (await stopPid(pid, 10000)) stopped.push(`${name}(${pid})`);
+      else problems.push(`${name} (pid ${pid}) did not exit`);
+    }
+  }
+  fs.rmSync(CLUSTER_DIR, { recursive: true, force: true });
+  const left = unmountUnder(STATE);
+  for (const mp of left) problems.push(`mount ${mp} could not be unmounted`);
+  // Host networking state: compare with the snapshot taken before our first dockerd start.
+  problems.push(...cleanupIptables());
+  // Final verification
+  for (const pid of procsUnder(STATE)) problems.push(`process ${pid} still references ${STATE}`);
+  for (const mp of mountsUnder(STATE)) problems.push(`mount ${mp} still present`);
+  fs.rmSync(DOCKER_SOCK, { force: true });
+  if (fs.existsSync(TESTBED_JSON)) fs.rmSync(TESTBED_JSON);
+  log(`stopped: ${stopped.join(', ') || 'nothing was running'}`);
+  log(`down in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  if (problems.length) {
+    for (const p of problems) log(`LEFT BEHIND: ${p}`);
+    process.exitCode = 1;
+  } else {
+    log('clean: no testbed processes, mounts under the state dir, or docker iptables rules remain');
+  }
+}
+
+/** PIDs whose command line or cwd/exe mentions dir (our daemons, shims, kwok components). */
+function procsUnder(dir) {
+  const out = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (!cmd.includes(dir)) continue;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (/\) Z /.test(stat)) continue;
+      out.push(Number(p));
+    } catch {}
+  }
+  return out;
+}
+
+function iptablesRules() {
+  if (!which('iptables-save')) return null;
+  const r = sh('iptables-save', [], { check: false });
+  if (r.status !== 0) return null;
+  return r.stdout.split('\n');
+}
+
+function cleanupIptables() {
+  const problems = [];
+  const rules = iptablesRules();
+  if (!rules) return problems;
+  let table = null;
+  const dels = [];
+  const chains = [];
+  for (const line of rules) {
+    if (line.startsWith('*')) table = line.slice(1);
+    else if (line.startsWith(':DOCKER')) chains.push([table, line.slice(1).split(' ')[0]]);
+    else if (line.startsWith('-A ') && (/DOCKER|docker0/.test(line))) dels.push([table, line.slice(3)]);
+  }
+  for (const [t, rule] of dels) {
+    sh('sh', ['-c', `iptables -t ${t} -D ${rule}`], { check: false });
+  }
+  for (const [t, c] of chains) sh('iptables', ['-t', t, '-F', c], { check: false });
+  for (const [t, c] of chains) sh('iptables', ['-t', t, '-X', c], { check: false });
+  const after = iptablesRules() || [];
+  for (const line of after) if (/DOCKER|docker0/.test(line)) problems.push(`iptables: ${line}`);
+  return problems;
+}
+
+// ---------------------------------------------------------------- status
+async function status() {
+  const info = readJson(TESTBED_JSON);
+  const ports = readJson(path.join(STATE, 'ports.json'), {});
+  if (!info) log('no testbed.json — the testbed is not up (npm run testbed:up)');
+  const rows = [];
+  const cp = clusterPids();
+  for (const [name, pid] of Object.entries(cp)) rows.push([`kwok/${name}`, pid, pidAlive(pid)]);
+  rows.push(['kube-apiserver /readyz', '', await apiserverReady()]);
+  for (const [name, exe] of [['dockerd', 'dockerd'], ['registry', 'docker-registry'], ['prometheus', 'prometheus'], ['rollouts-controller', 'rollouts-controller']]) {
+    const pid = readPid(name);
+    rows.push([name, pid || '-', pidAlive(pid, exe)]);
+  }
+  if (ports.registry) rows.push([`registry http://127.0.0.1:${ports.registry}/v2/`, '', await httpOk(`http://127.0.0.1:${ports.registry}/v2/`)]);
+  if (ports.prometheus) rows.push([`prometheus http://127.0.0.1:${ports.prometheus}/-/ready`, '', await httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`)]);
+  if (ports.argoHealthz) rows.push([`rollouts-controller healthz :${ports.argoHealthz}`, '', await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`)]);
+  for (const [name, pid, ok] of rows) console.log(`${ok ? 'UP  ' : 'DOWN'}  ${String(pid).padStart(7)}  ${name}`);
+  const mounts = mountsUnder(STATE);
+  console.log(`mounts under state dir: ${mounts.length}`);
+  if (info) console.log(`env: source ${info.envFile}`);
+}
+
+const cmd = process.argv[2];
+const handlers = { up, down, status };
+if (!handlers[cmd]) {
+  console.error('usage: node scripts/testbed/testbed.mjs up|down|status');
+  process.exit(2);
+}
+handlers[cmd]().catch((e) => {
+  console.error(`[testbed] ${cmd} failed: ${e.stack || e.message}`);
+  process.exit(1);
+});
