@@ -1,0 +1,41 @@
+// Bundles the extension, the CLI, the webview and the extension-host tests with esbuild.
+// Usage: node scripts/build.mjs [--dev] [--tests]
+import * as esbuild from 'esbuild';
+import { cp, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const dev = process.argv.includes('--dev');
+const tests = process.argv.includes('--tests');
+const started = Date.now();
+
+// Native optional parts of dockerode's ssh transport are never used (we talk to local sockets).
+const nodeExternal = ['vscode', 'cpu-features', '*.node'];
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  logLevel: 'warning',
+  sourcemap: dev ? 'inline' : false,
+  minify: !dev,
+  keepNames: true,
+  legalComments: 'none',
+};
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, mainFields: ['module', 'main'] };
+
+const builds = [
+  esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  esbuild.build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
+  // TODO(rollout panel): required once webview-ui lands
+  ...(existsSync(path.join(root, 'webview-ui/rollout/main.ts')) ? [esbuild.build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview-ui/rollout/main.ts'], outfile: 'dist/webview/rollout.js' })] : []),
+];
+if (tests) {
+  builds.push(
+    esbuild.build({ ...node, minify: false, sourcemap: 'inline', entryPoints: { index: 'test/exthost/runner/index.ts', suite: 'test/exthost/suite.ts' }, outdir: 'out/exthost', external: [...nodeExternal, 'mocha', './suite.js'] }),
+  );
+}
+await Promise.all(builds);
+await mkdir(path.join(root, 'dist/webview'), { recursive: true });
+await cp(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), path.join(root, 'dist/webview/uPlot.min.css'));
+console.log(`[build] ${dev ? 'development' : 'production'} bundles in ${Date.now() - started} ms`);

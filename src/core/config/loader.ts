@@ -1,0 +1,273 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import schema from '../../../resources/sandpiper.schema.json';
+import { SandpiperError } from '../errors';
+import { parseDuration } from './duration';
+import type { CanaryConfig, ReloadAction, SandpiperConfig, ServiceConfig, Threshold } from './types';
+
+export const CONFIG_FILE = 'sandpiper.yaml';
+const DURATION_PATTERN = schema.definitions.duration.pattern;
+
+/** One problem in sandpiper.yaml, located for an editor (0-based) and for people (1-based, in `toString`). */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+export type ConfigResult = { ok: true; config: SandpiperConfig } | { ok: false; problems: ConfigProblem[] };
+
+let validator: ValidateFunction | undefined;
+function validate(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    addFormats(ajv);
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+export function formatProblem(file: string, p: ConfigProblem): string {
+  return `${file}:${p.line + 1}:${p.column + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+/** Parses and validates the text of a sandpiper.yaml; every problem is reported, none stops at the first. */
+export function parseConfig(text: string, root: string): ConfigResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number, end = offset) => {
+    const s = lines.linePos(offset);
+    const e = lines.linePos(Math.max(end, offset));
+    return { line: s.line - 1, column: s.col - 1, endLine: e.line - 1, endColumn: e.col - 1 };
+  };
+  const syntax = doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0], ...at(e.pos[0], e.pos[1]) }));
+  if (syntax.length) return { ok: false, problems: syntax };
+
+  const raw: unknown = doc.toJS() ?? {};
+  const check = validate();
+  const problems: ConfigProblem[] = [];
+  if (!check(raw)) problems.push(...schemaProblems(check.errors ?? [], doc, at));
+  if (!problems.length) {
+    const services = (raw as { services: Record<string, { sync?: { debounce?: string } }> }).services;
+    for (const [name, svc] of Object.entries(services)) {
+      const debounce = svc.sync?.debounce;
+      if (debounce !== undefined && parseDuration(debounce) === undefined) {
+        problems.push(locate(doc, ['services', name, 'sync', 'debounce'], `"${debounce}" is not a duration (use e.g. 200ms, 30s, 8h)`, at));
+      }
+    }
+  }
+  if (problems.length) return { ok: false, problems: sortProblems(problems) };
+  return { ok: true, config: toConfig(raw as RawConfig, root) };
+}
+
+export async function loadConfig(dir: string): Promise<SandpiperConfig> {
+  const file = path.join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new SandpiperError('config-missing', `No ${CONFIG_FILE} in ${dir}.`, `Create ${CONFIG_FILE} at the root of the service's folder.`);
+  }
+  const result = parseConfig(text, dir);
+  if (!result.ok) {
+    const list = result.problems.map((p) => formatProblem(file, p)).join('\n');
+    throw new SandpiperError('config-invalid', `${CONFIG_FILE} has ${result.problems.length} problem(s):\n${list}`, `Fix ${CONFIG_FILE}; nothing was run.`);
+  }
+  return result.config;
+}
+
+/** Walks up from `start` to the nearest folder holding sandpiper.yaml. */
+export async function findConfigRoot(start: string): Promise<string | undefined> {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    try {
+      await fs.access(path.join(dir, CONFIG_FILE));
+      return dir;
+    } catch {
+      if (path.dirname(dir) === dir) return undefined;
+    }
+  }
+}
+
+type At = (offset: number, end?: number) => Omit<ConfigProblem, 'path' | 'message'>;
+
+function locate(doc: Document, segments: Array<string | number>, message: string, at: At, key = false): ConfigProblem {
+  // Point at the deepest node that exists; for unknown keys, at the key itself.
+  for (let n = segments.length; n >= 0; n--) {
+    const parent = n > 0 ? doc.getIn(segments.slice(0, n - 1), true) : undefined;
+    if (key && n === segments.length && parent && typeof parent === 'object' && 'items' in parent) {
+      const pair = (parent as { items: Array<{ key: unknown }> }).items.find((i) => isNode(i.key) && String((i.key as { value?: unknown }).value) === String(segments[n - 1]));
+      if (pair && isNode(pair.key) && pair.key.range) return { path: segments.join('.'), message, ...at(pair.key.range[0], pair.key.range[1]) };
+    }
+    const node = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
+    if (isNode(node) && node.range) return { path: segments.join('.'), message, ...at(node.range[0], Math.min(node.range[1], node.range[0] + 200)) };
+  }
+  return { path: segments.join('.'), message, ...at(0) };
+}
+
+function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigProblem[] {
+  // A failed oneOf also reports each branch's failure; keep the branch errors only when they say something specific.
+  const seen = new Set<string>();
+  const out: ConfigProblem[] = [];
+  for (const e of errors) {
+    const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let message: string;
+    let key = false;
+    let target = segments;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const extra = String(e.params.additionalProperty);
+        target = [...segments, extra];
+        key = true;
+        message = `unknown key "${extra}"${suggest(e)}`;
+        break;
+      }
+      case 'required':
+        key = segments.length > 0;
+        message = segments.length >= 2 && segments[0] === 'services' && e.params.missingProperty === 'manifests'
+          ? `service "${segments[1]}" has no manifests (add manifests: <folder or files>)`
+          : `missing required key "${e.params.missingProperty}"`;
+        break;
+      case 'enum':
+        message = isDependency(segments)
+          ? `dependency mode must be shared or copy, not ${JSON.stringify(doc.getIn(segments))}`
+          : `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        break;
+      case 'pattern':
+        message = e.params.pattern === DURATION_PATTERN
+          ? `"${doc.getIn(segments)}" is not a duration (use e.g. 200ms, 30s, 8h)`
+          : `"${doc.getIn(segments)}" does not match ${e.params.pattern}`;
+        break;
+      case 'type':
+        message = `must be ${e.params.type}, not ${describe(doc.getIn(segments))}`;
+        break;
+      case 'oneOf':
+        if (errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && o.keyword !== 'oneOf' && o.keyword !== 'type')) continue;
+        message = 'does not match any of the allowed forms';
+        break;
+      default:
+        message = e.message ?? 'is invalid';
+    }
+    const id = `${target.join('.')}|${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(locate(doc, target, message, at, key));
+  }
+  // A branch of oneOf that only said "must be string" while another branch has a specific complaint is noise.
+  return out.filter((p) => !(p.message.startsWith('must be ') && out.some((q) => q !== p && q.path.startsWith(p.path) && !q.message.startsWith('must be '))));
+}
+
+function suggest(e: ErrorObject): string {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? ` (allowed: ${Object.keys(props).join(', ')})` : '';
+}
+
+function isDependency(segments: string[]): boolean {
+  return segments.length === 4 && segments[0] === 'services' && segments[2] === 'dependencies';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+interface RawService {
+  manifests: string | string[];
+  image?: string | { build?: string; dockerfile?: string; name?: string };
+  container?: string;
+  port?: number;
+  sync?: { paths: string[]; target: string; exclude?: string[]; rebuildOn?: string[]; auto?: boolean; debounce?: string; reload?: 'none' | { signal: string; process?: string } | { command: string[] } };
+  debug?: { runtime?: 'node' | 'python'; port?: number; remoteRoot?: string; localRoot?: string };
+  dependencies?: Record<string, 'shared' | 'copy'>;
+  canary?: { steps?: number[]; interval?: string; route?: string; analysis?: { successRate?: string; p99LatencyMs?: string; failureLimit?: number; queries?: Array<{ name: string; query: string; threshold: string }> } };
+}
+
+interface RawConfig {
+  baseline?: string;
+  ttl?: string;
+  clusterDomain?: string;
+  registry?: string;
+  copySecrets?: boolean;
+  github?: { baseUrl?: string; maxReviewers?: number };
+  services: Record<string, RawService>;
+}
+
+export function parseThreshold(text: string): Threshold {
+  const m = /^(>=|<=|>|<)\s*([0-9.]+)$/.exec(text.trim());
+  if (!m) throw new SandpiperError('config-invalid', `"${text}" is not a threshold such as ">= 0.99".`);
+  return { op: m[1] as Threshold['op'], value: Number(m[2]) };
+}
+
+function toReload(r: NonNullable<RawService['sync']>['reload']): ReloadAction {
+  if (r === undefined || r === 'none') return { kind: 'none' };
+  if ('signal' in r) return { kind: 'signal', signal: r.signal, process: r.process };
+  return { kind: 'command', command: r.command };
+}
+
+function toCanary(c: NonNullable<RawService['canary']>): CanaryConfig {
+  const a = c.analysis ?? {};
+  return {
+    steps: c.steps ?? [10, 25, 50, 100],
+    intervalMs: parseDuration(c.interval ?? '30s') ?? 30_000,
+    route: c.route,
+    analysis: {
+      successRate: a.successRate ? parseThreshold(a.successRate) : undefined,
+      p99LatencyMs: a.p99LatencyMs ? parseThreshold(a.p99LatencyMs) : undefined,
+      failureLimit: a.failureLimit ?? 0,
+      queries: (a.queries ?? []).map((q) => ({ name: q.name, query: q.query, threshold: parseThreshold(q.threshold) })),
+    },
+  };
+}
+
+function toService(name: string, s: RawService): ServiceConfig {
+  const runtime = s.debug?.runtime ?? 'node';
+  return {
+    name,
+    manifests: Array.isArray(s.manifests) ? s.manifests : [s.manifests],
+    image: s.image === undefined ? undefined
+      : typeof s.image === 'string' ? { ref: s.image }
+      : { build: { context: s.image.build ?? '.', dockerfile: s.image.dockerfile ?? 'Dockerfile', name: s.image.name } },
+    container: s.container,
+    port: s.port,
+    sync: s.sync && {
+      paths: s.sync.paths,
+      target: s.sync.target,
+      exclude: s.sync.exclude ?? [],
+      rebuildOn: s.sync.rebuildOn ?? [],
+      auto: s.sync.auto ?? true,
+      debounceMs: parseDuration(s.sync.debounce ?? '50ms') ?? 50,
+      reload: toReload(s.sync.reload),
+    },
+    debug: s.debug && {
+      runtime,
+      port: s.debug.port ?? (runtime === 'python' ? 5678 : 9229),
+      remoteRoot: s.debug.remoteRoot ?? s.sync?.target ?? '/app',
+      localRoot: s.debug.localRoot,
+    },
+    dependencies: s.dependencies ?? {},
+    canary: s.canary && toCanary(s.canary),
+  };
+}
+
+function toConfig(raw: RawConfig, root: string): SandpiperConfig {
+  return {
+    root,
+    baseline: raw.baseline ?? 'staging',
+    ttlMs: parseDuration(raw.ttl ?? '8h') ?? 8 * 3_600_000,
+    clusterDomain: raw.clusterDomain ?? 'cluster.local',
+    registry: raw.registry,
+    copySecrets: raw.copySecrets ?? false,
+    github: { baseUrl: raw.github?.baseUrl, maxReviewers: raw.github?.maxReviewers ?? 3 },
+    services: Object.fromEntries(Object.entries(raw.services).map(([n, s]) => [n, toService(n, s)])),
+  };
+}

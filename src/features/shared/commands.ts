@@ -1,0 +1,47 @@
+import * as vscode from 'vscode';
+import { presentError, isCancellation } from '../../core/errors';
+
+/** Every command Sandpiper contributes, with the arguments it takes. package.json and a test keep them in step. */
+export interface CommandTypes {
+  'sandpiper.env.create': [];
+  'sandpiper.env.delete': [target?: unknown];
+  'sandpiper.env.extend': [target?: unknown];
+  'sandpiper.env.refresh': [];
+  'sandpiper.env.select': [target?: unknown];
+  'sandpiper.env.openLogs': [target?: unknown];
+  'sandpiper.selectContext': [];
+  'sandpiper.sync.resync': [];
+  'sandpiper.sync.pause': [];
+  'sandpiper.sync.resume': [];
+  'sandpiper.rollout.start': [];
+  'sandpiper.rollout.promote': [];
+  'sandpiper.rollout.abort': [];
+  'sandpiper.pr.draft': [];
+}
+
+export type CommandId = keyof CommandTypes;
+
+/** Registers a command whose failures reach the user through one formatter, and the log in full. */
+export function registerCommand<K extends CommandId>(
+  log: vscode.LogOutputChannel,
+  id: K,
+  handler: (...args: CommandTypes[K]) => unknown,
+): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    try {
+      return await handler(...(args as CommandTypes[K]));
+    } catch (err) {
+      if (isCancellation(err)) return undefined;
+      void showError(log, err);
+      return undefined;
+    }
+  });
+}
+
+export async function showError(log: vscode.LogOutputChannel, err: unknown, ...actions: string[]): Promise<string | undefined> {
+  const { message, hint } = presentError(err);
+  log.error(message + (hint ? ` — ${hint}` : ''));
+  const choice = await vscode.window.showErrorMessage(hint ? `${message} ${hint}` : message, ...actions, 'Show Log');
+  if (choice === 'Show Log') log.show(true);
+  return choice;
+}
