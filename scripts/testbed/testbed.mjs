@@ -444,7 +444,16 @@ async function up() {
   mkdirp(STATE);
   const ports = await loadPorts();
   await timed('host packages (apt)', phaseHostPackages, timings);
-  // Build in parallel: go shares its build cache; 2 cores make this ~ sequential anyway.
+  await timed('docker engine', phaseDocker, timings);
+  await timed('base images', phaseImages, timings);
+  await timed('registry', () => phaseRegistry(ports), timings);
+  await timed('prometheus', () => phasePrometheus(ports), timings);
+  if (process.env.SANDPIPER_TESTBED_ONLY === 'host') {
+    writeEnvFiles(ports);
+    log('SANDPIPER_TESTBED_ONLY=host: stopping after the host services');
+    return;
+  }
+  // kubernetes and kwok build concurrently (go shares its build cache).
   await timed('build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok, async () => {
     const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
     return `kubernetes ${a}, kwok ${b}`;
@@ -452,10 +461,6 @@ async function up() {
   linkBins();
   await timed('kwok cluster (etcd ' + etcdVersion() + ')', () => phaseCluster(ports), timings);
   await timed('kwok nodes', phaseNodes, timings);
-  await timed('docker engine', phaseDocker, timings);
-  await timed('base images', phaseImages, timings);
-  await timed('registry', () => phaseRegistry(ports), timings);
-  await timed('prometheus', () => phasePrometheus(ports), timings);
   if (ARGO_ENABLED) {
     await timed('build argo-rollouts v' + VERSIONS.argoRollouts, buildArgoRollouts, timings);
     linkBins();
@@ -604,13 +609,38 @@ async function status() {
   if (info) console.log(`env: source ${info.envFile}`);
 }
 
+// One up/down at a time (several engineers/test runs may call npm run testbed:up concurrently).
+async function withLock(fn) {
+  mkdirp(STATE);
+  const lock = path.join(STATE, 'lock');
+  for (let waited = 0; ; waited++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = parseInt(fs.readFileSync(lock, 'utf8'), 10);
+      if (!pidAlive(holder)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (waited === 0) log(`another testbed command (pid ${holder}) is running — waiting for it`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 const cmd = process.argv[2];
 const handlers = { up, down, status };
 if (!handlers[cmd]) {
   console.error('usage: node scripts/testbed/testbed.mjs up|down|status');
   process.exit(2);
 }
-handlers[cmd]().catch((e) => {
+(cmd === 'status' ? handlers[cmd]() : withLock(handlers[cmd])).catch((e) => {
   console.error(`[testbed] ${cmd} failed: ${e.stack || e.message}`);
   process.exit(1);
 });
