@@ -2,7 +2,7 @@
 // Usage: node scripts/build.mjs [--dev] [--tests]
 import * as esbuild from 'esbuild';
 import { cp, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -10,6 +10,19 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dev = process.argv.includes('--dev');
 const tests = process.argv.includes('--tests');
 const started = Date.now();
+
+function exthostSuites() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.exthost.ts')) out.push(rel);
+    }
+  };
+  walk('test/exthost');
+  return out.sort();
+}
 
 // Native optional parts of dockerode's ssh transport are never used (we talk to local sockets).
 const nodeExternal = ['vscode', 'cpu-features', '*.node'];
@@ -32,7 +45,12 @@ const builds = [
 ];
 if (tests) {
   builds.push(
-    esbuild.build({ ...node, minify: false, sourcemap: 'inline', entryPoints: { index: 'test/exthost/runner/index.ts', suite: 'test/exthost/suite.ts' }, outdir: 'out/exthost', external: [...nodeExternal, 'mocha', './suite.js'] }),
+    esbuild.build({ ...node, minify: false, sourcemap: 'inline', entryPoints: { index: 'test/exthost/runner/index.ts' }, outdir: 'out/exthost', external: [...nodeExternal, './suite.js'] }),
+    // Every test/exthost/**/*.exthost.ts file, in one bundle the runner loads.
+    esbuild.build({
+      ...node, minify: false, sourcemap: 'inline', outfile: 'out/exthost/suite.js',
+      stdin: { contents: exthostSuites().map((f) => `require('./${f}');`).join('\n'), resolveDir: root, sourcefile: 'exthost-suite.js', loader: 'js' },
+    }),
   );
 }
 await Promise.all(builds);

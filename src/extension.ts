@@ -1,5 +1,11 @@
 import * as vscode from 'vscode';
 import { registerConfigDiagnostics } from './features/config/diagnostics';
+import { registerDebug } from './features/debug';
+import { registerEnvironments } from './features/environments';
+import { registerLogs } from './features/logs';
+import { registerPullRequest } from './features/pr';
+import { registerRollout } from './features/rollout';
+import { registerSync } from './features/sync';
 import { ActiveEnvironmentState } from './features/shared/activeEnvironment';
 import { ClusterAccess } from './features/shared/cluster';
 import { registerCommand } from './features/shared/commands';
@@ -14,7 +20,12 @@ export function activate(extension: vscode.ExtensionContext): void {
   const ctx: FeatureContext = { extension, log, cluster, environments };
 
   extension.subscriptions.push(registerCommand(log, 'sandpiper.selectContext', () => cluster.selectContext()));
-  void ctx;
+  registerEnvironments(ctx);
+  registerSync(ctx);
+  registerDebug(ctx);
+  registerLogs(ctx);
+  registerRollout(ctx);
+  registerPullRequest(ctx);
 }
 
 export function deactivate(): void {

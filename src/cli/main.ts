@@ -1,6 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { presentError, isCancellation } from '../core/errors';
 import { version } from '../../package.json';
+import { registerDebugCommands } from './commands/debug';
+import { registerDeployCommands } from './commands/deploy';
+import { registerEnvCommands } from './commands/env';
+import { registerJanitorCommands } from './commands/janitor';
+import { registerLogsCommands } from './commands/logs';
+import { registerPullRequestCommands } from './commands/pr';
+import { registerRolloutCommands } from './commands/rollout';
+import { registerSyncCommands } from './commands/sync';
 
 /** The `sandpiper` CLI: one verb per flow, each in its own module under commands/. */
 export function buildProgram(): Command {
@@ -12,6 +20,14 @@ export function buildProgram(): Command {
     .option('-C, --dir <folder>', 'folder holding sandpiper.yaml (default: nearest above the current folder)')
     .showHelpAfterError()
     .exitOverride();
+  registerEnvCommands(program);
+  registerDeployCommands(program);
+  registerSyncCommands(program);
+  registerLogsCommands(program);
+  registerDebugCommands(program);
+  registerRolloutCommands(program);
+  registerJanitorCommands(program);
+  registerPullRequestCommands(program);
   return program;
 }
 
