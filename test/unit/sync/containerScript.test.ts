@@ -1,0 +1,90 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyCommand, hashCommand, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
+import { buildSyncArchive, buildUncheckedArchive, TAR_RECORD } from '../../../src/core/sync/syncArchive';
+import { parseHashList, md5 } from '../../../src/core/sync/podTransfer';
+
+/** Runs a command the way kwok runs exec: in a folder, stdin written but never closed. */
+function runLikeExec(cwd: string, command: string[], stdin?: Buffer, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.on('error', () => undefined);
+    if (stdin) child.stdin.write(stdin);
+  });
+}
+
+const file = (p: string, text: string) => ({ path: p, content: Buffer.from(text), mode: 0o644, mtime: new Date() });
+
+describe('container apply script (run by sh on this machine, stdin left open)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-script-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes files and nested folders, then deletes, under the root-prefixed target', async () => {
+    const env = { SANDPIPER_SYNC_ROOT: dir };
+    fs.mkdirSync(path.join(dir, 'app/src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'app/src/old.txt'), 'old');
+    const tar = await buildSyncArchive([file('index.js', 'v1'), file('lib/deep/a.js', 'A')], ['old.txt']);
+    assert.equal(tar.length % TAR_RECORD, 0);
+    const r = await runLikeExec(dir, applyCommand('/app/src', tar.length, { kind: 'none' }), tar, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, 'app/src/index.js'), 'utf8'), 'v1');
+    assert.equal(fs.readFileSync(path.join(dir, 'app/src/lib/deep/a.js'), 'utf8'), 'A');
+    assert.equal(fs.existsSync(path.join(dir, 'app/src/old.txt')), false);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'app/src')).sort(), ['index.js', 'lib'], 'no staging folder left behind');
+  });
+
+  it('runs the reload command in the exec folder after the files are in place', async () => {
+    const tar = await buildSyncArchive([file('a.txt', 'new')], []);
+    const reload = { kind: 'command' as const, command: ['sh', '-c', 'cat app/a.txt > reloaded'] };
+    const r = await runLikeExec(dir, applyCommand('/app', tar.length, reload), tar, { SANDPIPER_SYNC_ROOT: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, 'reloaded'), 'utf8'), 'new');
+  });
+
+  for (const name of ['files/../../escape.txt', '/tmp/abs-escape.txt', 'files/a/../../../escape.txt']) {
+    it(`refuses an archive entry ${name} and writes nothing`, async () => {
+      const tar = await buildUncheckedArchive([{ name: 'files/ok.txt', content: 'ok' }, { name, content: 'bad' }]);
+      const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+      assert.equal(r.code, EXIT_REFUSED, r.stderr);
+      assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
+      assert.equal(fs.existsSync(path.join(dir, 'escape.txt')), false);
+      assert.equal(fs.existsSync(path.join(dir, 'root/escape.txt')), false);
+    });
+  }
+
+  it('refuses a deletion list that escapes the target', async () => {
+    fs.mkdirSync(path.join(dir, 'root'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'root/keep.txt'), 'keep');
+    const tar = await buildUncheckedArchive([{ name: '.sandpiper/delete', content: '../keep.txt\n' }]);
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+    assert.equal(r.code, EXIT_REFUSED);
+    assert.equal(fs.readFileSync(path.join(dir, 'root/keep.txt'), 'utf8'), 'keep');
+  });
+
+  it('lists md5 hashes that match the local ones', async () => {
+    const tar = await buildSyncArchive([file('a.txt', 'alpha'), file('sub/b.txt', 'beta')], []);
+    await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: dir });
+    const r = await runLikeExec(dir, hashCommand('/t'), undefined, { SANDPIPER_SYNC_ROOT: dir });
+    const hashes = parseHashList(r.stdout);
+    assert.deepEqual([...hashes.keys()].sort(), ['a.txt', 'sub/b.txt']);
+    assert.equal(hashes.get('sub/b.txt'), md5(Buffer.from('beta')));
+  });
+
+  it('lists nothing for a target that does not exist yet', async () => {
+    const r = await runLikeExec(dir, hashCommand('/nothing'), undefined, { SANDPIPER_SYNC_ROOT: dir });
+    assert.equal(r.code, 0);
+    assert.equal(parseHashList(r.stdout).size, 0);
+  });
+});
