@@ -1,0 +1,90 @@
+import type { SandpiperConfig, DependencyMode } from '../config/types';
+import { SandpiperError, isCancellation } from '../errors';
+import type { Kube } from '../kube/client';
+import { applyAll, applyObject } from './apply';
+import { readBaselineDependency } from './baseline';
+import { serviceObjectsFor } from './deploy';
+import { environmentName } from './naming';
+import { objectLabels, planEnvironment, type EnvironmentPlan } from './plan';
+import type { ProgressSink } from './progress';
+import { waitForNamespace, waitForWorkloads } from './readiness';
+
+export interface CreateEnvironmentOptions {
+  service: string;
+  owner: string;
+  branch: string;
+  /** Overrides of the config's dependency modes; dependencies not named keep the config's. */
+  modes?: Record<string, DependencyMode>;
+  ttlMs?: number;
+  /** A namespace name instead of the one derived from owner and branch. */
+  namespace?: string;
+  image?: string;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+export interface CreatedEnvironment {
+  namespace: string;
+  plan: EnvironmentPlan;
+}
+
+/**
+ * A creation that failed or was cancelled. `namespaceCreated` tells whether anything exists on the
+ * cluster, so the caller can offer keep-for-inspection or delete (deleteEnvironment removes it all).
+ */
+export class EnvironmentCreateError extends SandpiperError {
+  constructor(readonly failure: SandpiperError, readonly namespace: string, readonly namespaceCreated: boolean) {
+    super(failure.code, failure.message, failure.hint, failure.details);
+  }
+}
+
+export function dependencyModes(config: SandpiperConfig, service: string, overrides: Record<string, DependencyMode> = {}): Record<string, DependencyMode> {
+  const declared = config.services[service]?.dependencies ?? {};
+  const unknown = Object.keys(overrides).filter((d) => !(d in declared));
+  if (unknown.length) throw new SandpiperError('unknown-dependency', `"${service}" has no dependency ${unknown.map((d) => `"${d}"`).join(', ')} (it has: ${Object.keys(declared).join(', ') || 'none'}).`, 'Name dependencies listed in sandpiper.yaml.');
+  return { ...declared, ...overrides };
+}
+
+/** Creates an environment step by step: namespace, each dependency (shared or copied), then the service. */
+export async function createEnvironment(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<CreatedEnvironment> {
+  const service = config.services[opts.service];
+  if (!service) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${opts.service}" (it has: ${Object.keys(config.services).join(', ')}).`, 'Pass one of those with --service.');
+  const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
+  const modes = dependencyModes(config, opts.service, opts.modes);
+  const progress = opts.progress ?? (() => undefined);
+  let namespaceCreated = false;
+  try {
+    // Read the baseline first: a missing dependency is reported before anything is made.
+    progress({ step: 'note', name: config.baseline, state: 'info', message: `Reading ${Object.keys(modes).length} dependencies from baseline "${config.baseline}"` });
+    const dependencies = await Promise.all(Object.entries(modes).map(async ([name, mode]) => ({
+      mode,
+      baseline: await readBaselineDependency(kube, config.baseline, name, { withWorkloads: mode === 'copy', copySecrets: config.copySecrets }),
+    })));
+    const labels = objectLabels(opts);
+    const serviceObjects = await serviceObjectsFor(config, service, namespace, labels, opts.image);
+    const plan = planEnvironment({
+      namespace, owner: opts.owner, branch: opts.branch, service: opts.service, baseline: config.baseline, clusterDomain: config.clusterDomain,
+      ttlMs: opts.ttlMs ?? config.ttlMs, now: (opts.now ?? (() => new Date()))(), dependencies, serviceObjects,
+    });
+    for (const w of plan.warnings) progress({ step: 'note', name: namespace, state: 'info', message: w });
+    for (const step of plan.steps) {
+      const label = step.kind === 'namespace' ? `namespace ${step.name}` : step.kind === 'dependency' ? `dependency ${step.name} (${step.mode})` : `service ${step.name}`;
+      progress({ step: step.kind, name: step.name, state: 'started', message: `Creating ${label}` });
+      if (step.kind === 'namespace') {
+        await applyObject(kube, step.objects[0], opts.signal);
+        namespaceCreated = true;
+        await waitForNamespace(kube, namespace, opts.signal);
+      } else {
+        const applied = await applyAll(kube, step.objects, opts.signal);
+        await waitForWorkloads(kube, applied, opts.signal, opts.timeoutMs);
+      }
+      progress({ step: step.kind, name: step.name, state: 'ready', message: `Ready: ${label}` });
+    }
+    return { namespace, plan };
+  } catch (err) {
+    const cause = err instanceof SandpiperError ? err : isCancellation(err) ? new SandpiperError('cancelled', 'Cancelled.') : new SandpiperError('api', (err as Error).message ?? String(err));
+    throw new EnvironmentCreateError(cause, namespace, namespaceCreated);
+  }
+}

@@ -1,0 +1,122 @@
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import { formatDuration } from '../config/duration';
+import { SandpiperError, cancelled } from '../errors';
+import type { Kube } from '../kube/client';
+import type { KubeObject } from './clone';
+import { matchesSelector, podFailure, type PodFailure } from './podFailure';
+import { watchUntil } from './watch';
+
+const WAITED_KINDS: Record<string, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets' };
+export const DEFAULT_READY_TIMEOUT_MS = 180_000;
+
+export async function waitForNamespace(kube: Kube, name: string, signal?: AbortSignal): Promise<void> {
+  await watchUntil(kube, '/api/v1/namespaces', { fieldSelector: `metadata.name=${name}` }, (_type, obj) => {
+    const ns = obj as V1Namespace;
+    return ns.status?.phase === 'Active' ? { done: true, value: undefined } : { done: false };
+  }, signal);
+}
+
+interface WorkloadStatus {
+  replicas?: number;
+  readyReplicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  observedGeneration?: number;
+  conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+}
+
+/** Ready when the controller saw the latest spec and every wanted replica is updated and ready. */
+export function workloadReady(obj: KubeObject): boolean {
+  const spec = obj.spec as { replicas?: number } | undefined;
+  const status = (obj.status ?? {}) as WorkloadStatus;
+  const wanted = spec?.replicas ?? 1;
+  if ((status.observedGeneration ?? 0) < (obj.metadata?.generation ?? 1)) return false;
+  if (wanted === 0) return true;
+  return (status.readyReplicas ?? 0) >= wanted && (status.updatedReplicas ?? 0) >= wanted;
+}
+
+function failureError(f: PodFailure, workload: KubeObject, namespace: string, logs?: string): SandpiperError {
+  const owner = `${workload.kind} "${workload.metadata?.name}"`;
+  const hint = f.reason.includes('Image') || f.reason === 'ErrImagePull'
+    ? `Check that the image "${f.image}" exists and the cluster can pull it (registry, tag, pull secret).`
+    : f.reason === 'CrashLoopBackOff' ? 'Read the log lines above; fix the crash and deploy again.'
+    : f.reason === 'Unschedulable' ? 'Lower the resource requests or node selectors, or add capacity to the cluster.'
+    : undefined;
+  const tail = logs ? `\nLast log lines:\n${logs}` : '';
+  return new SandpiperError(f.reason === 'ErrImagePull' ? 'ImagePullBackOff' : f.reason, `${owner} in "${namespace}" is not ready: pod "${f.pod}" ${f.reason}: ${f.message}${tail}`, hint);
+}
+
+async function lastLogLines(kube: Kube, namespace: string, f: PodFailure): Promise<string | undefined> {
+  for (const previous of [true, false]) {
+    try {
+      const text = await kube.core.readNamespacedPodLog({ name: f.pod, namespace, container: f.container, previous, tailLines: 20 });
+      if (text?.trim()) return text.trimEnd();
+    } catch {
+      // No logs from this container instance; try the next, else report without them.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Waits with watches until the workload is ready; a pod of it that cannot start (image pull, crash loop,
+ * unschedulable, missing config) ends the wait with an error naming the workload, the pod and the reason.
+ */
+export async function waitForWorkload(kube: Kube, workload: KubeObject, signal?: AbortSignal, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+  const plural = WAITED_KINDS[workload.kind ?? ''];
+  if (!plural) return;
+  const namespace = workload.metadata?.namespace ?? '';
+  const name = workload.metadata?.name ?? '';
+  const selector = (workload.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  let latest: KubeObject = workload;
+  try {
+    const ready = watchUntil(kube, `/apis/apps/v1/namespaces/${namespace}/${plural}`, { fieldSelector: `metadata.name=${name}` }, (type, obj) => {
+      if (type === 'DELETED') throw new SandpiperError('deleted', `${workload.kind} "${name}" in "${namespace}" was deleted while waiting for it.`);
+      latest = { ...(obj as KubeObject), kind: workload.kind };
+      const stuck = ((latest.status ?? {}) as WorkloadStatus).conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+      if (stuck) throw new SandpiperError('not-ready', `${workload.kind} "${name}" in "${namespace}" did not progress: ${stuck.message ?? stuck.reason}`);
+      return workloadReady(latest) ? { done: true, value: undefined } : { done: false };
+    }, stop.signal);
+    const failing = watchUntil<PodFailure>(kube, `/api/v1/namespaces/${namespace}/pods`, {}, (type, obj) => {
+      const pod = obj as V1Pod;
+      if (type === 'DELETED' || !matchesSelector(selector, pod.metadata?.labels)) return { done: false };
+      const f = podFailure(pod);
+      return f ? { done: true, value: f } : { done: false };
+    }, stop.signal);
+    const outcome = await Promise.race([ready.then(() => undefined), failing]);
+    if (outcome) throw failureError(outcome, workload, namespace, outcome.reason === 'CrashLoopBackOff' ? await lastLogLines(kube, namespace, outcome) : undefined);
+  } catch (err) {
+    if (signal?.aborted) throw cancelled();
+    if (stop.signal.aborted && err instanceof SandpiperError && err.code === 'cancelled') {
+      const s = (latest.status ?? {}) as WorkloadStatus;
+      throw new SandpiperError('not-ready', `${workload.kind} "${name}" in "${namespace}" was not ready after ${formatDuration(timeoutMs)} (${s.readyReplicas ?? 0}/${(latest.spec as { replicas?: number })?.replicas ?? 1} ready).`, `Look at its pods: kubectl -n ${namespace} describe ${workload.kind?.toLowerCase()} ${name}`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
+}
+
+/** Waits for all workloads; the first failure stops the other waits. */
+export async function waitForWorkloads(kube: Kube, objects: KubeObject[], signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+  const group = new AbortController();
+  const onAbort = () => group.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(objects.filter((o) => WAITED_KINDS[o.kind ?? '']).map((o) => waitForWorkload(kube, o, group.signal, timeoutMs).catch((err: unknown) => {
+      group.abort();
+      throw err;
+    })));
+  } catch (err) {
+    if (signal?.aborted) throw cancelled();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
