@@ -28,7 +28,9 @@ export function assertSafeRelative(p: string): string {
 export async function buildSyncArchive(files: ArchiveFile[], deletions: string[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((resolve, reject) => {
     p.on('end', resolve);
     p.on('error', reject);
@@ -55,7 +57,9 @@ export function padToRecord(tar: Buffer): Buffer {
 export async function buildUncheckedArchive(entries: Array<{ name: string; content: string }>): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((resolve) => p.on('end', resolve));
   for (const e of entries) p.entry({ name: e.name, mode: 0o644 }, Buffer.from(e.content));
   p.finalize();
