@@ -94,7 +94,7 @@ for (const tier of tiers) {
     results.push(await run('e2e: code-server', process.execPath, ['scripts/codeserver.mjs', 'install'], { timeoutMin: 15 }));
     results.push(await run('e2e: build', process.execPath, ['scripts/build.mjs', '--tests'], { timeoutMin: 5 }));
     results.push(await run('e2e: package', process.execPath, ['scripts/package.mjs', '--out', 'out/sandpiper-test.vsix'], { timeoutMin: 5 }));
-    results.push(await mocha('e2e', files('test/e2e', '.e2e.test.ts'), { timeout: 120_000, env: testbedEnv(), timeoutMin: 30 }));
+    results.push(await mocha('e2e', files('test/e2e', '.e2e.test.ts'), { timeout: 240_000, env: testbedEnv(), timeoutMin: 35 }));
   } else {
     console.error(`unknown tier ${tier}`);
     process.exitCode = 2;

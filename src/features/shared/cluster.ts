@@ -20,7 +20,8 @@ export class ClusterAccess implements vscode.Disposable {
 
   /** The clients for the chosen context; throws a coded error that names the fix when there is none. */
   kube(): Kube {
-    const context = this.state.get<string>(CONTEXT_KEY);
+    // `npm start -- --context X` hands the context over through the environment.
+    const context = this.state.get<string>(CONTEXT_KEY) ?? (process.env.SANDPIPER_KUBE_CONTEXT || undefined);
     const kubeconfig = this.kubeconfigPath();
     const key = `${kubeconfig ?? process.env.KUBECONFIG ?? ''}|${context ?? ''}`;
     if (this.cached?.key === key) return this.cached.kube;
