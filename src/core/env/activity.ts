@@ -31,7 +31,8 @@ export class ActivityRecorder {
   private readonly last = new Map<string, number>();
 
   constructor(
-    private readonly kube: () => Kube,
+    /** Sends the patch; in the product this is `recordActivity` on the current cluster. */
+    private readonly send: (namespace: string, reason: string, at: Date) => Promise<void>,
     private readonly intervalMs = 60_000,
     private readonly clock: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => undefined,
@@ -44,7 +45,7 @@ export class ActivityRecorder {
     if (previous !== undefined && now - previous < this.intervalMs) return false;
     this.last.set(namespace, now);
     try {
-      await recordActivity(this.kube(), namespace, reason, new Date(now));
+      await this.send(namespace, reason, new Date(now));
       return true;
     } catch (err) {
       this.last.delete(namespace);
