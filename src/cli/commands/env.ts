@@ -1,6 +1,140 @@
 import type { Command } from 'commander';
+import { parseDuration, formatDuration } from '../../core/config/duration';
+import type { DependencyMode } from '../../core/config/types';
+import { SandpiperError } from '../../core/errors';
+import { createEnvironment, EnvironmentCreateError } from '../../core/env/create';
+import { identityFor } from '../../core/env/identity';
+import { deleteEnvironment, extendEnvironment, listEnvironments } from '../../core/env/lifecycle';
+import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
+import type { EnvironmentProgress } from '../../core/env/progress';
+import { configFor, kubeFor, printJson } from '../options';
 
-/** Adds the `env` verb(s) to the CLI. */
-export function registerEnvCommands(_program: Command): void {
-  // Filled in by the feature.
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function duration(text: string, flag: string): number {
+  const ms = parseDuration(text);
+  if (!ms) throw new SandpiperError('usage', `${flag} "${text}" is not a duration.`, 'Use e.g. 30m, 2h or 1h30m.');
+  return ms;
+}
+
+export function printProgress(p: EnvironmentProgress): void {
+  process.stderr.write(`${p.state === 'ready' ? '✓' : p.state === 'started' ? '…' : '·'} ${p.message}\n`);
+}
+
+export function environmentJson(e: EnvironmentInfo) {
+  return { ...e, lastActivity: e.lastActivity?.toISOString(), expiresAt: e.expiresAt?.toISOString(), ttl: e.ttlMs ? formatDuration(e.ttlMs) : undefined };
+}
+
+interface CreateOptions {
+  service?: string;
+  copy: string[];
+  shared: string[];
+  ttl?: string;
+  namespace?: string;
+  image?: string;
+  owner?: string;
+  branch?: string;
+  keepOnFailure?: boolean;
+  json?: boolean;
+  timeout?: string;
+}
+
+/** Adds `env create|list|delete|extend`. */
+export function registerEnvCommands(program: Command): void {
+  const env = program.command('env').description('Ephemeral environments: your service plus its dependencies in a namespace of its own.');
+
+  env.command('create')
+    .description('Create an environment for the service of this folder, with its dependencies shared from or copied out of the baseline.')
+    .option('-s, --service <name>', 'service from sandpiper.yaml (default: the only one)')
+    .option('--copy <dependency>', 'copy this dependency from the baseline (repeatable)', collect, [])
+    .option('--shared <dependency>', 'route this dependency to the baseline copy (repeatable)', collect, [])
+    .option('--ttl <duration>', 'idle time before the janitor removes it (default: sandpiper.yaml ttl)')
+    .option('-n, --namespace <name>', 'namespace name (default: from git owner and branch)')
+    .option('--image <ref>', 'image to run instead of the configured one')
+    .option('--owner <owner>', 'owner (default: git config user.email)')
+    .option('--branch <branch>', 'branch (default: the current git branch)')
+    .option('--timeout <duration>', 'how long to wait for each step to become ready', '3m')
+    .option('--keep-on-failure', 'keep a half-made environment for inspection instead of deleting it')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: CreateOptions, cmd: Command) => {
+      const config = await configFor(cmd);
+      const names = Object.keys(config.services);
+      const service = o.service ?? (names.length === 1 ? names[0] : undefined);
+      if (!service) throw new SandpiperError('usage', `sandpiper.yaml has several services (${names.join(', ')}).`, 'Pick one with --service.');
+      const modes: Record<string, DependencyMode> = {};
+      for (const d of o.shared) modes[d] = 'shared';
+      for (const d of o.copy) modes[d] = 'copy';
+      const who = await identityFor(config.root, { owner: o.owner, branch: o.branch });
+      const kube = kubeFor(cmd);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const created = await createEnvironment(kube, config, {
+          service, owner: who.owner, branch: who.branch, modes, namespace: o.namespace, image: o.image,
+          ttlMs: o.ttl ? duration(o.ttl, '--ttl') : undefined, timeoutMs: duration(o.timeout ?? '3m', '--timeout'),
+          signal: abort.signal, progress: printProgress,
+        });
+        const info = (await listEnvironments(kube)).find((e) => e.name === created.namespace);
+        if (o.json) printJson({ ...(info ? environmentJson(info) : { name: created.namespace }), warnings: created.plan.warnings });
+        else process.stdout.write(`${created.namespace}\n`);
+      } catch (err) {
+        if (err instanceof EnvironmentCreateError && err.namespaceCreated) {
+          if (o.keepOnFailure) process.stderr.write(`Kept ${err.namespace} for inspection (delete it with: sandpiper env delete ${err.namespace} --yes)\n`);
+          else {
+            process.stderr.write(`Deleting the half-made environment ${err.namespace}\n`);
+            await deleteEnvironment(kube, err.namespace).catch(() => undefined);
+          }
+        }
+        throw err;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  env.command('list')
+    .description('List the Sandpiper environments of the current context.')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const envs = await listEnvironments(kubeFor(cmd));
+      if (o.json) return printJson(envs.map(environmentJson));
+      if (!envs.length) return void process.stderr.write('No Sandpiper environments.\n');
+      for (const e of envs) process.stdout.write(`${e.name}\t${e.owner}\t${e.branch}\t${describeExpiry(e.expiresAt)}\n`);
+    });
+
+  env.command('delete <name>')
+    .description('Delete an environment (only namespaces Sandpiper created).')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--wait', 'wait until the namespace is gone')
+    .action(async (name: string, o: { yes?: boolean; wait?: boolean }, cmd: Command) => {
+      if (!o.yes && !(await confirm(`Delete environment ${name} and everything in it? [y/N] `))) throw new SandpiperError('cancelled', 'Cancelled.');
+      const gone = await deleteEnvironment(kubeFor(cmd), name, { wait: o.wait });
+      if (!gone) throw new SandpiperError('not-found', `There is no environment "${name}".`, 'List them with `sandpiper env list`.');
+      process.stderr.write(`Deleted ${name}\n`);
+    });
+
+  env.command('extend <name>')
+    .description('Push the expiry of an environment out.')
+    .option('--by <duration>', 'how much longer to keep it', '2h')
+    .option('--json', 'print the environment as JSON')
+    .action(async (name: string, o: { by: string; json?: boolean }, cmd: Command) => {
+      const info = await extendEnvironment(kubeFor(cmd), name, duration(o.by, '--by'));
+      if (o.json) printJson(environmentJson(info));
+      else process.stderr.write(`${name} ${describeExpiry(info.expiresAt)}\n`);
+    });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new SandpiperError('usage', 'Refusing to delete without confirmation.', 'Pass --yes.');
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
