@@ -1,0 +1,9 @@
+# The in-cluster janitor: the bundled CLI on Node. Build from the repository root after `npm run build`:
+#   docker build -f resources/janitor.Dockerfile -t <registry>/sandpiper/janitor:0.1.0 .
+# In a pod, client-node falls back to the ServiceAccount token when there is no kubeconfig.
+FROM node:20-slim
+WORKDIR /opt/sandpiper
+COPY dist/cli.js dist/cli.js
+COPY bin/sandpiper.js bin/sandpiper.js
+USER 65532
+ENTRYPOINT ["node", "/opt/sandpiper/bin/sandpiper.js"]
