@@ -1,0 +1,34 @@
+import { strict as assert } from 'node:assert';
+import { apiBaseUrl, parseRemoteUrl, requireRepository } from '../../../src/core/pr/remote';
+
+describe('pr: origin remote → GitHub repository', () => {
+  it('reads https, ssh and scp-like URLs, with or without .git', () => {
+    assert.deepEqual(parseRemoteUrl('https://github.com/acme/todo.git'), { host: 'github.com', owner: 'acme', repo: 'todo' });
+    assert.deepEqual(parseRemoteUrl('https://x-access:secret@github.com/acme/todo'), { host: 'github.com', owner: 'acme', repo: 'todo' });
+    assert.deepEqual(parseRemoteUrl('git@github.com:acme/todo.git'), { host: 'github.com', owner: 'acme', repo: 'todo' });
+    assert.deepEqual(parseRemoteUrl('ssh://git@ghe.corp.example:2222/acme/todo.git'), { host: 'ghe.corp.example', owner: 'acme', repo: 'todo' });
+    assert.deepEqual(parseRemoteUrl('https://ghe.corp.example/scm/acme/todo/'), { host: 'ghe.corp.example', owner: 'acme', repo: 'todo' });
+  });
+
+  it('refuses what is not a hosted repository', () => {
+    assert.equal(parseRemoteUrl('/srv/git/todo.git'), undefined);
+    assert.equal(parseRemoteUrl('file:///srv/git/acme/todo.git'), undefined);
+    assert.equal(parseRemoteUrl('https://github.com/justone'), undefined);
+    assert.throws(() => requireRepository('origin', undefined), { code: 'pr-no-remote' });
+    assert.throws(() => requireRepository('origin', 'file:///tmp/x'), { code: 'pr-remote-not-github' });
+  });
+
+  it('never shows credentials embedded in the remote URL', () => {
+    assert.throws(() => requireRepository('origin', 'ftp://me:hunter2@host/x'), (e: Error) => !e.message.includes('hunter2'));
+  });
+
+  it('derives the API base URL, configured value first', () => {
+    const gh = { host: 'github.com', owner: 'a', repo: 'b' };
+    const ghe = { host: 'ghe.corp.example', owner: 'a', repo: 'b' };
+    assert.equal(apiBaseUrl(gh, undefined, {}), 'https://api.github.com');
+    assert.equal(apiBaseUrl(ghe, undefined, {}), 'https://ghe.corp.example/api/v3');
+    assert.equal(apiBaseUrl(ghe, 'https://ghe.corp.example/api/v3/', {}), 'https://ghe.corp.example/api/v3');
+    assert.equal(apiBaseUrl(gh, undefined, { GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' }), 'http://127.0.0.1:9/api/v3');
+    assert.throws(() => apiBaseUrl(gh, 'not a url', {}), { code: 'pr-bad-base-url' });
+  });
+});
