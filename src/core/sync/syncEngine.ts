@@ -92,6 +92,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     return this.workload;
   }
 
+  /** The Deployment synced into (found again if start() has not run). */
+  async resolveWorkload(): Promise<ServiceWorkload> {
+    return this.workload ?? findServiceWorkload(this.opts.kube, this.opts.namespace, this.opts.service);
+  }
+
   /** Feeds one file event (from an editor save or a watcher). */
   notify(change: FileChange): void {
     const at = change.at ?? Date.now();

@@ -1,0 +1,93 @@
+import Docker from 'dockerode';
+import { SandpiperError, cancelled } from '../errors';
+import { buildContextTar } from './buildContext';
+
+export interface BuildRequest {
+  contextDir: string;
+  dockerfile: string;
+  /** Full reference to tag and push, e.g. 127.0.0.1:5000/tasks:sp-1a2b3c. */
+  ref: string;
+  signal?: AbortSignal;
+  onProgress?: (line: string) => void;
+}
+
+/** Builds and pushes images; the sync's fallback and the deploy flow use it. */
+export interface ImageBuilder {
+  buildAndPush(req: BuildRequest): Promise<string>;
+}
+
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  progress?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string; Digest?: string };
+}
+
+/** dockerode against DOCKER_HOST (or the local socket), classic builder: it needs no buildx. */
+export class DockerImageBuilder implements ImageBuilder {
+  constructor(private readonly docker = new Docker()) {}
+
+  async buildAndPush(req: BuildRequest): Promise<string> {
+    const say = req.onProgress ?? (() => undefined);
+    const context = await buildContextTar(req.contextDir, req.dockerfile);
+    say(`build context: ${(context.length / 1024).toFixed(0)} KiB`);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: req.ref, dockerfile: req.dockerfile, abortSignal: req.signal } as Docker.ImageBuildOptions);
+    } catch (err) {
+      throw dockerError(err, 'start the image build');
+    }
+    await this.follow(stream, say, req.signal, 'build');
+    const image = this.docker.getImage(req.ref);
+    let push: NodeJS.ReadableStream;
+    try {
+      push = await image.push({ abortSignal: req.signal } as Docker.ImagePushOptions);
+    } catch (err) {
+      throw dockerError(err, `push ${req.ref}`);
+    }
+    const digest = await this.follow(push, say, req.signal, 'push');
+    return digest ? `${req.ref.replace(/:[^:/]+$/, '')}@${digest}` : req.ref;
+  }
+
+  /** Streams progress lines; a build or push that reports an error fails with the engine's message. */
+  private follow(stream: NodeJS.ReadableStream, say: (line: string) => void, signal: AbortSignal | undefined, what: string): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+      let digest: string | undefined;
+      let failure: string | undefined;
+      const onAbort = (): void => {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        reject(cancelled());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (signal?.aborted) return;
+          if (!err && failure) err = new Error(failure);
+          if (err) reject(new SandpiperError('image-failed', `The image ${what} failed: ${err.message}`, what === 'push' ? 'Check that the registry is reachable (registry in sandpiper.yaml or SANDPIPER_REGISTRY).' : 'Fix the Dockerfile and save again.'));
+          else resolve(digest);
+        },
+        (ev: ProgressEvent) => {
+          if (ev.aux?.Digest) digest = ev.aux.Digest;
+          // The engine reports build and push failures as events, not as a stream error.
+          if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
+          const line = (ev.stream ?? [ev.id, ev.status, ev.progress].filter(Boolean).join(' ')).trimEnd();
+          if (line) say(line);
+        },
+      );
+    });
+  }
+}
+
+function dockerError(err: unknown, doing: string): SandpiperError {
+  const e = err as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
+  if (e?.name === 'AbortError') return cancelled();
+  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED') {
+    return new SandpiperError('docker-unreachable', `Cannot ${doing}: the Docker engine does not answer (${e.code}).`, 'Start Docker or set DOCKER_HOST.');
+  }
+  return new SandpiperError('image-failed', `Cannot ${doing}: ${e?.json?.message ?? e?.message ?? String(err)}`);
+}

@@ -1,0 +1,137 @@
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { WatchEvent, WatchedKind, WatchedObject } from './watchEvent';
+
+export interface ListResult {
+  items: WatchedObject[];
+  resourceVersion: string;
+}
+
+export interface ResourceWatchOptions {
+  kind: WatchedKind;
+  /** API path of the collection, e.g. /apis/apps/v1/namespaces/ns/deployments. */
+  path: string;
+  list: () => Promise<ListResult>;
+  onEvents: (events: WatchEvent[]) => void;
+  onError?: (err: unknown) => void;
+  /** A full relist this often, to heal anything a watch missed. */
+  resyncMs?: number;
+}
+
+function keyOf(o: WatchedObject): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+/**
+ * List + watch from the list's resourceVersion, informer style: a watch that ends is resumed from the last
+ * version seen, `410 Gone` (the version was compacted away) relists, a failure relists after a backoff,
+ * and a periodic relist reconciles deletions the watch may have missed. No polling.
+ */
+export class ResourceWatch {
+  private readonly known = new Map<string, WatchedObject>();
+  private resourceVersion = '';
+  private request?: AbortController;
+  private stopped = false;
+  private backoffMs = 500;
+  private resyncTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  /** Relists done, for tests and logs. */
+  relists = 0;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly o: ResourceWatchOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.relist();
+    if (this.o.resyncMs) {
+      this.resyncTimer = setInterval(() => void this.restart(), this.o.resyncMs);
+      this.resyncTimer.unref?.();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    this.request?.abort();
+  }
+
+  private async restart(): Promise<void> {
+    this.request?.abort();
+    this.request = undefined;
+    await this.relist().catch(() => undefined);
+  }
+
+  /** Lists, tells the caller about what changed since the last list (deletions included), then watches on. */
+  private async relist(): Promise<void> {
+    if (this.stopped) return;
+    this.relists++;
+    const list = await this.o.list();
+    const events: WatchEvent[] = [];
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const key = keyOf(item);
+      seen.add(key);
+      if (this.known.get(key)?.metadata?.resourceVersion !== item.metadata?.resourceVersion) events.push({ kind: this.o.kind, type: 'upsert', object: item });
+      this.known.set(key, item);
+    }
+    for (const [key, item] of this.known) {
+      if (!seen.has(key)) {
+        this.known.delete(key);
+        events.push({ kind: this.o.kind, type: 'delete', object: item });
+      }
+    }
+    this.resourceVersion = list.resourceVersion;
+    if (events.length) this.o.onEvents(events);
+    await this.watch();
+  }
+
+  private async watch(): Promise<void> {
+    if (this.stopped) return;
+    const watch = new Watch(this.kubeConfig);
+    const mine = await watch.watch(
+      this.o.path,
+      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+      (phase: string, obj: WatchedObject & { code?: number }) => this.onWatchEvent(phase, obj),
+      (err: unknown) => void this.onDone(mine, err),
+    );
+    this.request = mine;
+  }
+
+  private onWatchEvent(phase: string, obj: WatchedObject & { code?: number }): void {
+    if (phase === 'ERROR') {
+      if (obj.code === 410) this.resourceVersion = '';
+      return;
+    }
+    if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (phase === 'BOOKMARK') return;
+    const key = keyOf(obj);
+    if (phase === 'DELETED') {
+      this.known.delete(key);
+      this.o.onEvents([{ kind: this.o.kind, type: 'delete', object: obj }]);
+    } else {
+      this.known.set(key, obj);
+      this.o.onEvents([{ kind: this.o.kind, type: 'upsert', object: obj }]);
+    }
+    this.backoffMs = 500;
+  }
+
+  private async onDone(which: AbortController | undefined, err: unknown): Promise<void> {
+    if (this.stopped || (which && this.request && which !== this.request)) return;
+    const gone = (err as { statusCode?: number; code?: number })?.statusCode === 410 || (err as { code?: number })?.code === 410;
+    if (err && !gone) this.o.onError?.(err);
+    try {
+      if (err || !this.resourceVersion) {
+        if (err && !gone) await new Promise<void>((r) => (this.retryTimer = setTimeout(r, this.backoffMs)));
+        this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+        await this.relist();
+      } else {
+        await this.watch();
+      }
+    } catch (e) {
+      this.o.onError?.(e);
+      this.retryTimer = setTimeout(() => void this.onDone(undefined, e), this.backoffMs);
+    }
+  }
+}

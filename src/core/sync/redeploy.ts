@@ -1,0 +1,77 @@
+import * as path from 'node:path';
+import type { SandpiperConfig, ServiceConfig } from '../config/types';
+import { SandpiperError, cancelled } from '../errors';
+import type { ImageBuilder } from '../image/imageBuilder';
+import { httpCode, kubeError, type Kube } from '../kube/client';
+import type { ServiceWorkload } from './serviceWorkload';
+
+export interface RedeployRequest {
+  kube: Kube;
+  config: SandpiperConfig;
+  service: ServiceConfig;
+  workload: ServiceWorkload;
+  builder: ImageBuilder;
+  signal?: AbortSignal;
+  onProgress?: (line: string) => void;
+  /** How long to wait for the rollout; default 5 minutes. */
+  rolloutTimeoutMs?: number;
+}
+
+/** The registry images are pushed to: sandpiper.yaml's `registry`, else SANDPIPER_REGISTRY. */
+export function registryFor(config: SandpiperConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const registry = config.registry ?? env.SANDPIPER_REGISTRY;
+  if (!registry) throw new SandpiperError('no-registry', 'No image registry is configured for the rebuild.', 'Set "registry" in sandpiper.yaml or the SANDPIPER_REGISTRY environment variable.');
+  return registry.replace(/\/+$/, '');
+}
+
+/** Rebuilds the service's image, pushes it, points the Deployment's container at it and waits for the rollout. */
+export async function rebuildAndRollOut(req: RedeployRequest): Promise<string> {
+  const build = req.service.image?.build;
+  if (!build) throw new SandpiperError('no-image-build', `Service "${req.service.name}" uses a fixed image, so a change to its Dockerfile or dependencies cannot be rebuilt.`, 'Give the service image: { build: . } in sandpiper.yaml.');
+  const say = req.onProgress ?? (() => undefined);
+  const tag = `sp-${Date.now().toString(36)}`;
+  const ref = `${registryFor(req.config)}/${build.name ?? req.service.name}:${tag}`;
+  const contextDir = path.resolve(req.config.root, build.context);
+  say(`building ${ref}`);
+  const pushed = await req.builder.buildAndPush({ contextDir, dockerfile: build.dockerfile, ref, signal: req.signal, onProgress: say });
+  say(`pushed ${pushed}; rolling out ${req.workload.deployment}`);
+  await setContainerImage(req.kube, req.workload, pushed);
+  await waitForRollout(req.kube, req.workload, req.signal, req.rolloutTimeoutMs ?? 300_000, say);
+  return pushed;
+}
+
+async function setContainerImage(kube: Kube, w: ServiceWorkload, image: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const d = await kube.apps.readNamespacedDeployment({ name: w.deployment, namespace: w.namespace });
+      const c = d.spec?.template?.spec?.containers?.find((x) => x.name === w.container);
+      if (!c) throw new SandpiperError('sync-no-container', `Deployment ${w.deployment} has no container ${w.container}.`);
+      c.image = image;
+      await kube.apps.replaceNamespacedDeployment({ name: w.deployment, namespace: w.namespace, body: d });
+      return;
+    } catch (err) {
+      // Someone else wrote the Deployment between our read and write: read it again.
+      if (httpCode(err) === 409 && attempt < 5) continue;
+      throw kubeError(err, `set the image of Deployment ${w.namespace}/${w.deployment}`);
+    }
+  }
+}
+
+/** Waits as `kubectl rollout status` does: the new generation observed, every replica updated and available. */
+export async function waitForRollout(kube: Kube, w: ServiceWorkload, signal: AbortSignal | undefined, timeoutMs: number, say: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw cancelled();
+    const d = await kube.apps.readNamespacedDeployment({ name: w.deployment, namespace: w.namespace }).catch((e: unknown) => {
+      throw kubeError(e, `read Deployment ${w.namespace}/${w.deployment}`);
+    });
+    const want = d.spec?.replicas ?? 1;
+    const s = d.status ?? {};
+    const line = `${s.updatedReplicas ?? 0}/${want} updated, ${s.availableReplicas ?? 0} available`;
+    if (line !== last) say((last = line));
+    if ((s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.availableReplicas ?? 0) === want && (s.replicas ?? 0) === want) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new SandpiperError('rollout-timeout', `Deployment ${w.deployment} did not finish rolling out in ${Math.round(timeoutMs / 1000)} s.`, 'Look at its pods (sandpiper logs) for ImagePullBackOff or crashes.');
+}
