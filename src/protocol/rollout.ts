@@ -1,0 +1,128 @@
+/**
+ * The one message protocol between the extension and the rollout panel's webview. The extension validates every
+ * message from the webview with the guards below before acting: the webview is untrusted input.
+ */
+import type { WorkloadSummary } from '../core/rollout/types';
+
+export type { WorkloadSummary };
+
+/** One sample of the canary-versus-stable charts; undefined values are gaps (no data). */
+export interface TrackSample {
+  rps?: number;
+  errorRate?: number;
+  p99Ms?: number;
+}
+
+export interface MetricSample {
+  t: number; // unix seconds
+  canary: TrackSample;
+  stable: TrackSample;
+}
+
+export interface AnalysisVerdict {
+  verdict: 'pass' | 'fail' | 'no-data';
+  summary: string;
+  at: string;
+}
+
+export interface PanelState {
+  namespace?: string;
+  context?: string;
+  workloads: WorkloadSummary[];
+  /** Per workload key (`namespace/name`): the recent chart samples and the last analysis. */
+  metrics: Record<string, MetricSample[]>;
+  analyses: Record<string, AnalysisVerdict>;
+  /** Shown instead of the list: no cluster, no namespace, a failed watch … */
+  notice?: string;
+}
+
+// Extension → webview
+export type HostMessage =
+  | { type: 'state'; state: PanelState }
+  | { type: 'workloads'; workloads: WorkloadSummary[] }
+  | { type: 'metrics'; key: string; samples: MetricSample[] }
+  | { type: 'analysis'; key: string; analysis: AnalysisVerdict }
+  | { type: 'busy'; key: string; busy: boolean };
+
+// Webview → extension
+export const WORKLOAD_ACTIONS = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'undo'] as const;
+export type WorkloadAction = (typeof WORKLOAD_ACTIONS)[number];
+
+export interface ReadyMessage { type: 'ready' }
+export interface ActionMessage { type: 'action'; action: WorkloadAction; kind: 'Deployment' | 'Rollout'; namespace: string; name: string }
+export interface PickNamespaceMessage { type: 'pickNamespace' }
+export type WebviewMessage = ReadyMessage | ActionMessage | PickNamespaceMessage;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Exactly these keys, no more: anything extra is a sign of a forged message. */
+function hasOnlyKeys(v: Record<string, unknown>, keys: readonly string[]): boolean {
+  return Object.keys(v).every((k) => keys.includes(k)) && keys.every((k) => k in v);
+}
+
+export function isReadyMessage(v: unknown): v is ReadyMessage {
+  return isRecord(v) && v.type === 'ready' && hasOnlyKeys(v, ['type']);
+}
+
+export function isPickNamespaceMessage(v: unknown): v is PickNamespaceMessage {
+  return isRecord(v) && v.type === 'pickNamespace' && hasOnlyKeys(v, ['type']);
+}
+
+export function isActionMessage(v: unknown): v is ActionMessage {
+  return (
+    isRecord(v) && v.type === 'action' && hasOnlyKeys(v, ['type', 'action', 'kind', 'namespace', 'name']) &&
+    typeof v.action === 'string' && (WORKLOAD_ACTIONS as readonly string[]).includes(v.action) &&
+    (v.kind === 'Deployment' || v.kind === 'Rollout') &&
+    typeof v.namespace === 'string' && DNS_LABEL.test(v.namespace) &&
+    typeof v.name === 'string' && v.name.length <= 253 && DNS_SUBDOMAIN.test(v.name)
+  );
+}
+
+/** The message, if it is one the extension accepts; otherwise a reason for the log (never the message's content verbatim). */
+export function parseWebviewMessage(v: unknown): { ok: true; message: WebviewMessage } | { ok: false; reason: string } {
+  if (isReadyMessage(v) || isPickNamespaceMessage(v) || isActionMessage(v)) return { ok: true, message: v };
+  const type = isRecord(v) && typeof v.type === 'string' ? v.type.slice(0, 40) : typeof v;
+  return { ok: false, reason: `rejected a malformed webview message (type ${JSON.stringify(type)})` };
+}
+
+export function workloadKey(w: { namespace: string; name: string }): string {
+  return `${w.namespace}/${w.name}`;
+}
+
+/** The host side guards its own messages too, cheaply, so the webview can trust what it renders. */
+export function isHostMessage(v: unknown): v is HostMessage {
+  if (!isRecord(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'state': return isRecord(v.state) && Array.isArray(v.state.workloads);
+    case 'workloads': return Array.isArray(v.workloads);
+    case 'metrics': return typeof v.key === 'string' && Array.isArray(v.samples);
+    case 'analysis': return typeof v.key === 'string' && isRecord(v.analysis);
+    case 'busy': return typeof v.key === 'string' && typeof v.busy === 'boolean';
+    default: return false;
+  }
+}
+
+export interface WebviewMessageHandlers {
+  ready(): unknown;
+  pickNamespace(): unknown;
+  action(message: ActionMessage): unknown;
+}
+
+/** Validates, then dispatches; a rejected message is logged and never reaches a handler. */
+export async function dispatchWebviewMessage(raw: unknown, handlers: WebviewMessageHandlers, warn: (reason: string) => void): Promise<boolean> {
+  const parsed = parseWebviewMessage(raw);
+  if (!parsed.ok) {
+    warn(parsed.reason);
+    return false;
+  }
+  const m = parsed.message;
+  if (m.type === 'ready') await handlers.ready();
+  else if (m.type === 'pickNamespace') await handlers.pickNamespace();
+  else await handlers.action(m);
+  return true;
+}
