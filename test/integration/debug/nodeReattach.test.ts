@@ -1,0 +1,87 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { NodeDebugSession } from '../../../src/adapters/debug/nodeDebugSession';
+import { Kube } from '../../../src/core/kube/client';
+import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import { BREAKPOINT_LINE, DebugTarget } from '../../support/debugTarget';
+import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
+import { createPod, createService } from '../portforward/kwokPods';
+import { DapDriver } from './dapDriver';
+
+describe('Node debug adapter through the apiserver port-forward', function () {
+  this.timeout(120_000);
+  let ns: { name: string; dispose(): Promise<void> };
+  let target: DebugTarget;
+  let forwarder: PortForwarder;
+  let session: NodeDebugSession;
+  let workspace: string;
+
+  before(async () => {
+    target = await DebugTarget.start();
+    ns = await createNamespace('sp-debug');
+    await createService(ns.name, 'tasks', 9229);
+    await createPod(ns.name, 'tasks-1', 'tasks');
+    await portForwardTo(ns.name, 'tasks-1', 9229, '127.0.0.1', target.inspectPort);
+    forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'tasks', remotePort: 9229 });
+    await forwarder.start();
+    // The workspace copy of the code: breakpoints are set here and frames must come back mapped here.
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-ws-'));
+    fs.copyFileSync(target.file, path.join(workspace, 'server.js'));
+  });
+
+  after(async () => {
+    session?.dispose();
+    await forwarder?.dispose();
+    await target?.dispose();
+    await ns?.dispose();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  async function expectStopAtBreakpoint(dap: DapDriver, from: number): Promise<void> {
+    const request = target.request();
+    const stopped = await dap.waitForEvent('stopped', () => true, from);
+    assert.equal(stopped.body.reason, 'breakpoint');
+    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId: 1 });
+    const top = trace.body.stackFrames[0];
+    assert.equal(top.source?.path, path.join(workspace, 'server.js'));
+    assert.equal(top.line, BREAKPOINT_LINE);
+    const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
+    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', { variablesReference: scopes.body.scopes[0].variablesReference });
+    assert.ok(locals.body.variables.some((v) => v.name === 'req'), `locals: ${locals.body.variables.map((v) => v.name)}`);
+    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', { expression: 'process.pid', frameId: top.id });
+    assert.equal(pid.body.result, String(target.pid));
+    await dap.request('continue', { threadId: 1 });
+    assert.match(await request, /^hello from \d+$/);
+  }
+
+  it('stops at a breakpoint, then re-attaches after the process restarts and stops again', async () => {
+    session = new NodeDebugSession();
+    const dap = new DapDriver(session);
+    await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    await dap.request('attach', { host: '127.0.0.1', port: forwarder.localPort, localRoot: workspace, remoteRoot: target.dir });
+    await dap.waitForEvent('initialized');
+    const set = await dap.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', {
+      source: { path: path.join(workspace, 'server.js') },
+      breakpoints: [{ line: BREAKPOINT_LINE }],
+    });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    await dap.request('configurationDone');
+    const threads = await dap.request<DebugProtocol.ThreadsResponse>('threads');
+    assert.equal(threads.body.threads.length, 1);
+
+    await expectStopAtBreakpoint(dap, dap.events.length);
+
+    const before = dap.events.length;
+    const oldPid = target.pid;
+    await target.restart();
+    assert.notEqual(target.pid, oldPid);
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
+    assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated'), 'the session stayed alive');
+    await expectStopAtBreakpoint(dap, dap.events.length);
+
+    await dap.request('disconnect', {});
+  });
+});
