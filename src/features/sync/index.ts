@@ -12,8 +12,8 @@ export function registerSync(ctx: FeatureContext): void {
   const subs = ctx.extension.subscriptions;
   const statusBar = new SyncStatusBar();
   // The view asks for the root only when it draws, after both exist.
-  const view = new SyncFileView(() => workspaceSync.root);
-  const workspaceSync = new WorkspaceSync(ctx, view, statusBar);
+  const view: SyncFileView = new SyncFileView((): string | undefined => workspaceSync.root);
+  const workspaceSync: WorkspaceSync = new WorkspaceSync(ctx, view, statusBar);
   subs.push(statusBar, view, workspaceSync, vscode.window.createTreeView('sandpiper.sync', { treeDataProvider: view }));
   void vscode.commands.executeCommand('setContext', 'sandpiper.syncPaused', false);
 
