@@ -1,0 +1,86 @@
+import type { Kube } from '../kube/client';
+import { CanarySampler } from '../metrics/canarySampler';
+import type { MetricsSource } from '../metrics/prometheus';
+import type { HostMessage, MetricSample } from '../../protocol/rollout';
+import { watchNamespace } from './namespaceWatch';
+import { RolloutModel } from './rolloutModel';
+import type { WorkloadSummary } from './types';
+import { UpdateBatcher } from './updateBatcher';
+
+export interface FeedOptions {
+  kube: Kube;
+  namespace: string;
+  metrics?: MetricsSource;
+  /** Where the panel's messages go. */
+  post: (message: HostMessage) => void;
+  onError?: (err: unknown) => void;
+  batchMs?: number;
+  sampleMs?: number;
+  resyncMs?: number;
+}
+
+const LIVE = new Set(['progressing', 'paused', 'promoting', 'aborting', 'Progressing', 'Paused', 'Degraded']);
+
+/** A canary worth charting: one in flight (finished ones keep their last chart but stop sampling). */
+export function isLiveCanary(w: WorkloadSummary): boolean {
+  return !!w.canary && LIVE.has(w.canary.status);
+}
+
+/**
+ * The panel's data for one namespace: watches → model → batched `workloads` messages, and a metrics sample
+ * of every live canary every few seconds. Everything the webview needs for a full push is here.
+ */
+export class RolloutFeed {
+  readonly model = new RolloutModel();
+  private readonly batcher: UpdateBatcher;
+  private readonly sampler?: CanarySampler;
+  private stopWatch?: () => void;
+  private sampleTimer?: NodeJS.Timeout;
+  private sampling = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: FeedOptions) {
+    this.batcher = new UpdateBatcher(() => this.o.post({ type: 'workloads', workloads: this.model.summaries() }), o.batchMs ?? 100);
+    this.sampler = o.metrics ? new CanarySampler(o.metrics) : undefined;
+  }
+
+  async start(): Promise<void> {
+    const w = await watchNamespace(this.o.kube, this.o.namespace, this.model, { onChange: (keys) => this.batcher.add(keys), onError: this.o.onError, resyncMs: this.o.resyncMs });
+    this.stopWatch = w.dispose;
+    if (this.sampler) {
+      this.sampleTimer = setInterval(() => void this.sample(), this.o.sampleMs ?? 2000);
+      this.sampleTimer.unref?.();
+    }
+  }
+
+  workloads(): WorkloadSummary[] {
+    return this.model.summaries();
+  }
+
+  metrics(): Record<string, MetricSample[]> {
+    return this.sampler?.all() ?? {};
+  }
+
+  private async sample(): Promise<void> {
+    if (this.sampling || !this.sampler) return;
+    this.sampling = true;
+    try {
+      for (const w of this.model.summaries().filter(isLiveCanary)) {
+        const key = `${w.namespace}/${w.name}`;
+        const samples = await this.sampler.sample(key, { namespace: w.namespace, service: w.name, window: '10s' }, new Date(), this.abort.signal);
+        this.o.post({ type: 'metrics', key, samples: samples.slice(-1) });
+      }
+    } catch (err) {
+      this.o.onError?.(err);
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  dispose(): void {
+    this.abort.abort();
+    clearInterval(this.sampleTimer);
+    this.batcher.dispose();
+    this.stopWatch?.();
+  }
+}

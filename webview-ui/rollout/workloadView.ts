@@ -1,0 +1,85 @@
+import type { AnalysisVerdict, WorkloadAction, WorkloadSummary } from '../../src/protocol/rollout';
+
+export interface WorkloadViewOptions {
+  busy: boolean;
+  analysis?: AnalysisVerdict;
+  charts?: HTMLElement;
+  act: (action: WorkloadAction, kind: 'Deployment' | 'Rollout', namespace: string, name: string) => void;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  // textContent only: names and messages come from the cluster and are never parsed as HTML.
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function button(label: string, aria: string, onClick: () => void, disabled: boolean, secondary = false): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  b.setAttribute('aria-label', aria);
+  if (secondary) b.setAttribute('secondary', '');
+  if (disabled) b.setAttribute('disabled', '');
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const TRAFFIC: Record<string, string> = {
+  httproute: 'traffic split by HTTPRoute weights',
+  replicas: 'traffic split by replica ratio (no HTTPRoute targets the Service)',
+  argo: 'traffic managed by Argo Rollouts',
+};
+
+/** One workload: counts, revision, conditions; for a canary its step, weight, verdict, charts and buttons. */
+export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTMLElement {
+  const s = el('section', 'workload');
+  s.setAttribute('aria-label', `${w.kind} ${w.name}`);
+  const h = el('h3');
+  h.append(el('span', undefined, w.name));
+  const badge = document.createElement('vscode-badge');
+  badge.textContent = w.kind === 'Rollout' ? 'Rollout' : `rev ${w.revision || '?'}`;
+  h.append(badge);
+  s.append(h);
+  s.append(el('div', 'counts', `desired ${w.desired} · updated ${w.updated} · ready ${w.ready} · available ${w.available} · pods ${w.pods}`));
+  if (w.progressDeadlineExceeded) s.append(el('div', 'warn', 'Progress deadline exceeded'));
+  const failing = w.conditions.filter((c) => c.status === 'False' && c.type !== 'Progressing');
+  for (const c of failing) s.append(el('div', 'warn', `${c.type}: ${c.reason ?? ''} ${c.message ?? ''}`.trim()));
+  const c = w.canary;
+  if (!c) return s;
+
+  const box = el('div', 'canary');
+  const step = Math.min(c.stepIndex + 1, c.stepCount);
+  box.append(el('div', 'canary-status', `Canary ${c.status} · step ${step}/${c.stepCount} · weight ${c.weight}%${c.paused ? ' · paused' : ''}`));
+  const steps = el('div', 'steps');
+  steps.setAttribute('role', 'progressbar');
+  steps.setAttribute('aria-valuemin', '0');
+  steps.setAttribute('aria-valuemax', String(c.stepCount));
+  steps.setAttribute('aria-valuenow', String(c.stepIndex));
+  for (let i = 0; i < c.stepCount; i++) steps.append(el('span', i < c.stepIndex ? 'done' : i === c.stepIndex ? 'current' : ''));
+  box.append(steps);
+  box.append(el('div', 'notice', TRAFFIC[c.trafficMode] ?? c.trafficMode));
+  if (c.image) box.append(el('div', 'notice', `image ${c.image}`));
+  if (c.message) box.append(el('div', 'notice', c.message));
+  if (o.analysis) box.append(el('div', `verdict-${o.analysis.verdict}`, `Analysis: ${o.analysis.verdict} — ${o.analysis.summary}`));
+  for (const run of c.analysis) {
+    box.append(el('div', run.phase === 'Failed' || run.phase === 'Error' ? 'verdict-fail' : run.phase === 'Successful' ? 'verdict-pass' : 'notice', `Analysis ${run.name}: ${run.phase}${run.metrics.map((m) => ` · ${m.name} ${m.value ?? '–'} (${m.phase})`).join('')}`));
+  }
+  s.append(box);
+
+  const live = !['promoted', 'aborted', 'Healthy'].includes(c.status);
+  if (live) {
+    const actions = el('div', 'actions');
+    const go = (a: WorkloadAction) => () => o.act(a, w.kind, w.namespace, w.name);
+    actions.append(button('Promote', `Promote ${w.name}`, go('promote'), o.busy));
+    actions.append(c.paused ? button('Resume', `Resume ${w.name}`, go('resume'), o.busy, true) : button('Pause', `Pause ${w.name}`, go('pause'), o.busy, true));
+    actions.append(button('Abort', `Abort ${w.name} and roll back`, go('abort'), o.busy, true));
+    s.append(actions);
+  } else if (w.kind === 'Rollout' && c.status === 'aborted') {
+    const actions = el('div', 'actions');
+    actions.append(button('Retry', `Retry ${w.name}`, () => o.act('retry', w.kind, w.namespace, w.name), o.busy));
+    s.append(actions);
+  }
+  if (o.charts) s.append(o.charts);
+  return s;
+}
