@@ -44,7 +44,8 @@ export class NodeDebugSession extends LoggingDebugSession {
   private detaching = false;
   private reattaching = false;
 
-  constructor() {
+  /** `overrides` win over the attach arguments: the extension knows the forward's port, launch.json does not. */
+  constructor(private readonly overrides: Partial<NodeAttachArguments> = {}) {
     super();
     this.setDebuggerLinesStartAt1(false);
     this.setDebuggerColumnsStartAt1(false);
@@ -64,7 +65,7 @@ export class NodeDebugSession extends LoggingDebugSession {
   }
 
   protected override async attachRequest(response: DebugProtocol.AttachResponse, args: DebugProtocol.AttachRequestArguments): Promise<void> {
-    this.args = args as NodeAttachArguments;
+    this.args = { ...(args as NodeAttachArguments), ...this.overrides };
     this.mapping = new PathMapping(this.args.localRoot, this.args.remoteRoot);
     try {
       await this.connect();
