@@ -134,6 +134,7 @@ export class GitHubStandIn {
   readonly pulls: StoredPullRequest[] = [];
   private readonly faults = new Map<string, Fault>();
   private nextNumber = 1;
+  private port?: number;
 
   private constructor(
     private readonly server: http.Server,
@@ -146,11 +147,14 @@ export class GitHubStandIn {
     const standIn = new GitHubStandIn(server, opts);
     server.on('request', (req, res) => void standIn.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    void standIn.origin;
     return standIn;
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    // Kept after stop() so a test can aim at the closed port.
+    this.port ??= (this.server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   /** What to give Octokit as baseUrl. */

@@ -1,6 +1,123 @@
 import type { Command } from 'commander';
+import type { SandpiperConfig } from '../../core/config/types';
+import { SandpiperError } from '../../core/errors';
+import { GitCli } from '../../core/git/git';
+import { planDraft, type PullRequestDraft } from '../../core/pr/draft';
+import { environmentSummary } from '../../core/pr/environmentSummary';
+import { OctokitGitHost } from '../../core/pr/octokitGitHost';
+import { openInBrowser } from '../../core/pr/openInBrowser';
+import { publishDraft, type PublishResult } from '../../core/pr/publish';
+import { apiBaseUrl, requireRepository } from '../../core/pr/remote';
+import { configFor, globals, printJson } from '../options';
 
-/** Adds the `pr` verb(s) to the CLI. */
-export function registerPullRequestCommands(_program: Command): void {
-  // Filled in by the feature.
+interface DraftFlags {
+  dryRun?: boolean;
+  json?: boolean;
+  base?: string;
+  title?: string;
+  template?: string;
+  env?: string;
+  remote: string;
+  reviewers?: string;
+  open?: boolean;
+}
+
+/** sandpiper.yaml is optional for a PR: without it the defaults apply. */
+async function optionalConfig(cmd: Command): Promise<SandpiperConfig | undefined> {
+  try {
+    return await configFor(cmd);
+  } catch (err) {
+    if (err instanceof SandpiperError && err.code === 'config-missing') return undefined;
+    throw err;
+  }
+}
+
+function tokenFromEnvironment(): string {
+  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN;
+  if (!token) {
+    throw new SandpiperError('github-no-token', 'No GitHub token found in GITHUB_TOKEN or GH_TOKEN.', 'Create a token with the "repo" scope, or run `export GITHUB_TOKEN=$(gh auth token)`; --dry-run works without one.');
+  }
+  return token;
+}
+
+function draftJson(d: PullRequestDraft) {
+  return {
+    branch: d.branch,
+    base: d.base,
+    repository: d.repository,
+    title: d.title,
+    body: d.body,
+    issue: d.issue,
+    template: d.template?.path,
+    templates: d.templates.map((t) => t.path),
+    changedFiles: d.changedFiles,
+    commits: d.commits.map((c) => ({ sha: c.sha, subject: c.subject })),
+    uncommitted: d.uncommitted,
+    reviewers: d.reviewers.map((r) => ({ label: r.label, kind: r.kind, login: r.login, team: r.team, reasons: r.reasons })),
+  };
+}
+
+function printDraft(d: PullRequestDraft): void {
+  const out = [`${d.branch} → ${d.base}${d.repository ? ` on ${d.repository.owner}/${d.repository.repo}` : ''}`, `Title: ${d.title}`];
+  if (d.templates.length > 1) out.push(`Template: ${d.template?.path} (others: ${d.templates.filter((t) => t !== d.template).map((t) => t.name).join(', ')}; pick with --template)`);
+  out.push('Reviewers:', ...(d.reviewers.length ? d.reviewers.map((r, i) => `  ${i + 1}. ${r.label} — ${r.reasons.join('; ')}`) : ['  none suggested']));
+  out.push('', d.body);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function printResult(r: PublishResult): void {
+  const pr = r.pullRequest;
+  const lines = [r.created ? `Created draft pull request #${pr.number}: ${pr.url}` : `Pull request #${pr.number} is already open for this branch: ${pr.url}`];
+  const who = [...r.requested.reviewers.map((l) => `@${l}`), ...r.requested.team_reviewers.map((t) => `team ${t}`)];
+  if (who.length) lines.push(`Requested reviews from ${who.join(', ')}`);
+  if (r.reviewerProblem) lines.push(`Reviewers were not requested: ${r.reviewerProblem}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
+  const config = await optionalConfig(cmd);
+  const git = new GitCli(globals(cmd).dir ?? config?.root ?? process.cwd());
+  const draft = await planDraft(git, {
+    remote: flags.remote,
+    base: flags.base,
+    title: flags.title,
+    template: flags.template,
+    maxReviewers: config?.github.maxReviewers ?? 3,
+    summary: flags.env ? { environment: environmentSummary(flags.env, config) } : {},
+  });
+  if (flags.dryRun) return flags.json ? printJson(draftJson(draft)) : printDraft(draft);
+
+  const repository = requireRepository(flags.remote, await git.remoteUrl(flags.remote));
+  const token = tokenFromEnvironment();
+  if (draft.uncommitted.length) {
+    process.stderr.write(`warning: ${draft.uncommitted.length} file(s) have uncommitted changes that will not be in the pull request: ${draft.uncommitted.slice(0, 5).join(', ')}${draft.uncommitted.length > 5 ? ', …' : ''}\n`);
+  }
+  const keep = flags.reviewers?.split(',').map((s) => s.trim().replace(/^@/, '').toLowerCase());
+  const reviewers = keep ? draft.reviewers.filter((r) => keep.includes(r.label.replace(/^@/, '').toLowerCase())) : draft.reviewers;
+  const host = new OctokitGitHost(token, apiBaseUrl(repository, config?.github.baseUrl));
+  const result = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers }, {
+    git,
+    host,
+    progress: (step) => process.stderr.write(`… ${step}\n`),
+  });
+  if (flags.json) printJson({ ...draftJson(draft), pullRequest: result.pullRequest, created: result.created, requested: result.requested, reviewerProblem: result.reviewerProblem });
+  else printResult(result);
+  if (flags.open) openInBrowser(result.pullRequest.url);
+}
+
+/** Adds `sandpiper pr draft` to the CLI. */
+export function registerPullRequestCommands(program: Command): void {
+  const pr = program.command('pr').description('Pull requests for the current branch.');
+  pr.command('draft')
+    .description('Push the branch and open a draft pull request with the template filled, the linked issue and suggested reviewers (token: $GITHUB_TOKEN or $GH_TOKEN).')
+    .option('--dry-run', 'show the title, body and ranked reviewers without pushing or calling GitHub')
+    .option('--json', 'print JSON')
+    .option('--base <branch>', "target branch (default: the remote's default branch)")
+    .option('--title <text>', 'title (default: from the commit or the branch name)')
+    .option('--template <name>', 'pull request template by name or path when the repository has several')
+    .option('--env <namespace>', 'the Sandpiper environment to describe in the body')
+    .option('--remote <name>', 'remote to push to and read owner/repo from', 'origin')
+    .option('--reviewers <list>', 'keep only these suggested reviewers (comma-separated labels, e.g. bob,acme/api)')
+    .option('--open', 'open the pull request in the browser')
+    .action(async (flags: DraftFlags, cmd: Command) => draftCommand(flags, cmd));
 }

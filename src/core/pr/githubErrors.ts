@@ -37,7 +37,7 @@ export function gitHubError(err: unknown, doing: string, baseUrl: string, signal
     return new SandpiperError('github-unauthorized', `GitHub refused the token while ${doing} (401 Bad credentials).`, 'Sign in to GitHub again (or set a valid GITHUB_TOKEN for the CLI).');
   }
   if (status === 403) {
-    return new SandpiperError('github-forbidden', `The token may not ${doing} (403: ${validationDetail(e.response?.data) || 'forbidden'}).`, 'Use a token with the "repo" scope (fine-grained: Pull requests read/write) on this repository.');
+    return new SandpiperError('github-forbidden', `GitHub did not allow ${doing} (403: ${validationDetail(e.response?.data) || "forbidden"}).`, 'Use a token with the "repo" scope (fine-grained: Pull requests read/write) on this repository.');
   }
   if (status === 404) {
     return new SandpiperError('github-not-found', `GitHub answered 404 while ${doing}: the repository does not exist or the token cannot see it.`, 'Check the origin remote and that the token has access to the repository.');

@@ -14,7 +14,7 @@ describe('pr: draft planned from a real repository', function () {
 
   it('reads branch, base, changed files, commits, template, issue and reviewers with reasons', async () => {
     repo = TestRepo.create();
-    sampleProject(repo, { templates: { '.github/pull_request_template.md': TEMPLATE } });
+    sampleProject(repo, { files: { '.github/pull_request_template.md': TEMPLATE } });
     const draft = await planDraft(new GitCli(repo.work), {
       maxReviewers: 3,
       summary: { environment: { name: 'alice-42-due-dates', services: [{ name: 'tasks' }] } },

@@ -77,13 +77,13 @@ export const DAVE: Person = { name: 'Dave Dev', email: 'dave@corp.example' };
  * The sample project: main with history by Bob, Carol and Dave; CODEOWNERS; one PR template;
  * a feature branch `feature/42-add-due-dates` by Alice touching three files.
  */
-export function sampleProject(repo: TestRepo, opts: { templates?: Record<string, string> } = {}): void {
+export function sampleProject(repo: TestRepo, opts: { files?: Record<string, string> } = {}): void {
   repo.commit(DAVE, 'Initial tasks service', {
     'src/tasks/api.ts': 'export const api = 1;\n',
     'src/tasks/store.ts': 'export const store = 1;\n',
     'docs/tasks.md': '# Tasks\n',
     '.github/CODEOWNERS': '# owners\n*            @acme/platform\nsrc/tasks/** @acme/tasks-team @bob-b\ndocs/        carol@users.noreply.github.com\n',
-    ...(opts.templates ?? {}),
+    ...(opts.files ?? {}),
   }, 1_700_000_000);
   repo.commit(BOB, 'Validate tasks', { 'src/tasks/api.ts': 'export const api = 2;\n' }, 1_700_000_100);
   repo.commit(CAROL, 'Document the store', { 'src/tasks/store.ts': 'export const store = 2;\n', 'docs/tasks.md': '# Tasks\nMore.\n' }, 1_700_000_200);
