@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SyncSession } from '../../../src/core/sync/syncSession';
+import { loadTestbed } from '../../support/testbed';
+import { SyncFixture, eventually, httpGet } from './syncFixture';
+
+describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed dockerd + registry)', function () {
+  this.timeout(300_000);
+  let f: SyncFixture;
+  let session: SyncSession;
+  const log: string[] = [];
+  const savedDockerHost = process.env.DOCKER_HOST;
+
+  before(async () => {
+    process.env.DOCKER_HOST = loadTestbed().dockerHost;
+    f = await SyncFixture.create('sync-rebuild');
+    f.write('src/index.html', 'before');
+    await f.createDeployment(1);
+    const [pod] = await f.readyPods(1);
+    await f.bind(pod);
+    const service = f.service();
+    session = new SyncSession({ kube: f.kube, namespace: f.namespace, config: f.config(service), service, log: (l) => log.push(l) });
+    await session.start();
+    await session.idle();
+  });
+
+  after(async () => {
+    session?.dispose();
+    await f?.dispose();
+    process.env.DOCKER_HOST = savedDockerHost;
+  });
+
+  it('a Dockerfile change builds the image, pushes it to the registry and rolls the Deployment out; sync resumes on the new pod', async () => {
+    const before = (await f.readyPods(1))[0];
+    const dockerfile = f.write('Dockerfile', `FROM sandpiper/busybox:latest\nCOPY src/ /app/\nENV REBUILT=${Date.now()}\n`);
+    session.engine.notify({ local: dockerfile, kind: 'change' });
+    await eventually(() => log.some((l) => l.startsWith('rolled out') || l.startsWith('rebuild failed')), 240_000, 'the rebuild');
+    assert.ok(!log.some((l) => l.startsWith('rebuild failed')), log.join('\n'));
+
+    const d = await f.kube.apps.readNamespacedDeployment({ name: 'web', namespace: f.namespace });
+    const image = d.spec!.template!.spec!.containers[0].image!;
+    const registry = loadTestbed().registry;
+    assert.match(image, new RegExp(`^${registry.replace(/[.]/g, '\\.')}/web(:sp-[a-z0-9]+)?(@sha256:[0-9a-f]{64})?$`));
+    const tags = (await (await fetch(`http://${registry}/v2/web/tags/list`)).json()) as { tags: string[] };
+    assert.ok(tags.tags.some((t) => t.startsWith('sp-')), JSON.stringify(tags));
+
+    // The rollout replaced the pod; the new one gets a full sync once its exec is bound.
+    const [after] = await f.readyPods(1);
+    assert.notEqual(after, before);
+    const bound = await f.bind(after);
+    f.write('src/index.html', 'after');
+    session.engine.notify({ local: path.join(f.root, 'src/index.html'), kind: 'change' });
+    await eventually(() => fs.existsSync(path.join(bound.dir, 'app/index.html')) && fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after', 60_000, 'sync on the new pod');
+    await session.idle();
+    assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'after' });
+  });
+});
