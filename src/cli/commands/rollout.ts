@@ -1,6 +1,176 @@
+import * as os from 'node:os';
 import type { Command } from 'commander';
+import { parseDuration } from '../../core/config/duration';
+import type { CanaryConfig, SandpiperConfig } from '../../core/config/types';
+import { SandpiperError } from '../../core/errors';
+import { httpCode, type Kube } from '../../core/kube/client';
+import { PrometheusClient, prometheusUrl } from '../../core/metrics/prometheus';
+import { ARGO, runArgoAction, type ArgoAction } from '../../core/rollout/argoActions';
+import { startCanary } from '../../core/rollout/builtinCanary';
+import { overrideCanary, type CanaryOverride } from '../../core/rollout/canaryControl';
+import { driveCanary, type DriverEvent } from '../../core/rollout/canaryDriver';
+import { undoDeployment } from '../../core/rollout/deploymentUndo';
+import { watchNamespace } from '../../core/rollout/namespaceWatch';
+import { RolloutModel } from '../../core/rollout/rolloutModel';
+import type { WorkloadSummary } from '../../core/rollout/types';
+import { configFor, globals, kubeFor, printJson } from '../options';
 
-/** Adds the `rollout` verb(s) to the CLI. */
-export function registerRolloutCommands(_program: Command): void {
-  // Filled in by the feature.
+const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
+
+interface TargetOptions { namespace?: string; json?: boolean }
+interface DriveOptions extends TargetOptions { prometheus?: string; service?: string; window?: string }
+interface StartOptions extends DriveOptions { image: string; container?: string; steps?: string; interval?: string; failureLimit?: string; detach?: boolean }
+
+function namespaceOf(kube: Kube, o: TargetOptions): string {
+  return o.namespace ?? kube.defaultNamespace;
+}
+
+/** The canary settings: sandpiper.yaml's service (when there is one), then the flags. */
+async function canaryConfig(cmd: Command, service: string, o: StartOptions | DriveOptions): Promise<{ canary: CanaryConfig; container?: string }> {
+  let config: SandpiperConfig | undefined;
+  if (globals(cmd).dir || o.service) config = await configFor(cmd);
+  else config = await configFor(cmd).catch(() => undefined);
+  const svc = config?.services[o.service ?? service];
+  const base = svc?.canary ?? DEFAULT_CANARY;
+  const s = o as StartOptions;
+  const steps = s.steps ? s.steps.split(',').map((x) => Number(x.trim())) : base.steps;
+  if (steps.some((x) => !Number.isFinite(x) || x < 0 || x > 100)) throw new SandpiperError('usage', `--steps "${s.steps}" is not a list of percentages.`, 'Use e.g. --steps 10,50,100.');
+  const intervalMs = s.interval ? parseDuration(s.interval) : base.intervalMs;
+  if (!intervalMs) throw new SandpiperError('usage', `--interval "${s.interval}" is not a duration.`, 'Use e.g. 30s or 2m.');
+  const failureLimit = s.failureLimit !== undefined ? Number(s.failureLimit) : base.analysis.failureLimit;
+  return { canary: { ...base, steps, intervalMs, analysis: { ...base.analysis, failureLimit } }, container: s.container ?? svc?.container };
+}
+
+function printDriverEvent(e: DriverEvent): void {
+  if (e.kind === 'analysis') process.stderr.write(`· analysis ${e.result.verdict}: ${e.result.summary}\n`);
+  else process.stderr.write(`· ${e.state.status} step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} weight ${e.state.weight}%\n`);
+}
+
+function interruptSignal(): AbortSignal {
+  const c = new AbortController();
+  const stop = () => c.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return c.signal;
+}
+
+async function drive(cmd: Command, kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig): Promise<void> {
+  let lastState = '';
+  const end = await driveCanary({
+    kube, namespace, deployment, service: deployment, analysis: canary.analysis,
+    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal: interruptSignal(),
+    onEvent: (e) => {
+      const line = e.kind === 'state' ? `${e.state.status}/${e.state.stepIndex}` : '';
+      if (e.kind === 'analysis' || line !== lastState) printDriverEvent(e);
+      lastState = line;
+    },
+  });
+  if (o.json) printJson(end);
+  else process.stdout.write(`canary of ${deployment}: ${end.status}${end.reason ? ` (${end.reason})` : ''}\n`);
+  if (end.status !== 'promoted') process.exitCode = 3;
+}
+
+async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Deployment' | 'Rollout'> {
+  try {
+    await kube.apps.readNamespacedDeployment({ namespace, name });
+    return 'Deployment';
+  } catch (err) {
+    if (httpCode(err) !== 404) throw err;
+  }
+  try {
+    await kube.custom.getNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name });
+    return 'Rollout';
+  } catch {
+    throw new SandpiperError('not-found', `No Deployment or Rollout "${name}" in ${namespace}.`, 'Check the name and --namespace.');
+  }
+}
+
+async function listWorkloads(kube: Kube, namespace: string): Promise<WorkloadSummary[]> {
+  const model = new RolloutModel();
+  const w = await watchNamespace(kube, namespace, model, { onChange: () => undefined });
+  w.dispose();
+  return model.summaries();
+}
+
+function statusLine(w: WorkloadSummary): string {
+  const c = w.canary;
+  const canary = c ? `  canary ${c.status} step ${Math.min(c.stepIndex + 1, c.stepCount)}/${c.stepCount} weight ${c.weight}% (${c.trafficMode})` : '';
+  return `${w.kind.padEnd(10)} ${w.name.padEnd(28)} rev ${String(w.revision || '-').padEnd(4)} ${w.ready}/${w.desired} ready, ${w.updated} updated, ${w.available} available${w.progressDeadlineExceeded ? '  PROGRESS DEADLINE EXCEEDED' : ''}${canary}`;
+}
+
+/** Adds the `rollout` verb: status, start/continue a built-in canary, and promote/abort/pause/resume/retry/undo for Deployments and Argo Rollouts. */
+export function registerRolloutCommands(program: Command): void {
+  const rollout = program.command('rollout').description('Progressive delivery: canaries of Deployments (built in) and Argo Rollouts');
+  const ns = (c: Command) => c.option('-n, --namespace <ns>', 'namespace (default: the context\'s)').option('--json', 'print JSON');
+
+  ns(rollout.command('status [name]').description('revision, replicas and canary state of the workloads'))
+    .action(async (name: string | undefined, o: TargetOptions, cmd: Command) => {
+      const kube = kubeFor(cmd);
+      const all = (await listWorkloads(kube, namespaceOf(kube, o))).filter((w) => !name || w.name === name);
+      if (name && !all.length) throw new SandpiperError('not-found', `No Deployment or Rollout "${name}".`);
+      if (o.json) printJson(name ? all[0] : all);
+      else for (const w of all) process.stdout.write(`${statusLine(w)}\n`);
+    });
+
+  ns(rollout.command('start <deployment>').description('start a built-in canary of a Deployment and drive it to promotion or rollback'))
+    .requiredOption('--image <ref>', 'the image the canary runs')
+    .option('--container <name>', 'container to change (default: sandpiper.yaml, else the first)')
+    .option('--service <name>', 'service of sandpiper.yaml whose canary settings apply (default: the Deployment name)')
+    .option('--steps <list>', 'traffic percentages, e.g. 10,50,100')
+    .option('--interval <duration>', 'time per step before its analysis, e.g. 30s')
+    .option('--failure-limit <n>', 'failed analyses tolerated before rollback')
+    .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
+    .option('--window <duration>', 'PromQL rate window', '10s')
+    .option('--detach', 'start it and return; `rollout continue` drives it')
+    .action(async (deployment: string, o: StartOptions, cmd: Command) => {
+      const kube = kubeFor(cmd);
+      const namespace = namespaceOf(kube, o);
+      const { canary, container } = await canaryConfig(cmd, deployment, o);
+      if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
+      const state = await startCanary(kube, { namespace, deployment, image: o.image, container, canary });
+      process.stderr.write(`✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`);
+      if (o.detach) return o.json ? printJson(state) : undefined;
+      await drive(cmd, kube, namespace, deployment, o, canary);
+    });
+
+  ns(rollout.command('continue <deployment>').description('drive a built-in canary from the step its annotations record (resume after a stop)'))
+    .option('--service <name>', 'service of sandpiper.yaml whose analysis applies')
+    .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
+    .option('--window <duration>', 'PromQL rate window', '10s')
+    .action(async (deployment: string, o: DriveOptions, cmd: Command) => {
+      const kube = kubeFor(cmd);
+      const { canary } = await canaryConfig(cmd, deployment, o);
+      await drive(cmd, kube, namespaceOf(kube, o), deployment, o, canary);
+    });
+
+  const simple = (verb: CanaryOverride | 'retry', what: string) =>
+    ns(rollout.command(`${verb} <name>`).description(what)).action(async (name: string, o: TargetOptions & { full?: boolean }, cmd: Command) => {
+      const kube = kubeFor(cmd);
+      const namespace = namespaceOf(kube, o);
+      if ((await kindOf(kube, namespace, name)) === 'Rollout') {
+        const action: ArgoAction = verb === 'promote' && o.full ? 'promote-full' : verb;
+        await runArgoAction(kube, namespace, name, action);
+        process.stdout.write(`rollout '${name}' ${action}\n`);
+        return;
+      }
+      if (verb === 'retry') throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
+      const state = await overrideCanary(kube, namespace, name, verb, interruptSignal(), `cli@${os.hostname()}`);
+      if (o.json) printJson(state);
+      else process.stdout.write(`canary of ${name}: ${state.status}\n`);
+    });
+  simple('promote', 'promote now: a built-in canary fully; an Argo Rollout one step (or --full)').option('--full', 'Argo: skip the remaining steps, analysis and pauses');
+  simple('abort', 'abort: all traffic back to stable, canary removed (Argo: status.abort)');
+  simple('pause', 'pause stepping');
+  simple('resume', 'resume stepping');
+  simple('retry', 'retry an aborted Argo Rollout');
+
+  ns(rollout.command('undo <name>').description('roll back to the previous (or a given) revision'))
+    .option('--to-revision <n>', 'revision to go back to')
+    .action(async (name: string, o: TargetOptions & { toRevision?: string }, cmd: Command) => {
+      const kube = kubeFor(cmd);
+      const namespace = namespaceOf(kube, o);
+      if ((await kindOf(kube, namespace, name)) === 'Rollout') await runArgoAction(kube, namespace, name, 'undo');
+      else await undoDeployment(kube, namespace, name, Number(o.toRevision ?? 0));
+      process.stdout.write(`${name}: rolled back\n`);
+    });
 }
