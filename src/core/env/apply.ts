@@ -36,6 +36,11 @@ function safeParse(text: string): { message?: string } | undefined {
   }
 }
 
+/** kubeError, except that a 403 names the verb, resource and namespace that were refused. */
+export function kubeFailure(err: unknown, doing: string): SandpiperError {
+  return err instanceof ApiException && err.code === 403 ? forbiddenError(err, doing) : kubeError(err, doing);
+}
+
 /** Server-side apply under our field manager; `force` takes over fields another manager set (we own the env). */
 export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
   if (signal?.aborted) throw cancelled();
@@ -44,8 +49,7 @@ export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSig
     // Managed fields must not be sent with an apply patch; clones have them stripped already.
     return (await kube.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
   } catch (err) {
-    if (err instanceof ApiException && err.code === 403) throw forbiddenError(err, doing);
-    throw kubeError(err, doing);
+    throw kubeFailure(err, doing);
   }
 }
 

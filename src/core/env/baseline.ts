@@ -1,6 +1,7 @@
 import type { V1ConfigMap, V1PodTemplateSpec, V1Secret, V1Service } from '@kubernetes/client-node';
 import { SandpiperError } from '../errors';
-import { httpCode, kubeError, type Kube } from '../kube/client';
+import { httpCode, type Kube } from '../kube/client';
+import { kubeFailure as kubeError } from './apply';
 import type { KubeObject } from './clone';
 
 /** The objects of one dependency as they run in the baseline namespace. */

@@ -1,0 +1,213 @@
+import { strict as assert } from 'node:assert';
+import type { V1Pod } from '@kubernetes/client-node';
+import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
+import { deleteEnvironment } from '../../../src/core/env/lifecycle';
+import type { EnvironmentProgress } from '../../../src/core/env/progress';
+import { SandpiperError } from '../../../src/core/errors';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { adminKube, createBaseline, deleteNamespace, exampleConfig, exampleWithDeployment, limitedKube, uniqueName } from './baseline';
+
+const kube = adminKube();
+
+async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCreateError> {
+  try {
+    await run;
+  } catch (err) {
+    assert.ok(err instanceof EnvironmentCreateError, `expected EnvironmentCreateError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('creation should have failed');
+}
+
+describe('environment create on the testbed', function () {
+  this.timeout(180_000);
+  let baseline: string;
+  const made: string[] = [];
+
+  before(async () => {
+    baseline = await createBaseline(kube);
+  });
+  after(async () => {
+    for (const ns of [...made, baseline]) await deleteNamespace(kube, ns);
+  });
+
+  describe('with search shared and mongo copied', () => {
+    const progress: EnvironmentProgress[] = [];
+    let namespace: string;
+
+    before(async () => {
+      const created = await createEnvironment(kube, exampleConfig(baseline), {
+        service: 'tasks', owner: `ada-${uniqueName('it')}@example.com`, branch: 'feature/env-it', progress: (p) => progress.push(p),
+      });
+      namespace = created.namespace;
+      made.push(namespace);
+    });
+
+    it('reports each step as it starts and becomes ready, in order', () => {
+      const steps = progress.filter((p) => p.state !== 'info').map((p) => `${p.state} ${p.step} ${p.name}`);
+      assert.deepEqual(steps, [
+        `started namespace ${namespace}`, `ready namespace ${namespace}`,
+        'started dependency search', 'ready dependency search',
+        'started dependency mongo', 'ready dependency mongo',
+        'started service tasks', 'ready service tasks',
+      ]);
+    });
+
+    it('labels and annotates the namespace', async () => {
+      const ns = await kube.core.readNamespace({ name: namespace });
+      assert.match(namespace, /^sp-ada-it-[a-z0-9]+-feature-env-it-[0-9a-f]{10}$/);
+      assert.equal(ns.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
+      assert.equal(ns.metadata?.labels?.['sandpiper.dev/branch'], 'feature-env-it');
+      assert.match(ns.metadata?.labels?.['sandpiper.dev/owner'] ?? '', /^ada-it-/);
+      assert.equal(ns.metadata?.annotations?.['sandpiper.dev/ttl'], '8h');
+      assert.ok(Date.now() - Date.parse(ns.metadata?.annotations?.['sandpiper.dev/last-activity'] ?? '') < 120_000);
+    });
+
+    it('routes search to the baseline with an ExternalName Service of the same ports', async () => {
+      const svc = await kube.core.readNamespacedService({ name: 'search', namespace });
+      assert.equal(svc.spec?.type, 'ExternalName');
+      assert.equal(svc.spec?.externalName, `search.${baseline}.svc.cluster.local`);
+      assert.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port]), [['http', 80]]);
+      await assert.rejects(kube.apps.readNamespacedDeployment({ name: 'search', namespace }), (e: { code?: number }) => e.code === 404);
+    });
+
+    it('copies mongo (StatefulSet, Service, ConfigMap) with fresh server fields, managed by sandpiper', async () => {
+      const [sts, base] = await Promise.all([
+        kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace }),
+        kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: baseline }),
+      ]);
+      assert.notEqual(sts.metadata?.uid, base.metadata?.uid);
+      assert.equal(sts.status?.readyReplicas, 1);
+      assert.equal(sts.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
+      assert.ok(sts.metadata?.managedFields?.some((f) => f.manager === 'sandpiper' && f.operation === 'Apply'));
+      const [svc, baseSvc] = await Promise.all([kube.core.readNamespacedService({ name: 'mongo', namespace }), kube.core.readNamespacedService({ name: 'mongo', namespace: baseline })]);
+      assert.ok(svc.spec?.clusterIP);
+      assert.notEqual(svc.spec?.clusterIP, baseSvc.spec?.clusterIP);
+      const cm = await kube.core.readNamespacedConfigMap({ name: 'mongo-config', namespace });
+      assert.equal(cm.data?.['mongod.conf'], 'storage:\n  dbPath: /data/db\n');
+    });
+
+    it('keeps the copies independent of the baseline', async () => {
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      await kube.core.patchNamespacedConfigMap({ name: 'mongo-config', namespace, body: { data: { 'mongod.conf': 'changed in env' } } }, merge);
+      assert.equal((await kube.core.readNamespacedConfigMap({ name: 'mongo-config', namespace: baseline })).data?.['mongod.conf'], 'storage:\n  dbPath: /data/db\n');
+      await kube.apps.patchNamespacedStatefulSet({ name: 'mongo', namespace: baseline, body: { metadata: { labels: { edited: 'baseline' } } } }, merge);
+      assert.equal((await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace })).metadata?.labels?.edited, undefined);
+    });
+
+    it('deploys the service with its manifests and the image from config', async () => {
+      const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace });
+      assert.equal(dep.status?.readyReplicas, 1);
+      assert.equal(dep.spec?.template.spec?.containers[0].image, 'sandpiper-example/tasks:latest');
+      assert.ok(dep.metadata?.managedFields?.some((f) => f.manager === 'sandpiper'));
+    });
+
+    it('uses an image override for the service container', async () => {
+      const created = await createEnvironment(kube, exampleConfig(baseline), { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('img'), image: 'registry.local/tasks:abc123' });
+      made.push(created.namespace);
+      const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: created.namespace });
+      assert.equal(dep.spec?.template.spec?.containers[0].image, 'registry.local/tasks:abc123');
+    });
+  });
+
+  it('cancelled mid-way and deleted, leaves nothing behind', async () => {
+    const abort = new AbortController();
+    const err = await expectCreateError(createEnvironment(kube, exampleConfig(baseline), {
+      service: 'tasks', owner: 'bob@example.com', branch: uniqueName('cancel'), signal: abort.signal,
+      progress: (p) => { if (p.step === 'dependency' && p.name === 'mongo' && p.state === 'started') abort.abort(); },
+    }));
+    assert.equal(err.code, 'cancelled');
+    assert.equal(err.namespaceCreated, true);
+    assert.ok((await kube.core.readNamespace({ name: err.namespace })).metadata);
+    assert.equal(await deleteEnvironment(kube, err.namespace, { wait: true }), true);
+    await assert.rejects(kube.core.readNamespace({ name: err.namespace }), (e: { code?: number }) => e.code === 404);
+  });
+
+  it('names a missing baseline object before making anything', async () => {
+    const config = exampleConfig(baseline, (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared, payments: copy }'));
+    const branch = uniqueName('missing');
+    const err = await expectCreateError(createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch }));
+    assert.equal(err.code, 'baseline-missing');
+    assert.equal(err.message, `The baseline namespace "${baseline}" has no Service "payments" (needed by dependency "payments").`);
+    assert.equal(err.namespaceCreated, false);
+    await assert.rejects(kube.core.readNamespace({ name: err.namespace }), (e: { code?: number }) => e.code === 404);
+  });
+
+  it('reports Forbidden with the verb, resource and namespace (real RBAC)', async () => {
+    // May read the baseline but nothing cluster-wide: creating the env namespace is refused.
+    const limited = await limitedKube(kube, baseline, [{ apiGroups: ['', 'apps'], resources: ['services', 'configmaps', 'deployments', 'statefulsets'], verbs: ['get', 'list'] }]);
+    const err = await expectCreateError(createEnvironment(limited, exampleConfig(baseline), { service: 'tasks', owner: 'eve@example.com', branch: uniqueName('rbac') }));
+    assert.equal(err.code, 'forbidden');
+    assert.match(err.message, /^Forbidden: "system:serviceaccount:[^"]+" cannot patch namespaces at the cluster scope \(while trying to apply Namespace "sp-eve-rbac-/);
+    assert.equal(err.namespaceCreated, false);
+
+    const none = await limitedKube(kube, baseline, []);
+    const err2 = await expectCreateError(createEnvironment(none, exampleConfig(baseline), { service: 'tasks', owner: 'eve@example.com', branch: uniqueName('rbac') }));
+    assert.equal(err2.code, 'forbidden');
+    assert.match(err2.message, new RegExp(`^Forbidden: "system:serviceaccount:${baseline}:sp-it-limited-[a-z0-9]+" cannot get services in namespace "${baseline}" \\(while trying to read Service "(search|mongo)"`));
+  });
+
+  it('names the workload, pod and reason of an unschedulable service', async () => {
+    const root = exampleWithDeployment((d) => { (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = { 'sandpiper.dev/no-such-node': 'true' }; });
+    const config = exampleConfig(baseline, (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'), root);
+    const err = await expectCreateError(createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('unsched') }));
+    made.push(err.namespace);
+    assert.equal(err.code, 'Unschedulable');
+    assert.match(err.message, new RegExp(`^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" Unschedulable: 0/\\d+ nodes are available`));
+    assert.equal(err.namespaceCreated, true);
+  });
+
+  it('names the image of an ImagePullBackOff', async () => {
+    // A pod bound to a node no kubelet (and no kwok) serves: its status is what we write, as a kubelet would.
+    const node = uniqueName('sp-it-unmanaged');
+    await kube.core.createNode({ body: { metadata: { name: node, labels: { 'sandpiper.dev/test': 'true' } } } });
+    try {
+      const root = exampleWithDeployment((d) => { (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeName = node; });
+      const config = exampleConfig(baseline, (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'), root);
+      const image = 'registry.invalid/tasks:does-not-exist';
+      const branch = uniqueName('pull');
+      const creating = createEnvironment(kube, config, {
+        service: 'tasks', owner: 'ada@example.com', branch, image,
+        progress: (p) => { if (p.step === 'service' && p.state === 'started') void playKubelet(p.message); },
+      });
+      let namespace = '';
+      const playKubelet = async (_msg: string) => {
+        namespace = (await kube.core.listNamespace({ labelSelector: `sandpiper.dev/branch=${branch}` })).items[0].metadata!.name!;
+        for (let i = 0; i < 100; i++) {
+          const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' });
+          const pod = pods.items[0];
+          if (pod) return writePullBackOff(namespace, pod, image);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      const err = await expectCreateError(creating);
+      made.push(err.namespace);
+      assert.equal(err.code, 'ImagePullBackOff');
+      assert.match(err.message, new RegExp(`^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" ImagePullBackOff: cannot pull image "registry.invalid/tasks:does-not-exist"`));
+      assert.match(err.hint ?? '', /registry\.invalid\/tasks:does-not-exist/);
+    } finally {
+      await kube.core.deleteNode({ name: node }).catch(() => undefined);
+    }
+  });
+
+  it('fails with a clear error when the cluster does not answer', async () => {
+    const config = exampleConfig(baseline);
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: 'gone', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'gone', cluster: 'gone', user: 'u' }], currentContext: 'gone' });
+    const { Kube } = await import('../../../src/core/kube/client');
+    const err = await expectCreateError(createEnvironment(new Kube(kc), config, { service: 'tasks', owner: 'ada@example.com', branch: 'main' }));
+    assert.equal(err.code, 'unreachable');
+    assert.ok(err instanceof SandpiperError);
+    assert.match(err.message, /does not answer \(ECONNREFUSED\)/);
+  });
+});
+
+async function writePullBackOff(namespace: string, pod: V1Pod, image: string): Promise<void> {
+  const status = {
+    phase: 'Pending',
+    conditions: [{ type: 'PodScheduled', status: 'True' }],
+    containerStatuses: [{ name: 'tasks', image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } } }],
+  };
+  await kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+}

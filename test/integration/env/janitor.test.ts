@@ -1,0 +1,116 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { recordActivity } from '../../../src/core/env/activity';
+import type { KubeObject } from '../../../src/core/env/clone';
+import { runJanitor } from '../../../src/core/env/janitor';
+import { testbedEnv } from '../../support/testbed';
+import { adminKube, deleteNamespace, uniqueName } from './baseline';
+
+const kube = adminKube();
+const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
+const HOUR = 3_600_000;
+
+interface Case { name: string; owned: boolean; expired: boolean; labels: Record<string, string>; annotations: Record<string, string> }
+
+/** A random mix: owned or foreign (or look-alike labels), expired or not, readable annotations or tampered ones. */
+function randomCases(run: string, count: number): Case[] {
+  return Array.from({ length: count }, (_, i) => {
+    // Every kind appears; which ones are expired is random (the first owned ones always are).
+    const labelKind = ['owned', 'foreign', 'lookalike', 'owned'][i % 4];
+    const expired = i < 2 || Math.random() < 0.5;
+    const tampered = i % 8 === 3;
+    const labels: Record<string, string> = { 'sandpiper.dev/janitor-test': run };
+    if (labelKind === 'owned') labels['app.kubernetes.io/managed-by'] = 'sandpiper';
+    if (labelKind === 'lookalike') labels['app.kubernetes.io/managed-by'] = 'sandpiper-not';
+    const last = new Date(Date.now() - (expired ? 3 * HOUR : 10 * 60_000)).toISOString();
+    const annotations = { 'sandpiper.dev/ttl': tampered ? 'soon' : '1h', 'sandpiper.dev/last-activity': last };
+    return { name: `sp-it-jan-${run}-${i}`, owned: labelKind === 'owned' && !tampered, expired, labels, annotations };
+  });
+}
+
+describe('janitor on the testbed', function () {
+  this.timeout(120_000);
+  const run = Math.random().toString(36).slice(2, 7);
+  const cases = randomCases(run, 12);
+
+  before(async () => {
+    await Promise.all(cases.map((c) => kube.core.createNamespace({ body: { metadata: { name: c.name, labels: c.labels, annotations: c.annotations } } })));
+  });
+  after(async () => {
+    await Promise.all(cases.map((c) => deleteNamespace(kube, c.name)));
+  });
+
+  const mine = (names: string[]) => names.filter((n) => n.startsWith(`sp-it-jan-${run}-`)).sort();
+  const expected = () => cases.filter((c) => c.owned && c.expired).map((c) => c.name).sort();
+
+  it('--dry-run lists what it would delete and deletes nothing', async () => {
+    const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [BIN, 'janitor', '--dry-run', '--json'], { env: testbedEnv() }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+    const result = JSON.parse(out) as { dryRun: boolean; decisions: Array<{ name: string; action: string }>; deleted: string[] };
+    assert.equal(result.dryRun, true);
+    assert.deepEqual(mine(result.decisions.filter((d) => d.action === 'delete').map((d) => d.name)), expected());
+    assert.deepEqual(result.deleted, []);
+    for (const c of cases) assert.ok((await kube.core.readNamespace({ name: c.name })).metadata);
+  });
+
+  it('does not delete one whose activity was recorded since it expired', async () => {
+    const revived = cases.find((c) => c.owned && c.expired);
+    assert.ok(revived);
+    await recordActivity(kube, revived.name, 'test');
+    revived.expired = false;
+  });
+
+  it('deletes exactly the owned and expired namespaces, never the foreign or tampered ones', async () => {
+    const result = await runJanitor(kube);
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(mine(result.deleted), expected());
+    for (const c of cases) {
+      const ns = await kube.core.readNamespace({ name: c.name }).catch(() => undefined);
+      const gone = !ns || ns.status?.phase === 'Terminating';
+      assert.equal(gone, c.owned && c.expired, `${c.name} ${JSON.stringify(c)}`);
+    }
+  });
+
+  it('refuses to record activity on a foreign namespace', async () => {
+    const foreign = cases.find((c) => !c.labels['app.kubernetes.io/managed-by'])!;
+    await assert.rejects(recordActivity(kube, foreign.name, 'test'), /not a Sandpiper environment/);
+  });
+
+  it('ships a CronJob whose RBAC the cluster accepts and which is enough and no more', async () => {
+    const file = path.resolve(__dirname, '../../../resources/janitor-cronjob.yaml');
+    const docs = parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
+    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'get', 'delete'] }]);
+    // Server-side dry run of every object: the apiserver validates the manifests for real.
+    for (const doc of docs) {
+      await kube.objects.patch(doc, undefined, 'All', 'sandpiper-test', true, 'application/apply-patch+yaml' as never);
+    }
+    // The role is enough: a ServiceAccount bound to exactly these rules can run the janitor (dry run).
+    const ns = uniqueName('sp-it-janitor-rbac');
+    await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    const name = uniqueName('janitor');
+    try {
+      await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
+      await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: role.rules } });
+      await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
+      const token = await kube.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const { Kube } = await import('../../../src/core/kube/client');
+      const cluster = kube.config.getCurrentCluster()!;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: token.status?.token }], contexts: [{ name, cluster: cluster.name, user: name }], currentContext: name });
+      const janitorKube = new Kube(kc);
+      const result = await runJanitor(janitorKube, { dryRun: true });
+      assert.ok(result.decisions.some((d) => d.name.startsWith(`sp-it-jan-${run}-`)), 'the janitor account sees the managed namespaces');
+      // ...and no more: it cannot patch or create namespaces, nor read pods.
+      await assert.rejects(janitorKube.core.createNamespace({ body: { metadata: { name: uniqueName('nope') } } }), (e: { code?: number }) => e.code === 403);
+      await assert.rejects(janitorKube.core.listNamespacedPod({ namespace: ns }), (e: { code?: number }) => e.code === 403);
+    } finally {
+      await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', name }).catch(() => undefined);
+      await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name }).catch(() => undefined);
+      await deleteNamespace(kube, ns);
+    }
+  });
+});
