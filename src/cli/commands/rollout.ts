@@ -54,7 +54,7 @@ function interruptSignal(): AbortSignal {
   return c.signal;
 }
 
-async function drive(cmd: Command, kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig): Promise<void> {
+async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig): Promise<void> {
   let lastState = '';
   const end = await driveCanary({
     kube, namespace, deployment, service: deployment, analysis: canary.analysis,
@@ -130,7 +130,7 @@ export function registerRolloutCommands(program: Command): void {
       const state = await startCanary(kube, { namespace, deployment, image: o.image, container, canary });
       process.stderr.write(`✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`);
       if (o.detach) return o.json ? printJson(state) : undefined;
-      await drive(cmd, kube, namespace, deployment, o, canary);
+      await drive(kube, namespace, deployment, o, canary);
     });
 
   ns(rollout.command('continue <deployment>').description('drive a built-in canary from the step its annotations record (resume after a stop)'))
@@ -140,7 +140,7 @@ export function registerRolloutCommands(program: Command): void {
     .action(async (deployment: string, o: DriveOptions, cmd: Command) => {
       const kube = kubeFor(cmd);
       const { canary } = await canaryConfig(cmd, deployment, o);
-      await drive(cmd, kube, namespaceOf(kube, o), deployment, o, canary);
+      await drive(kube, namespaceOf(kube, o), deployment, o, canary);
     });
 
   const simple = (verb: CanaryOverride | 'retry', what: string) =>
