@@ -19,8 +19,8 @@ function git(dir: string, args: string[]): Promise<string | undefined> {
  */
 export async function identityFor(dir: string, override: Partial<Identity> = {}): Promise<Identity> {
   const owner = override.owner ?? (await git(dir, ['config', 'user.email'])) ?? (await git(dir, ['config', 'user.name'])) ?? safeUser();
-  let branch = override.branch ?? (await git(dir, ['rev-parse', '--abbrev-ref', 'HEAD']));
-  if (!branch || branch === 'HEAD') branch = override.branch ?? (await git(dir, ['rev-parse', '--short', 'HEAD'])) ?? 'main';
+  // symbolic-ref works in a fresh repository without commits too; a detached HEAD falls back to its commit.
+  const branch = override.branch ?? (await git(dir, ['symbolic-ref', '--short', 'HEAD'])) ?? (await git(dir, ['rev-parse', '--short', 'HEAD'])) ?? 'main';
   return { owner, branch };
 }
 

@@ -1,0 +1,124 @@
+// The palette flow of ephemeral environments in real code-server + Chromium: without a cluster it says
+// so and offers to pick a context; against the testbed it creates an env through the quick picks,
+// shows it in the Environments view, and deletes it after a modal confirmation.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { environmentName } from '../../src/core/env/naming';
+import { loadKube } from '../../src/core/kube/client';
+import { loadTestbed } from '../support/testbed';
+import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, waitForNotification, type Workbench } from './support/browser';
+import { CodeServer, removeDir, repoRoot } from './support/codeServer';
+
+const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
+const EXAMPLE = path.join(repoRoot(), 'examples/todo');
+
+function workspace(edit: (yaml: string) => string = (y) => y): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-env-'));
+  const ws = path.join(dir, 'todo');
+  fs.cpSync(EXAMPLE, ws, { recursive: true });
+  const file = path.join(ws, 'sandpiper.yaml');
+  fs.writeFileSync(file, edit(fs.readFileSync(file, 'utf8')));
+  return ws;
+}
+
+async function acceptQuickPick(page: Page, title: RegExp): Promise<void> {
+  const widget = page.locator('.quick-input-widget').filter({ hasText: title });
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+}
+
+describe('environments in code-server', function () {
+  this.timeout(300_000);
+  let server: CodeServer | undefined;
+  let bench: Workbench | undefined;
+  const temps: string[] = [];
+
+  afterEach(async () => {
+    await bench?.close();
+    await server?.stop();
+    bench = undefined;
+    server = undefined;
+    for (const t of temps.splice(0)) await removeDir(path.dirname(t));
+  });
+
+  it('says clearly that no cluster is configured, names the kubeconfig and offers to select a context', async () => {
+    const ws = workspace();
+    temps.push(ws);
+    const missing = path.join(path.dirname(ws), 'no-such-kubeconfig');
+    server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: missing } });
+    bench = await openWorkbench(server);
+    await waitForActivityBarIcon(bench.page, 'Sandpiper');
+    await runCommand(bench.page, 'Sandpiper: Create Ephemeral Environment');
+    const toast = await waitForNotification(bench.page, /no Kubernetes cluster is reachable/);
+    const text = (await toast.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /Cannot create an ephemeral environment: no Kubernetes cluster is reachable \(kubeconfig .*no-such-kubeconfig\)/);
+    assert.ok(await toast.locator('.monaco-button', { hasText: 'Select Kubernetes Context' }).isVisible());
+    await screenshot(bench.page, 'no-cluster-error');
+  });
+
+  it('creates an environment from the palette, shows it in the tree, and deletes it after confirming', async () => {
+    const tb = loadTestbed();
+    const kube = loadKube({ kubeconfig: tb.kubeconfig });
+    const baseline = `sp-e2e-baseline-${Math.random().toString(36).slice(2, 7)}`;
+    const branch = `e2e-${Math.random().toString(36).slice(2, 7)}`;
+    const ws = workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
+    temps.push(ws);
+    execFileSync('git', ['init', '-q', '-b', branch], { cwd: ws });
+    execFileSync('git', ['config', 'user.email', 'e2e@example.com'], { cwd: ws });
+    const expected = environmentName('e2e@example.com', branch);
+    const yaml = fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8').replace(/namespace: staging/g, `namespace: ${baseline}`).replace('name: staging', `name: ${baseline}`);
+    execFileSync('kubectl', ['apply', '-f', '-'], { input: yaml, env: { ...process.env, KUBECONFIG: tb.kubeconfig, PATH: `${tb.binDir}:${process.env.PATH}` } });
+    try {
+      server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
+      bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
+      const { page } = bench;
+      await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
+      await runCommand(page, 'Sandpiper: Create Ephemeral Environment');
+      // Dependencies: mongo comes pre-checked from sandpiper.yaml (copy), search unchecked (shared).
+      const deps = page.locator('.quick-input-widget').filter({ hasText: /Dependencies to copy/ });
+      await deps.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'env-create-dependencies');
+      assert.equal(await deps.locator('.monaco-list-row[aria-checked="true"]').count(), 1);
+      assert.match(await deps.locator('.monaco-list-row[aria-checked="true"]').innerText(), /mongo/);
+      await acceptQuickPick(page, /Dependencies to copy/);
+      await acceptQuickPick(page, /Time to live/);
+      await waitForNotification(page, new RegExp(`Environment ${expected} is ready`), { timeoutMs: 180_000 });
+      await screenshot(page, 'env-created');
+
+      const ns = await kube.core.readNamespace({ name: expected });
+      assert.equal(ns.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
+      assert.equal((await kube.core.readNamespacedService({ name: 'search', namespace: expected })).spec?.type, 'ExternalName');
+      assert.equal((await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: expected })).status?.readyReplicas, 1);
+
+      const row = page.locator('.monaco-list-row', { hasText: expected });
+      await row.first().waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await row.first().innerText(), /e2e@example\.com/);
+      await screenshot(page, 'env-in-tree');
+
+      await runCommand(page, 'Sandpiper: Delete Environment');
+      const picker = page.locator('.quick-input-widget .quick-input-box input');
+      await picker.waitFor({ state: 'visible', timeout: 15_000 });
+      await picker.fill(expected);
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: expected }).first().waitFor({ state: 'visible' });
+      await page.keyboard.press('Enter');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+      assert.match(await dialog.innerText(), new RegExp(`Delete environment ${expected}`));
+      await screenshot(page, 'env-delete-confirm');
+      await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
+      await waitForNotification(page, new RegExp(`Deleted environment ${expected}`), { timeoutMs: 60_000 });
+      await screenshot(page, 'env-deleted');
+      const after = await kube.core.readNamespace({ name: expected }).catch(() => undefined);
+      assert.ok(!after || after.status?.phase === 'Terminating');
+      assert.ok((await kube.core.readNamespace({ name: baseline })).metadata, 'the baseline is untouched');
+    } finally {
+      await kube.core.deleteNamespace({ name: expected }).catch(() => undefined);
+      await kube.core.deleteNamespace({ name: baseline }).catch(() => undefined);
+    }
+  });
+});
