@@ -76,7 +76,7 @@ async function singleFileTar(name: string, content: Buffer): Promise<Buffer> {
   p.on('data', (c: unknown) => {
     chunks.push(c as Buffer);
   });
-  const done = new Promise((r) => p.on('end', r));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   p.entry({ name, mode: 0o644 }, content);
   p.finalize();
   await done;
