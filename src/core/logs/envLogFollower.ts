@@ -28,7 +28,8 @@ export async function followEnvironmentLogs(o: EnvLogOptions): Promise<void> {
   const labelSelector = o.service ? await podSelectorFor(o.kube, o.namespace, o.service) : undefined;
   const streams = new Map<string, { abort: AbortController; done: Promise<void> }>();
 
-  const startPod = (pod: k8s.V1Pod) => {
+  // Pods that appear after the follow started show their whole log: none of it has been seen.
+  const startPod = (pod: k8s.V1Pod, tailLines?: number) => {
     const name = pod.metadata?.name;
     if (!name || pod.metadata?.deletionTimestamp || !LOGGABLE_PHASES.has(pod.status?.phase ?? '')) return;
     for (const container of pod.spec?.containers ?? []) {
@@ -42,7 +43,7 @@ export async function followEnvironmentLogs(o: EnvLogOptions): Promise<void> {
         pod: name,
         container: container.name,
         follow: o.follow,
-        tailLines: o.tailLines,
+        tailLines,
         signal,
         onLine: o.onLine,
         onNotice: o.onNotice,
@@ -59,12 +60,12 @@ export async function followEnvironmentLogs(o: EnvLogOptions): Promise<void> {
   };
 
   const initial = await listPods(o.kube, o.namespace, labelSelector);
-  initial.forEach(startPod);
+  initial.forEach((pod) => startPod(pod, o.tailLines));
   if (!o.follow) {
     await Promise.all([...streams.values()].map((s) => s.done));
     return;
   }
-  await watchPods(o, labelSelector, startPod, stopPod);
+  await watchPods(o, labelSelector, (pod) => startPod(pod), stopPod);
   await Promise.all([...streams.values()].map((s) => s.done));
 }
 
