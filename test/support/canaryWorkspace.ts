@@ -1,0 +1,57 @@
+// Objects of a service a canary test works on: a Deployment on the KWOK nodes, its Service and, optionally,
+// an HTTPRoute of the Gateway API sending traffic to the Service.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Kube } from '../../src/core/kube/client';
+import { GATEWAY } from '../../src/core/rollout/canaryTraffic';
+import { loadTestbed } from './testbed';
+
+export function testbedKube(): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromFile(loadTestbed().kubeconfig);
+  return new Kube(kc);
+}
+
+export async function createService(kube: Kube, namespace: string, name: string, o: { replicas?: number; image?: string; route?: boolean } = {}): Promise<void> {
+  const labels = { app: name };
+  await kube.apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        replicas: o.replicas ?? 4,
+        selector: { matchLabels: labels },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: '100%' } },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: o.image ?? `${name}:1`, ports: [{ containerPort: 8080 }] }] } },
+      },
+    },
+  });
+  await kube.core.createNamespacedService({ namespace, body: { metadata: { name }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } });
+  if (o.route) {
+    await kube.custom.createNamespacedCustomObject({
+      ...GATEWAY,
+      namespace,
+      body: {
+        apiVersion: `${GATEWAY.group}/${GATEWAY.version}`,
+        kind: 'HTTPRoute',
+        metadata: { name },
+        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name, port: 80 }] }] },
+      },
+    });
+  }
+}
+
+/** Polls a condition on the cluster (tests only; the product watches). */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
