@@ -1,0 +1,112 @@
+// Live sync in real code-server + Chromium against the testbed: pick the environment, save a file in the
+// editor, see it served by the pod; the status bar shows the save→serving latency; pause holds, resume sends.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
+import { CodeServer, removeDir, repoRoot } from './support/codeServer';
+import { loadTestbed, testbedEnv } from '../support/testbed';
+import { SyncFixture, eventually, httpGet, sleep, type BoundPod } from '../integration/sync/syncFixture';
+
+const SYNC_YAML = `baseline: staging
+services:
+  web:
+    manifests: k8s/
+    image: { build: ., dockerfile: Dockerfile }
+    container: web
+    sync:
+      paths: [src/]
+      target: /app
+      # exec runs on the test machine (KWOK): the pod's "main process" is the test server, by its pid file.
+      reload: { command: [sh, -c, 'kill -HUP "$(cat server.pid)"'] }
+`;
+
+describe('live sync in code-server', function () {
+  this.timeout(300_000);
+  let f: SyncFixture;
+  let pod: BoundPod;
+  let workspace: string;
+  let server: CodeServer;
+  let wb: Workbench;
+  let page: Page;
+
+  before(async () => {
+    const root = repoRoot();
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-e2e-ws-'));
+    fs.cpSync(path.join(root, 'examples', 'todo'), workspace, { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'sandpiper.yaml'), SYNC_YAML);
+    fs.writeFileSync(path.join(workspace, 'src', 'hello.txt'), 'first\n');
+
+    f = await SyncFixture.create('sync-e2e');
+    // Listed by "Work on Environment" like any environment Sandpiper made.
+    const ns = await f.kube.core.readNamespace({ name: f.namespace });
+    ns.metadata!.labels = { ...ns.metadata!.labels, 'app.kubernetes.io/managed-by': 'sandpiper', 'sandpiper.dev/owner': 'e2e', 'sandpiper.dev/branch': 'sync-e2e' };
+    ns.metadata!.annotations = { ...ns.metadata!.annotations, 'sandpiper.dev/ttl': '1h', 'sandpiper.dev/last-activity': new Date().toISOString() };
+    await f.kube.core.replaceNamespace({ name: f.namespace, body: ns });
+    await f.createDeployment(1);
+    pod = await f.bind((await f.readyPods(1))[0]);
+
+    const env = testbedEnv();
+    server = await CodeServer.start({
+      workspace,
+      vsix: path.resolve(root, process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix'),
+      env: { KUBECONFIG: loadTestbed().kubeconfig, DOCKER_HOST: env.DOCKER_HOST!, SANDPIPER_REGISTRY: env.SANDPIPER_REGISTRY!, PATH: env.PATH! },
+    });
+    wb = await openWorkbench(server);
+    page = wb.page;
+    await waitForActivityBarIcon(page, 'Sandpiper');
+  });
+
+  after(async () => {
+    await wb?.close();
+    await server?.stop();
+    await f?.dispose();
+    if (workspace) await removeDir(workspace);
+  });
+
+  async function saveHello(text: string): Promise<void> {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('hello.txt');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hello.txt' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor textarea').first();
+    await editor.waitFor({ state: 'attached' });
+    await editor.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(text);
+    await page.keyboard.press('Control+S');
+  }
+
+  const served = async (): Promise<string> => (await httpGet(`${pod.url}/hello.txt`)).body;
+
+  it('saving in the editor makes the pod serve it, and the status bar shows the latency', async () => {
+    await runCommand(page, 'Sandpiper: Work on Environment');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(f.namespace);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: f.namespace }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await eventually(() => fs.existsSync(path.join(pod.dir, 'app/hello.txt')), 60_000, 'the initial sync');
+
+    await saveHello('saved in the browser');
+    await eventually(async () => (await served()) === 'saved in the browser', 30_000, 'the saved file to be served');
+    const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
+    await status.first().waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match((await status.first().innerText()).trim(), /Synced · \d+ ms/);
+    await screenshot(page, 'sync-saved');
+  });
+
+  it('pause holds changes and resume sends them', async () => {
+    await runCommand(page, 'Sandpiper: Pause Sync');
+    await saveHello('held while paused');
+    await page.locator('.statusbar-item', { hasText: /Sync paused/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await sleep(1500);
+    assert.equal(await served(), 'saved in the browser');
+    await runCommand(page, 'Sandpiper: Resume Sync');
+    await eventually(async () => (await served()) === 'held while paused', 30_000, 'the held change after resume');
+  });
+});
