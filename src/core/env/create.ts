@@ -47,27 +47,32 @@ export function dependencyModes(config: SandpiperConfig, service: string, overri
   return { ...declared, ...overrides };
 }
 
-/** Creates an environment step by step: namespace, each dependency (shared or copied), then the service. */
-export async function createEnvironment(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<CreatedEnvironment> {
+/** Reads the baseline and the service's manifests and plans the objects; applies nothing. */
+export async function planEnvironmentFor(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<EnvironmentPlan> {
   const service = config.services[opts.service];
   if (!service) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${opts.service}" (it has: ${Object.keys(config.services).join(', ')}).`, 'Pass one of those with --service.');
   const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
   const modes = dependencyModes(config, opts.service, opts.modes);
+  opts.progress?.({ step: 'note', name: config.baseline, state: 'info', message: `Reading ${Object.keys(modes).length} dependencies from baseline "${config.baseline}"` });
+  const dependencies = await Promise.all(Object.entries(modes).map(async ([name, mode]) => ({
+    mode,
+    baseline: await readBaselineDependency(kube, config.baseline, name, { withWorkloads: mode === 'copy', copySecrets: config.copySecrets }),
+  })));
+  const serviceObjects = await serviceObjectsFor(config, service, namespace, objectLabels(opts), opts.image);
+  return planEnvironment({
+    namespace, owner: opts.owner, branch: opts.branch, service: opts.service, baseline: config.baseline, clusterDomain: config.clusterDomain,
+    ttlMs: opts.ttlMs ?? config.ttlMs, now: (opts.now ?? (() => new Date()))(), dependencies, serviceObjects,
+  });
+}
+
+/** Creates an environment step by step: namespace, each dependency (shared or copied), then the service. */
+export async function createEnvironment(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<CreatedEnvironment> {
+  const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
   const progress = opts.progress ?? (() => undefined);
   let namespaceCreated = false;
   try {
-    // Read the baseline first: a missing dependency is reported before anything is made.
-    progress({ step: 'note', name: config.baseline, state: 'info', message: `Reading ${Object.keys(modes).length} dependencies from baseline "${config.baseline}"` });
-    const dependencies = await Promise.all(Object.entries(modes).map(async ([name, mode]) => ({
-      mode,
-      baseline: await readBaselineDependency(kube, config.baseline, name, { withWorkloads: mode === 'copy', copySecrets: config.copySecrets }),
-    })));
-    const labels = objectLabels(opts);
-    const serviceObjects = await serviceObjectsFor(config, service, namespace, labels, opts.image);
-    const plan = planEnvironment({
-      namespace, owner: opts.owner, branch: opts.branch, service: opts.service, baseline: config.baseline, clusterDomain: config.clusterDomain,
-      ttlMs: opts.ttlMs ?? config.ttlMs, now: (opts.now ?? (() => new Date()))(), dependencies, serviceObjects,
-    });
+    // The baseline is read first: a missing dependency is reported before anything is made.
+    const plan = await planEnvironmentFor(kube, config, { ...opts, namespace, progress });
     for (const w of plan.warnings) progress({ step: 'note', name: namespace, state: 'info', message: w });
     for (const step of plan.steps) {
       const label = step.kind === 'namespace' ? `namespace ${step.name}` : step.kind === 'dependency' ? `dependency ${step.name} (${step.mode})` : `service ${step.name}`;
