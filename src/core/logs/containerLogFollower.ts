@@ -81,6 +81,9 @@ function readLines(body: Readable, flushTail: boolean, onLine: (line: string) =>
       const parts = (rest + chunk).split('\n');
       rest = parts.pop() ?? '';
       for (const part of parts) onLine(part.endsWith('\r') ? part.slice(0, -1) : part);
+      // One chunk per turn of the event loop: a fast log must not starve the editor (or the other streams).
+      body.pause();
+      setImmediate(() => body.resume());
     });
     const finish = () => {
       if (flushTail && rest) onLine(rest);

@@ -23,7 +23,7 @@ describe('log lines', () => {
     // The server repeats from 10:00:05 on: b and both c's are old; a third c at the same instant and d are new.
     const replay = [line('05.1', 'b'), line('05.2', 'c'), line('05.2', 'c'), line('05.2', 'c'), line('06.0', 'd')];
     assert.deepEqual(replay.map((l) => d.accept(l)), [false, false, false, true, true]);
-    assert.equal(d.lastTimestamp, '2024-05-01T10:00:06.000000000Z');
+    assert.equal(d.lastTimestamp, '2024-05-01T10:00:06.0Z');
   });
 
   it('after the replay, lines equal to old ones are shown again', () => {
