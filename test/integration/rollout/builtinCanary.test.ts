@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { CanaryConfig } from '../../../src/core/config/types';
-import { SandpiperError } from '../../../src/core/errors';
+import { type SandpiperError } from '../../../src/core/errors';
 import { PrometheusClient } from '../../../src/core/metrics/prometheus';
 import { startCanary } from '../../../src/core/rollout/builtinCanary';
 import { driveCanary, type DriverEvent } from '../../../src/core/rollout/canaryDriver';
