@@ -15,6 +15,8 @@ export interface ExecRequest {
   timeoutMs?: number;
 }
 
+const STDIN_SLICE = 256 * 1024;
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -61,7 +63,8 @@ export async function execInPod(kube: Kube, req: ExecRequest): Promise<ExecResul
           // A socket closing without a status means the stream broke (pod gone, apiserver restart).
           setTimeout(() => finish(() => reject(new SandpiperError('exec-broken', `The exec connection to ${where} closed before the command finished.`, 'The pod may have restarted; it is retried.'))), 50);
         });
-        if (stdin && req.stdin) stdin.write(req.stdin);
+        // In slices: one huge websocket frame can exceed a proxy's message limit.
+        if (stdin && req.stdin) for (let i = 0; i < req.stdin.length; i += STDIN_SLICE) stdin.write(req.stdin.subarray(i, i + STDIN_SLICE));
       })
       .catch((e: unknown) => finish(() => reject(execConnectError(e, where))));
   });
@@ -81,7 +84,9 @@ export function exitCodeOf(status: V1Status): number {
   if (status.status === 'Success') return 0;
   const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
   if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return Number(cause.message);
-  return -1;
+  // Runtimes that lose the typed exit error (kwok wraps it) still say it in the message.
+  const said = /exit status (\d+)/.exec(status.message ?? '');
+  return said ? Number(said[1]) : -1;
 }
 
 function execConnectError(e: unknown, where: string): SandpiperError {
