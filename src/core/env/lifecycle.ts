@@ -52,14 +52,19 @@ export async function deleteEnvironment(kube: Kube, name: string, opts: DeleteOp
     if (httpCode(err) === 404) return false;
     throw kubeError(err, `delete namespace "${name}"`);
   }
-  if (opts.wait) {
-    await watchUntil(kube, '/api/v1/namespaces', { fieldSelector: `metadata.name=${name}` }, (type) => (type === 'DELETED' ? { done: true, value: undefined } : { done: false }), opts.signal)
-      .catch(async (err) => {
-        // The watch may have opened after the namespace was gone: a 404 now means it is.
-        if (httpCode(await kube.core.readNamespace({ name }).catch((e: unknown) => e)) !== 404) throw err;
-      });
-  }
+  if (opts.wait) await waitUntilGone(kube, name, opts.signal);
   return true;
+}
+
+/** Lists, then watches from the list's resourceVersion, so a deletion between the two is not missed. */
+async function waitUntilGone(kube: Kube, name: string, signal?: AbortSignal): Promise<void> {
+  const fieldSelector = `metadata.name=${name}`;
+  const list = await kube.core.listNamespace({ fieldSelector }).catch((err: unknown) => {
+    throw kubeError(err, `watch namespace "${name}" go away`);
+  });
+  if (!list.items.length) return;
+  const resourceVersion = list.metadata?.resourceVersion ?? '';
+  await watchUntil(kube, '/api/v1/namespaces', { fieldSelector, resourceVersion }, (type) => (type === 'DELETED' ? { done: true, value: undefined } : { done: false }), signal);
 }
 
 /** Pushes expiry out: activity is "now" and the TTL grows by `byMs` beyond what was left. */
