@@ -59,6 +59,8 @@ export class CanaryCharts {
 
   set(samples: MetricSample[]): void {
     this.samples = samples.slice(-120);
+    // How many points are drawn: read by the end-to-end test and by screen readers' users via the label.
+    this.element.dataset.samples = String(this.samples.length);
     this.redraw();
   }
 
