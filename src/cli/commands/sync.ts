@@ -45,6 +45,7 @@ export function registerSyncCommands(program: Command): void {
         const status = session.engine.status;
         print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
         session.dispose();
+        if (!status.pods) throw new SandpiperError('sync-no-pods', `No ready pod of ${workload.deployment} in ${env} to sync into.`, 'Wait for the rollout (sandpiper rollout status) and run it again.');
         if (status.state === 'error') throw new SandpiperError('sync-failed', status.error ?? 'The sync failed.');
         return;
       }
