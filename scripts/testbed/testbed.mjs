@@ -36,7 +36,15 @@ const APT_PACKAGES = {
 };
 
 function kwokEnv() {
-  return { ...process.env, KWOK_WORKDIR, PATH: `${BIN}:${process.env.PATH}` };
+  return {
+    ...process.env,
+    KWOK_WORKDIR,
+    // Tell kwokctl which versions the local binaries are, so it generates matching flags.
+    KWOK_KUBE_VERSION: `v${VERSIONS.kubernetes}`,
+    KWOK_ETCD_VERSION: etcdVersion(),
+    KWOK_KUBECTL_BINARY: path.join(BIN, 'kubectl'),
+    PATH: `${BIN}:${process.env.PATH}`,
+  };
 }
 function kubectl(args, opts = {}) {
   return sh(path.join(BIN, 'kubectl'), ['--kubeconfig', KUBECONFIG, ...args], opts);
@@ -139,7 +147,17 @@ async function phaseCluster(ports) {
     sh(kwokctl, ['delete', 'cluster', '--name', CLUSTER_NAME], { env: kwokEnv(), check: false, stdio: 'inherit' });
   }
   mkdirp(KWOK_WORKDIR);
+  // kwokctl binds every component to 0.0.0.0 by default; keep them on loopback.
+  const kwokctlConfig = path.join(KWOK_WORKDIR, 'kwokctl-options.yaml');
+  fs.writeFileSync(kwokctlConfig, [
+    'apiVersion: config.kwok.x-k8s.io/v1alpha1',
+    'kind: KwokctlConfiguration',
+    'options:',
+    '  bindAddress: 127.0.0.1',
+    '',
+  ].join('\n'));
   const args = [
+    '-c', kwokctlConfig,
     'create', 'cluster',
     '--name', CLUSTER_NAME,
     '--runtime', 'binary',
@@ -149,7 +167,6 @@ async function phaseCluster(ports) {
     '--kube-controller-manager-binary', path.join(BIN, 'kube-controller-manager'),
     '--kube-scheduler-binary', path.join(BIN, 'kube-scheduler'),
     '--kwok-controller-binary', path.join(BIN, 'kwok'),
-    '--kubectl-binary', path.join(BIN, 'kubectl'),
     '--etcd-binary', which('etcd'),
     '--enable-crds', 'Logs,ClusterLogs,Exec,ClusterExec,PortForward,ClusterPortForward',
     '--kubeconfig', KUBECONFIG,
@@ -183,12 +200,6 @@ function nodeManifest(name) {
     status: {
       allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
       capacity: { cpu: '32', memory: '256Gi', pods: '110' },
-      nodeInfo: {
-        architecture: 'amd64',
-        kubeProxyVersion: 'fake',
-        kubeletVersion: 'fake',
-        operatingSystem: 'linux',
-      },
       phase: 'Running',
     },
   };
@@ -432,9 +443,11 @@ function writeEnvFiles(ports) {
   return info;
 }
 
+let etcdVersionCache;
 function etcdVersion() {
+  if (etcdVersionCache) return etcdVersionCache;
   const r = sh(which('etcd') || 'etcd', ['--version'], { check: false });
-  return ((r.stdout || '').match(/etcd Version:\s*(\S+)/) || [])[1] || 'unknown';
+  return (etcdVersionCache = ((r.stdout || '').match(/etcd Version:\s*(\S+)/) || [])[1] || 'unknown');
 }
 
 // ---------------------------------------------------------------- up
