@@ -172,7 +172,9 @@ async function phaseCluster(ports) {
     '--kubeconfig', KUBECONFIG,
     '--wait', '120s',
   ];
-  sh(kwokctl, args, { env: kwokEnv(), stdio: 'inherit' });
+  const r = sh(kwokctl, args, { env: kwokEnv(), check: false });
+  fs.writeFileSync(path.join(mkdirp(path.join(STATE, 'logs')), 'kwokctl-create.log'), (r.stdout || '') + (r.stderr || ''));
+  if (r.status !== 0) throw new Error(`kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${(r.stderr || '').slice(-3000)}`);
   await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500);
   return 'created';
 }
@@ -544,7 +546,8 @@ async function down() {
   for (const pid of procsUnder(STATE)) problems.push(`process ${pid} still references ${STATE}`);
   for (const mp of mountsUnder(STATE)) problems.push(`mount ${mp} still present`);
   fs.rmSync(DOCKER_SOCK, { force: true });
-  if (fs.existsSync(TESTBED_JSON)) fs.rmSync(TESTBED_JSON);
+  fs.rmSync(TESTBED_JSON, { force: true });
+  fs.rmSync(path.join(STATE, 'env.sh'), { force: true });
   log(`stopped: ${stopped.join(', ') || 'nothing was running'}`);
   log(`down in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   if (problems.length) {
