@@ -33,6 +33,7 @@ export function registerSyncCommands(program: Command): void {
         namespace: env,
         config,
         service,
+        maxAttempts: opts.once ? 5 : undefined,
         log: (line) => print({ event: 'log', line }, line),
       });
       session.engine.on('file', (local, remote, state, detail) => {

@@ -36,6 +36,8 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
     private readonly sync: SyncConfig,
     private readonly mapper: SyncPathMapper,
     parent: AbortSignal,
+    /** Tries before giving up (the changes stay owed); the CLI's --once gives up, a live session never does. */
+    private readonly maxAttempts = Infinity,
   ) {
     super();
     parent.addEventListener('abort', () => this.stop(), { once: true });
@@ -100,6 +102,10 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
           attempt++;
           const delay = Math.min(250 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
           for (const c of snapshot) this.emit('file', c, 'failed', (err as Error).message);
+          if (attempt >= this.maxAttempts) {
+            this.emit('failed', err, attempt, -1);
+            return;
+          }
           this.emit('failed', err, attempt, delay);
           await sleep(delay, this.abort.signal);
         }

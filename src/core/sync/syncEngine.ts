@@ -40,6 +40,8 @@ export interface SyncEngineOptions {
   namespace: string;
   configRoot: string;
   service: ServiceConfig;
+  /** Tries per batch before a pod gives up (default: never). */
+  maxAttempts?: number;
 }
 
 /** A pending change, with the time of its first save not yet carried. */
@@ -183,7 +185,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   private podReady(pod: ReadyPod): void {
     if (!this.workload) return;
     this.pods.get(pod.name)?.stop();
-    const ps = new PodSync(this.opts.kube, { namespace: this.opts.namespace, name: pod.name, container: this.workload.container }, this.sync, this.mapper, this.abort.signal);
+    const ps = new PodSync(this.opts.kube, { namespace: this.opts.namespace, name: pod.name, container: this.workload.container }, this.sync, this.mapper, this.abort.signal, this.opts.maxAttempts);
     ps.on('file', (c, state, detail) => {
       // A file is synced once no pod owes it any more.
       if (state === 'synced' && [...this.pods.values()].some((p) => p !== ps && p.owes(c.remote))) return;
@@ -196,7 +198,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     });
     ps.on('failed', (err, attempt, retryInMs) => {
       this.lastError = presentError(err).message;
-      this.emit('log', `${pod.name}: ${this.lastError} (attempt ${attempt}, retrying in ${retryInMs} ms)`);
+      this.emit('log', `${pod.name}: ${this.lastError} (attempt ${attempt}${retryInMs >= 0 ? `, retrying in ${retryInMs} ms` : ', giving up'})`);
       this.emitStatus();
     });
     ps.on('log', (line) => this.emit('log', `${pod.name}: ${line}`));

@@ -11,6 +11,7 @@ export interface SyncSessionOptions {
   config: SandpiperConfig;
   service: ServiceConfig;
   builder?: ImageBuilder;
+  maxAttempts?: number;
   log?: (line: string) => void;
   /** Told when a rebuild starts, ends (ok or not). */
   onRebuild?: (phase: 'start' | 'done' | 'failed', detail?: string) => void;
@@ -29,7 +30,7 @@ export class SyncSession {
   private readonly builder: ImageBuilder;
 
   constructor(private readonly opts: SyncSessionOptions) {
-    this.engine = new SyncEngine({ kube: opts.kube, namespace: opts.namespace, configRoot: opts.config.root, service: opts.service });
+    this.engine = new SyncEngine({ kube: opts.kube, namespace: opts.namespace, configRoot: opts.config.root, service: opts.service, maxAttempts: opts.maxAttempts });
     this.builder = opts.builder ?? new DockerImageBuilder();
     const log = opts.log ?? (() => undefined);
     this.engine.on('log', log);
