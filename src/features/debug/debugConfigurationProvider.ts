@@ -42,11 +42,13 @@ export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigur
     const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
     const env = await environmentFor(config.env, this.ctx.environments.current?.namespace, kube, `Sandpiper: Attach to ${service.name} in…`);
     if (!env) return undefined;
-    const localRoot = path.resolve(sandpiper.root, service.debug.localRoot ?? '.');
+    // launch.json may override the roots (e.g. a monorepo whose image lays files out differently).
+    const localRoot = path.resolve(sandpiper.root, typeof config.localRoot === 'string' ? config.localRoot : (service.debug.localRoot ?? '.'));
+    const remoteRoot = typeof config.remoteRoot === 'string' ? config.remoteRoot : service.debug.remoteRoot;
     return {
       ...config,
       // debugpy reads its path mapping from the attach arguments; the Node adapter reads localRoot/remoteRoot.
-      ...(service.debug.runtime === 'python' ? { pathMappings: [{ localRoot, remoteRoot: service.debug.remoteRoot }] } : {}),
+      ...(service.debug.runtime === 'python' ? { pathMappings: [{ localRoot, remoteRoot }] } : {}),
       type: 'sandpiper',
       request: 'attach',
       name: config.name ?? `Sandpiper: ${service.name}`,
@@ -55,7 +57,7 @@ export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigur
       port: typeof config.port === 'number' ? config.port : service.debug.port,
       runtime: service.debug.runtime,
       localRoot,
-      remoteRoot: service.debug.remoteRoot,
+      remoteRoot,
     };
   }
 }
