@@ -61,7 +61,8 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
   box.append(el('div', 'notice', TRAFFIC[c.trafficMode] ?? c.trafficMode));
   if (c.image) box.append(el('div', 'notice', `image ${c.image}`));
   if (c.message) box.append(el('div', 'notice', c.message));
-  if (o.analysis) box.append(el('div', `verdict-${o.analysis.verdict}`, `Analysis: ${o.analysis.verdict} — ${o.analysis.summary}`));
+  const verdict = o.analysis ?? c.verdict;
+  if (verdict) box.append(el('div', `verdict-${verdict.verdict}`, `Analysis: ${verdict.verdict} — ${verdict.summary}`));
   for (const run of c.analysis) {
     box.append(el('div', run.phase === 'Failed' || run.phase === 'Error' ? 'verdict-fail' : run.phase === 'Successful' ? 'verdict-pass' : 'notice', `Analysis ${run.name}: ${run.phase}${run.metrics.map((m) => ` · ${m.name} ${m.value ?? '–'} (${m.phase})`).join('')}`));
   }

@@ -34,6 +34,8 @@ export interface CanaryState {
   /** The stable pods' pod-template-hash pinned into the stable Service's selector during an HTTPRoute canary. */
   pinnedHash?: string;
   reason?: string;
+  /** The latest analysis, so every window (and the CLI) shows the verdict whoever drove it. */
+  lastAnalysis?: { verdict: 'pass' | 'fail' | 'no-data'; summary: string; at: string };
   history: CanaryHistoryEntry[];
 }
 

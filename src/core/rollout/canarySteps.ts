@@ -27,6 +27,7 @@ export type AnalysisOutcome =
  */
 export function applyAnalysis(state: CanaryState, result: AnalysisResult, failureLimit: number, now: Date): AnalysisOutcome {
   const at = now.toISOString();
+  state = { ...state, lastAnalysis: { verdict: result.verdict, summary: result.summary, at: result.at || at } };
   if (result.verdict === 'pass') {
     const next = state.stepIndex + 1;
     if (next >= state.steps.length) {

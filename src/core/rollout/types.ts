@@ -34,6 +34,8 @@ export interface CanarySummary {
   route?: string;
   image?: string;
   analysis: AnalysisSummary[];
+  /** The built-in canary's latest verdict. */
+  verdict?: { verdict: 'pass' | 'fail' | 'no-data'; summary: string; at: string };
   message?: string;
 }
 

@@ -78,6 +78,7 @@ export function deploymentSummary(obj: WatchedObject, pods: number, canaryDeploy
       route: state.route,
       image: state.image,
       analysis: [],
+      verdict: state.lastAnalysis,
       message: state.reason ?? (canary ? `canary ${canary.status?.readyReplicas ?? 0}/${canary.spec?.replicas ?? 0} ready` : undefined),
     };
   }
