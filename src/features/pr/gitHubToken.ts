@@ -14,7 +14,8 @@ function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
 
 /**
  * A token for the GitHub API at `baseUrl`: VS Code's GitHub sign-in when there is a session, else
- * GITHUB_TOKEN / GH_TOKEN from the extension host's environment (code-server has no GitHub sign-in),
+ * GITHUB_TOKEN / GH_TOKEN from the extension host's environment (code-server has no GitHub sign-in of its
+ * own: it turns GITHUB_TOKEN into a github.com session and hides the variable, so GH_TOKEN serves other hosts),
  * else VS Code asks the person to sign in. The token is handed to Octokit only, never logged.
  */
 export async function gitHubToken(baseUrl: string): Promise<string> {
@@ -34,7 +35,7 @@ export async function gitHubToken(baseUrl: string): Promise<string> {
     'github-no-session',
     `Not signed in to GitHub${failure}.`,
     provider === 'github'
-      ? 'Sign in from the Accounts menu (bottom left) with GitHub, or start VS Code / code-server with GITHUB_TOKEN set in its environment.'
-      : 'Set github-enterprise.uri and sign in from the Accounts menu, or start VS Code / code-server with GITHUB_TOKEN set in its environment.',
+      ? 'Sign in with GitHub from the Accounts menu (bottom left), or start VS Code with GITHUB_TOKEN or GH_TOKEN set (code-server: GITHUB_TOKEN becomes its GitHub sign-in).'
+      : 'Set github-enterprise.uri and sign in from the Accounts menu, or start VS Code / code-server with GH_TOKEN set (code-server keeps GITHUB_TOKEN for github.com).',
   );
 }
