@@ -18,7 +18,8 @@ export function forbiddenError(err: ApiException<unknown>, doing: string): Sandp
   const user = /User "([^"]+)"/.exec(message)?.[1];
   if (!m) return new SandpiperError('forbidden', `Forbidden while trying to ${doing}: ${message}`, 'Ask for the missing RBAC permission, or use another context.', message);
   const [, verb, resource, group, namespace] = m;
-  const where = namespace ? `in namespace "${namespace}"` : 'at the cluster scope';
+  // For a Namespace object the apiserver reports its own name as "the namespace".
+  const where = !namespace ? 'at the cluster scope' : resource === 'namespaces' ? `named "${namespace}"` : `in namespace "${namespace}"`;
   const res = group ? `${resource}.${group}` : resource;
   return new SandpiperError(
     'forbidden',
