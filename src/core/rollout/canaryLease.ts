@@ -12,6 +12,11 @@ export function leaseName(deployment: string): string {
   return `sandpiper-canary-${deployment}`.slice(0, 253);
 }
 
+/** The API server wants MicroTime with six fractional digits; client-node would send a Date with three. */
+function microTime(d: Date): Date {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
 function expired(lease: V1Lease, now: Date): boolean {
   const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
   if (!renewed || !lease.spec?.holderIdentity) return true;
@@ -51,8 +56,8 @@ export class CanaryLease {
     return {
       holderIdentity: this.options.holder,
       leaseDurationSeconds: this.options.durationSeconds,
-      acquireTime: acquire ? now : existing?.spec?.acquireTime ?? now,
-      renewTime: now,
+      acquireTime: acquire ? microTime(now) : existing?.spec?.acquireTime ?? microTime(now),
+      renewTime: microTime(now),
     };
   }
 

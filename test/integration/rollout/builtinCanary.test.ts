@@ -85,7 +85,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
     });
     const end = await drive('test-a');
     assert.equal(end.status, 'aborted');
-    assert.match(end.reason ?? '', /analysis failed.*success rate 0\.7/);
+    assert.match(end.reason ?? '', /analysis failed \(success rate 0\.\d+ \(>= 0\.95\): fail/);
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
     assert.equal(d.spec?.template.spec?.containers[0].image, 'web:1');
     assert.equal(d.spec?.replicas, 4);
