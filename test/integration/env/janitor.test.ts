@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { PatchStrategy } from '@kubernetes/client-node';
 import { recordActivity } from '../../../src/core/env/activity';
 import type { KubeObject } from '../../../src/core/env/clone';
 import { runJanitor } from '../../../src/core/env/janitor';
@@ -83,15 +84,17 @@ describe('janitor on the testbed', function () {
     const docs = parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
     const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
     assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'get', 'delete'] }]);
-    // Server-side dry run of every object: the apiserver validates the manifests for real.
-    for (const doc of docs) {
-      await kube.objects.patch(doc, undefined, 'All', 'sandpiper-test', true, 'application/apply-patch+yaml' as never);
-    }
-    // The role is enough: a ServiceAccount bound to exactly these rules can run the janitor (dry run).
     const ns = uniqueName('sp-it-janitor-rbac');
     await kube.core.createNamespace({ body: { metadata: { name: ns } } });
     const name = uniqueName('janitor');
     try {
+      // Server-side dry run of every object (the namespaced ones into a real namespace, as a dry-run
+      // Namespace is not created): the apiserver validates the manifests for real.
+      for (const doc of docs) {
+        const target = doc.metadata?.namespace ? { ...doc, metadata: { ...doc.metadata, namespace: ns } } : doc;
+        await kube.objects.patch(target, undefined, 'All', 'sandpiper-test', true, PatchStrategy.ServerSideApply);
+      }
+      // The role is enough: a ServiceAccount bound to exactly these rules can run the janitor (dry run).
       await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
       await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: role.rules } });
       await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
