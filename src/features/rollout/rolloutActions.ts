@@ -14,6 +14,9 @@ import type { ActionMessage } from '../../protocol/rollout';
 
 export const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
 
+/** Canaries this window drives: it announces their end itself, so the panel does not announce them twice. */
+export const drivenHere = new Set<string>();
+
 export function metricsSource(): PrometheusClient {
   return new PrometheusClient(prometheusUrl(vscode.workspace.getConfiguration('sandpiper').get<string>('prometheusUrl')));
 }
@@ -67,6 +70,8 @@ export async function startAndDrive(kube: Kube, namespace: string, deployment: s
 }
 
 export async function driveInBackground(kube: Kube, namespace: string, deployment: string, canary: CanaryConfig, metrics: PrometheusClient, log: vscode.LogOutputChannel): Promise<CanaryState | undefined> {
+  const key = `${namespace}/${deployment}`;
+  drivenHere.add(key);
   try {
     const end = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true }, (progress, token) =>
       driveCanary({
@@ -85,6 +90,8 @@ export async function driveInBackground(kube: Kube, namespace: string, deploymen
       return undefined;
     }
     throw err;
+  } finally {
+    drivenHere.delete(key);
   }
 }
 
@@ -93,7 +100,13 @@ async function announce(state: CanaryState, deployment: string, log: vscode.LogO
     void vscode.window.showInformationMessage(`Canary of ${deployment} promoted: ${state.image}.`);
     return;
   }
-  const choice = await vscode.window.showWarningMessage(`Canary of ${deployment} rolled back: ${presentError(state.reason ?? 'aborted').message}`, 'Show Rollouts', 'Show Logs');
+  await announceRollback(deployment, presentError(state.reason ?? 'aborted').message, log);
+}
+
+/** A rollback raises a notification leading to the panel and the log. */
+export async function announceRollback(name: string, reason: string, log: vscode.LogOutputChannel): Promise<void> {
+  log.warn(`rollout: ${name} rolled back: ${reason}`);
+  const choice = await vscode.window.showWarningMessage(`Rollout of ${name} rolled back: ${reason}`, 'Show Rollouts', 'Show Logs');
   if (choice === 'Show Rollouts') void vscode.commands.executeCommand('sandpiper.rollouts.focus');
   if (choice === 'Show Logs') log.show(true);
 }

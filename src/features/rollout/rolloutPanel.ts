@@ -5,7 +5,7 @@ import { RolloutFeed } from '../../core/rollout/rolloutFeed';
 import { dispatchWebviewMessage, type ActionMessage, type HostMessage, type PanelState } from '../../protocol/rollout';
 import type { FeatureContext } from '../shared/featureContext';
 import { panelHtml } from './panelHtml';
-import { metricsSource, runWorkloadAction } from './rolloutActions';
+import { announceRollback, drivenHere, metricsSource, runWorkloadAction } from './rolloutActions';
 
 const PICKED_NAMESPACE = 'sandpiper.rollouts.namespace';
 
@@ -23,6 +23,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   private kube?: Kube;
   private namespace?: string;
   private readonly disposables: vscode.Disposable[] = [];
+  /** Last canary status per workload, to notice a rollback happening anywhere (another window, the CLI, Argo). */
+  private readonly lastStatus = new Map<string, string>();
 
   constructor(private readonly ctx: FeatureContext) {
     this.disposables.push(ctx.environments.onDidChange(() => void this.refresh()), ctx.cluster.onDidChange(() => void this.refresh()));
@@ -93,7 +95,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     } catch {
       this.notice = 'No Prometheus configured (sandpiper.prometheusUrl): canary charts are off.';
     }
-    const feed = new RolloutFeed({ kube, namespace, metrics, post: (m) => this.post(m), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
+    this.lastStatus.clear();
+    const feed = new RolloutFeed({ kube, namespace, metrics, post: (m) => this.onFeedMessage(m), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
     this.feed = feed;
     try {
       await feed.start();
@@ -103,6 +106,19 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.ctx.log.error(this.notice);
     }
     this.post({ type: 'state', state: this.state() });
+  }
+
+  private onFeedMessage(m: HostMessage): void {
+    if (m.type === 'workloads') {
+      for (const w of m.workloads) {
+        const key = `${w.namespace}/${w.name}`;
+        const now = w.canary?.status;
+        const before = this.lastStatus.get(key);
+        if (now) this.lastStatus.set(key, now);
+        if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key)) void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
+      }
+    }
+    this.post(m);
   }
 
   private stopFeed(): void {
