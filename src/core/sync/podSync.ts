@@ -25,6 +25,7 @@ const MAX_BACKOFF_MS = 10_000;
 export class PodSync extends EventEmitter<PodSyncEvents> {
   private readonly owed = new Map<string, PendingChange>();
   private needsFull = false;
+  private reloadOwed = false;
   private stopped = false;
   private readonly abort = new AbortController();
   busy = false;
@@ -51,8 +52,10 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
     void this.pump();
   }
 
-  requestFullSync(): void {
+  /** reload: run the reload even when nothing differs (an earlier sync may have been cut off between files and reload). */
+  requestFullSync(reload = false): void {
     this.needsFull = true;
+    this.reloadOwed ||= reload;
     void this.pump();
   }
 
@@ -75,7 +78,8 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
         const snapshot = [...this.owed.values()];
         try {
           const batch = await this.buildBatch(snapshot, full);
-          if (batch.files.length || batch.deletions.length) {
+          if (batch.files.length || batch.deletions.length || this.reloadOwed) {
+            this.reloadOwed = false;
             await applyBatchToPod(this.kube, this.pod, batch, { target: this.sync.target, reload: this.sync.reload, signal: this.abort.signal });
           }
           for (const c of snapshot) {
@@ -98,6 +102,8 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
             continue;
           }
           if (full) this.needsFull = true;
+          // A failed exec may have placed the files without reloading: the retry reloads whatever it finds.
+          this.reloadOwed = true;
           this.failing = true;
           attempt++;
           const delay = Math.min(250 * 2 ** (attempt - 1), MAX_BACKOFF_MS);

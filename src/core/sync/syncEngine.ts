@@ -65,6 +65,8 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   private tracker?: PodTracker;
   private readonly pods = new Map<string, PodSync>();
   private readonly pending = new Map<string, PendingChange>();
+  /** Pods whose sync was cut off mid-exec: their next full sync reloads even if every file is in place. */
+  private readonly interrupted = new Set<string>();
   private timer?: NodeJS.Timeout;
   private version = 0;
   private paused = false;
@@ -184,7 +186,8 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
 
   private podReady(pod: ReadyPod): void {
     if (!this.workload) return;
-    this.pods.get(pod.name)?.stop();
+    const previous = this.pods.get(pod.name);
+    previous?.stop();
     const ps = new PodSync(this.opts.kube, { namespace: this.opts.namespace, name: pod.name, container: this.workload.container }, this.sync, this.mapper, this.abort.signal, this.opts.maxAttempts);
     ps.on('file', (c, state, detail) => {
       // A file is synced once no pod owes it any more.
@@ -204,12 +207,15 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     ps.on('log', (line) => this.emit('log', `${pod.name}: ${line}`));
     this.pods.set(pod.name, ps);
     this.emit('log', `pod ${pod.name} is ready: full sync`);
-    ps.requestFullSync();
+    ps.requestFullSync(this.interrupted.delete(pod.name) || (previous?.busy ?? false));
     this.emitStatus();
   }
 
   private podGone(name: string): void {
-    this.pods.get(name)?.stop();
+    const ps = this.pods.get(name);
+    if (ps) this.emit('log', `pod ${name} is no longer ready`);
+    if (ps?.busy) this.interrupted.add(name);
+    ps?.stop();
     this.pods.delete(name);
     this.emitStatus();
   }

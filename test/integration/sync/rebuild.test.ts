@@ -53,6 +53,6 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     session.engine.notify({ local: path.join(f.root, 'src/index.html'), kind: 'change' });
     await eventually(() => fs.existsSync(path.join(bound.dir, 'app/index.html')) && fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after', 60_000, 'sync on the new pod');
     await session.idle();
-    assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'after' });
+    assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'after' }, log.join('\n'));
   });
 });

@@ -92,7 +92,6 @@ export class SyncFixture {
     if (existing) return existing;
     const dir = path.join(this.podsDir, pod);
     fs.mkdirSync(path.join(dir, 'app'), { recursive: true });
-    this.cleanups.push(await execIntoDir(this.namespace, pod, dir, { env: { SANDPIPER_SYNC_ROOT: dir } }));
     const server = spawn(process.execPath, [SERVER_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise<string>((resolve, reject) => {
       server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
@@ -101,6 +100,8 @@ export class SyncFixture {
     const bound = { name: pod, dir, url: `http://127.0.0.1:${port}`, server };
     this.pods.set(pod, bound);
     this.cleanups.push({ dispose: async () => void server.kill() });
+    // Exec is bound after the server runs: a sync landing earlier would find no pid file to signal.
+    this.cleanups.push(await execIntoDir(this.namespace, pod, dir, { env: { SANDPIPER_SYNC_ROOT: dir } }));
     return bound;
   }
 
