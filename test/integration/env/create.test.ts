@@ -1,10 +1,14 @@
 import { strict as assert } from 'node:assert';
-import type { V1Pod } from '@kubernetes/client-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
 import { deleteEnvironment } from '../../../src/core/env/lifecycle';
 import type { EnvironmentProgress } from '../../../src/core/env/progress';
 import { SandpiperError } from '../../../src/core/errors';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { logsFrom, writeCriLogLine } from '../../support/testbed';
 import { adminKube, createBaseline, deleteNamespace, exampleConfig, exampleWithDeployment, limitedKube, uniqueName } from './baseline';
 
 const kube = adminKube();
@@ -188,6 +192,46 @@ describe('environment create on the testbed', function () {
     }
   });
 
+  it('reports a CrashLoopBackOff with the last log lines', async () => {
+    // kwok makes the pod Running; minReadySeconds keeps the Deployment from counting it available, so
+    // the test can then write the status a kubelet writes for a crashing container (kwok leaves a pod
+    // with an IP alone) and serve its log through kwok's Logs object.
+    const root = exampleWithDeployment((d) => { (d.spec as Record<string, unknown>).minReadySeconds = 3600; });
+    const config = exampleConfig(baseline, (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'), root);
+    const branch = uniqueName('crash');
+    const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sp-crash-')), 'tasks.log');
+    const cleanups: Array<{ dispose(): Promise<void> }> = [];
+    const crash = async () => {
+      const namespace = (await kube.core.listNamespace({ labelSelector: `sandpiper.dev/branch=${branch}` })).items[0].metadata!.name!;
+      for (let i = 0; i < 200; i++) {
+        const pod = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items.find((p) => p.status?.podIP);
+        if (pod) {
+          writeCriLogLine(logFile, 'tasks listening on 8080');
+          writeCriLogLine(logFile, 'Error: connect ECONNREFUSED mongo:27017', 'stderr');
+          cleanups.push(await logsFrom(namespace, pod.metadata!.name!, 'tasks', logFile, false));
+          return writeContainerStatus(namespace, pod, {
+            name: 'tasks', image: pod.spec!.containers[0].image!, imageID: '', ready: false, restartCount: 5, started: false,
+            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 2m40s restarting failed container' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          });
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      const err = await expectCreateError(createEnvironment(kube, config, {
+        service: 'tasks', owner: 'ada@example.com', branch,
+        progress: (p) => { if (p.step === 'service' && p.state === 'started') void crash(); },
+      }));
+      made.push(err.namespace);
+      assert.equal(err.code, 'CrashLoopBackOff');
+      assert.match(err.message, new RegExp(`^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" CrashLoopBackOff: container "tasks" keeps crashing \\(last exit code 1, Error\\)\nLast log lines:\n`));
+      assert.match(err.message, /tasks listening on 8080\nError: connect ECONNREFUSED mongo:27017$/);
+    } finally {
+      for (const c of cleanups) await c.dispose().catch(() => undefined);
+    }
+  });
+
   it('fails with a clear error when the cluster does not answer', async () => {
     const config = exampleConfig(baseline);
     const { KubeConfig } = await import('@kubernetes/client-node');
@@ -208,4 +252,9 @@ async function writePullBackOff(namespace: string, pod: V1Pod, image: string): P
     containerStatuses: [{ name: 'tasks', image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } } }],
   };
   await kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+}
+
+async function writeContainerStatus(namespace: string, pod: V1Pod, containerStatus: V1ContainerStatus): Promise<void> {
+  const status = { containerStatuses: [containerStatus], conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }] };
+  await kube.core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
 }
