@@ -43,6 +43,10 @@ describe('workloadReady', () => {
     assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 1, updatedReplicas: 2 })), false);
     assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 1 })), false);
   });
+  it('waits for replicas to be available (minReadySeconds), as rollout status does', () => {
+    assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 1 })), false);
+    assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 })), true);
+  });
 });
 
 describe('ActivityRecorder', () => {
