@@ -1,4 +1,4 @@
-// Draft PR in real VS Code (code-server + Chromium): the command opens the review quick picks with the
+// Draft PR in real VS Code (code-server + Chromium): the Source Control title-bar button opens the review quick picks with the
 // suggested reviewers checked, and the draft is created on the GitHub stand-in after a real push.
 // The stand-in is not github.com, so no VS Code GitHub session applies: the extension host takes GH_TOKEN
 // from its environment (code-server consumes GITHUB_TOKEN itself for its github.com sign-in).
@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { GitHubStandIn } from '../support/githubStandIn';
 import { TestRepo, sampleProject } from '../unit/pr/support/gitRepo';
-import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, waitForNotification } from './support/browser';
+import { openWorkbench, screenshot, waitForActivityBarIcon, waitForNotification } from './support/browser';
 import { CodeServer, repoRoot } from './support/codeServer';
 
 const TOKEN = `ghp_${'E2'.repeat(18)}`;
@@ -39,17 +39,17 @@ describe('pr draft in code-server', function () {
     repo?.remove();
   });
 
-  it('Create Draft Pull Request → review title and checked reviewers → draft created on the stand-in', async () => {
-    server = await CodeServer.start({ workspace: repo.work, vsix: path.resolve(repoRoot(), VSIX), env: { GH_TOKEN: TOKEN } });
+  it('SCM title bar button → review title and checked reviewers → draft created on the stand-in', async () => {
+    server = await CodeServer.start({ workspace: repo.work, vsix: path.resolve(repoRoot(), VSIX), env: { GH_TOKEN: TOKEN }, settings: { 'git.enabled': true, 'workbench.view.alwaysShowHeaderActions': true } });
     const wb = await openWorkbench(server);
     try {
       const { page } = wb;
-      // The palette lists the commands known when it opens: wait for the extension's contributions first.
+      // The button in the Source Control title bar (shown when the git extension has the repository).
       await waitForActivityBarIcon(page, 'Sandpiper', { timeoutMs: 60_000 });
-      await runCommand(page, 'Sandpiper: Create Draft Pull Request', { timeoutMs: 20_000 }).catch(async () => {
-        await page.keyboard.press('Escape');
-        await runCommand(page, 'Sandpiper: Create Draft Pull Request', { timeoutMs: 30_000 });
-      });
+      await (await waitForActivityBarIcon(page, 'Source Control', { timeoutMs: 30_000 })).click();
+      const button = page.locator('.part.sidebar .action-label[aria-label*="Create Draft Pull Request"]').first();
+      await button.waitFor({ state: 'visible', timeout: 60_000 });
+      await button.click();
 
       await waitForQuickInputTitle(page, /Draft Pull Request \(1\/2\): title/);
       const input = quickInput(page).locator('.quick-input-box input');
