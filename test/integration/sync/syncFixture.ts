@@ -75,7 +75,7 @@ export class SyncFixture {
   }
 
   /** Names of the ready pods once there are `count` of them. */
-  async readyPods(count: number, timeoutMs = 60_000): Promise<string[]> {
+  async readyPods(count: number, timeoutMs = 150_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const list = await this.kube.core.listNamespacedPod({ namespace: this.namespace, labelSelector: 'app=web' });
