@@ -1,7 +1,8 @@
 import type { SandpiperConfig, DependencyMode } from '../config/types';
 import { SandpiperError, isCancellation } from '../errors';
-import type { Kube } from '../kube/client';
-import { applyAll, applyObject } from './apply';
+import { httpCode, type Kube } from '../kube/client';
+import { applyAll, applyObject, kubeFailure } from './apply';
+import { isManaged } from './metadata';
 import { readBaselineDependency } from './baseline';
 import { serviceObjectsFor } from './deploy';
 import { environmentName } from './naming';
@@ -31,8 +32,8 @@ export interface CreatedEnvironment {
 }
 
 /**
- * A creation that failed or was cancelled. `namespaceCreated` tells whether anything exists on the
- * cluster, so the caller can offer keep-for-inspection or delete (deleteEnvironment removes it all).
+ * A creation that failed or was cancelled. `namespaceCreated` tells whether this call made the
+ * namespace, so the caller can offer keep-for-inspection or delete (deleteEnvironment removes it all).
  */
 export class EnvironmentCreateError extends SandpiperError {
   constructor(readonly failure: SandpiperError, readonly namespace: string, readonly namespaceCreated: boolean) {
@@ -78,8 +79,17 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
       const label = step.kind === 'namespace' ? `namespace ${step.name}` : step.kind === 'dependency' ? `dependency ${step.name} (${step.mode})` : `service ${step.name}`;
       progress({ step: step.kind, name: step.name, state: 'started', message: `Creating ${label}` });
       if (step.kind === 'namespace') {
+        // Applying over a namespace we do not own would label it ours, and so hand it to the janitor.
+        const existing = await kube.core.readNamespace({ name: namespace }).catch((err: unknown) => {
+          if (httpCode(err) === 404) return undefined;
+          throw kubeFailure(err, `read namespace "${namespace}"`);
+        });
+        if (existing && !isManaged(existing)) {
+          throw new SandpiperError('not-ours', `Namespace "${namespace}" exists and is not a Sandpiper environment; Sandpiper leaves it alone.`, 'Pick another name with --namespace, or let Sandpiper name the environment.');
+        }
         await applyObject(kube, step.objects[0], opts.signal);
-        namespaceCreated = true;
+        // An environment that existed before (created again to update it) is not ours to clean up on failure.
+        namespaceCreated = !existing;
         await waitForNamespace(kube, namespace, opts.signal);
       } else {
         const applied = await applyAll(kube, step.objects, opts.signal);

@@ -86,6 +86,15 @@ describe('sandpiper env CLI on the testbed', function () {
     assert.ok((await kube.core.readNamespace({ name: baseline })).metadata);
   });
 
+  it('env create refuses to take over a namespace it does not own', async () => {
+    const r = await sandpiper(['env', 'create', '--namespace', baseline, '--keep-on-failure'], ws);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^sandpiper: Namespace "${baseline}" exists and is not a Sandpiper environment; Sandpiper leaves it alone\\.$`, 'm'));
+    const ns = await kube.core.readNamespace({ name: baseline });
+    assert.equal(ns.metadata?.labels?.['app.kubernetes.io/managed-by'], undefined);
+    assert.equal(ns.metadata?.annotations?.['sandpiper.dev/ttl'], undefined);
+  });
+
   it('env create with a dependency the service does not have fails with exit 1 and a reason', async () => {
     const r = await sandpiper(['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'nope'], ws);
     assert.equal(r.code, 1);
