@@ -33,7 +33,7 @@ export function workloadReady(obj: KubeObject): boolean {
   if ((status.observedGeneration ?? 0) < (obj.metadata?.generation ?? 1)) return false;
   if (wanted === 0) return true;
   // Available (ready for minReadySeconds), as `kubectl rollout status` waits for.
-  return (status.readyReplicas ?? 0) >= wanted && (status.updatedReplicas ?? 0) >= wanted && (status.availableReplicas ?? status.readyReplicas ?? 0) >= wanted;
+  return (status.readyReplicas ?? 0) >= wanted && (status.updatedReplicas ?? 0) >= wanted && (status.availableReplicas ?? 0) >= wanted;
 }
 
 function failureError(f: PodFailure, workload: KubeObject, namespace: string, logs?: string): SandpiperError {

@@ -196,7 +196,7 @@ describe('environment create on the testbed', function () {
     // kwok makes the pod Running; minReadySeconds keeps the Deployment from counting it available, so
     // the test can then write the status a kubelet writes for a crashing container (kwok leaves a pod
     // with an IP alone) and serve its log through kwok's Logs object.
-    const root = exampleWithDeployment((d) => { (d.spec as Record<string, unknown>).minReadySeconds = 3600; });
+    const root = exampleWithDeployment((d) => { (d.spec as Record<string, unknown>).minReadySeconds = 300; });
     const config = exampleConfig(baseline, (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'), root);
     const branch = uniqueName('crash');
     const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sp-crash-')), 'tasks.log');

@@ -36,8 +36,8 @@ describe('podFailure', () => {
 describe('workloadReady', () => {
   const dep = (status: object, generation = 2, replicas = 2) => ({ kind: 'Deployment', metadata: { name: 'd', generation }, spec: { replicas }, status });
   it('waits for the controller to see the latest generation', () => {
-    assert.equal(workloadReady(dep({ observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2 })), false);
-    assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2 })), true);
+    assert.equal(workloadReady(dep({ observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 })), false);
+    assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 })), true);
   });
   it('needs every replica updated and ready', () => {
     assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 1, updatedReplicas: 2 })), false);
@@ -45,6 +45,7 @@ describe('workloadReady', () => {
   });
   it('waits for replicas to be available (minReadySeconds), as rollout status does', () => {
     assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 1 })), false);
+    assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2 })), false, 'no availableReplicas means none');
     assert.equal(workloadReady(dep({ observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 })), true);
   });
 });
