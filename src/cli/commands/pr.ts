@@ -8,7 +8,9 @@ import { OctokitGitHost } from '../../core/pr/octokitGitHost';
 import { openInBrowser } from '../../core/pr/openInBrowser';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
 import { apiBaseUrl, requireRepository } from '../../core/pr/remote';
-import { configFor, globals, printJson } from '../options';
+import { latestCanary } from '../../core/pr/canaryResults';
+import type { SandpiperSummary } from '../../core/pr/body';
+import { configFor, globals, kubeFor, printJson } from '../options';
 
 interface DraftFlags {
   dryRun?: boolean;
@@ -74,6 +76,19 @@ function printResult(r: PublishResult): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** The env named by --env, and the latest canary of its services when the cluster answers. */
+async function summaryFor(flags: DraftFlags, cmd: Command, config?: SandpiperConfig): Promise<SandpiperSummary> {
+  if (!flags.env) return {};
+  const summary: SandpiperSummary = { environment: environmentSummary(flags.env, config) };
+  if (!config) return summary;
+  try {
+    summary.canary = await latestCanary(kubeFor(cmd), [flags.env, config.baseline], Object.keys(config.services));
+  } catch {
+    // No kubeconfig: the body says no canary result is known.
+  }
+  return summary;
+}
+
 async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
   const config = await optionalConfig(cmd);
   const git = new GitCli(globals(cmd).dir ?? config?.root ?? process.cwd());
@@ -83,7 +98,7 @@ async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
     title: flags.title,
     template: flags.template,
     maxReviewers: config?.github.maxReviewers ?? 3,
-    summary: flags.env ? { environment: environmentSummary(flags.env, config) } : {},
+    summary: await summaryFor(flags, cmd, config),
   });
   if (flags.dryRun) return flags.json ? printJson(draftJson(draft)) : printDraft(draft);
 

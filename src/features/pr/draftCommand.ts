@@ -3,6 +3,8 @@ import type { SandpiperConfig } from '../../core/config/types';
 import { SandpiperError, cancelled } from '../../core/errors';
 import { GitCli } from '../../core/git/git';
 import { planDraft, withTemplate, type PullRequestDraft } from '../../core/pr/draft';
+import type { SandpiperSummary } from '../../core/pr/body';
+import { latestCanary } from '../../core/pr/canaryResults';
 import { environmentSummary } from '../../core/pr/environmentSummary';
 import { OctokitGitHost } from '../../core/pr/octokitGitHost';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
@@ -66,18 +68,22 @@ async function announce(ctx: FeatureContext, result: PublishResult): Promise<voi
   if (choice === 'Open Pull Request') await vscode.env.openExternal(vscode.Uri.parse(pr.url));
 }
 
+/** The active environment and the latest canary of its services, when the cluster answers in time. */
+async function activeSummary(ctx: FeatureContext): Promise<SandpiperSummary> {
+  const env = ctx.environments.current;
+  if (!env) return {};
+  const canary = await latestCanary(env.kube, [env.namespace, env.config.baseline], Object.keys(env.config.services), (m) => ctx.log.debug(m));
+  return { environment: environmentSummary(env.namespace, env.config), canary };
+}
+
 /** sandpiper.pr.draft: read the repository, let the person review title, template and reviewers, then publish. */
 export async function draftPullRequest(ctx: FeatureContext): Promise<void> {
   const git = new GitCli(repositoryFolder());
   const config = await optionalConfig(ctx);
-  const env = ctx.environments.current;
   let draft: PullRequestDraft;
   try {
-    draft = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Sandpiper: reading the repository' }, () =>
-      planDraft(git, {
-        maxReviewers: config?.github.maxReviewers ?? 3,
-        summary: env ? { environment: environmentSummary(env.namespace, env.config) } : {},
-      }),
+    draft = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Sandpiper: reading the repository' }, async () =>
+      planDraft(git, { maxReviewers: config?.github.maxReviewers ?? 3, summary: await activeSummary(ctx) }),
     );
   } catch (err) {
     if (err instanceof SandpiperError && err.code === 'pr-default-branch') return offerBranch(ctx, git, err);
