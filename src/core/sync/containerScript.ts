@@ -22,12 +22,19 @@ mkdir -p "$T" "$S/x" || fail "cannot create $T"
 head -c "$N" > "$S/in.tar" || fail "cannot read the archive"
 if tar -tf "$S/in.tar" | grep -qE "$BAD"; then CODE=3; fail "refused: an archive entry is absolute or contains .."; fi
 tar -xf "$S/in.tar" -C "$S/x" 2>&1 || fail "cannot extract the archive"
-if [ -n "$(find "$S/x" -type l | head -n 1)" ]; then CODE=3; fail "refused: the archive holds links"; fi
-if [ -f "$S/x/.sandpiper/delete" ]; then
-  if grep -qE "$BAD" "$S/x/.sandpiper/delete"; then CODE=3; fail "refused: a deletion is absolute or contains .."; fi
-  while IFS= read -r p; do rm -rf -- "$T/$p"; done < "$S/x/.sandpiper/delete"
+L="$S/x/.sandpiper"
+if [ -n "$(find "$S/x" -type l)" ]; then CODE=3; fail "refused: the archive holds links"; fi
+if [ -d "$L" ] && grep -qE "$BAD" "$L"/*; then CODE=3; fail "refused: a listed path is absolute or contains .."; fi
+if [ -f "$L/delete" ]; then
+  while IFS= read -r p; do rm -rf -- "$T/$p"; done < "$L/delete"
 fi
-if [ -d "$S/x/files" ]; then
+if [ -f "$L/files" ]; then
+  # Small batches name their files: one rename each, no directory walk.
+  while IFS= read -r p; do
+    case "$p" in */*) [ -d "$T/${'$'}{p%/*}" ] || mkdir -p "$T/${'$'}{p%/*}" || fail "cannot create ${'$'}{p%/*}";; esac
+    mv -f -- "$S/x/files/$p" "$T/$p" || fail "cannot move $p into $T"
+  done < "$L/files"
+elif [ -d "$S/x/files" ]; then
   cd "$S/x/files" || fail "staging vanished"
   find . -type d | while IFS= read -r d; do
     mkdir -p "$T/$d" && find "$d" -maxdepth 1 -type f -exec sh -c 'd=$1; shift; mv -f -- "$@" "$d/"' mv "$T/$d" {} + || exit 1

@@ -12,6 +12,9 @@ export interface ArchiveFile {
 /** tar reads in records of 20 blocks; a stream that never ends must hold whole records or `tar -x` waits forever. */
 export const TAR_RECORD = 10240;
 
+/** Up to this many files the container renames each by name; more are moved folder by folder (fewer processes). */
+const LISTED_FILES_MAX = 64;
+
 /** Rejects a container-relative path that is absolute, empty, has `..` or characters tar or the shell list can't carry. */
 export function assertSafeRelative(p: string): string {
   const parts = p.split('/');
@@ -38,6 +41,9 @@ export async function buildSyncArchive(files: ArchiveFile[], deletions: string[]
   for (const f of files) {
     assertSafeRelative(f.path);
     p.entry({ name: `files/${f.path}`, mode: f.mode & 0o777, mtime: f.mtime, type: 'file' }, f.content);
+  }
+  if (files.length && files.length <= LISTED_FILES_MAX) {
+    p.entry({ name: '.sandpiper/files', mode: 0o644, mtime: new Date() }, Buffer.from(files.map((f) => f.path).join('\n') + '\n'));
   }
   if (deletions.length) {
     deletions.forEach(assertSafeRelative);

@@ -8,6 +8,9 @@ import { RebuildTrigger } from './rebuildTrigger';
 import { findServiceWorkload, type ServiceWorkload } from './serviceWorkload';
 import { SyncPathMapper } from './syncPaths';
 
+/** How long the first change after a quiet period waits for its siblings (editors save several files within a few ms). */
+const LEADING_GATHER_MS = 8;
+
 export type FileSyncState = 'pending' | 'synced' | 'failed' | 'excluded';
 export type ChangeKind = 'change' | 'delete';
 
@@ -68,6 +71,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   /** Pods whose sync was cut off mid-exec: their next full sync reloads even if every file is in place. */
   private readonly interrupted = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private lastChangeAt = 0;
   private version = 0;
   private paused = false;
   private holdForRebuild = false;
@@ -116,9 +120,20 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const prev = this.pending.get(remote);
     this.pending.set(remote, { local: change.local, remote, kind: change.kind, at: prev?.at ?? at, version: ++this.version });
     this.emit('file', change.local, remote, 'pending');
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), this.sync.debounceMs);
+    this.schedule(at);
     this.emitStatus();
+  }
+
+  /**
+   * Leading and trailing debounce: a change after a quiet period goes almost at once (a few ms gather a
+   * multi-file save), so a single save does not wait the debounce; changes that follow within the debounce are
+   * gathered until it passes with no new change. While a pod's exec is under way, its next batch coalesces anyway.
+   */
+  private schedule(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const quiet = at - this.lastChangeAt > this.sync.debounceMs;
+    this.lastChangeAt = at;
+    this.timer = setTimeout(() => this.flush(), quiet ? Math.min(LEADING_GATHER_MS, this.sync.debounceMs) : this.sync.debounceMs);
   }
 
   /** Hands the waiting changes to every ready pod (unless paused or a rebuild is under way). */

@@ -73,6 +73,23 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
     assert.equal(fs.readFileSync(path.join(dir, 'root/keep.txt'), 'utf8'), 'keep');
   });
 
+  it('refuses a file list that points outside the staging folder', async () => {
+    const tar = await buildUncheckedArchive([{ name: 'files/ok.txt', content: 'ok' }, { name: '.sandpiper/files', content: 'ok.txt\n../../../escape.txt\n' }]);
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+    assert.equal(r.code, EXIT_REFUSED);
+    assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
+  });
+
+  it('moves a large batch folder by folder (no file list) just as completely', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => file(`d${i % 7}/f${i}.txt`, `n${i}`));
+    const tar = await buildSyncArchive(many, []);
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const count = fs.readdirSync(path.join(dir, 't')).reduce((n, d) => n + fs.readdirSync(path.join(dir, 't', d)).length, 0);
+    assert.equal(count, 300);
+    assert.equal(fs.readFileSync(path.join(dir, 't/d3/f297.txt'), 'utf8'), 'n297');
+  });
+
   it('lists md5 hashes that match the local ones', async () => {
     const tar = await buildSyncArchive([file('a.txt', 'alpha'), file('sub/b.txt', 'beta')], []);
     await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: dir });
