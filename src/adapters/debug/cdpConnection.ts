@@ -7,6 +7,7 @@ export class CdpConnection {
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void; method: string }>();
   private readonly events = new EventEmitter();
   private closedFlag = false;
+  private heartbeat?: NodeJS.Timeout;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => this.receive(String(data)));
@@ -20,6 +21,27 @@ export class CdpConnection {
       ws.once('open', () => resolve(new CdpConnection(ws)));
       ws.once('error', reject);
     });
+  }
+
+  /**
+   * Pings the target every `intervalMs` and closes when an answer takes longer than `timeoutMs`. Needed
+   * because a port-forward may keep the stream open after the process behind it died (kwok does), so a
+   * dead target is otherwise never noticed. The inspector answers while paused too.
+   */
+  startHeartbeat(intervalMs: number, timeoutMs: number): void {
+    let inFlight = false;
+    this.heartbeat = setInterval(() => {
+      if (inFlight || this.closedFlag) return;
+      inFlight = true;
+      const timer = setTimeout(() => this.close(new Error('The inspector stopped answering.')), timeoutMs);
+      void this.send('Runtime.evaluate', { expression: '0', silent: true })
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          inFlight = false;
+        });
+    }, intervalMs);
+    this.heartbeat.unref?.();
   }
 
   get closed(): boolean {
@@ -64,6 +86,7 @@ export class CdpConnection {
   private close(err: Error): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    clearInterval(this.heartbeat);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.events.emit('__close');

@@ -12,6 +12,8 @@ export interface NodeAttachArguments extends DebugProtocol.AttachRequestArgument
   port: number;
   localRoot: string;
   remoteRoot: string;
+  /** How often to check that the target still answers (ms); default 1000. */
+  heartbeatMs?: number;
   /** How long to keep trying to re-attach after the target goes away; default 10 minutes. */
   reattachTimeoutMs?: number;
 }
@@ -94,6 +96,8 @@ export class NodeDebugSession extends LoggingDebugSession {
       if (id !== undefined) this.sendEvent(new BreakpointEvent('changed', { id, verified: true, line: this.convertDebuggerLineToClient(p.location.lineNumber) }));
     });
     cdp.onClose(() => this.onTargetLost(cdp));
+    const heartbeat = this.args!.heartbeatMs ?? 1000;
+    cdp.startHeartbeat(heartbeat, Math.max(2000, heartbeat * 2));
     try {
       await cdp.send('Runtime.enable');
       await cdp.send('Debugger.enable');

@@ -19,7 +19,16 @@ export async function createPod(namespace: string, name: string, app: string, co
       tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
     },
   };
-  await coreApi().createNamespacedPod({ namespace, body });
+  // A fresh namespace gets its `default` service account a moment after it is created: retry until then.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await coreApi().createNamespacedPod({ namespace, body });
+      break;
+    } catch (err) {
+      if (attempt > 50 || !/serviceaccount .* not found/.test(String((err as { body?: unknown }).body ?? err))) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   await waitForPod(namespace, name, (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
 }
 
