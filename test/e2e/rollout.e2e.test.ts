@@ -51,7 +51,9 @@ describe('rollout panel in code-server', function () {
     fs.cpSync(path.join(repoRoot(), 'examples/todo'), ws, { recursive: true });
     metrics = await new MetricsTarget(ns.name, 'web').start();
     metrics.tracks.canary.latencyMs = 80;
-    await createService(kube, ns.name, 'web', { replicas: 4, route: true });
+    // With the Gateway API CRDs the canary splits traffic on an HTTPRoute, else by replica ratio; the panel says which.
+    const gateway = await kube.custom.listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 }).then(() => true, () => false);
+    await createService(kube, ns.name, 'web', { replicas: 4, route: gateway });
     await eventually('web available', async () => ((await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' })).status?.availableReplicas ?? 0) >= 4);
     await waitForSeries(loadTestbed().prometheusUrl, `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`);
     // A long interval: nobody drives it, it waits at step 1 for the button.
@@ -61,18 +63,24 @@ describe('rollout panel in code-server', function () {
     bench = await openWorkbench(server, { viewport: { width: 1400, height: 1000 } });
     const { page } = bench;
     await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
+    // Room for the charts: fold the other two views of the container.
+    for (const view of ['Environments', 'Sync']) {
+      const header = page.locator('.pane-header.expanded', { hasText: new RegExp(`^\\s*${view}`, 'i') }).first();
+      if (await header.isVisible().catch(() => false)) await header.click();
+    }
     await runCommand(page, 'Focus on Rollouts View');
     const panel = page.frameLocator('iframe.webview.ready[src*="extensionId=sandpiper.sandpiper"]').frameLocator('iframe#active-frame');
     const section = panel.locator('section[aria-label="Deployment web"]');
     await section.locator('.canary-status', { hasText: 'Canary progressing · step 1/3 · weight 10%' }).waitFor({ timeout: 60_000 });
-    assert.match(await section.innerText(), /traffic split by HTTPRoute weights/);
+    assert.match(await section.innerText(), gateway ? /traffic split by HTTPRoute weights/ : /traffic split by replica ratio/);
     const charts = section.locator('.charts');
-    await eventually('live chart samples', async () => Number((await charts.getAttribute('data-samples')) ?? 0) >= 4, 60_000);
+    await eventually('live chart samples', async () => Number((await charts.getAttribute('data-samples')) ?? 0) >= 6, 60_000);
     assert.equal(await charts.locator('.uplot').count(), 3);
     for (const title of ['requests/s', 'error rate', 'p99 latency (ms)']) assert.equal(await charts.locator('.u-title', { hasText: title }).count(), 1);
     const promote = section.locator('vscode-button[aria-label="Promote web"]');
     assert.equal(await section.locator('vscode-button[aria-label="Abort web and roll back"]').count(), 1);
     assert.equal(await section.locator('vscode-button[aria-label="Pause web"]').count(), 1);
+    await charts.locator('.uplot').nth(1).scrollIntoViewIfNeeded();
     await screenshot(page, 'rollout-panel-canary');
 
     // Keyboard: the button is reachable and pressed with Enter.
@@ -84,6 +92,7 @@ describe('rollout panel in code-server', function () {
     }, 120_000);
     await section.locator('.canary-status', { hasText: 'Canary promoted' }).waitFor({ timeout: 30_000 });
     await eventually('canary Deployment removed', async () => !(await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web-canary' }).then(() => true, () => false)));
+    await section.scrollIntoViewIfNeeded();
     await screenshot(page, 'rollout-panel-promoted');
   });
 });
