@@ -54,7 +54,8 @@ export class GitCli implements Git {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           return reject(new SandpiperError('git-missing', 'git is not installed or not on PATH.', 'Install git and try again.'));
         }
-        const detail = (stderr || err.message).trim();
+        // git echoes remote URLs, which may carry credentials (https://user:token@host/...).
+        const detail = (stderr || err.message).trim().replace(/\/\/[^@/\s]+@/g, '//');
         reject(new SandpiperError('git-failed', `git ${args[0]} failed: ${detail}`, undefined, `git ${args.join(' ')}`));
       });
     });

@@ -79,3 +79,24 @@ describe('pr: draft planned from a real repository', function () {
     assert.equal(ALICE.email, (await git.userIdentity()).email);
   });
 });
+
+describe('pr: git errors', function () {
+  this.timeout(30_000);
+
+  it('never repeat credentials from a remote URL', async () => {
+    const repo = TestRepo.create();
+    try {
+      sampleProject(repo);
+      repo.git('remote', 'set-url', 'origin', 'https://x-access-token:hunter2secret@127.0.0.1:9/acme/todo.git');
+      const git = new GitCli(repo.work);
+      await assert.rejects(git.pushWithUpstream('origin', 'feature/42-add-due-dates'), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'pr-push-failed');
+        assert.match(err.message, /Pushing feature\/42-add-due-dates to origin failed: fatal: unable to access 'https:\/\/127\.0\.0\.1:9\/acme\/todo\.git\/'/);
+        assert.ok(!err.message.includes('hunter2secret'), err.message);
+        return true;
+      });
+    } finally {
+      repo.remove();
+    }
+  });
+});
