@@ -32,6 +32,8 @@ export class ResourceWatch {
   private request?: AbortController;
   private stopped = false;
   private backoffMs = 500;
+  /** Bumped whenever a watch is replaced, so the end of an old one never starts a second. */
+  private generation = 0;
   private resyncTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   /** Relists done, for tests and logs. */
@@ -58,6 +60,7 @@ export class ResourceWatch {
   }
 
   private async restart(): Promise<void> {
+    this.generation++;
     this.request?.abort();
     this.request = undefined;
     await this.relist().catch(() => undefined);
@@ -89,14 +92,18 @@ export class ResourceWatch {
 
   private async watch(): Promise<void> {
     if (this.stopped) return;
+    const generation = ++this.generation;
     const watch = new Watch(this.kubeConfig);
-    const mine = await watch.watch(
+    const request = await watch.watch(
       this.o.path,
       { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
-      (phase: string, obj: WatchedObject & { code?: number }) => this.onWatchEvent(phase, obj),
-      (err: unknown) => void this.onDone(mine, err),
+      (phase: string, obj: WatchedObject & { code?: number }) => {
+        if (generation === this.generation) this.onWatchEvent(phase, obj);
+      },
+      (err: unknown) => void this.onDone(generation, err),
     );
-    this.request = mine;
+    if (generation === this.generation) this.request = request;
+    else request.abort();
   }
 
   private onWatchEvent(phase: string, obj: WatchedObject & { code?: number }): void {
@@ -117,8 +124,8 @@ export class ResourceWatch {
     this.backoffMs = 500;
   }
 
-  private async onDone(which: AbortController | undefined, err: unknown): Promise<void> {
-    if (this.stopped || (which && this.request && which !== this.request)) return;
+  private async onDone(generation: number, err: unknown): Promise<void> {
+    if (this.stopped || generation !== this.generation) return;
     const gone = (err as { statusCode?: number; code?: number })?.statusCode === 410 || (err as { code?: number })?.code === 410;
     if (err && !gone) this.o.onError?.(err);
     try {
@@ -131,7 +138,7 @@ export class ResourceWatch {
       }
     } catch (e) {
       this.o.onError?.(e);
-      this.retryTimer = setTimeout(() => void this.onDone(undefined, e), this.backoffMs);
+      this.retryTimer = setTimeout(() => void this.onDone(this.generation, e), this.backoffMs);
     }
   }
 }

@@ -1,0 +1,30 @@
+import { strict as assert } from 'node:assert';
+import { UpdateBatcher } from '../../../src/core/rollout/updateBatcher';
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('UpdateBatcher', () => {
+  it('sends a burst as one flush, and at most one flush per interval', async () => {
+    const flushes: string[][] = [];
+    const b = new UpdateBatcher((keys) => flushes.push([...keys].sort()), 50);
+    for (let i = 0; i < 500; i++) b.add([`ns/w${i % 3}`]);
+    await tick(5);
+    assert.deepEqual(flushes, [['ns/w0', 'ns/w1', 'ns/w2']]);
+    b.add(['ns/a']);
+    b.add(['ns/b']);
+    await tick(10);
+    assert.equal(flushes.length, 1, 'the second change waits for the interval');
+    await tick(60);
+    assert.deepEqual(flushes[1], ['ns/a', 'ns/b']);
+    b.dispose();
+  });
+
+  it('drops what is pending on dispose', async () => {
+    const flushes: unknown[] = [];
+    const b = new UpdateBatcher((k) => flushes.push(k), 50);
+    b.add(['x']);
+    b.dispose();
+    await tick(10);
+    assert.equal(flushes.length, 0);
+  });
+});
