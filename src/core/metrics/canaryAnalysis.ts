@@ -1,6 +1,6 @@
 import type { CanaryConfig, Threshold } from '../config/types';
 import { isCancellation } from '../errors';
-import { customQuery, p99LatencyMsQuery, successRateQuery, type QueryTarget } from './canaryQueries';
+import { customQuery, p99LatencyMsQuery, presenceQuery, successRateQuery, type QueryTarget } from './canaryQueries';
 import type { MetricsSource } from './prometheus';
 
 export type MetricVerdict = 'pass' | 'fail' | 'no-data';
@@ -69,6 +69,16 @@ function checksOf(analysis: CanaryConfig['analysis'], target: QueryTarget): Chec
 /** Asks Prometheus for every check, canary beside stable, and judges the canary against the thresholds. */
 export async function analyseCanary(source: MetricsSource, analysis: CanaryConfig['analysis'], target: QueryTarget, now: Date, signal?: AbortSignal): Promise<AnalysisResult> {
   const metrics: MetricResult[] = [];
+  // Vanished canary metrics must read as no data at once, not as the last window's good numbers.
+  const presence = presenceQuery(target, 'canary');
+  const present = await source.scalar(presence, signal).catch((err) => {
+    if (isCancellation(err)) throw err;
+    return undefined;
+  });
+  if (!present) {
+    metrics.push({ name: 'canary reporting', query: presence, threshold: '> 0 series', verdict: 'no-data' });
+    return { verdict: 'no-data', metrics, at: now.toISOString(), summary: 'the canary reports no request metrics' };
+  }
   for (const check of checksOf(analysis, target)) {
     const query = check.query('canary');
     let canary: number | undefined;

@@ -12,6 +12,14 @@ function selector(t: QueryTarget, track: Track, extra = ''): string {
   return `{namespace="${t.namespace}",service="${t.service}",track="${track}"${extra}}`;
 }
 
+/**
+ * Whether the track reports right now: an instant vector, which drops a series at its staleness marker,
+ * while a rate over a range keeps using the old samples for a whole window after the series vanished.
+ */
+export function presenceQuery(t: QueryTarget, track: Track): string {
+  return `count(http_requests_total${selector(t, track)})`;
+}
+
 export function requestRateQuery(t: QueryTarget, track: Track): string {
   return `sum(rate(http_requests_total${selector(t, track)}[${t.window}]))`;
 }

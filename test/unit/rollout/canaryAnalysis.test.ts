@@ -4,11 +4,12 @@ import { scalarOf, type MetricsSource } from '../../../src/core/metrics/promethe
 import { SandpiperError } from '../../../src/core/errors';
 
 /** Answers queries from a table keyed by track, the way Prometheus would for these series. */
-function source(values: { canary?: number; stable?: number; p99Canary?: number }, fail = false): MetricsSource {
+function source(values: { canary?: number; stable?: number; p99Canary?: number; reporting?: boolean }, fail = false): MetricsSource {
   return {
     async scalar(query: string) {
       if (fail) throw new SandpiperError('metrics-unreachable', 'down');
       const canary = query.includes('track="canary"');
+      if (query.startsWith('count(')) return values.reporting === false ? undefined : 2;
       if (query.startsWith('histogram_quantile')) return canary ? values.p99Canary : 100;
       return canary ? values.canary : values.stable;
     },
@@ -43,6 +44,12 @@ describe('canary analysis verdicts', () => {
     assert.equal(r.verdict, 'no-data');
   });
 
+  it('gives no-data when the canary stopped reporting, even while the rate window still holds good samples', async () => {
+    const r = await analyseCanary(source({ canary: 1, stable: 1, p99Canary: 10, reporting: false }), analysis, target, now);
+    assert.equal(r.verdict, 'no-data');
+    assert.match(r.summary, /reports no request metrics/);
+  });
+
   it('gives no-data when Prometheus does not answer', async () => {
     const r = await analyseCanary(source({}, true), analysis, target, now);
     assert.equal(r.verdict, 'no-data');
@@ -50,7 +57,7 @@ describe('canary analysis verdicts', () => {
 
   it('runs custom queries with {{track}} filled in', async () => {
     const seen: string[] = [];
-    const src: MetricsSource = { async scalar(q) { seen.push(q); return q.includes('canary') ? 5 : 1; } };
+    const src: MetricsSource = { async scalar(q) { seen.push(q); return q.startsWith('count(') ? 1 : q.includes('canary') ? 5 : 1; } };
     const r = await analyseCanary(src, { failureLimit: 0, queries: [{ name: 'queue depth', query: 'max(queue{track="{{track}}",ns="{{namespace}}"})', threshold: { op: '<', value: 10 } }] }, target, now);
     assert.ok(seen.includes('max(queue{track="canary",ns="shop"})'));
     assert.equal(r.metrics.find((m) => m.name === 'queue depth')?.verdict, 'pass');
