@@ -32,6 +32,17 @@ async function acceptQuickPick(page: Page, title: RegExp): Promise<void> {
   await widget.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
+/** A baseline namespace with the example's search and mongo, applied with kubectl as a user would. */
+function applyBaseline(kubeconfig: string, binDir: string, baseline: string): void {
+  const yaml = fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8').replace(/namespace: staging/g, `namespace: ${baseline}`).replace('name: staging', `name: ${baseline}`);
+  execFileSync('kubectl', ['apply', '-f', '-'], { input: yaml, env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH}` } });
+}
+
+function gitWorkspace(ws: string, branch: string): void {
+  execFileSync('git', ['init', '-q', '-b', branch], { cwd: ws });
+  execFileSync('git', ['config', 'user.email', 'e2e@example.com'], { cwd: ws });
+}
+
 describe('environments in code-server', function () {
   this.timeout(300_000);
   let server: CodeServer | undefined;
@@ -68,11 +79,9 @@ describe('environments in code-server', function () {
     const branch = `e2e-${Math.random().toString(36).slice(2, 7)}`;
     const ws = workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
     temps.push(ws);
-    execFileSync('git', ['init', '-q', '-b', branch], { cwd: ws });
-    execFileSync('git', ['config', 'user.email', 'e2e@example.com'], { cwd: ws });
+    gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
-    const yaml = fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8').replace(/namespace: staging/g, `namespace: ${baseline}`).replace('name: staging', `name: ${baseline}`);
-    execFileSync('kubectl', ['apply', '-f', '-'], { input: yaml, env: { ...process.env, KUBECONFIG: tb.kubeconfig, PATH: `${tb.binDir}:${process.env.PATH}` } });
+    applyBaseline(tb.kubeconfig, tb.binDir, baseline);
     try {
       server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
       bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
@@ -116,6 +125,47 @@ describe('environments in code-server', function () {
       const after = await kube.core.readNamespace({ name: expected }).catch(() => undefined);
       assert.ok(!after || after.status?.phase === 'Terminating');
       assert.ok((await kube.core.readNamespace({ name: baseline })).metadata, 'the baseline is untouched');
+    } finally {
+      await kube.core.deleteNamespace({ name: expected }).catch(() => undefined);
+      await kube.core.deleteNamespace({ name: baseline }).catch(() => undefined);
+    }
+  });
+
+  it('on a failed creation names the reason and deletes the half-made environment when asked', async () => {
+    const tb = loadTestbed();
+    const kube = loadKube({ kubeconfig: tb.kubeconfig });
+    const baseline = `sp-e2e-baseline-${Math.random().toString(36).slice(2, 7)}`;
+    const branch = `e2e-fail-${Math.random().toString(36).slice(2, 7)}`;
+    const ws = workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
+    temps.push(ws);
+    // A service no node can run: the scheduler says Unschedulable.
+    const deployment = path.join(ws, 'k8s/deployment.yaml');
+    fs.writeFileSync(deployment, fs.readFileSync(deployment, 'utf8').replace('    spec:\n      containers:', '    spec:\n      nodeSelector: { sandpiper.dev/no-such-node: "true" }\n      containers:'));
+    gitWorkspace(ws, branch);
+    const expected = environmentName('e2e@example.com', branch);
+    applyBaseline(tb.kubeconfig, tb.binDir, baseline);
+    try {
+      server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
+      bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
+      const { page } = bench;
+      await waitForActivityBarIcon(page, 'Sandpiper');
+      await runCommand(page, 'Sandpiper: Create Ephemeral Environment');
+      await acceptQuickPick(page, /Dependencies to copy/);
+      await acceptQuickPick(page, /Time to live/);
+      const toast = await waitForNotification(page, new RegExp(`Creating ${expected} failed`), { timeoutMs: 120_000 });
+      const text = (await toast.innerText()).replace(/\s+/g, ' ');
+      assert.match(text, /Deployment "tasks" in "sp-e2e-e2e-fail-[a-z0-9-]+" is not ready: pod "tasks-[a-z0-9-]+" Unschedulable: 0\/\d+ nodes are available/);
+      await toast.locator('.monaco-button', { hasText: 'Keep for Inspection' }).waitFor({ state: 'visible' });
+      await page.waitForTimeout(600); // the toast slides in; let it settle for the picture
+      await screenshot(page, 'env-create-failed');
+      assert.ok((await kube.core.readNamespace({ name: expected })).metadata, 'the half-made env exists until the user decides');
+      await toast.locator('.monaco-button', { hasText: /^Delete$/ }).click();
+      for (let i = 0; i < 100; i++) {
+        const ns = await kube.core.readNamespace({ name: expected }).catch(() => undefined);
+        if (!ns || ns.status?.phase === 'Terminating') return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`${expected} was not deleted`);
     } finally {
       await kube.core.deleteNamespace({ name: expected }).catch(() => undefined);
       await kube.core.deleteNamespace({ name: baseline }).catch(() => undefined);
