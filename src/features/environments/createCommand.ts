@@ -5,7 +5,7 @@ import { createEnvironment, EnvironmentCreateError } from '../../core/env/create
 import { identityFor } from '../../core/env/identity';
 import { deleteEnvironment } from '../../core/env/lifecycle';
 import { environmentName } from '../../core/env/naming';
-import { isCancellation } from '../../core/errors';
+import { isCancellation, presentError } from '../../core/errors';
 import type { Kube } from '../../core/kube/client';
 import { showError } from '../shared/commands';
 import type { FeatureContext } from '../shared/featureContext';
@@ -91,12 +91,13 @@ function describeModes(modes: Record<string, DependencyMode>): string {
 async function handleFailure(ctx: FeatureContext, kube: Kube, err: unknown, namespace: string): Promise<void> {
   const created = err instanceof EnvironmentCreateError ? err.namespaceCreated : true;
   const wasCancelled = isCancellation(err);
-  if (!wasCancelled) ctx.log.error(`Creating ${namespace} failed: ${(err as Error).message}`);
+  if (!wasCancelled) ctx.log.error(`Creating ${namespace} failed: ${presentError(err).message}`);
   if (!created) {
     if (!wasCancelled) await showError(ctx.log, err);
     return;
   }
-  const text = wasCancelled ? `Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?` : `Creating ${namespace} failed: ${(err as Error).message}`;
+  const { message, hint } = presentError(err);
+  const text = wasCancelled ? `Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?` : `Creating ${namespace} failed: ${message}${hint ? ` ${hint}` : ''}`;
   const choice = wasCancelled
     ? await vscode.window.showWarningMessage(text, { modal: true }, KEEP, DELETE)
     : await vscode.window.showErrorMessage(text, KEEP, DELETE);
