@@ -76,10 +76,12 @@ describe('debugging a service in code-server', function () {
     await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
     const stack = await page.locator('.debug-call-stack').first().innerText();
     assert.match(stack, /server\.js/);
+    // The Variables view fills in from scopes/variables through the adapter.
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: /^Local/ }).first().waitFor({ state: 'visible', timeout: 20_000 });
     await screenshot(page, 'debug-node-stopped-at-breakpoint');
 
     await runCommand(page, 'Debug: Continue');
     assert.match(await response, /^hello from \d+$/);
-    await runCommand(page, 'Debug: Stop');
+    await runCommand(page, 'Debug: Disconnect');
   });
 });
