@@ -24,7 +24,8 @@ export class EnvironmentLogChannel implements vscode.Disposable {
     this.channel = vscode.window.createOutputChannel(`Sandpiper Logs: ${namespace}`, { log: true });
     this.writer = new BatchedLogWriter({
       append: (text) => {
-        this.channel.append(text);
+        // A log channel makes each append one timestamped entry: a batch is one entry, without a blank line after it.
+        this.channel.append(text.endsWith('\n') ? text.slice(0, -1) : text);
         this.touch();
       },
     });
