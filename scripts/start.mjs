@@ -101,6 +101,14 @@ function writeSettings(userDataDir) {
   if (JSON.stringify(merged) !== JSON.stringify(current)) fs.writeFileSync(file, JSON.stringify(merged, null, 2));
 }
 
+/** The sample workspace's dependencies run in the `staging` baseline namespace of the testbed. */
+function applySampleBaseline() {
+  const tb = testbedEnv();
+  if (!tb) return;
+  const r = spawnSync('kubectl', ['apply', '--server-side', '--field-manager', 'sandpiper-start', '-f', path.join(root, 'examples', 'todo', 'baseline')], { env: { ...process.env, ...tb }, stdio: 'inherit' });
+  if (r.status !== 0) log('could not apply examples/todo/baseline (see above); environments of the sample will miss their dependencies');
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
@@ -118,6 +126,7 @@ async function main() {
   if (opts.testbed && !ownCluster) {
     const err = step('testbed', ['scripts/testbed/testbed.mjs', 'up']);
     if (err) log(`testbed did not come up (${err}); continuing WITHOUT a cluster — see the output above`);
+    else applySampleBaseline();
   } else if (ownCluster) {
     log(`using your cluster (${opts.context ? `context ${opts.context}` : `KUBECONFIG=${process.env.KUBECONFIG}`}); testbed skipped`);
   }

@@ -6,7 +6,7 @@ import { registerCommand } from '../shared/commands';
 import type { FeatureContext } from '../shared/featureContext';
 import { createEnvironmentCommand } from './createCommand';
 import { ExpiryWarning } from './expiryWarning';
-import { deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand } from './manageCommands';
+import { deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './manageCommands';
 import { EnvironmentsTree } from './tree';
 
 /** Registers the environments feature: its commands, the Environments view, activity and expiry. */
@@ -53,6 +53,10 @@ export function registerEnvironments(ctx: FeatureContext): void {
     registerCommand(log, 'sandpiper.env.extend', (target) => extendEnvironmentCommand(ctx, tree, target)),
     registerCommand(log, 'sandpiper.env.select', (target) => selectEnvironmentCommand(ctx, tree, target)),
     registerCommand(log, 'sandpiper.env.refresh', () => tree.refresh()),
+    registerCommand(log, 'sandpiper.env.copyName', async (target) => {
+      const env = await targetEnvironment(tree, target, 'Copy Namespace');
+      if (env) await vscode.env.clipboard.writeText(env.name);
+    }),
   );
   tree.restartWatch();
 }

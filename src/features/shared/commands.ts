@@ -9,6 +9,7 @@ export interface CommandTypes {
   'sandpiper.env.refresh': [];
   'sandpiper.env.select': [target?: unknown];
   'sandpiper.env.openLogs': [target?: unknown];
+  'sandpiper.env.copyName': [target?: unknown];
   'sandpiper.selectContext': [];
   'sandpiper.sync.resync': [];
   'sandpiper.sync.pause': [];
