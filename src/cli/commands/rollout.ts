@@ -67,7 +67,7 @@ async function drive(kube: Kube, namespace: string, deployment: string, o: Drive
   });
   if (o.json) printJson(end);
   else process.stdout.write(`canary of ${deployment}: ${end.status}${end.reason ? ` (${end.reason})` : ''}\n`);
-  if (end.status !== 'promoted') process.exitCode = 3;
+  if (end.status !== 'promoted') throw new SandpiperError('canary-rolled-back', `The canary of ${deployment} was rolled back: ${end.reason ?? end.status}.`, 'Look at the analysis above; fix and start a new canary.');
 }
 
 async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Deployment' | 'Rollout'> {
