@@ -51,6 +51,7 @@ describe('rollout panel in code-server', function () {
     fs.cpSync(path.join(repoRoot(), 'examples/todo'), ws, { recursive: true });
     metrics = await new MetricsTarget(ns.name, 'web').start();
     metrics.tracks.canary.latencyMs = 80;
+    metrics.tracks.canary.rps = 20;
     // With the Gateway API CRDs the canary splits traffic on an HTTPRoute, else by replica ratio; the panel says which.
     const gateway = await kube.custom.listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 }).then(() => true, () => false);
     await createService(kube, ns.name, 'web', { replicas: 4, route: gateway });
