@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CACHE, CLUSTER_NAME, REPO, STATE, TESTBED_JSON, VERSIONS,
+  CLUSTER_NAME, STATE, TESTBED_JSON, VERSIONS,
   daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
   sh, startDaemon, stopPid, timed, waitFor, which, writeJson,
 } from './lib.mjs';
