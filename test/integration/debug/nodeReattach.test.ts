@@ -8,7 +8,7 @@ import { Kube } from '../../../src/core/kube/client';
 import { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { BREAKPOINT_LINE, DebugTarget } from '../../support/debugTarget';
 import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
-import { createPod, createService } from '../portforward/kwokPods';
+import { createPod, createService, deletePod } from '../portforward/kwokPods';
 import { DapDriver } from './dapDriver';
 
 describe('Node debug adapter through the apiserver port-forward', function () {
@@ -57,7 +57,7 @@ describe('Node debug adapter through the apiserver port-forward', function () {
     assert.match(await request, /^hello from \d+$/);
   }
 
-  it('stops at a breakpoint, then re-attaches after the process restarts and stops again', async () => {
+  it('stops at a breakpoint, then re-attaches after the process restarts and after the pod is replaced, and stops again', async () => {
     session = new NodeDebugSession();
     const dap = new DapDriver(session);
     await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
@@ -80,6 +80,16 @@ describe('Node debug adapter through the apiserver port-forward', function () {
     assert.notEqual(target.pid, oldPid);
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
     assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated'), 'the session stayed alive');
+    await expectStopAtBreakpoint(dap, dap.events.length);
+
+    // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
+    const beforeReplace = dap.events.length;
+    await portForwardTo(ns.name, 'tasks-2', 9229, '127.0.0.1', target.inspectPort);
+    await createPod(ns.name, 'tasks-2', 'tasks');
+    await deletePod(ns.name, 'tasks-1');
+    await target.restart();
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
+    assert.equal(forwarder.currentPod, 'tasks-2');
     await expectStopAtBreakpoint(dap, dap.events.length);
 
     await dap.request('disconnect', {});
