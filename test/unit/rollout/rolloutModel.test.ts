@@ -68,13 +68,17 @@ describe('RolloutModel (the reducer over watch events)', () => {
     assert.deepEqual([m.summary('shop/api')!.canary!.status, m.summary('shop/api')!.canary!.weight], ['aborted', 0]);
   });
 
-  it('replays a recorded watch sequence to the golden summaries', () => {
-    const events = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'deployment-rollout.events.json'), 'utf8')) as WatchEvent[];
-    const m = new RolloutModel();
-    for (const e of events) m.apply(e);
-    const golden = path.join(FIXTURES, 'deployment-rollout.summaries.json');
-    const actual = JSON.stringify(m.summaries(), null, 2) + '\n';
-    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, actual);
-    assert.equal(actual, fs.readFileSync(golden, 'utf8'));
-  });
+  // recorded-rollout: a Deployment of 2 rolling web:1 → web:2 on the testbed (test/integration/rollout/recordWatch.ts);
+  // deployment-rollout: a hand-written sequence with a stuck Deployment beside it.
+  for (const name of ['recorded-rollout', 'deployment-rollout']) {
+    it(`replays the ${name} watch sequence to the golden summaries`, () => {
+      const events = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.events.json`), 'utf8')) as WatchEvent[];
+      const m = new RolloutModel();
+      for (const e of events) m.apply(e);
+      const golden = path.join(FIXTURES, `${name}.summaries.json`);
+      const actual = JSON.stringify(m.summaries(), null, 2) + '\n';
+      if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, actual);
+      assert.equal(actual, fs.readFileSync(golden, 'utf8'));
+    });
+  }
 });
