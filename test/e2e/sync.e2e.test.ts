@@ -59,6 +59,10 @@ describe('live sync in code-server', function () {
     await waitForActivityBarIcon(page, 'Sandpiper');
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await screenshot(page, `sync-failed-${this.currentTest.title.slice(0, 30)}`);
+  });
+
   after(async () => {
     await wb?.close();
     await server?.stop();
@@ -84,12 +88,12 @@ describe('live sync in code-server', function () {
   const served = async (): Promise<string> => (await httpGet(`${pod.url}/hello.txt`)).body;
 
   it('saving in the editor makes the pod serve it, and the status bar shows the latency', async () => {
-    await runCommand(page, 'Sandpiper: Work on Environment');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(f.namespace);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: f.namespace }).first().waitFor();
-    await page.keyboard.press('Enter');
+    // "Work on Environment" is the inline action of the environment's row in the Sandpiper sidebar.
+    const row = page.locator('.monaco-list-row', { hasText: f.namespace }).first();
+    if (!(await row.isVisible())) await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    await row.hover();
+    await row.locator('.action-label[aria-label="Work on Environment"]').click();
     await eventually(() => fs.existsSync(path.join(pod.dir, 'app/hello.txt')), 60_000, 'the initial sync');
 
     await saveHello('saved in the browser');

@@ -26,9 +26,21 @@ interface ProgressEvent {
   aux?: { ID?: string; Digest?: string };
 }
 
+/**
+ * The Docker constructor. The extension bundle loads dockerode lazily through a proxy object that cannot be
+ * called with `new`; the prototype's constructor is the real function in the bundle and under plain Node alike.
+ */
+function dockerConstructor(): typeof Docker {
+  return (Docker.prototype as unknown as { constructor: typeof Docker }).constructor;
+}
+
 /** dockerode against DOCKER_HOST (or the local socket), classic builder: it needs no buildx. */
 export class DockerImageBuilder implements ImageBuilder {
-  constructor(private readonly docker = new Docker()) {}
+  private readonly docker: Docker;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new (dockerConstructor())();
+  }
 
   async buildAndPush(req: BuildRequest): Promise<string> {
     const say = req.onProgress ?? (() => undefined);
@@ -44,7 +56,9 @@ export class DockerImageBuilder implements ImageBuilder {
     const image = this.docker.getImage(req.ref);
     let push: NodeJS.ReadableStream;
     try {
-      push = await image.push({ abortSignal: req.signal } as Docker.ImagePushOptions);
+      // The engine wants an X-Registry-Auth header even for a registry without auth; credentials come from
+      // the registry's own config when there are any (not handled here yet).
+      push = await image.push({ abortSignal: req.signal, authconfig: {} } as unknown as Docker.ImagePushOptions);
     } catch (err) {
       throw dockerError(err, `push ${req.ref}`);
     }

@@ -13,6 +13,8 @@ interface PodSyncEvents {
   applied: [oldestAt: number | undefined, fileCount: number];
   failed: [err: unknown, attempt: number, retryInMs: number];
   log: [line: string];
+  /** Nothing owed any more (or given up): the status can say so. */
+  idle: [];
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -118,6 +120,7 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
       }
     } finally {
       this.busy = false;
+      if (!this.stopped) this.emit('idle');
     }
   }
 

@@ -220,6 +220,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       this.emitStatus();
     });
     ps.on('log', (line) => this.emit('log', `${pod.name}: ${line}`));
+    ps.on('idle', () => this.emitStatus());
     this.pods.set(pod.name, ps);
     this.emit('log', `pod ${pod.name} is ready: full sync`);
     ps.requestFullSync(this.interrupted.delete(pod.name) || (previous?.busy ?? false));

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { SandpiperError } from '../../core/errors';
 import type { ActiveEnvironment } from '../shared/activeEnvironment';
 import type { FeatureContext } from '../shared/featureContext';
-import { registerCommand } from '../shared/commands';
+import { registerCommand, showError } from '../shared/commands';
 import { SyncFileView } from './syncFileView';
 import { SyncStatusBar } from './syncStatusBar';
 import { WorkspaceSync } from './workspaceSync';
@@ -19,12 +19,15 @@ export function registerSync(ctx: FeatureContext): void {
 
   const startFor = (env: ActiveEnvironment, onlyAuto: boolean): Promise<void> => {
     const services = Object.values(env.config.services).filter((s) => s.sync && (!onlyAuto || s.sync.auto));
+    ctx.log.info(`[sync] ${env.namespace}: ${services.length ? `syncing ${services.map((s) => s.name).join(', ')}` : 'no service with automatic sync'}`);
     return workspaceSync.start(env, services);
   };
   subs.push(
     ctx.environments.onDidChange((env) => {
       if (!env) return workspaceSync.stop();
-      if (vscode.workspace.getConfiguration('sandpiper').get<boolean>('sync.autoStart', true)) void startFor(env, true);
+      if (vscode.workspace.getConfiguration('sandpiper').get<boolean>('sync.autoStart', true)) {
+        startFor(env, true).catch((err: unknown) => void showError(ctx.log, err));
+      }
     }),
   );
 

@@ -17,7 +17,7 @@ export class SyncStatusBar implements vscode.Disposable {
         this.item.text = '$(sync~spin) Sync starting';
         break;
       case 'syncing':
-        this.item.text = `$(sync~spin) Syncing ${status.files} file${status.files === 1 ? '' : 's'}`;
+        this.item.text = status.files ? `$(sync~spin) Syncing ${status.files} file${status.files === 1 ? '' : 's'}` : '$(sync~spin) Syncing';
         break;
       case 'paused':
         this.item.text = `$(debug-pause) Sync paused${status.files ? ` (${status.files} waiting)` : ''}`;
