@@ -12,6 +12,7 @@ import {
 import {
   K8S_BINS, argoBinDir, buildArgoRollouts, buildKubernetes, buildKwok, k8sBinDir, kwokBinDir, moduleDir,
 } from './build.mjs';
+import { debugpyPath, installDebugpy } from './lib/debugpy.mjs';
 
 const ARGO_ENABLED = process.env.SANDPIPER_TESTBED_ARGO !== '0';
 const BIN = path.join(STATE, 'bin');
@@ -421,6 +422,7 @@ function writeEnvFiles(ports) {
     prometheusConfig: path.join(PROM_DIR, 'prometheus.yml'),
     argoRollouts: ARGO_ENABLED ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz } : { enabled: false },
     images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
+    debugpyPath: debugpyPath(),
     ports,
     pids: {
       ...Object.fromEntries(Object.entries(clusterPids()).map(([k, v]) => [k, v])),
@@ -468,6 +470,7 @@ async function up() {
   await timed('base images', phaseImages, timings);
   await timed('registry', () => phaseRegistry(ports), timings);
   await timed('prometheus', () => phasePrometheus(ports), timings);
+  await timed('debugpy (python debug tests)', installDebugpy, timings);
   if (process.env.SANDPIPER_TESTBED_ONLY === 'host') {
     writeEnvFiles(ports);
     log('SANDPIPER_TESTBED_ONLY=host: stopping after the host services');
