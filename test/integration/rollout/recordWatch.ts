@@ -18,7 +18,7 @@ function trim(o: WatchedObject & { spec?: { replicas?: number; template?: { spec
   return {
     metadata: { name: m.name, namespace: m.namespace === ns ? 'shop' : m.namespace, annotations, ownerReferences: (m.ownerReferences ?? []).map((r) => ({ kind: r.kind, name: r.name, controller: r.controller })) },
     spec: o.spec?.template ? { replicas: o.spec.replicas, template: { spec: { containers: o.spec.template.spec?.containers?.map((c) => ({ name: c.name, image: c.image })) } } } : undefined,
-    status: o.kind === 'Pod' || !o.spec?.template ? undefined : { updatedReplicas: status.updatedReplicas, readyReplicas: status.readyReplicas, availableReplicas: status.availableReplicas, conditions },
+    status: !o.spec?.template ? undefined : { updatedReplicas: status.updatedReplicas, readyReplicas: status.readyReplicas, availableReplicas: status.availableReplicas, conditions },
   } as WatchedObject;
 }
 
