@@ -43,7 +43,7 @@ export class CanaryCharts {
           legend: { show: true, live: false },
           cursor: { show: false },
           scales: { x: { time: true } },
-          axes: [{ ...axis, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })) }, { ...axis, size: 52, values: (_u, ticks) => ticks.map(c.format) }],
+          axes: [{ ...axis, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })) }, { ...axis, size: 60, values: (_u, ticks) => ticks.map(c.format) }],
           series: [
             {},
             { label: 'canary', stroke: cssVar('--vscode-charts-orange', '#d18616'), width: 2, spanGaps: false },
