@@ -2,7 +2,7 @@
 // Usage: node scripts/build.mjs [--dev] [--tests]
 import * as esbuild from 'esbuild';
 import { cp, mkdir } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { lazyVendorPlugin, vendorBuilds } from './lazyVendors.mjs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -42,8 +42,7 @@ const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [lazyVendorPlugin(root)] }),
   ...vendorBuilds(node),
   esbuild.build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
-  // TODO(rollout panel): required once webview-ui lands
-  ...(existsSync(path.join(root, 'webview-ui/rollout/main.ts')) ? [esbuild.build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview-ui/rollout/main.ts'], outfile: 'dist/webview/rollout.js' })] : []),
+  esbuild.build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview-ui/rollout/main.ts'], outfile: 'dist/webview/rollout.js' }),
 ];
 if (tests) {
   builds.push(
