@@ -615,7 +615,7 @@ function cleanupIptables() {
 async function status() {
   const info = readJson(TESTBED_JSON);
   const ports = readJson(path.join(STATE, 'ports.json'), {});
-  if (!info) log('no testbed.json — the testbed is not up (npm run testbed:up)');
+  if (!info && !process.argv.includes('--quiet')) log('no testbed.json — the testbed is not up (npm run testbed:up)');
   const rows = [];
   const cp = clusterPids();
   for (const [name, pid] of Object.entries(cp)) rows.push([`kwok/${name}`, pid, pidAlive(pid)]);
@@ -627,10 +627,15 @@ async function status() {
   if (ports.registry) rows.push([`registry http://127.0.0.1:${ports.registry}/v2/`, '', await httpOk(`http://127.0.0.1:${ports.registry}/v2/`)]);
   if (ports.prometheus) rows.push([`prometheus http://127.0.0.1:${ports.prometheus}/-/ready`, '', await httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`)]);
   if (ports.argoHealthz) rows.push([`rollouts-controller healthz :${ports.argoHealthz}`, '', await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`)]);
-  for (const [name, pid, ok] of rows) console.log(`${ok ? 'UP  ' : 'DOWN'}  ${String(pid).padStart(7)}  ${name}`);
-  const mounts = mountsUnder(STATE);
-  console.log(`mounts under state dir: ${mounts.length}`);
-  if (info) console.log(`env: source ${info.envFile}`);
+  const quiet = process.argv.includes('--quiet');
+  const up = Boolean(info) && rows.every(([, , ok]) => ok);
+  if (!quiet) {
+    for (const [name, pid, ok] of rows) console.log(`${ok ? 'UP  ' : 'DOWN'}  ${String(pid).padStart(7)}  ${name}`);
+    console.log(`mounts under state dir: ${mountsUnder(STATE).length}`);
+    if (info) console.log(`env: source ${info.envFile}`);
+  } else console.log(`[testbed] ${up ? 'up' : 'not (fully) up'}`);
+  // Exit status tells scripts whether everything is running (the test tiers start it otherwise).
+  process.exitCode = up ? 0 : 1;
 }
 
 // One up/down at a time (several engineers/test runs may call npm run testbed:up concurrently).
