@@ -8,7 +8,14 @@ import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/ty
 import { loadKube, type Kube } from '../../../src/core/kube/client';
 import { createNamespace, execIntoDir, loadTestbed, type Disposable } from '../../support/testbed';
 
-export const SERVER_SCRIPT = path.resolve(__dirname, '../../fixtures/sync/reloadingServer.js');
+/** The fixture server, found from here upward: this file also runs bundled (out/exthost/suite.js). */
+export const SERVER_SCRIPT = ((): string => {
+  const rel = path.join('test', 'fixtures', 'sync', 'reloadingServer.js');
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel);
+    if (path.dirname(dir) === dir) return path.resolve(rel);
+  }
+})();
 
 export interface BoundPod {
   name: string;
