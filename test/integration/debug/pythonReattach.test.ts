@@ -1,0 +1,97 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { PythonDebugSession } from '../../../src/adapters/debug/pythonDebugSession';
+import { Kube } from '../../../src/core/kube/client';
+import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import { PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../../support/debugTarget';
+import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
+import { createPod, createService } from '../portforward/kwokPods';
+import { DapDriver } from './dapDriver';
+
+describe('Python debug adapter (debugpy proxy) through the apiserver port-forward', function () {
+  this.timeout(120_000);
+  let ns: { name: string; dispose(): Promise<void> };
+  let target: PythonDebugTarget;
+  let forwarder: PortForwarder;
+  let session: PythonDebugSession;
+  let workspace: string;
+
+  before(async () => {
+    target = await PythonDebugTarget.start();
+    ns = await createNamespace('sp-debug-py');
+    await createService(ns.name, 'api', 5678);
+    await createPod(ns.name, 'api-1', 'api');
+    await portForwardTo(ns.name, 'api-1', 5678, '127.0.0.1', target.debugPort);
+    forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'api', remotePort: 5678 });
+    await forwarder.start();
+    // The workspace copy: breakpoints are set here and frames must come back mapped here, not to target.dir.
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-pyws-'));
+    fs.copyFileSync(target.file, path.join(workspace, 'app.py'));
+  });
+
+  after(async () => {
+    session?.dispose();
+    await forwarder?.dispose();
+    await target?.dispose();
+    await ns?.dispose();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  async function expectStopAtBreakpoint(dap: DapDriver, from: number, breakpointId: number): Promise<void> {
+    const request = target.request();
+    const stopped = await dap.waitForEvent('stopped', () => true, from);
+    assert.equal(stopped.body.reason, 'breakpoint');
+    // The id VS Code was given when it set the breakpoint, whatever debugpy numbers it in this process.
+    assert.deepEqual(stopped.body.hitBreakpointIds, [breakpointId]);
+    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId: stopped.body.threadId });
+    const top = trace.body.stackFrames[0];
+    assert.equal(top.source?.path, path.join(workspace, 'app.py'));
+    assert.equal(top.line, PYTHON_BREAKPOINT_LINE);
+    assert.equal(top.name, 'do_GET');
+    const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
+    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', { variablesReference: scopes.body.scopes[0].variablesReference });
+    assert.ok(locals.body.variables.some((v) => v.name === 'self'), `locals: ${locals.body.variables.map((v) => v.name)}`);
+    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', { expression: 'os.getpid()', frameId: top.id, context: 'repl' });
+    assert.equal(pid.body.result, String(target.pid));
+    await dap.request('continue', { threadId: stopped.body.threadId });
+    assert.match(await request, /^hello from \d+$/);
+  }
+
+  it('stops at a breakpoint with the frame mapped to the workspace, re-attaches after the process restarts, and stops again', async () => {
+    session = new PythonDebugSession({ host: '127.0.0.1', port: forwarder.localPort });
+    const dap = new DapDriver(session);
+    await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const attached = dap.request('attach', { type: 'sandpiper', request: 'attach', service: 'api', env: ns.name, port: 5678, localRoot: workspace, remoteRoot: target.dir });
+    await dap.waitForEvent('initialized');
+    const caps = await dap.waitForEvent('capabilities');
+    assert.ok(caps.body.capabilities.supportsConditionalBreakpoints, 'debugpy capabilities reach the client');
+    const set = await dap.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', {
+      source: { path: path.join(workspace, 'app.py') },
+      breakpoints: [{ line: PYTHON_BREAKPOINT_LINE }],
+    });
+    const breakpointId = set.body.breakpoints[0].id!;
+    assert.equal(typeof breakpointId, 'number');
+    await dap.request('setExceptionBreakpoints', { filters: [] });
+    await dap.request('configurationDone');
+    await attached;
+    const threads = await dap.request<DebugProtocol.ThreadsResponse>('threads');
+    assert.ok(threads.body.threads.some((t) => t.name === 'MainThread'), JSON.stringify(threads.body));
+
+    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+
+    const before = dap.events.length;
+    const oldPid = target.pid;
+    await target.restart();
+    assert.notEqual(target.pid, oldPid);
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
+    assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated' || e.event === 'exited'), 'the session stayed alive');
+    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+
+    await dap.request('disconnect', {});
+    // Disconnecting leaves the service running and answering.
+    assert.match(await target.request(), /^hello from \d+$/);
+  });
+});
