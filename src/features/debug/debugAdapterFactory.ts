@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
 import { NodeDebugSession } from '../../adapters/debug/nodeDebugSession';
+import { PythonDebugSession } from '../../adapters/debug/pythonDebugSession';
 import { PortForwarder, type PortForwardEvent } from '../../core/portforward/portForwarder';
 import { showError } from '../shared/commands';
 import type { FeatureContext } from '../shared/featureContext';
 import type { ResolvedSandpiperConfiguration } from './debugConfigurationProvider';
 
 /**
- * Port-forwards to the service's debug port and hands VS Code the adapter: Sandpiper's own Node adapter
- * (inline, re-attaching) or, for Python, debugpy's DAP server reached through the same forward.
+ * Port-forwards to the service's debug port and hands VS Code Sandpiper's inline adapter for the runtime:
+ * the Node one (DAP→inspector) or the Python one (a proxy to debugpy's DAP server); both re-attach.
  */
 export class SandpiperDebugAdapterFactory implements vscode.DebugAdapterDescriptorFactory, vscode.Disposable {
   private readonly forwards = new Map<string, PortForwarder>();
@@ -28,8 +29,9 @@ export class SandpiperDebugAdapterFactory implements vscode.DebugAdapterDescript
       const env = this.ctx.environments.current;
       if (env?.namespace === c.env) env.session.add({ dispose: () => void this.release(session.id) });
       this.ctx.environments.touch('debug');
-      if (c.runtime === 'python') return new vscode.DebugAdapterServer(localPort, '127.0.0.1');
-      return new vscode.DebugAdapterInlineImplementation(new NodeDebugSession({ host: '127.0.0.1', port: localPort, localRoot: c.localRoot, remoteRoot: c.remoteRoot }));
+      const target = { host: '127.0.0.1', port: localPort, localRoot: c.localRoot, remoteRoot: c.remoteRoot };
+      const adapter = c.runtime === 'python' ? new PythonDebugSession(target) : new NodeDebugSession(target);
+      return new vscode.DebugAdapterInlineImplementation(adapter);
     } catch (err) {
       void showError(this.ctx.log, err);
       throw err;
