@@ -17,18 +17,23 @@ export function lazyVendorPlugin(root) {
       const filter = new RegExp(`^(${LAZY_VENDORS.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$`);
       build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'lazy-vendor' }));
       build.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => {
-        const names = Object.keys(require(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
+        const mod = require(args.path);
+        const names = Object.keys(mod).filter((n) => n !== 'default' && n !== '__esModule');
+        // A module that is itself a class (dockerode) must stay callable and constructible.
+        const callable = typeof mod === 'function';
         return {
           loader: 'js',
-          contents: `
+          contents: `'use strict';
 let loaded;
 const load = () => (loaded ??= require(__dirname + '/vendor/${fileName(args.path)}.js'));
 const names = ${JSON.stringify(names)};
-module.exports = new Proxy({}, {
+module.exports = new Proxy(${callable ? 'function () {}' : '{}'}, {
   get: (_t, key) => (key === '__esModule' ? false : load()[key]),
   has: (_t, key) => names.includes(key),
-  ownKeys: () => names,
-  getOwnPropertyDescriptor: (_t, key) => (names.includes(key) ? { configurable: true, enumerable: true, writable: false, value: undefined } : undefined),
+  ownKeys: () => ${callable ? "[...names, 'prototype']" : 'names'},
+  getOwnPropertyDescriptor: (t, key) => (key === 'prototype' ? Reflect.getOwnPropertyDescriptor(t, key) : names.includes(key) ? { configurable: true, enumerable: true, writable: false, value: undefined } : undefined),
+  construct: (_t, args) => Reflect.construct(load(), args),
+  apply: (_t, self, args) => Reflect.apply(load(), self, args),
 });`,
         };
       });

@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions, type V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
+import { mergePatch } from '../kube/patch';
 import { formatDuration } from '../config/duration';
 import { SandpiperError } from '../errors';
 import { httpCode, kubeError, type Kube } from '../kube/client';
@@ -82,9 +83,4 @@ export async function extendEnvironment(kube: Kube, name: string, byMs: number, 
   } catch (err) {
     throw kubeError(err, `extend environment "${name}"`);
   }
-}
-
-/** client-node 1.x sends JSON Patch by default; a merge patch needs its content type set per call. */
-export function mergePatch() {
-  return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 }

@@ -26,20 +26,12 @@ interface ProgressEvent {
   aux?: { ID?: string; Digest?: string };
 }
 
-/**
- * The Docker constructor. The extension bundle loads dockerode lazily through a proxy object that cannot be
- * called with `new`; the prototype's constructor is the real function in the bundle and under plain Node alike.
- */
-function dockerConstructor(): typeof Docker {
-  return (Docker.prototype as unknown as { constructor: typeof Docker }).constructor;
-}
-
 /** dockerode against DOCKER_HOST (or the local socket), classic builder: it needs no buildx. */
 export class DockerImageBuilder implements ImageBuilder {
   private readonly docker: Docker;
 
   constructor(docker?: Docker) {
-    this.docker = docker ?? new (dockerConstructor())();
+    this.docker = docker ?? new Docker();
   }
 
   async buildAndPush(req: BuildRequest): Promise<string> {

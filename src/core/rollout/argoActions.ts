@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { jsonPatch, mergePatch } from '../kube/patch';
 import { SandpiperError } from '../errors';
 import { httpCode, kubeError, type Kube } from '../kube/client';
 import { abortPatches, pausePatches, promotePatches, resumePatches, retryPatches, undoPatch, type ArgoPatches, type ArgoRolloutView, type ReplicaSetView } from './argoPatches';
@@ -6,9 +6,6 @@ import { abortPatches, pausePatches, promotePatches, resumePatches, retryPatches
 export const ARGO = { group: 'argoproj.io', version: 'v1alpha1', rollouts: 'rollouts', analysisRuns: 'analysisruns' } as const;
 
 export type ArgoAction = 'promote' | 'promote-full' | 'abort' | 'retry' | 'pause' | 'resume' | 'undo';
-
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 async function getRollout(kube: Kube, namespace: string, name: string): Promise<ArgoRolloutView & { metadata?: { uid?: string } }> {
   try {
@@ -24,7 +21,7 @@ async function applyPatches(kube: Kube, namespace: string, name: string, patches
   let spec = patches.spec;
   if (patches.status) {
     try {
-      await kube.custom.patchNamespacedCustomObjectStatus({ ...target, body: patches.status }, merge);
+      await kube.custom.patchNamespacedCustomObjectStatus({ ...target, body: patches.status }, mergePatch());
     } catch (err) {
       if (httpCode(err) !== 404) throw kubeError(err, `patch the status of Rollout ${namespace}/${name}`);
       spec = patches.unified;
@@ -32,7 +29,7 @@ async function applyPatches(kube: Kube, namespace: string, name: string, patches
   }
   if (spec) {
     try {
-      await kube.custom.patchNamespacedCustomObject({ ...target, body: spec }, merge);
+      await kube.custom.patchNamespacedCustomObject({ ...target, body: spec }, mergePatch());
     } catch (err) {
       throw kubeError(err, `patch Rollout ${namespace}/${name}`);
     }
@@ -67,7 +64,7 @@ async function undoRollout(kube: Kube, namespace: string, name: string): Promise
   const patch = undoPatch(list.items as ReplicaSetView[], uid, 'rollout.argoproj.io/revision', 'rollouts-pod-template-hash');
   if (!patch) throw new SandpiperError('no-revision', `Rollout ${name} has no previous revision to go back to.`);
   try {
-    await kube.custom.patchNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name, body: patch }, jsonPatch);
+    await kube.custom.patchNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name, body: patch }, jsonPatch());
   } catch (err) {
     throw kubeError(err, `restore the previous revision of Rollout ${namespace}/${name}`);
   }

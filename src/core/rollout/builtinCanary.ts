@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { strategicMergePatch } from '../kube/patch';
 import type { CanaryConfig } from '../config/types';
 import { SandpiperError } from '../errors';
 import { httpCode, kubeError, MANAGED_BY, SANDPIPER, type Kube } from '../kube/client';
@@ -7,7 +8,6 @@ import { readDeployment, updateState } from './canaryStore';
 import { applyWeight, canaryServiceOf, pinStableService, routeFor, routeNameOf, scaleDeployment, serviceFor, serviceOfRoute, setRouteWeight } from './canaryTraffic';
 import { waitForDeployment } from './deploymentReady';
 
-const STRATEGIC = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 export interface StartOptions {
   namespace: string;
@@ -116,7 +116,7 @@ export async function finishPromote(kube: Kube, namespace: string, deployment: s
   if (state.trafficMode === 'httproute') await pinStableService(kube, namespace, serviceOfRoute(state), null);
   const stable = await readDeployment(kube, namespace, deployment);
   const containers = stable.spec!.template.spec!.containers.map((c) => (c.name === state.container ? { name: c.name, image: state.image } : { name: c.name }));
-  await kube.apps.patchNamespacedDeployment({ namespace, name: deployment, body: { spec: { replicas: state.stableReplicas, template: { spec: { containers } } } } }, STRATEGIC).catch((err) => {
+  await kube.apps.patchNamespacedDeployment({ namespace, name: deployment, body: { spec: { replicas: state.stableReplicas, template: { spec: { containers } } } } }, strategicMergePatch()).catch((err) => {
     throw kubeError(err, `update Deployment ${deployment} to ${state.image}`);
   });
   await waitForDeployment(kube, namespace, deployment, signal);

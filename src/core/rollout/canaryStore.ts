@@ -1,9 +1,9 @@
-import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { mergePatch } from '../kube/patch';
 import { SandpiperError } from '../errors';
 import { httpCode, kubeError, type Kube } from '../kube/client';
 import { CANARY_STATE_ANNOTATION, readCanaryState, writeCanaryState, type CanaryState } from './canaryState';
 
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const ATTEMPTS = 5;
 
 export async function readDeployment(kube: Kube, namespace: string, name: string): Promise<V1Deployment> {
@@ -35,7 +35,7 @@ export async function updateState(
     const next = change(state, deployment);
     const body = { metadata: { resourceVersion: deployment.metadata?.resourceVersion, annotations: { [CANARY_STATE_ANNOTATION]: next ? writeCanaryState(next) : null } } };
     try {
-      await kube.apps.patchNamespacedDeployment({ namespace, name, body }, merge);
+      await kube.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch());
       return next;
     } catch (err) {
       if (httpCode(err) === 409 && attempt < ATTEMPTS) continue;

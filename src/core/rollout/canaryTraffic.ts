@@ -1,9 +1,9 @@
-import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { mergePatch } from '../kube/patch';
 import { httpCode, kubeError, type Kube } from '../kube/client';
 import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './canaryState';
 import { replicaSplit } from './canarySteps';
 
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 export const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 
 interface BackendRef {
@@ -72,7 +72,7 @@ export async function setRouteWeight(kube: Kube, namespace: string, routeName: s
     throw kubeError(err, `read HTTPRoute ${routeName}`);
   })) as HttpRoute;
   const rules = weightedRules(route, service, `${service}-canary`, weight);
-  await kube.custom.patchNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { spec: { rules } } }, merge).catch((err) => {
+  await kube.custom.patchNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { spec: { rules } } }, mergePatch()).catch((err) => {
     throw kubeError(err, `set the canary weight on HTTPRoute ${routeName}`);
   });
 }
@@ -87,14 +87,14 @@ export function canaryServiceOf(stable: V1Service, stableDeployment: string): V1
 
 /** Pins (or unpins, with null) the stable Service to the stable ReplicaSet's pods so canary pods get only the route's share. */
 export async function pinStableService(kube: Kube, namespace: string, service: string, hash: string | null): Promise<void> {
-  await kube.core.patchNamespacedService({ namespace, name: service, body: { spec: { selector: { 'pod-template-hash': hash } } } }, merge).catch((err) => {
+  await kube.core.patchNamespacedService({ namespace, name: service, body: { spec: { selector: { 'pod-template-hash': hash } } } }, mergePatch()).catch((err) => {
     if (hash === null && httpCode(err) === 404) return;
     throw kubeError(err, `update the selector of Service ${service}`);
   });
 }
 
 export async function scaleDeployment(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
-  await kube.apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, merge).catch((err) => {
+  await kube.apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, mergePatch()).catch((err) => {
     throw kubeError(err, `scale Deployment ${name} to ${replicas}`);
   });
 }

@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { jsonPatch } from '../kube/patch';
 import { SandpiperError } from '../errors';
 import { kubeError, type Kube } from '../kube/client';
 import { undoPatch, type ReplicaSetView } from './argoPatches';
@@ -12,7 +12,7 @@ export async function undoDeployment(kube: Kube, namespace: string, name: string
   });
   const patch = undoPatch(list.items as ReplicaSetView[], d.metadata?.uid ?? '', 'deployment.kubernetes.io/revision', 'pod-template-hash', toRevision);
   if (!patch) throw new SandpiperError('no-revision', `Deployment ${name} has no ${toRevision ? `revision ${toRevision}` : 'previous revision'} to go back to.`);
-  await kube.apps.patchNamespacedDeployment({ namespace, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)).catch((err) => {
+  await kube.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch()).catch((err) => {
     throw kubeError(err, `restore the previous revision of ${name}`);
   });
 }
