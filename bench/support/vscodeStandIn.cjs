@@ -16,6 +16,10 @@ function standIn(name, keys = []) {
       if (!cache.has(key)) cache.set(key, standIn(`${name}.${String(key)}`));
       return cache.get(key);
     },
+    set(_t, key, value) {
+      cache.set(key, value);
+      return true;
+    },
     // esbuild's interop copies the module's own keys, so the root lists the names the API declares.
     ownKeys: () => [...keys, 'prototype'],
     getOwnPropertyDescriptor: (t, key) =>

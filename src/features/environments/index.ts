@@ -58,5 +58,4 @@ export function registerEnvironments(ctx: FeatureContext): void {
       if (env) await vscode.env.clipboard.writeText(env.name);
     }),
   );
-  tree.restartWatch();
 }

@@ -20,6 +20,7 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
   private problem?: string;
   private watch?: Disposable;
   private refreshTimer?: NodeJS.Timeout;
+  private started = false;
   private readonly loaded = new vscode.EventEmitter<EnvironmentInfo[]>();
   /** Fires after every reload, with the environments now shown. */
   readonly onDidLoad = this.loaded.event;
@@ -30,8 +31,12 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     return this.envs;
   }
 
-  /** (Re)opens the watch on the chosen context; called at start and when the context changes. */
+  /**
+   * (Re)opens the watch on the chosen context: when the view first asks for its rows (not at activation, so
+   * the Kubernetes client loads only once it is needed) and when the context changes.
+   */
   restartWatch(): void {
+    this.started = true;
     this.watch?.dispose();
     this.watch = undefined;
     try {
@@ -93,6 +98,7 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
 
   getChildren(node?: EnvironmentNode): EnvironmentNode[] {
     if (!node) {
+      if (!this.started) this.restartWatch();
       if (this.problem) return [{ kind: 'message', label: 'Cannot list environments', detail: this.problem }];
       return this.envs.map((env) => ({ kind: 'environment', env }));
     }
