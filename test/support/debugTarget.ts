@@ -161,8 +161,12 @@ export class PythonDebugTarget {
     });
   }
 
-  /** Kills the process (and debugpy's adapter, as a container restart would) and starts it again on the same ports. */
-  async restart(): Promise<void> {
+  /**
+   * Kills the process and debugpy's adapter, as a container restart does, and starts it again on the same
+   * ports. `adapterFirst` kills the adapter before the app, so it never tells the client the session ended.
+   */
+  async restart(opts: { adapterFirst?: boolean } = {}): Promise<void> {
+    if (opts.adapterFirst) this.killAdapter();
     await this.kill();
     await this.startProcess();
   }
@@ -174,8 +178,11 @@ export class PythonDebugTarget {
       child.kill('SIGKILL');
       await exited;
     }
-    // debugpy's adapter is a separate, daemonised process listening on the debug port: find it by its
-    // command line (ours alone carries this port) and end it by pid.
+    this.killAdapter();
+  }
+
+  /** debugpy's adapter is a separate, daemonised process on the debug port: found by its command line, ended by pid. */
+  private killAdapter(): void {
     for (const pid of debugpyAdapterPids(this.debugPort)) {
       try {
         process.kill(pid, 'SIGKILL');

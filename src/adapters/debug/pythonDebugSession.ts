@@ -97,7 +97,7 @@ export class PythonDebugSession extends DebugSession {
       const initialized = new Promise<void>((resolve) => conn.onEvent((e) => e.event === 'initialized' && resolve()));
       conn.onEvent((e) => this.onDebugpyEvent(conn, e));
       conn.onReverseRequest((r) => this.sendRequest(r.command, r.arguments, 60_000, (res) => conn.respond(r, res.success, res.body, res.message)));
-      conn.onClose(() => this.onTargetLost(conn));
+      conn.onClose(() => this.onTargetLost(conn, 'the connection closed'));
       const init = await conn.request<DebugProtocol.InitializeResponse>('initialize', { ...this.initializeArgs, adapterID: 'python' }, 5000);
       if (!init.success) throw new Error(`initialize: ${init.message}`);
       if (first && init.body) this.sendEvent(new CapabilitiesEvent(init.body));
@@ -170,7 +170,7 @@ export class PythonDebugSession extends DebugSession {
       case 'initialized':
         return; // forwarded by connect() on the first attach only
       case 'terminated':
-        return this.onTargetLost(conn); // the process ended; the VS Code session does not
+        return this.onTargetLost(conn, 'debugpy ended the session'); // the process ended; the VS Code session does not
       case 'exited':
         return;
       case 'breakpoint': {
@@ -207,12 +207,15 @@ export class PythonDebugSession extends DebugSession {
       // debugpy answers `threads` even while paused; a failure ("Server disconnected") or silence means it is gone.
       conn
         .request('threads', undefined, Math.max(3000, every * 3))
-        .then((r) => !r.success && this.onTargetLost(conn), () => this.onTargetLost(conn))
+        .then(
+          (r) => !r.success && this.onTargetLost(conn, `heartbeat failed: ${r.message}`),
+          () => this.onTargetLost(conn, 'no answer to the heartbeat'),
+        )
         .finally(() => (probing = false));
     }, every);
   }
 
-  private onTargetLost(conn: DapSocketClient): void {
+  private onTargetLost(conn: DapSocketClient, why: string): void {
     if (this.conn !== conn) return;
     this.conn = undefined;
     clearInterval(this.heartbeat);
@@ -223,7 +226,7 @@ export class PythonDebugSession extends DebugSession {
     this.stopped = false;
     for (const id of this.threads) this.sendEvent(new ThreadEvent('exited', id));
     this.threads.clear();
-    this.sendEvent(new OutputEvent(`Sandpiper: debugpy on ${this.target()} went away (restart?); re-attaching…\n`, 'console'));
+    this.sendEvent(new OutputEvent(`Sandpiper: debugpy on ${this.target()} went away (${why}); re-attaching…\n`, 'console'));
     void this.reattach();
   }
 

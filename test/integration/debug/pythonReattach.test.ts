@@ -8,7 +8,7 @@ import { Kube } from '../../../src/core/kube/client';
 import { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../../support/debugTarget';
 import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
-import { createPod, createService } from '../portforward/kwokPods';
+import { createPod, createService, deletePod } from '../portforward/kwokPods';
 import { DapDriver } from './dapDriver';
 
 describe('Python debug adapter (debugpy proxy) through the apiserver port-forward', function () {
@@ -60,7 +60,7 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     assert.match(await request, /^hello from \d+$/);
   }
 
-  it('stops at a breakpoint with the frame mapped to the workspace, re-attaches after the process restarts, and stops again', async () => {
+  it('stops at a breakpoint with the frame mapped to the workspace, re-attaches after the process restarts (also silently) and after the pod is replaced, and stops again', async () => {
     session = new PythonDebugSession({ host: '127.0.0.1', port: forwarder.localPort });
     const dap = new DapDriver(session);
     await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
@@ -89,6 +89,26 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
     assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated' || e.event === 'exited'), 'the session stayed alive');
     await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+
+    // The adapter dies first, so no `terminated` arrives, and kwok keeps the forwarded stream open: only the
+    // heartbeat can notice.
+    const beforeSilent = dap.events.length;
+    await target.restart({ adapterFirst: true });
+    const lost = await dap.waitForEvent('output', (e) => /went away/.test(e.body.output), beforeSilent);
+    assert.match(lost.body.output, /heartbeat/);
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeSilent);
+    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+
+    // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
+    const beforeReplace = dap.events.length;
+    await portForwardTo(ns.name, 'api-2', 5678, '127.0.0.1', target.debugPort);
+    await createPod(ns.name, 'api-2', 'api');
+    await deletePod(ns.name, 'api-1');
+    await target.restart();
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
+    assert.equal(forwarder.currentPod, 'api-2');
+    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+    assert.ok(!dap.events.some((e) => e.event === 'terminated'), 'the session stayed alive throughout');
 
     await dap.request('disconnect', {});
     // Disconnecting leaves the service running and answering.
