@@ -115,7 +115,7 @@ export const PYTHON_BREAKPOINT_LINE = 7;
 
 /** debugpy as the testbed installed it (testbed.json `debugpyPath`, a PYTHONPATH entry). */
 export function debugpyPath(): string {
-  const info = loadTestbed() as ReturnType<typeof loadTestbed> & { debugpyPath?: string };
+  const info = loadTestbed();
   if (!info.debugpyPath || !fs.existsSync(path.join(info.debugpyPath, 'debugpy'))) {
     throw new Error('testbed.json has no debugpyPath with debugpy in it: run `node scripts/testbed/testbed.mjs up` (it installs debugpy).');
   }

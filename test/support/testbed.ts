@@ -8,6 +8,8 @@ export interface TestbedInfo {
   versions: { kubernetes: string; kwok: string; argoRollouts: string; gatewayApi: string; etcd: string };
   state: string;
   binDir: string;
+  /** PYTHONPATH entry holding debugpy (installed by `testbed up`). */
+  debugpyPath?: string;
   kubeconfig: string;
   kubeApiserver: string;
   clusterName: string;
