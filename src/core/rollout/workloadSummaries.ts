@@ -1,5 +1,5 @@
 import { readCanaryState } from './canaryState';
-import type { AnalysisSummary, CanarySummary, WorkloadCondition, WorkloadSummary } from './types';
+import type { AnalysisSummary, CanarySummary, WorkloadCondition, WorkloadKind, WorkloadSummary } from './types';
 import type { WatchedObject } from './watchEvent';
 
 /** Reads typed fields out of watched objects, which are untyped JSON. */
@@ -41,24 +41,35 @@ function deadlineExceeded(conditions: WorkloadCondition[]): boolean {
   return conditions.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
 }
 
-/** The counts of a Deployment, with the built-in canary read from its annotation and its `-canary` sibling. */
-export function deploymentSummary(obj: WatchedObject, pods: number, canaryDeployment?: WatchedObject): WorkloadSummary {
-  const d = obj as DeploymentLike;
-  const conditions = conditionsOf(d.status);
-  const summary: WorkloadSummary = {
-    kind: 'Deployment',
+/** The annotation each kind keeps its revision number in. */
+const REVISION_ANNOTATION: Record<WorkloadKind, string> = { Deployment: 'deployment.kubernetes.io/revision', Rollout: 'rollout.argoproj.io/revision' };
+
+/**
+ * Revision, replica counts, images and conditions, without the canary: an Argo Rollout reports these in a
+ * Deployment's fields, so both kinds read alike here.
+ */
+function replicaSummary(kind: WorkloadKind, obj: WatchedObject, pods: number): WorkloadSummary {
+  const w = obj as DeploymentLike;
+  const conditions = conditionsOf(w.status);
+  return {
+    kind,
     namespace: obj.metadata?.namespace ?? '',
     name: obj.metadata?.name ?? '',
-    revision: obj.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '',
-    desired: d.spec?.replicas ?? 1,
-    updated: d.status?.updatedReplicas ?? 0,
-    ready: d.status?.readyReplicas ?? 0,
-    available: d.status?.availableReplicas ?? 0,
+    revision: obj.metadata?.annotations?.[REVISION_ANNOTATION[kind]] ?? '',
+    desired: w.spec?.replicas ?? 1,
+    updated: w.status?.updatedReplicas ?? 0,
+    ready: w.status?.readyReplicas ?? 0,
+    available: w.status?.availableReplicas ?? 0,
     pods,
-    images: imagesOf(d.spec),
+    images: imagesOf(w.spec),
     conditions,
     progressDeadlineExceeded: deadlineExceeded(conditions),
   };
+}
+
+/** The counts of a Deployment, with the built-in canary read from its annotation and its `-canary` sibling. */
+export function deploymentSummary(obj: WatchedObject, pods: number, canaryDeployment?: WatchedObject): WorkloadSummary {
+  const summary = replicaSummary('Deployment', obj, pods);
   let state;
   try {
     state = readCanaryState(obj.metadata?.annotations);
@@ -116,21 +127,7 @@ export function analysisSummary(obj: WatchedObject): AnalysisSummary {
 /** An Argo Rollout read the way `kubectl argo rollouts get` shows it. */
 export function rolloutSummary(obj: WatchedObject, pods: number, runs: WatchedObject[]): WorkloadSummary {
   const r = obj as RolloutLike;
-  const conditions = conditionsOf(r.status);
-  const summary: WorkloadSummary = {
-    kind: 'Rollout',
-    namespace: obj.metadata?.namespace ?? '',
-    name: obj.metadata?.name ?? '',
-    revision: obj.metadata?.annotations?.['rollout.argoproj.io/revision'] ?? '',
-    desired: r.spec?.replicas ?? 1,
-    updated: r.status?.updatedReplicas ?? 0,
-    ready: r.status?.readyReplicas ?? 0,
-    available: r.status?.availableReplicas ?? 0,
-    pods,
-    images: imagesOf(r.spec),
-    conditions,
-    progressDeadlineExceeded: deadlineExceeded(conditions),
-  };
+  const summary = replicaSummary('Rollout', obj, pods);
   const steps = r.spec?.strategy?.canary?.steps;
   if (steps) {
     const stepIndex = r.status?.currentStepIndex ?? 0;
