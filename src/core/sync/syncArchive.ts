@@ -1,5 +1,5 @@
-import { pack } from 'tar-stream';
 import { SandpiperError } from '../errors';
+import { packTar } from '../tar/packTar';
 
 /** One file to write, by its path relative to the sync target. */
 export interface ArchiveFile {
@@ -29,29 +29,20 @@ export function assertSafeRelative(p: string): string {
  * Paths are checked here; the container script checks them again.
  */
 export async function buildSyncArchive(files: ArchiveFile[], deletions: string[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
+  const tar = await packTar((p) => {
+    for (const f of files) {
+      assertSafeRelative(f.path);
+      p.entry({ name: `files/${f.path}`, mode: f.mode & 0o777, mtime: f.mtime, type: 'file' }, f.content);
+    }
+    if (files.length && files.length <= LISTED_FILES_MAX) {
+      p.entry({ name: '.sandpiper/files', mode: 0o644, mtime: new Date() }, Buffer.from(files.map((f) => f.path).join('\n') + '\n'));
+    }
+    if (deletions.length) {
+      deletions.forEach(assertSafeRelative);
+      p.entry({ name: '.sandpiper/delete', mode: 0o644, mtime: new Date() }, Buffer.from(deletions.join('\n') + '\n'));
+    }
   });
-  const done = new Promise<void>((resolve, reject) => {
-    p.on('end', resolve);
-    p.on('error', reject);
-  });
-  for (const f of files) {
-    assertSafeRelative(f.path);
-    p.entry({ name: `files/${f.path}`, mode: f.mode & 0o777, mtime: f.mtime, type: 'file' }, f.content);
-  }
-  if (files.length && files.length <= LISTED_FILES_MAX) {
-    p.entry({ name: '.sandpiper/files', mode: 0o644, mtime: new Date() }, Buffer.from(files.map((f) => f.path).join('\n') + '\n'));
-  }
-  if (deletions.length) {
-    deletions.forEach(assertSafeRelative);
-    p.entry({ name: '.sandpiper/delete', mode: 0o644, mtime: new Date() }, Buffer.from(deletions.join('\n') + '\n'));
-  }
-  p.finalize();
-  await done;
-  return padToRecord(Buffer.concat(chunks));
+  return padToRecord(tar);
 }
 
 export function padToRecord(tar: Buffer): Buffer {
@@ -61,14 +52,8 @@ export function padToRecord(tar: Buffer): Buffer {
 
 /** Builds an archive without the safety checks: only for tests that prove the container refuses it. */
 export async function buildUncheckedArchive(entries: Array<{ name: string; content: string }>): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
+  const tar = await packTar((p) => {
+    for (const e of entries) p.entry({ name: e.name, mode: 0o644 }, Buffer.from(e.content));
   });
-  const done = new Promise<void>((resolve) => p.on('end', resolve));
-  for (const e of entries) p.entry({ name: e.name, mode: 0o644 }, Buffer.from(e.content));
-  p.finalize();
-  await done;
-  return padToRecord(Buffer.concat(chunks));
+  return padToRecord(tar);
 }
