@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import { Breakpoint, BreakpointEvent, ContinuedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread, Variable } from '@vscode/debugadapter';
+import { Breakpoint, BreakpointEvent, ContinuedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, Thread, Variable } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { CdpConnection } from './cdpConnection';
 import { describeRemoteObject, isExpandable, type BreakpointSet, type CallFrame, type EvaluateResult, type PausedEvent, type PropertyDescriptor } from './cdpTypes';
 import { inspectorWebSocketUrl } from './inspectorEndpoint';
 import { PathMapping } from './pathMapping';
+import { reattachWithBackoff } from './reattachWithBackoff';
 
 /** The attach arguments this adapter reads (the extension fills host/port with the local forward). */
 export interface NodeAttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -120,25 +121,15 @@ export class NodeDebugSession extends LoggingDebugSession {
 
   private async reattach(): Promise<void> {
     this.reattaching = true;
-    const deadline = Date.now() + (this.args?.reattachTimeoutMs ?? 10 * 60_000);
-    let delay = 100;
     try {
-      while (!this.detaching) {
-        await new Promise((r) => setTimeout(r, delay));
-        if (this.detaching) return;
-        try {
-          await this.connect();
-          this.sendEvent(new OutputEvent(`Sandpiper: re-attached to ${this.target()}\n`, 'console'));
-          return;
-        } catch {
-          if (Date.now() > deadline) {
-            this.sendEvent(new OutputEvent(`Sandpiper: gave up re-attaching to ${this.target()}\n`, 'stderr'));
-            this.sendEvent(new TerminatedEvent());
-            return;
-          }
-          delay = Math.min(delay * 2, 2000);
-        }
-      }
+      await reattachWithBackoff({
+        connect: () => this.connect(),
+        detaching: () => this.detaching,
+        target: () => this.target(),
+        send: (e) => this.sendEvent(e),
+        firstDelayMs: 100,
+        timeoutMs: this.args?.reattachTimeoutMs,
+      });
     } finally {
       this.reattaching = false;
     }

@@ -1,7 +1,8 @@
-import { CapabilitiesEvent, ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, TerminatedEvent, ThreadEvent } from '@vscode/debugadapter';
+import { CapabilitiesEvent, ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, ThreadEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapSocketClient } from './dapSocketClient';
 import { BreakpointIdMap, debugpyAttachArguments, type PythonAttachArguments } from './debugpyAttach';
+import { reattachWithBackoff } from './reattachWithBackoff';
 
 interface RememberedBreakpoints {
   args: DebugProtocol.SetBreakpointsArguments;
@@ -231,25 +232,17 @@ export class PythonDebugSession extends DebugSession {
   }
 
   private async reattach(): Promise<void> {
-    const deadline = Date.now() + (this.args?.reattachTimeoutMs ?? 10 * 60_000);
-    let delay = 200;
-    while (!this.detaching) {
-      await new Promise((r) => setTimeout(r, delay));
-      if (this.detaching) return;
-      try {
+    await reattachWithBackoff({
+      connect: async () => {
         const attached = await this.connect(false);
         if (!attached.success) throw new Error(attached.message);
-        this.sendEvent(new OutputEvent(`Sandpiper: re-attached to ${this.target()}\n`, 'console'));
-        return;
-      } catch {
-        if (Date.now() > deadline) {
-          this.sendEvent(new OutputEvent(`Sandpiper: gave up re-attaching to ${this.target()}\n`, 'stderr'));
-          this.sendEvent(new TerminatedEvent());
-          return;
-        }
-        delay = Math.min(delay * 2, 2000);
-      }
-    }
+      },
+      detaching: () => this.detaching,
+      target: () => this.target(),
+      send: (e) => this.sendEvent(e),
+      firstDelayMs: 200,
+      timeoutMs: this.args?.reattachTimeoutMs,
+    });
   }
 
   private async detach(request: DebugProtocol.Request): Promise<void> {
