@@ -1,4 +1,4 @@
-// A Node app started on the host with --inspect, standing in for a service's process in a pod.
+// Apps started on the host under a debugger (Node --inspect, Python debugpy), standing in for a service's process in a pod.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -28,41 +28,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export class DebugTarget {
+/**
+ * An HTTP app run on the host with a debugger listening, standing in for a service's process in a pod: its
+ * source is written to a temp dir, it serves on `appPort`, and it restarts in place on the same ports.
+ */
+abstract class HostedDebuggee {
   private child?: ChildProcess;
   readonly dir: string;
   readonly file: string;
 
-  private constructor(readonly inspectPort: number, readonly appPort: number) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-target-'));
-    this.file = path.join(this.dir, 'server.js');
-    fs.writeFileSync(this.file, APP_SOURCE);
-  }
-
-  static async start(): Promise<DebugTarget> {
-    const target = new DebugTarget(await freePort(), await freePort());
-    await target.startProcess();
-    return target;
+  protected constructor(
+    readonly debuggerPort: number,
+    readonly appPort: number,
+    app: { tempPrefix: string; fileName: string; source: string },
+  ) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), app.tempPrefix));
+    this.file = path.join(this.dir, app.fileName);
+    fs.writeFileSync(this.file, app.source);
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  private async startProcess(): Promise<void> {
-    const child = spawn(process.execPath, [`--inspect=127.0.0.1:${this.inspectPort}`, this.file], {
-      env: { ...process.env, APP_PORT: String(this.appPort), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** How to run `file` under the debugger; the app reads its port from APP_PORT. */
+  protected abstract command(): { program: string; args: string[]; env: NodeJS.ProcessEnv; label: string };
+
+  /** Starts the process and resolves once the app prints `listening on`. */
+  protected async startProcess(): Promise<void> {
+    const { program, args, env, label } = this.command();
+    const child = spawn(program, args, { env: { ...env, APP_PORT: String(this.appPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
+      // Only stdout says the app is up: node's "Debugger listening on" goes to stderr, before the app listens.
       let out = '';
+      let err = '';
       child.stdout!.on('data', (d) => {
         out += d;
         if (out.includes('listening on')) resolve();
       });
-      child.stderr!.on('data', () => undefined);
-      child.once('exit', (code) => reject(new Error(`debug target exited early (${code}): ${out}`)));
+      child.stderr!.on('data', (d) => (err += d));
+      child.once('exit', (code) => reject(new Error(`${label} exited early (${code}): ${out}${err}`)));
     });
   }
 
@@ -72,9 +78,9 @@ export class DebugTarget {
     await this.startProcess();
   }
 
-  private async kill(): Promise<void> {
+  protected async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -88,6 +94,27 @@ export class DebugTarget {
   async dispose(): Promise<void> {
     await this.kill();
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The Node app under `--inspect`. */
+export class DebugTarget extends HostedDebuggee {
+  private constructor(inspectPort: number, appPort: number) {
+    super(inspectPort, appPort, { tempPrefix: 'sandpiper-debug-target-', fileName: 'server.js', source: APP_SOURCE });
+  }
+
+  static async start(): Promise<DebugTarget> {
+    const target = new DebugTarget(await freePort(), await freePort());
+    await target.startProcess();
+    return target;
+  }
+
+  get inspectPort(): number {
+    return this.debuggerPort;
+  }
+
+  protected command() {
+    return { program: process.execPath, args: [`--inspect=127.0.0.1:${this.inspectPort}`, this.file], env: { ...process.env, NODE_OPTIONS: '' }, label: 'debug target' };
   }
 }
 
@@ -123,15 +150,9 @@ export function debugpyPath(): string {
 }
 
 /** A Python HTTP server run under `python3 -m debugpy --listen`, standing in for a Python service's process. */
-export class PythonDebugTarget {
-  private child?: ChildProcess;
-  readonly dir: string;
-  readonly file: string;
-
-  private constructor(readonly debugPort: number, readonly appPort: number) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-py-target-'));
-    this.file = path.join(this.dir, 'app.py');
-    fs.writeFileSync(this.file, PYTHON_APP_SOURCE);
+export class PythonDebugTarget extends HostedDebuggee {
+  private constructor(debugPort: number, appPort: number) {
+    super(debugPort, appPort, { tempPrefix: 'sandpiper-py-target-', fileName: 'app.py', source: PYTHON_APP_SOURCE });
   }
 
   static async start(): Promise<PythonDebugTarget> {
@@ -140,44 +161,30 @@ export class PythonDebugTarget {
     return target;
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
+  get debugPort(): number {
+    return this.debuggerPort;
   }
 
-  private async startProcess(): Promise<void> {
-    const child = spawn('python3', ['-Xfrozen_modules=off', '-m', 'debugpy', '--listen', `127.0.0.1:${this.debugPort}`, this.file], {
-      env: { ...process.env, APP_PORT: String(this.appPort), PYTHONPATH: debugpyPath(), PYTHONUNBUFFERED: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('listening on')) resolve();
-      });
-      child.stderr!.on('data', (d) => (out += d));
-      child.once('exit', (code) => reject(new Error(`python debug target exited early (${code}): ${out}`)));
-    });
+  protected command() {
+    return {
+      program: 'python3',
+      args: ['-Xfrozen_modules=off', '-m', 'debugpy', '--listen', `127.0.0.1:${this.debugPort}`, this.file],
+      env: { ...process.env, PYTHONPATH: debugpyPath(), PYTHONUNBUFFERED: '1' },
+      label: 'python debug target',
+    };
   }
 
   /**
    * Kills the process and debugpy's adapter, as a container restart does, and starts it again on the same
    * ports. `adapterFirst` kills the adapter before the app, so it never tells the client the session ended.
    */
-  async restart(opts: { adapterFirst?: boolean } = {}): Promise<void> {
+  override async restart(opts: { adapterFirst?: boolean } = {}): Promise<void> {
     if (opts.adapterFirst) this.killAdapter();
-    await this.kill();
-    await this.startProcess();
+    await super.restart();
   }
 
-  private async kill(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
+  protected override async kill(): Promise<void> {
+    await super.kill();
     this.killAdapter();
   }
 
@@ -190,15 +197,6 @@ export class PythonDebugTarget {
         // already gone
       }
     }
-  }
-
-  request(): Promise<string> {
-    return fetch(`http://127.0.0.1:${this.appPort}/`).then((r) => r.text());
-  }
-
-  async dispose(): Promise<void> {
-    await this.kill();
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
