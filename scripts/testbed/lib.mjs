@@ -91,7 +91,7 @@ export function runLogged(cmd, args, { logFile, env, cwd } = {}) {
 
 /** Start a detached daemon; output to logFile, pid written to pidFile. */
 export function startDaemon(name, cmd, args, { env, cwd } = {}) {
-  const logFile = path.join(STATE, 'logs', `${name}.log`);
+  const logFile = daemonLogFile(name);
   mkdirp(path.dirname(logFile));
   const fd = fs.openSync(logFile, 'a');
   fs.writeSync(fd, `\n==== ${new Date().toISOString()} $ ${cmd} ${args.join(' ')}\n`);
@@ -100,6 +100,45 @@ export function startDaemon(name, cmd, args, { env, cwd } = {}) {
   child.unref();
   fs.writeFileSync(pidFile(name), String(child.pid));
   return { pid: child.pid, logFile };
+}
+
+export function daemonLogFile(name) {
+  return path.join(STATE, 'logs', `${name}.log`);
+}
+
+/** The last `lines` lines of a log, from the latest start only (startDaemon appends a `==== <time> $ cmd` header). */
+export function logTail(file, lines = 30) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return '(no log file)';
+  }
+  const start = text.lastIndexOf('\n==== ');
+  const rows = (start >= 0 ? text.slice(start + 1) : text).trimEnd().split('\n');
+  return rows.slice(-lines).join('\n') || '(log is empty)';
+}
+
+/** An error saying which component failed and showing the end of its log; `up` prints it without a stack. */
+export function componentFailure(name, why, logFile) {
+  const err = new Error(`${name} failed to start: ${why}\n---- last 30 lines of ${logFile} ----\n${logTail(logFile)}\n----`);
+  err.component = name;
+  return err;
+}
+
+/**
+ * Waits for a daemon started by startDaemon to answer `ready`. Fails at once when the process exits (a busy port,
+ * a bad flag) instead of waiting out the timeout; either way the error names the daemon and shows its log's tail.
+ */
+export async function waitForDaemon(name, what, ready, timeoutMs = 60000, intervalMs = 200) {
+  const pid = readPid(name);
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await Promise.resolve().then(ready).catch(() => false)) return;
+    if (!pidAlive(pid)) throw componentFailure(name, `the process (pid ${pid}) exited before ${what} answered`, daemonLogFile(name));
+    await sleep(intervalMs);
+  }
+  throw componentFailure(name, `${what} did not answer within ${timeoutMs / 1000}s (pid ${pid} still running)`, daemonLogFile(name));
 }
 
 export function pidFile(name) {

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CLUSTER_NAME, STATE, TESTBED_JSON, VERSIONS,
-  daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
-  sh, startDaemon, stopPid, timed, waitFor, which, writeJson,
+  componentFailure, daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
+  sh, startDaemon, stopPid, timed, waitFor, waitForDaemon, which, writeJson,
 } from './lib.mjs';
 import {
   K8S_BINS, argoBinDir, buildArgoRollouts, buildKubernetes, buildKwok, k8sBinDir, kwokBinDir, moduleDir,
@@ -130,6 +130,19 @@ function clusterPids() {
   return out;
 }
 
+/** Names the first kwok component whose process is gone (else kube-apiserver) and shows the end of its log. */
+function clusterFailure(why) {
+  const dead = Object.entries(clusterPids()).find(([, pid]) => !pidAlive(pid))?.[0];
+  const name = dead ?? 'kube-apiserver';
+  return componentFailure(name, dead ? `${why}; its process has exited` : why, path.join(CLUSTER_DIR, 'logs', `${name}.log`));
+}
+
+async function waitForApiserver() {
+  await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500).catch((e) => {
+    throw clusterFailure(e.message);
+  });
+}
+
 async function phaseCluster(ports) {
   const kwokctl = path.join(BIN, 'kwokctl');
   const pids = clusterPids();
@@ -141,7 +154,7 @@ async function phaseCluster(ports) {
     sh(kwokctl, ['stop', 'cluster', '--name', CLUSTER_NAME], { env: kwokEnv(), check: false, stdio: 'inherit' });
     const r = sh(kwokctl, ['start', 'cluster', '--name', CLUSTER_NAME, '--wait', '120s'], { env: kwokEnv(), check: false, stdio: 'inherit' });
     if (r.status === 0) {
-      await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500);
+      await waitForApiserver();
       return 'restarted';
     }
     log('restart failed — deleting and recreating the cluster');
@@ -175,8 +188,11 @@ async function phaseCluster(ports) {
   ];
   const r = sh(kwokctl, args, { env: kwokEnv(), check: false });
   fs.writeFileSync(path.join(mkdirp(path.join(STATE, 'logs')), 'kwokctl-create.log'), (r.stdout || '') + (r.stderr || ''));
-  if (r.status !== 0) throw new Error(`kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${(r.stderr || '').slice(-3000)}`);
-  await waitFor('kube-apiserver /readyz', apiserverReady, 60000, 500);
+  if (r.status !== 0) {
+    const said = (r.stderr || '').trimEnd().split('\n').slice(-15).join('\n');
+    throw clusterFailure(`kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${said}\n`);
+  }
+  await waitForApiserver();
   return 'created';
 }
 
@@ -269,7 +285,7 @@ async function phaseDocker() {
     '--userland-proxy=false',
     '--storage-driver=overlay2',
   ]);
-  await waitFor('dockerd', dockerReady, 30000, 200);
+  await waitForDaemon('dockerd', 'the docker API socket', dockerReady, 30000, 200);
   return `started (pid ${readPid('dockerd')})`;
 }
 
@@ -343,7 +359,7 @@ async function phaseRegistry(ports) {
     '',
   ].join('\n'));
   startDaemon('registry', which('docker-registry'), ['serve', cfg]);
-  await waitFor('registry /v2/', () => httpOk(url), 30000, 200);
+  await waitForDaemon('registry', url, () => httpOk(url), 30000, 200);
   return `started on 127.0.0.1:${ports.registry}`;
 }
 
@@ -379,7 +395,7 @@ async function phasePrometheus(ports) {
     '--web.enable-lifecycle',
     '--storage.tsdb.retention.time=1d',
   ], { cwd: PROM_DIR });
-  await waitFor('prometheus /-/ready', () => httpOk(`${base}/-/ready`), 60000, 250);
+  await waitForDaemon('prometheus', `${base}/-/ready`, () => httpOk(`${base}/-/ready`), 60000, 250);
   return `started on ${base}`;
 }
 
@@ -397,7 +413,7 @@ async function phaseArgo(ports) {
     '--healthzPort', String(ports.argoHealthz),
     '--loglevel', 'info',
   ], { cwd: ARGO_DIR, env: { ...process.env, KUBECONFIG, HOME: ARGO_DIR } });
-  await waitFor('rollouts-controller /healthz', () => httpOk(healthz), 60000, 500);
+  await waitForDaemon('rollouts-controller', healthz, () => httpOk(healthz), 60000, 500);
   return `started (pid ${readPid('rollouts-controller')})`;
 }
 
@@ -670,6 +686,7 @@ if (!handlers[cmd]) {
   process.exit(2);
 }
 (cmd === 'status' ? handlers[cmd]() : withLock(handlers[cmd])).catch((e) => {
-  console.error(`[testbed] ${cmd} failed: ${e.stack || e.message}`);
+  // A component that failed to start is explained by its name and log, not by this script's stack.
+  console.error(`[testbed] ${cmd} failed: ${e.component ? e.message : e.stack || e.message}`);
   process.exit(1);
 });
