@@ -32,7 +32,7 @@ export async function freePort(): Promise<number> {
  * An HTTP app run on the host with a debugger listening, standing in for a service's process in a pod: its
  * source is written to a temp dir, it serves on `appPort`, and it restarts in place on the same ports.
  */
-abstract class HostedDebuggee {
+export abstract class HostedDebuggee {
   private child?: ChildProcess;
   readonly dir: string;
   readonly file: string;

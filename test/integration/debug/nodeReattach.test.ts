@@ -1,43 +1,28 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { NodeDebugSession } from '../../../src/adapters/debug/nodeDebugSession';
-import { Kube } from '../../../src/core/kube/client';
-import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { BREAKPOINT_LINE, DebugTarget } from '../../support/debugTarget';
-import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
-import { createPod, createService, deletePod } from '../portforward/kwokPods';
 import { DapDriver } from './dapDriver';
+import { ForwardedDebuggee } from './forwardedDebuggee';
 
 describe('Node debug adapter through the apiserver port-forward', function () {
   this.timeout(120_000);
-  let ns: { name: string; dispose(): Promise<void> };
+  let debuggee: ForwardedDebuggee<DebugTarget>;
   let target: DebugTarget;
   let forwarder: PortForwarder;
   let session: NodeDebugSession;
   let workspace: string;
 
   before(async () => {
-    target = await DebugTarget.start();
-    ns = await createNamespace('sp-debug');
-    await createService(ns.name, 'tasks', 9229);
-    await createPod(ns.name, 'tasks-1', 'tasks');
-    await portForwardTo(ns.name, 'tasks-1', 9229, '127.0.0.1', target.inspectPort);
-    forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'tasks', remotePort: 9229 });
-    await forwarder.start();
-    // The workspace copy of the code: breakpoints are set here and frames must come back mapped here.
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-ws-'));
-    fs.copyFileSync(target.file, path.join(workspace, 'server.js'));
+    debuggee = await ForwardedDebuggee.start(() => DebugTarget.start(), { namespace: 'sp-debug', service: 'tasks', port: 9229 });
+    ({ target, forwarder, workspace } = debuggee);
   });
 
   after(async () => {
     session?.dispose();
-    await forwarder?.dispose();
-    await target?.dispose();
-    await ns?.dispose();
-    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    await debuggee?.dispose();
   });
 
   async function expectStopAtBreakpoint(dap: DapDriver, from: number): Promise<void> {
@@ -84,10 +69,7 @@ describe('Node debug adapter through the apiserver port-forward', function () {
 
     // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
     const beforeReplace = dap.events.length;
-    await portForwardTo(ns.name, 'tasks-2', 9229, '127.0.0.1', target.inspectPort);
-    await createPod(ns.name, 'tasks-2', 'tasks');
-    await deletePod(ns.name, 'tasks-1');
-    await target.restart();
+    await debuggee.replacePod();
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
     assert.equal(forwarder.currentPod, 'tasks-2');
     await expectStopAtBreakpoint(dap, dap.events.length);

@@ -1,43 +1,28 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { PythonDebugSession } from '../../../src/adapters/debug/pythonDebugSession';
-import { Kube } from '../../../src/core/kube/client';
-import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../../support/debugTarget';
-import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
-import { createPod, createService, deletePod } from '../portforward/kwokPods';
 import { DapDriver } from './dapDriver';
+import { ForwardedDebuggee } from './forwardedDebuggee';
 
 describe('Python debug adapter (debugpy proxy) through the apiserver port-forward', function () {
   this.timeout(120_000);
-  let ns: { name: string; dispose(): Promise<void> };
+  let debuggee: ForwardedDebuggee<PythonDebugTarget>;
   let target: PythonDebugTarget;
   let forwarder: PortForwarder;
   let session: PythonDebugSession;
   let workspace: string;
 
   before(async () => {
-    target = await PythonDebugTarget.start();
-    ns = await createNamespace('sp-debug-py');
-    await createService(ns.name, 'api', 5678);
-    await createPod(ns.name, 'api-1', 'api');
-    await portForwardTo(ns.name, 'api-1', 5678, '127.0.0.1', target.debugPort);
-    forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'api', remotePort: 5678 });
-    await forwarder.start();
-    // The workspace copy: breakpoints are set here and frames must come back mapped here, not to target.dir.
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-pyws-'));
-    fs.copyFileSync(target.file, path.join(workspace, 'app.py'));
+    debuggee = await ForwardedDebuggee.start(() => PythonDebugTarget.start(), { namespace: 'sp-debug-py', service: 'api', port: 5678 });
+    ({ target, forwarder, workspace } = debuggee);
   });
 
   after(async () => {
     session?.dispose();
-    await forwarder?.dispose();
-    await target?.dispose();
-    await ns?.dispose();
-    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    await debuggee?.dispose();
   });
 
   async function expectStopAtBreakpoint(dap: DapDriver, from: number, breakpointId: number): Promise<void> {
@@ -64,7 +49,7 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     session = new PythonDebugSession({ host: '127.0.0.1', port: forwarder.localPort });
     const dap = new DapDriver(session);
     await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
-    const attached = dap.request('attach', { type: 'sandpiper', request: 'attach', service: 'api', env: ns.name, port: 5678, localRoot: workspace, remoteRoot: target.dir });
+    const attached = dap.request('attach', { type: 'sandpiper', request: 'attach', service: 'api', env: debuggee.namespace, port: 5678, localRoot: workspace, remoteRoot: target.dir });
     await dap.waitForEvent('initialized');
     const caps = await dap.waitForEvent('capabilities');
     assert.ok(caps.body.capabilities.supportsConditionalBreakpoints, 'debugpy capabilities reach the client');
@@ -101,10 +86,7 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
 
     // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
     const beforeReplace = dap.events.length;
-    await portForwardTo(ns.name, 'api-2', 5678, '127.0.0.1', target.debugPort);
-    await createPod(ns.name, 'api-2', 'api');
-    await deletePod(ns.name, 'api-1');
-    await target.restart();
+    await debuggee.replacePod();
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
     assert.equal(forwarder.currentPod, 'api-2');
     await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
