@@ -7,21 +7,11 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
+import { liveSyncYaml } from '../support/liveSyncConfig';
 import { loadTestbed, testbedEnv } from '../support/testbed';
 import { SyncFixture, eventually, httpGet, sleep, type BoundPod } from '../integration/sync/syncFixture';
 
-const SYNC_YAML = `baseline: staging
-services:
-  web:
-    manifests: k8s/
-    image: { build: ., dockerfile: Dockerfile }
-    container: web
-    sync:
-      paths: [src/]
-      target: /app
-      # exec runs on the test machine (KWOK): the pod's "main process" is the test server, by its pid file.
-      reload: { command: [sh, -c, 'kill -HUP "$(cat server.pid)"'] }
-`;
+const SYNC_YAML = liveSyncYaml();
 
 describe('live sync in code-server', function () {
   this.timeout(300_000);

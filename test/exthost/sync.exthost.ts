@@ -5,21 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SyncFixture, eventually, httpGet, sleep, type BoundPod } from '../integration/sync/syncFixture';
+import { liveSyncYaml } from '../support/liveSyncConfig';
 
-const SYNC_YAML = `# written by the sync extension-host test
-baseline: staging
-services:
-  web:
-    manifests: k8s/
-    image: { build: ., dockerfile: Dockerfile }
-    container: web
-    sync:
-      paths: [src/]
-      target: /app
-      debounce: 30ms
-      # exec runs on the test machine (KWOK): the pod's "main process" is the test server, by its pid file.
-      reload: { command: [sh, -c, 'kill -HUP "$(cat server.pid)"'] }
-`;
+const SYNC_YAML = liveSyncYaml({ heading: 'written by the sync extension-host test', debounce: '30ms' });
 
 describe('live sync (extension host + testbed)', function () {
   this.timeout(180_000);
