@@ -105,8 +105,11 @@ describe('debugging a service in code-server', function () {
       const response = target.request();
       await page.getByText(/paused on breakpoint/i).first().waitFor({ state: 'visible', timeout: 60_000 });
       await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
-      const stack = await page.locator('.debug-call-stack').first().innerText();
-      assert.ok(stack.includes(fileName), `call stack shows ${fileName}: ${stack}`);
+      // The call stack view renders its rows a moment after the top frame's line is highlighted.
+      const stackShowsFile = await page.locator('.debug-call-stack .monaco-list-row', { hasText: fileName }).first()
+        .waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false);
+      const stack = await page.locator('.debug-call-stack').first().innerText().catch(() => '');
+      assert.ok(stackShowsFile, `call stack shows ${fileName}: ${stack}`);
       // The Variables view fills in from scopes/variables through the adapter ("Local" for Node, "Locals" for debugpy).
       await page.locator('.part.sidebar .monaco-list-row', { hasText: /^Local/ }).first().waitFor({ state: 'visible', timeout: 20_000 });
       await screenshot(page, `debug-${rt.runtime}-stopped-at-breakpoint`);
