@@ -69,6 +69,14 @@ describe('environments in code-server', function () {
     const text = (await toast.innerText()).replace(/\s+/g, ' ');
     assert.match(text, /Cannot create an ephemeral environment: no Kubernetes cluster is reachable \(kubeconfig .*no-such-kubeconfig\)/);
     assert.ok(await toast.locator('.monaco-button', { hasText: 'Select Kubernetes Context' }).isVisible());
+    // Let the notification finish sliding in, so the picture shows all of it.
+    const viewport = bench.page.viewportSize();
+    for (let i = 0; i < 20; i++) {
+      const box = await toast.boundingBox();
+      if (box && viewport && box.y + box.height <= viewport.height - 20) break;
+      await bench.page.waitForTimeout(100);
+    }
+    await bench.page.waitForTimeout(300);
     await screenshot(bench.page, 'no-cluster-error');
   });
 
