@@ -4,8 +4,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { KubeConfig } from '@kubernetes/client-node';
-import { followContainerLog } from '../src/core/logs/containerLogFollower';
-import { BatchedLogWriter } from '../src/core/logs/logFormatter';
+import { followContainerLog } from '../src/core/logs/follow';
+import { BatchedLogWriter } from '../src/core/logs/format';
 import { percentile, writeResult } from './support/results';
 
 const LINES = 1_000_000;

@@ -3,7 +3,7 @@
 // requests on one kept-alive connection (the steady state of a debugger or a browser tab).
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Kube } from '../src/core/kube/client';
+import { Kube } from '../src/core/infra/kube/client';
 import { PortForwarder } from '../src/core/portforward/portForwarder';
 import { createNamespace, kubeConfig, portForwardTo } from '../test/support/testbed';
 import { createPod, createService } from '../test/integration/portforward/kwokPods';

@@ -6,11 +6,11 @@
 // Writes bench/results/rollout.json.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { PrometheusClient } from '../src/core/metrics/prometheus';
-import { startCanary } from '../src/core/rollout/builtinCanary';
-import { driveCanary } from '../src/core/rollout/canaryDriver';
-import { RolloutFeed } from '../src/core/rollout/rolloutFeed';
-import { RolloutModel } from '../src/core/rollout/rolloutModel';
+import { PrometheusClient } from '../src/core/infra/prometheus';
+import { startCanary } from '../src/core/canary/control';
+import { driveCanary } from '../src/core/canary/driver';
+import { RolloutFeed } from '../src/core/workloads/feed';
+import { RolloutModel } from '../src/core/workloads/model';
 import type { HostMessage } from '../src/protocol/rollout';
 import { createService, eventually, testbedKube } from '../test/support/canaryWorkspace';
 import { MetricsTarget, waitForSeries } from '../test/support/metricsTarget';

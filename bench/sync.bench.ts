@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pack } from 'tar-stream';
-import { execInPod } from '../src/core/kube/exec';
-import { padToRecord } from '../src/core/sync/syncArchive';
+import { execInPod } from '../src/core/infra/kube/exec';
+import { padToRecord } from '../src/core/infra/tar';
 import { SyncEngine } from '../src/core/sync/syncEngine';
 import { SyncFixture, httpGet, sleep } from '../test/integration/sync/syncFixture';
 import { median, percentile, writeResult } from './support/results';

@@ -6,10 +6,8 @@ import { registerLogs } from './features/logs';
 import { registerPullRequest } from './features/pr';
 import { registerRollout } from './features/rollout';
 import { registerSync } from './features/sync';
-import { ActiveEnvironmentState } from './features/shared/activeEnvironment';
-import { ClusterAccess } from './features/shared/cluster';
+import { ActiveEnvironmentState, ClusterAccess, type FeatureContext } from './features/shared/context';
 import { registerCommand } from './features/shared/commands';
-import type { FeatureContext } from './features/shared/featureContext';
 
 /** Wires the features; each owns its commands, views and cleanup. */
 export function activate(extension: vscode.ExtensionContext): void {

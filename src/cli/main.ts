@@ -1,14 +1,15 @@
 import { Command, CommanderError } from 'commander';
-import { presentError, isCancellation } from '../core/errors';
+import { presentError, isCancellation, SandpiperError } from '../core/errors';
 import { version } from '../../package.json';
 import { registerDebugCommands } from './commands/debug';
-import { registerDeployCommands } from './commands/deploy';
-import { registerEnvCommands } from './commands/env';
-import { registerJanitorCommands } from './commands/janitor';
+import { registerDeployCommands, registerEnvCommands, registerJanitorCommands } from './commands/env';
 import { registerLogsCommands } from './commands/logs';
 import { registerPullRequestCommands } from './commands/pr';
 import { registerRolloutCommands } from './commands/rollout';
 import { registerSyncCommands } from './commands/sync';
+import { findConfigRoot, loadConfig } from '../core/config/loader';
+import type { SandpiperConfig } from '../core/config/types';
+import { loadKube, type Kube } from '../core/infra/kube/client';
 
 /** The `sandpiper` CLI: one verb per flow, each in its own module under commands/. */
 export function buildProgram(): Command {
@@ -53,4 +54,30 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+export interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  dir?: string;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function kubeFor(cmd: Command): Kube {
+  const o = globals(cmd);
+  return loadKube({ kubeconfig: o.kubeconfig, context: o.context });
+}
+
+export async function configFor(cmd: Command): Promise<SandpiperConfig> {
+  const o = globals(cmd);
+  const root = o.dir ?? (await findConfigRoot(process.cwd()));
+  if (!root) throw new SandpiperError('config-missing', 'No sandpiper.yaml in this folder or above it.', 'Run from the service folder or pass --dir.');
+  return loadConfig(root);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,9 +1,9 @@
+import type { WorkloadSummary } from '../core/workloads/model';
+
 /**
  * The one message protocol between the extension and the rollout panel's webview. The extension validates every
  * message from the webview with the guards below before acting: the webview is untrusted input.
  */
-import type { WorkloadSummary } from '../core/rollout/types';
-
 export type { WorkloadSummary };
 
 /** One sample of the canary-versus-stable charts; undefined values are gaps (no data). */

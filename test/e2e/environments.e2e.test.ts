@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { environmentName } from '../../src/core/env/naming';
-import { loadKube } from '../../src/core/kube/client';
+import { loadKube } from '../../src/core/infra/kube/client';
 import { loadTestbed } from '../support/testbed';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, waitForNotification, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startCanary } from '../../src/core/rollout/builtinCanary';
+import { startCanary } from '../../src/core/canary/control';
 import { createService, eventually, testbedKube } from '../support/canaryWorkspace';
 import { MetricsTarget, waitForSeries } from '../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../support/testbed';

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { applyObject } from '../../src/core/env/apply';
+import { applyObject } from '../../src/core/env/deploy';
 import { deleteEnvironment } from '../../src/core/env/lifecycle';
 import type { EnvironmentInfo } from '../../src/core/env/metadata';
 import { environmentName } from '../../src/core/env/naming';
 import { namespaceObject } from '../../src/core/env/plan';
-import { loadKube } from '../../src/core/kube/client';
+import { loadKube } from '../../src/core/infra/kube/client';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,11 +3,11 @@
 // (codeowners-utils, Octokit) plans and publishes a draft against the GitHub stand-in with real git.
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { GitCli } from '../../src/core/git/git';
+import { GitCli } from '../../src/core/infra/git';
 import { planDraft } from '../../src/core/pr/draft';
-import { OctokitGitHost } from '../../src/core/pr/octokitGitHost';
+import { OctokitGitHost } from '../../src/core/infra/github';
 import { publishDraft } from '../../src/core/pr/publish';
-import { gitHubToken } from '../../src/features/pr/gitHubToken';
+import { gitHubToken } from '../../src/features/pr/picks';
 import { GitHubStandIn } from '../support/githubStandIn';
 import { TestRepo, sampleProject } from '../unit/pr/support/gitRepo';
 

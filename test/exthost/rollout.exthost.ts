@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { panelHtml } from '../../src/features/rollout/panelHtml';
+import { panelHtml } from '../../src/features/rollout/panel';
 
 const EXTENSION_ID = 'sandpiper.sandpiper';
 

@@ -1,8 +1,8 @@
 // Objects of a service a canary test works on: a Deployment on the KWOK nodes, its Service and, optionally,
 // an HTTPRoute of the Gateway API sending traffic to the Service.
 import { KubeConfig } from '@kubernetes/client-node';
-import { Kube } from '../../src/core/kube/client';
-import { GATEWAY } from '../../src/core/rollout/canaryTraffic';
+import { Kube } from '../../src/core/infra/kube/client';
+import { GATEWAY } from '../../src/core/canary/traffic';
 import { loadTestbed } from './testbed';
 
 export function testbedKube(): Kube {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SandpiperError } from '../../core/errors';
 import { PortForwarder } from '../../core/portforward/portForwarder';
-import { configFor, kubeFor, printJson } from '../options';
+import { configFor, kubeFor, printJson } from '../main';
 import { interruptSignal } from './logs';
 
 interface DebugOptions {

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { parseDuration, formatDuration } from '../../core/config/duration';
-import type { DependencyMode } from '../../core/config/types';
+import { parseDuration, formatDuration, type DependencyMode } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import { createEnvironment, EnvironmentCreateError } from '../../core/env/create';
-import { identityFor } from '../../core/env/identity';
-import { deleteEnvironment, extendEnvironment, listEnvironments } from '../../core/env/lifecycle';
-import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
-import type { EnvironmentProgress } from '../../core/env/progress';
-import { configFor, kubeFor, printJson } from '../options';
+import { identityFor } from '../../core/env/naming';
+import { deleteEnvironment, extendEnvironment, listEnvironments, runJanitor } from '../../core/env/lifecycle';
+import { describeExpiry, type EnvironmentInfo, type EnvironmentProgress } from '../../core/env/metadata';
+import { configFor, kubeFor, printJson } from '../main';
+import { deployService } from '../../core/env/deploy';
+import { MANAGED_BY, SANDPIPER } from '../../core/infra/kube/client';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -137,4 +137,53 @@ async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** Adds `deploy`: the service(s) of this folder into a namespace, like `forge deploy`. */
+export function registerDeployCommands(program: Command): void {
+  program.command('deploy')
+    .description('Deploy the service(s) of this folder (server-side apply of their manifests) and wait until they are ready.')
+    .option('-n, --namespace <name>', "namespace (default: the context's namespace)")
+    .option('-s, --service <name>', 'only this service (default: every service in sandpiper.yaml)')
+    .option('--image <ref>', 'image to run instead of the configured one (with --service)')
+    .option('--timeout <duration>', 'how long to wait for readiness', '3m')
+    .action(async (o: { namespace?: string; service?: string; image?: string; timeout: string }, cmd: Command) => {
+      const config = await configFor(cmd);
+      const kube = kubeFor(cmd);
+      const namespace = o.namespace ?? kube.defaultNamespace;
+      const services = o.service ? [config.services[o.service]] : Object.values(config.services);
+      if (services.some((s) => !s)) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${o.service}".`, `Pick one of: ${Object.keys(config.services).join(', ')}.`);
+      if (o.image && services.length > 1) throw new SandpiperError('usage', '--image needs --service when the folder has several services.');
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        for (const service of services) {
+          await deployService(kube, config, service, namespace, {
+            image: o.image, labels: { [MANAGED_BY]: SANDPIPER }, signal: abort.signal, progress: printProgress, timeoutMs: parseDuration(o.timeout) ?? 180_000,
+          });
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+}
+
+/** Adds `janitor`: deletes expired Sandpiper environments (also run in-cluster by resources/janitor-cronjob.yaml). */
+export function registerJanitorCommands(program: Command): void {
+  program.command('janitor')
+    .description('Delete Sandpiper environments whose TTL has passed since their last activity; never touches other namespaces.')
+    .option('--dry-run', 'only say what would be deleted')
+    .option('--json', 'print the decisions as JSON')
+    .action(async (o: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const result = await runJanitor(kubeFor(cmd), { dryRun: o.dryRun });
+      if (o.json) printJson({ dryRun: !!o.dryRun, ...result });
+      else {
+        for (const d of result.decisions) {
+          const verb = d.action === 'delete' ? (o.dryRun ? 'would delete' : result.deleted.includes(d.name) ? 'deleted' : 'failed to delete') : 'keep';
+          process.stderr.write(`${verb} ${d.name} (${d.reason}${d.expiresAt ? `, expiry ${d.expiresAt}` : ''})\n`);
+        }
+      }
+      if (result.errors.length) throw new SandpiperError('janitor-failed', `Could not delete ${result.errors.map((e) => `${e.name}: ${e.message}`).join('; ')}`);
+    });
 }

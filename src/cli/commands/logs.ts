@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { SandpiperError } from '../../core/errors';
-import { followEnvironmentLogs } from '../../core/logs/envLogFollower';
-import { BatchedLogWriter } from '../../core/logs/logFormatter';
-import { kubeFor } from '../options';
+import { followEnvironmentLogs } from '../../core/logs/environmentLogs';
+import { BatchedLogWriter } from '../../core/logs/format';
+import { kubeFor } from '../main';
 
 interface LogsOptions {
   service?: string;

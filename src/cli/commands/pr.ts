@@ -1,16 +1,14 @@
 import type { Command } from 'commander';
 import type { SandpiperConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
-import { GitCli } from '../../core/git/git';
+import { GitCli } from '../../core/infra/git';
 import { planDraft, type PullRequestDraft } from '../../core/pr/draft';
-import { environmentSummary } from '../../core/pr/environmentSummary';
-import { OctokitGitHost } from '../../core/pr/octokitGitHost';
-import { openInBrowser } from '../../core/pr/openInBrowser';
+import { environmentSummary, type SandpiperSummary } from '../../core/pr/body';
+import { OctokitGitHost, apiBaseUrl, requireRepository } from '../../core/infra/github';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
-import { apiBaseUrl, requireRepository } from '../../core/pr/remote';
-import { latestCanary } from '../../core/pr/canaryResults';
-import type { SandpiperSummary } from '../../core/pr/body';
-import { configFor, globals, kubeFor, printJson } from '../options';
+import { latestCanary } from '../../core/canary/state';
+import { configFor, globals, kubeFor, printJson } from '../main';
+import { spawn } from 'node:child_process';
 
 interface DraftFlags {
   dryRun?: boolean;
@@ -135,4 +133,15 @@ export function registerPullRequestCommands(program: Command): void {
     .option('--reviewers <list>', 'keep only these suggested reviewers (comma-separated labels, e.g. bob,acme/api)')
     .option('--open', 'open the pull request in the browser')
     .action(async (flags: DraftFlags, cmd: Command) => draftCommand(flags, cmd));
+}
+
+/** Opens a URL with the platform's opener (CLI only; the extension uses vscode.env.openExternal). */
+export function openInBrowser(url: string): void {
+  const [cmd, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
+  child.on('error', () => {
+    // No opener installed (a server, a container): the URL is printed anyway.
+  });
+  child.unref();
 }

@@ -1,19 +1,15 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
-import { parseDuration } from '../../core/config/duration';
-import type { CanaryConfig, SandpiperConfig } from '../../core/config/types';
+import { parseDuration, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
-import { httpCode, type Kube } from '../../core/kube/client';
-import { PrometheusClient, prometheusUrl } from '../../core/metrics/prometheus';
-import { ARGO, runArgoAction, type ArgoAction } from '../../core/rollout/argoActions';
-import { startCanary } from '../../core/rollout/builtinCanary';
-import { overrideCanary, type CanaryOverride } from '../../core/rollout/canaryControl';
-import { driveCanary, type DriverEvent } from '../../core/rollout/canaryDriver';
-import { undoDeployment } from '../../core/rollout/deploymentUndo';
-import { watchNamespace } from '../../core/rollout/namespaceWatch';
-import { RolloutModel } from '../../core/rollout/rolloutModel';
-import type { WorkloadSummary } from '../../core/rollout/types';
-import { configFor, globals, kubeFor, printJson } from '../options';
+import { httpCode, type Kube } from '../../core/infra/kube/client';
+import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
+import { ARGO, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
+import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
+import { driveCanary, type DriverEvent } from '../../core/canary/driver';
+import { watchNamespace } from '../../core/workloads/feed';
+import { RolloutModel, type WorkloadSummary } from '../../core/workloads/model';
+import { configFor, globals, kubeFor, printJson } from '../main';
 
 const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
 

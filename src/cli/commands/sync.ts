@@ -5,7 +5,7 @@ import type { SandpiperConfig, ServiceConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import type { SyncStatus } from '../../core/sync/syncEngine';
 import { SyncSession } from '../../core/sync/syncSession';
-import { configFor, kubeFor } from '../options';
+import { configFor, kubeFor } from '../main';
 
 interface SyncOptions {
   service?: string;

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
-import { parseDuration } from './duration';
-import type { CanaryConfig, ReloadAction, SandpiperConfig, ServiceConfig, Threshold } from './types';
+import { parseDuration, type CanaryConfig, type ReloadAction, type SandpiperConfig, type ServiceConfig, type Threshold } from './types';
 
 export const CONFIG_FILE = 'sandpiper.yaml';
 const DURATION_PATTERN = schema.definitions.duration.pattern;

@@ -66,3 +66,31 @@ export interface SandpiperConfig {
   github: { baseUrl?: string; maxReviewers: number };
   services: Record<string, ServiceConfig>;
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /([0-9]+)(ms|s|m|h|d)/gy;
+
+/** Parses durations such as `30s`, `8h` or `1h30m`; returns undefined when the text is not one. */
+export function parseDuration(text: string): number | undefined {
+  PART.lastIndex = 0;
+  let total = 0;
+  let consumed = 0;
+  for (let m = PART.exec(text); m; m = PART.exec(text)) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    consumed = PART.lastIndex;
+  }
+  return consumed > 0 && consumed === text.length ? total : undefined;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1000);
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.slice(0, 2).join('') || '0s';
+}

@@ -1,10 +1,13 @@
 import type { SandpiperConfig, ServiceConfig } from '../config/types';
-import type { Kube } from '../kube/client';
-import { applyAll } from './apply';
-import type { KubeObject } from './clone';
-import { prepareServiceObjects, readServiceManifests } from './manifests';
-import type { ProgressSink } from './progress';
+import { type Kube, FIELD_MANAGER, kubeError } from '../infra/kube/client';
+import type { KubeObject } from './plan';
+import type { ProgressSink } from './metadata';
 import { waitForWorkloads } from './readiness';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { SandpiperError, cancelled } from '../errors';
+import { ApiException, PatchStrategy } from '@kubernetes/client-node';
 
 export interface DeployOptions {
   /** An image reference to run instead of the manifests' (e.g. one just built); default: config's `image` ref, else the manifests'. */
@@ -33,5 +36,133 @@ export async function deployService(kube: Kube, config: SandpiperConfig, service
   const applied = await applyAll(kube, objects, opts.signal);
   await waitForWorkloads(kube, applied, opts.signal, opts.timeoutMs);
   opts.progress?.({ step: 'service', name: service.name, state: 'ready', message: `${service.name} is ready` });
+  return applied;
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+
+async function filesUnder(entry: string): Promise<string[]> {
+  const stat = await fs.stat(entry).catch(() => undefined);
+  if (!stat) throw new SandpiperError('manifests-missing', `The manifests path ${entry} does not exist.`, 'Fix `manifests` in sandpiper.yaml.');
+  if (stat.isFile()) return [entry];
+  const names = (await fs.readdir(entry)).sort();
+  if (names.includes('kustomization.yaml') || names.includes('kustomization.yml')) {
+    throw new SandpiperError('manifests-kustomize', `${entry} is a kustomization; only plain YAML manifests are supported so far.`, 'Point `manifests` at plain YAML files or a folder of them.');
+  }
+  const nested = await Promise.all(names.map(async (n) => {
+    const full = path.join(entry, n);
+    const s = await fs.stat(full);
+    return s.isDirectory() ? filesUnder(full) : YAML_FILE.test(n) ? [full] : [];
+  }));
+  return nested.flat();
+}
+
+/** Reads every object of a service's manifests (files or folders of plain YAML, multi-document). */
+export async function readServiceManifests(root: string, service: ServiceConfig): Promise<KubeObject[]> {
+  const objects: KubeObject[] = [];
+  for (const entry of service.manifests) {
+    for (const file of await filesUnder(path.resolve(root, entry))) {
+      const text = await fs.readFile(file, 'utf8');
+      for (const doc of parseAllDocuments(text)) {
+        if ('errors' in doc && doc.errors.length) {
+          throw new SandpiperError('manifests-invalid', `${path.relative(root, file)}: ${doc.errors[0].message.split('\n')[0]}`, 'Fix the YAML of that manifest.');
+        }
+        const obj = doc.toJS() as KubeObject | null;
+        if (!obj) continue;
+        if (!obj.apiVersion || !obj.kind || !obj.metadata?.name) {
+          throw new SandpiperError('manifests-invalid', `${path.relative(root, file)}: an object without apiVersion, kind or metadata.name.`, 'Every manifest needs apiVersion, kind and metadata.name.');
+        }
+        objects.push(obj);
+      }
+    }
+  }
+  if (!objects.length) throw new SandpiperError('manifests-empty', `The manifests of "${service.name}" hold no objects.`, 'Add the Deployment and Service of the service.');
+  return objects;
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job']);
+
+export function isWorkload(obj: KubeObject): boolean {
+  return WORKLOAD_KINDS.has(obj.kind ?? '');
+}
+
+/**
+ * Puts the objects into `namespace` with our labels and, when an image is given, sets it on the
+ * service's container (the one named in config, else the first).
+ */
+export function prepareServiceObjects(objects: KubeObject[], namespace: string, labels: Record<string, string>, service: ServiceConfig, image?: string): KubeObject[] {
+  return objects.map((source) => {
+    const obj = structuredClone(source);
+    obj.metadata = { ...obj.metadata, namespace, labels: { ...(obj.metadata?.labels ?? {}), ...labels } };
+    if (image && isWorkload(obj)) {
+      const podSpec = obj.kind === 'Pod' ? obj.spec : (obj.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec;
+      const containers = (podSpec?.containers ?? []) as Array<{ name: string; image?: string }>;
+      const target = containers.find((c) => c.name === service.container) ?? containers[0];
+      if (target) target.image = image;
+    }
+    return obj;
+  });
+}
+
+export function describeObject(obj: KubeObject): string {
+  const ns = obj.metadata?.namespace;
+  return `${obj.kind} "${obj.metadata?.name}"${ns ? ` in namespace "${ns}"` : ''}`;
+}
+
+const FORBIDDEN = /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/;
+
+/** A 403 turned into a message that names the verb, the resource and the namespace, and who was refused. */
+export function forbiddenError(err: ApiException<unknown>, doing: string): SandpiperError {
+  const body = typeof err.body === 'string' ? safeParse(err.body) : (err.body as { message?: string } | undefined);
+  const message = body?.message ?? err.message;
+  const m = FORBIDDEN.exec(message);
+  const user = /User "([^"]+)"/.exec(message)?.[1];
+  if (!m) return new SandpiperError('forbidden', `Forbidden while trying to ${doing}: ${message}`, 'Ask for the missing RBAC permission, or use another context.', message);
+  const [, verb, resource, group, namespace] = m;
+  // For a Namespace object the apiserver reports its own name as "the namespace".
+  const where = !namespace ? 'at the cluster scope' : resource === 'namespaces' ? `named "${namespace}"` : `in namespace "${namespace}"`;
+  const res = group ? `${resource}.${group}` : resource;
+  return new SandpiperError(
+    'forbidden',
+    `Forbidden: ${user ? `"${user}"` : 'you'} cannot ${verb} ${res} ${where} (while trying to ${doing}).`,
+    `Ask a cluster admin for RBAC permission to ${verb} ${res} ${where}, or use another context.`,
+    message,
+  );
+}
+
+function safeParse(text: string): { message?: string } | undefined {
+  try {
+    return JSON.parse(text) as { message?: string };
+  } catch {
+    return { message: text };
+  }
+}
+
+/** kubeError, except that a 403 names the verb, resource and namespace that were refused. */
+export function kubeFailure(err: unknown, doing: string): SandpiperError {
+  return err instanceof ApiException && err.code === 403 ? forbiddenError(err, doing) : kubeError(err, doing);
+}
+
+/** Server-side apply under our field manager; `force` takes over fields another manager set (we own the env). */
+export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+  if (signal?.aborted) throw cancelled();
+  const doing = `apply ${describeObject(obj)}`;
+  try {
+    // Managed fields must not be sent with an apply patch; clones have them stripped already.
+    return (await kube.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
+  } catch (err) {
+    throw kubeFailure(err, doing);
+  }
+}
+
+export async function applyAll(kube: Kube, objects: KubeObject[], signal?: AbortSignal): Promise<KubeObject[]> {
+  // Config first so workloads that mount it do not start without it.
+  const order = (o: KubeObject) => (['ConfigMap', 'Secret', 'ServiceAccount'].includes(o.kind ?? '') ? 0 : o.kind === 'Service' ? 1 : 2);
+  const sorted = [...objects].sort((a, b) => order(a) - order(b));
+  const applied: KubeObject[] = [];
+  for (const group of [0, 1, 2]) {
+    const batch = sorted.filter((o) => order(o) === group);
+    applied.push(...(await Promise.all(batch.map((o) => applyObject(kube, o, signal)))));
+  }
   return applied;
 }

@@ -1,10 +1,10 @@
-import type { V1Namespace } from '@kubernetes/client-node';
-import { mergePatch } from '../kube/patch';
-import { formatDuration } from '../config/duration';
+import { type V1Namespace, Watch } from '@kubernetes/client-node';
+import { mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { formatDuration } from '../config/types';
 import { SandpiperError } from '../errors';
-import { httpCode, kubeError, type Kube } from '../kube/client';
-import { ANNOTATION_LAST_ACTIVITY, ANNOTATION_TTL, MANAGED_SELECTOR, environmentInfo, expiryOf, isManaged, type EnvironmentInfo } from './metadata';
-import { watchUntil } from './watch';
+import { ANNOTATION_LAST_ACTIVITY, ANNOTATION_TTL, MANAGED_SELECTOR, environmentInfo, expiryOf, isManaged, type EnvironmentInfo, ANNOTATION_ACTIVITY_REASON, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from './metadata';
+import { watchUntil } from '../infra/kube/watch';
+import type { Disposable } from '../disposable';
 
 export async function listEnvironments(kube: Kube): Promise<EnvironmentInfo[]> {
   try {
@@ -83,4 +83,158 @@ export async function extendEnvironment(kube: Kube, name: string, byMs: number, 
   } catch (err) {
     throw kubeError(err, `extend environment "${name}"`);
   }
+}
+
+/**
+ * Marks an environment as used now, so the janitor leaves it alone. Only Sandpiper namespaces are
+ * touched: the patch carries a test of the managed-by label (a JSON Patch `test` op fails otherwise).
+ */
+export async function recordActivity(kube: Kube, namespace: string, reason: string, now = new Date()): Promise<void> {
+  try {
+    await kube.core.patchNamespace({
+      name: namespace,
+      body: [
+        { op: 'test', path: `/metadata/labels/${escape(LABEL_MANAGED_BY)}`, value: MANAGED_BY_VALUE },
+        { op: 'add', path: `/metadata/annotations/${escape(ANNOTATION_LAST_ACTIVITY)}`, value: now.toISOString() },
+        { op: 'add', path: `/metadata/annotations/${escape(ANNOTATION_ACTIVITY_REASON)}`, value: reason.slice(0, 100) },
+      ],
+    });
+  } catch (err) {
+    if (httpCode(err) === 422) throw new SandpiperError('not-ours', `Namespace "${namespace}" is not a Sandpiper environment; its activity is not recorded.`);
+    throw kubeError(err, `record activity on "${namespace}"`);
+  }
+}
+
+function escape(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Records activity at most once per interval per namespace; calls in between are dropped (they add nothing). */
+export class ActivityRecorder {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    /** Sends the patch; in the product this is `recordActivity` on the current cluster. */
+    private readonly send: (namespace: string, reason: string, at: Date) => Promise<void>,
+    private readonly intervalMs = 60_000,
+    private readonly clock: () => number = Date.now,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Returns whether a patch was sent. */
+  async record(namespace: string, reason: string): Promise<boolean> {
+    const now = this.clock();
+    const previous = this.last.get(namespace);
+    if (previous !== undefined && now - previous < this.intervalMs) return false;
+    this.last.set(namespace, now);
+    try {
+      await this.send(namespace, reason, new Date(now));
+      return true;
+    } catch (err) {
+      this.last.delete(namespace);
+      this.onError(err);
+      return false;
+    }
+  }
+}
+
+export interface JanitorDecision {
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  action: 'delete' | 'keep';
+  reason: string;
+  expiresAt?: string;
+}
+
+/**
+ * Decides, for each namespace, whether the janitor may delete it: only when it carries the managed-by
+ * label AND a readable TTL and last activity that together lie in the past. Anything else is kept:
+ * a foreign namespace, a tampered or missing annotation, or one already being deleted.
+ */
+export function janitorDecisions(namespaces: V1Namespace[], now: Date): JanitorDecision[] {
+  return namespaces.map((ns) => {
+    const name = ns.metadata?.name ?? '';
+    const uid = ns.metadata?.uid;
+    const resourceVersion = ns.metadata?.resourceVersion;
+    if (!isManaged(ns)) return { name, uid, action: 'keep', reason: 'not managed by Sandpiper' };
+    if (ns.metadata?.deletionTimestamp) return { name, uid, action: 'keep', reason: 'already being deleted' };
+    const expiry = expiryOf(ns.metadata?.annotations);
+    if (!expiry) return { name, uid, action: 'keep', reason: 'no readable TTL or last activity' };
+    if (expiry.getTime() > now.getTime()) return { name, uid, action: 'keep', reason: 'not expired', expiresAt: expiry.toISOString() };
+    return { name, uid, resourceVersion, action: 'delete', reason: 'expired', expiresAt: expiry.toISOString() };
+  });
+}
+
+export interface JanitorResult {
+  decisions: JanitorDecision[];
+  deleted: string[];
+  errors: Array<{ name: string; message: string }>;
+}
+
+/** Lists Sandpiper namespaces and deletes the expired ones (none with dryRun). */
+export async function runJanitor(kube: Kube, opts: { dryRun?: boolean; now?: Date } = {}): Promise<JanitorResult> {
+  let items: V1Namespace[];
+  try {
+    // The label selector narrows the list; janitorDecisions checks the label again on every item.
+    items = (await kube.core.listNamespace({ labelSelector: MANAGED_SELECTOR })).items;
+  } catch (err) {
+    throw kubeError(err, 'list namespaces for the janitor');
+  }
+  const decisions = janitorDecisions(items, opts.now ?? new Date());
+  const result: JanitorResult = { decisions, deleted: [], errors: [] };
+  if (opts.dryRun) return result;
+  for (const d of decisions.filter((x) => x.action === 'delete')) {
+    try {
+      // Preconditions: a namespace re-created, or touched (activity, extend) since the list, is not deleted on stale facts.
+      if (await deleteEnvironment(kube, d.name, { uid: d.uid, resourceVersion: d.resourceVersion })) result.deleted.push(d.name);
+    } catch (err) {
+      result.errors.push({ name: d.name, message: (err as Error).message });
+    }
+  }
+  return result;
+}
+
+/**
+ * Calls `onChange` whenever a Sandpiper namespace is added, changed or removed; reopens the watch
+ * when the server closes it (with a growing pause while it keeps failing). Dispose to stop.
+ */
+export function watchEnvironments(kube: Kube, onChange: () => void, onError: (err: unknown) => void = () => undefined): Disposable {
+  const watch = new Watch(kube.config);
+  let controller: AbortController | undefined;
+  let stopped = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const open = () => {
+    if (stopped) return;
+    watch
+      .watch('/api/v1/namespaces', { labelSelector: MANAGED_SELECTOR }, () => {
+        failures = 0;
+        onChange();
+      }, (err) => {
+        if (stopped) return;
+        if (err) {
+          failures++;
+          onError(err);
+        }
+        timer = setTimeout(open, Math.min(30_000, err ? 1000 * 2 ** failures : 0));
+      })
+      .then((c) => {
+        controller = c;
+        if (stopped) c.abort();
+      })
+      .catch((err) => {
+        failures++;
+        onError(err);
+        if (!stopped) timer = setTimeout(open, Math.min(30_000, 1000 * 2 ** failures));
+      });
+  };
+  open();
+  return {
+    dispose() {
+      stopped = true;
+      clearTimeout(timer);
+      controller?.abort();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { MANAGED_BY, SANDPIPER } from '../kube/client';
-import { formatDuration, parseDuration } from '../config/duration';
+import { MANAGED_BY, SANDPIPER } from '../infra/kube/client';
+import { formatDuration, parseDuration } from '../config/types';
 
 /** Labels and annotations that mark a namespace as a Sandpiper environment; the janitor trusts nothing else. */
 export const LABEL_MANAGED_BY = MANAGED_BY;
@@ -80,3 +80,13 @@ export function describeExpiry(expiresAt: Date | undefined, now = Date.now()): s
   const left = expiresAt.getTime() - now;
   return left > 0 ? `expires in ${formatDuration(left)}` : `expired ${formatDuration(-left)} ago`;
 }
+
+/** One line of progress: a step started, finished, or a note; the UI and the CLI render it their way. */
+export interface EnvironmentProgress {
+  step: 'namespace' | 'dependency' | 'service' | 'note';
+  name: string;
+  state: 'started' | 'ready' | 'info';
+  message: string;
+}
+
+export type ProgressSink = (p: EnvironmentProgress) => void;

@@ -2,13 +2,13 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
-// Not re-exported by the package index; needed to give the handler inert default streams.
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import type WebSocket from 'ws';
 import { SandpiperError } from '../errors';
-import type { Kube } from '../kube/client';
-import { readyPodOf } from './podTarget';
+import type { Kube } from '../infra/kube/client';
+import { readyPodOf } from '../infra/kube/pods';
 
+// Not re-exported by the package index; needed to give the handler inert default streams.
 export interface PortForwardOptions {
   kube: Kube;
   namespace: string;

@@ -1,7 +1,7 @@
 import { SandpiperError, cancelled } from '../errors';
-import type { Git } from '../git/git';
+import type { Git } from '../infra/git';
 import type { PullRequestDraft } from './draft';
-import type { GitHost, PullRequestRef } from './gitHost';
+import type { GitHost, PullRequestRef } from '../infra/github';
 import { reviewerRequest, type ReviewerSuggestion } from './reviewers';
 
 /** What the person confirmed: possibly edited title and body, and the reviewers they kept. */

@@ -1,5 +1,7 @@
-import type { FileAuthor } from '../git/git';
-import { ownerRule, type CodeOwners } from './codeowners';
+import type { FileAuthor } from '../infra/git';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { matchFile, parse, type CodeOwnersEntry } from 'codeowners-utils';
 
 /** A suggested reviewer with why; only users and teams with a GitHub name can be requested. */
 export interface ReviewerSuggestion {
@@ -112,4 +114,33 @@ export function reviewerRequest(chosen: ReviewerSuggestion[]): { reviewers: stri
     reviewers: chosen.filter((r) => r.kind === 'user' && r.login).map((r) => r.login!),
     team_reviewers: chosen.filter((r) => r.kind === 'team' && r.team).map((r) => r.team!.slug),
   };
+}
+
+/** GitHub's search order: the first CODEOWNERS found is the only one used. */
+export const CODEOWNERS_LOCATIONS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
+
+export interface CodeOwners {
+  /** Relative path of the file read. */
+  path: string;
+  /** Entries as codeowners-utils returns them: last rule of the file first, so the first match wins. */
+  entries: CodeOwnersEntry[];
+}
+
+export async function loadCodeOwners(root: string): Promise<CodeOwners | undefined> {
+  for (const rel of CODEOWNERS_LOCATIONS) {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(root, rel), 'utf8');
+    } catch {
+      continue;
+    }
+    return { path: rel, entries: parse(text.replace(/\r\n/g, '\n')) };
+  }
+  return undefined;
+}
+
+/** The rule that owns `file` (the last matching line of the file, as on GitHub), or undefined. */
+export function ownerRule(owners: CodeOwners, file: string): CodeOwnersEntry | undefined {
+  // A rule with no owners ("path/ " alone) deliberately un-owns the path; matchFile returns it too.
+  return matchFile(file, owners.entries) ?? undefined;
 }

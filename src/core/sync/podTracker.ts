@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Watch, type V1Pod } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client';
+import type { Kube } from '../infra/kube/client';
 
 /** A ready pod at one life: a new uid or a container restart makes a new life, which needs a full sync. */
 export interface ReadyPod {

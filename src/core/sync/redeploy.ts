@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import type { SandpiperConfig, ServiceConfig } from '../config/types';
 import { SandpiperError, cancelled } from '../errors';
-import type { ImageBuilder } from '../image/imageBuilder';
-import { httpCode, kubeError, type Kube } from '../kube/client';
-import type { ServiceWorkload } from './serviceWorkload';
+import type { ImageBuilder } from '../infra/docker';
+import { httpCode, kubeError, type Kube } from '../infra/kube/client';
+import type { ServiceWorkload } from './syncSession';
+import ignore from 'ignore';
+import type { Ignore } from 'ignore';
 
 export interface RedeployRequest {
   kube: Kube;
@@ -74,4 +76,45 @@ export async function waitForRollout(kube: Kube, w: ServiceWorkload, signal: Abo
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new SandpiperError('rollout-timeout', `Deployment ${w.deployment} did not finish rolling out in ${Math.round(timeoutMs / 1000)} s.`, 'Look at its pods (sandpiper logs) for ImagePullBackOff or crashes.');
+}
+
+/** Files whose change the sync cannot carry: the image must be rebuilt (lockfiles and dependency manifests). */
+const DEPENDENCY_FILES = [
+  'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml',
+  'requirements.txt', 'poetry.lock', 'Pipfile.lock', 'pyproject.toml', 'go.mod', 'go.sum',
+  'Gemfile.lock', 'Cargo.lock', 'pom.xml', 'build.gradle', 'build.gradle.kts',
+];
+
+/** Decides whether a changed file outside the sync paths means "rebuild the image". */
+export class RebuildTrigger {
+  private readonly globs: Ignore;
+  private readonly dockerfile?: string;
+  private readonly context?: string;
+
+  constructor(
+    private readonly configRoot: string,
+    service: ServiceConfig,
+  ) {
+    this.globs = ignore().add(service.sync?.rebuildOn ?? []);
+    const build = service.image?.build;
+    if (build) {
+      this.context = path.resolve(configRoot, build.context);
+      this.dockerfile = path.resolve(this.context, build.dockerfile);
+    }
+  }
+
+  /** Whether the service builds its image here at all (a fixed image ref cannot be rebuilt). */
+  get canRebuild(): boolean {
+    return this.context !== undefined;
+  }
+
+  matches(localFile: string): boolean {
+    const abs = path.resolve(localFile);
+    const rel = path.relative(this.configRoot, abs);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel) && this.globs.ignores(rel.split(path.sep).join('/'))) return true;
+    if (!this.context) return false;
+    if (abs === this.dockerfile || abs === path.join(this.context, '.dockerignore')) return true;
+    // Dependency manifests at the build context's root (where a Dockerfile COPYs them from).
+    return path.dirname(abs) === this.context && DEPENDENCY_FILES.includes(path.basename(abs));
+  }
 }

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { ServiceConfig, SyncConfig } from '../config/types';
 import { SandpiperError, presentError } from '../errors';
-import type { Kube } from '../kube/client';
+import type { Kube } from '../infra/kube/client';
 import { PodSync } from './podSync';
 import { PodTracker, type ReadyPod } from './podTracker';
-import { RebuildTrigger } from './rebuildTrigger';
-import { findServiceWorkload, type ServiceWorkload } from './serviceWorkload';
+import { RebuildTrigger } from './redeploy';
+import { findServiceWorkload, type ServiceWorkload } from './syncSession';
 import { SyncPathMapper } from './syncPaths';
 
 /** How long the first change after a quiet period waits for its siblings (editors save several files within a few ms). */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import ignore from 'ignore';
+import type { Ignore } from 'ignore';
 import type { SyncConfig } from '../config/types';
 
 /** Where a local file goes in the container, relative to the sync target. */

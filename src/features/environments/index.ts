@@ -1,13 +1,15 @@
 import * as vscode from 'vscode';
-import { ActivityRecorder, recordActivity } from '../../core/env/activity';
-import { describeExpiry } from '../../core/env/metadata';
+import { ActivityRecorder, recordActivity } from '../../core/env/lifecycle';
+import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
 import { presentError } from '../../core/errors';
 import { registerCommand } from '../shared/commands';
-import type { FeatureContext } from '../shared/featureContext';
-import { createEnvironmentCommand } from './createCommand';
-import { ExpiryWarning } from './expiryWarning';
-import { deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './manageCommands';
+import type { FeatureContext } from '../shared/context';
+import { createEnvironmentCommand, deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './commands';
 import { EnvironmentsTree } from './tree';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Kube } from '../../core/infra/kube/client';
+import { parseDuration } from '../../core/config/types';
 
 /** Registers the environments feature: its commands, the Environments view, activity and expiry. */
 export function registerEnvironments(ctx: FeatureContext): void {
@@ -58,4 +60,66 @@ export function registerEnvironments(ctx: FeatureContext): void {
       if (env) await vscode.env.clipboard.writeText(env.name);
     }),
   );
+}
+
+const SELECT_CONTEXT = 'Select Kubernetes Context';
+
+function kubeconfigPath(): string {
+  const setting = vscode.workspace.getConfiguration('sandpiper').get<string>('kubeconfig');
+  return setting || process.env.KUBECONFIG || path.join(os.homedir(), '.kube', 'config');
+}
+
+/**
+ * The reachable cluster, or undefined after telling the user plainly which kubeconfig and context were
+ * tried and offering to pick another context.
+ */
+export async function reachableClusterOrExplain(ctx: FeatureContext, doing: string): Promise<Kube | undefined> {
+  let contextName: string | undefined;
+  try {
+    const kube = ctx.cluster.kube();
+    contextName = kube.contextName;
+    await kube.checkReachable();
+    return kube;
+  } catch (err) {
+    const { message, hint } = presentError(err);
+    const where = `kubeconfig ${kubeconfigPath()}${contextName ? `, context "${contextName}"` : ''}`;
+    const text = `Cannot ${doing}: no Kubernetes cluster is reachable (${where}). ${message}${hint ? ` ${hint}` : ''}`;
+    ctx.log.error(text);
+    const choice = await vscode.window.showErrorMessage(text, SELECT_CONTEXT, 'Show Log');
+    if (choice === SELECT_CONTEXT) await vscode.commands.executeCommand('sandpiper.selectContext');
+    if (choice === 'Show Log') ctx.log.show(true);
+    return undefined;
+  }
+}
+
+const TIMER_MAX = 2 ** 31 - 1;
+
+/**
+ * Warns shortly before the active environment expires (setting sandpiper.expiryWarning), with an
+ * Extend action; re-armed whenever the environments are reloaded (activity moves the expiry).
+ */
+export class ExpiryWarning implements vscode.Disposable {
+  private timer?: NodeJS.Timeout;
+  private warned = new Set<string>();
+
+  constructor(private readonly extend: (namespace: string) => Thenable<unknown>) {}
+
+  arm(env: EnvironmentInfo | undefined): void {
+    clearTimeout(this.timer);
+    if (!env?.expiresAt) return;
+    const lead = parseDuration(vscode.workspace.getConfiguration('sandpiper').get<string>('expiryWarning') ?? '15m') ?? 15 * 60_000;
+    const key = `${env.name}@${env.expiresAt.toISOString()}`;
+    if (this.warned.has(key)) return;
+    const delay = env.expiresAt.getTime() - lead - Date.now();
+    this.timer = setTimeout(() => {
+      this.warned.add(key);
+      void vscode.window.showWarningMessage(`Environment ${env.name} ${describeExpiry(env.expiresAt)} and will then be deleted.`, 'Extend').then((choice) => {
+        if (choice === 'Extend') void this.extend(env.name);
+      });
+    }, Math.min(Math.max(delay, 0), TIMER_MAX));
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
 }

@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
 import type { Disposable } from '../../core/disposable';
-import { watchEnvironments } from '../../core/env/environmentWatch';
-import { listEnvironments } from '../../core/env/lifecycle';
+import { watchEnvironments, listEnvironments } from '../../core/env/lifecycle';
 import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
 import { presentError } from '../../core/errors';
-import type { FeatureContext } from '../shared/featureContext';
+import type { FeatureContext } from '../shared/context';
 
 /** A row of the Environments view: an environment, or one of its services/dependencies beneath it. */
 export type EnvironmentNode =

@@ -1,12 +1,19 @@
 import * as vscode from 'vscode';
-import { SandpiperError } from '../../core/errors';
-import { isLiveCanary } from '../../core/rollout/rolloutFeed';
-import type { WorkloadSummary } from '../../core/rollout/types';
-import type { FeatureContext } from '../shared/featureContext';
+import { SandpiperError, isCancellation, presentError } from '../../core/errors';
+import { isLiveCanary } from '../../core/workloads/feed';
+import type { WorkloadSummary } from '../../core/workloads/model';
+import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
 import { registerCommand } from '../shared/commands';
-import { pickService, workspaceConfig } from '../shared/workspaceConfig';
-import { DEFAULT_CANARY, runWorkloadAction, startAndDrive } from './rolloutActions';
-import { RolloutPanel } from './rolloutPanel';
+import { RolloutPanel } from './panel';
+import * as os from 'node:os';
+import type { CanaryConfig } from '../../core/config/types';
+import type { Kube } from '../../core/infra/kube/client';
+import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
+import { runArgoAction, undoDeployment } from '../../core/workloads/actions';
+import { startCanary, overrideCanary } from '../../core/canary/control';
+import { driveCanary } from '../../core/canary/driver';
+import type { CanaryState } from '../../core/canary/state';
+import type { ActionMessage } from '../../protocol/rollout';
 
 /** Registers the rollout feature: the Rollouts panel and the start/promote/abort commands. */
 export function registerRollout(ctx: FeatureContext): void {
@@ -53,4 +60,103 @@ async function overrideCommand(ctx: FeatureContext, panel: RolloutPanel, action:
   if (!w) return;
   ctx.environments.touch('rollout');
   await runWorkloadAction(t.kube, { action, kind: w.kind, namespace: w.namespace, name: w.name }, ctx.log);
+}
+
+export const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
+
+/** Canaries this window drives: it announces their end itself, so the panel does not announce them twice. */
+export const drivenHere = new Set<string>();
+
+export function metricsSource(): PrometheusClient {
+  return new PrometheusClient(prometheusUrl(vscode.workspace.getConfiguration('sandpiper').get<string>('prometheusUrl')));
+}
+
+/** Runs one panel/palette action on a workload; Abort and Undo ask first. Returns false when the user declined. */
+export async function runWorkloadAction(kube: Kube, m: Omit<ActionMessage, 'type'>, log: vscode.LogOutputChannel): Promise<boolean> {
+  if (m.action === 'abort' || m.action === 'undo') {
+    const what = m.action === 'abort' ? `Abort the rollout of ${m.name} and send all traffic back to stable?` : `Roll ${m.name} back to its previous revision?`;
+    const yes = m.action === 'abort' ? 'Abort' : 'Undo';
+    if ((await vscode.window.showWarningMessage(what, { modal: true }, yes)) !== yes) return false;
+  }
+  log.info(`rollout: ${m.action} ${m.kind} ${m.namespace}/${m.name}`);
+  if (m.kind === 'Rollout') {
+    await runArgoAction(kube, m.namespace, m.name, m.action);
+    return true;
+  }
+  switch (m.action) {
+    case 'promote':
+    case 'promote-full':
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Promoting the canary of ${m.name}`, cancellable: true }, (_p, token) =>
+        overrideCanary(kube, m.namespace, m.name, 'promote', abortOn(token), `vscode@${os.hostname()}`),
+      );
+      return true;
+    case 'abort':
+      await overrideCanary(kube, m.namespace, m.name, 'abort', undefined, `vscode@${os.hostname()}`);
+      return true;
+    case 'pause':
+    case 'resume':
+      await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
+      return true;
+    case 'undo':
+      await undoDeployment(kube, m.namespace, m.name);
+      return true;
+    case 'retry':
+      throw new Error('Retry applies to Argo Rollouts; start a new canary for a Deployment.');
+  }
+}
+
+export function abortOn(token: vscode.CancellationToken): AbortSignal {
+  const c = new AbortController();
+  token.onCancellationRequested(() => c.abort());
+  return c.signal;
+}
+
+/** Starts a built-in canary and drives it with a cancellable progress notification; tells the user how it ended. */
+export async function startAndDrive(kube: Kube, namespace: string, deployment: string, image: string, canary: CanaryConfig, container: string | undefined, log: vscode.LogOutputChannel): Promise<CanaryState | undefined> {
+  const metrics = metricsSource();
+  const state = await startCanary(kube, { namespace, deployment, image, container, canary });
+  log.info(`rollout: canary of ${namespace}/${deployment} started with ${image} (${state.trafficMode})`);
+  return driveInBackground(kube, namespace, deployment, canary, metrics, log);
+}
+
+export async function driveInBackground(kube: Kube, namespace: string, deployment: string, canary: CanaryConfig, metrics: PrometheusClient, log: vscode.LogOutputChannel): Promise<CanaryState | undefined> {
+  const key = `${namespace}/${deployment}`;
+  drivenHere.add(key);
+  try {
+    const end = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true }, (progress, token) =>
+      driveCanary({
+        kube, namespace, deployment, service: deployment, analysis: canary.analysis, metrics, holder: `vscode@${os.hostname()}:${process.pid}`, signal: abortOn(token),
+        onEvent: (e) => {
+          if (e.kind === 'state') progress.report({ message: `${e.state.status}, step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} at ${e.state.weight}%` });
+          else log.info(`rollout: analysis of ${deployment}: ${e.result.verdict} — ${e.result.summary}`);
+        },
+      }),
+    );
+    void announce(end, deployment, log);
+    return end;
+  } catch (err) {
+    if (isCancellation(err)) {
+      void vscode.window.showInformationMessage(`Stopped driving the canary of ${deployment}; it stays at its step. Run "Start Canary Rollout" again or \`sandpiper rollout continue ${deployment}\` to resume.`);
+      return undefined;
+    }
+    throw err;
+  } finally {
+    drivenHere.delete(key);
+  }
+}
+
+async function announce(state: CanaryState, deployment: string, log: vscode.LogOutputChannel): Promise<void> {
+  if (state.status === 'promoted') {
+    void vscode.window.showInformationMessage(`Canary of ${deployment} promoted: ${state.image}.`);
+    return;
+  }
+  await announceRollback(deployment, presentError(state.reason ?? 'aborted').message, log);
+}
+
+/** A rollback raises a notification leading to the panel and the log. */
+export async function announceRollback(name: string, reason: string, log: vscode.LogOutputChannel): Promise<void> {
+  log.warn(`rollout: ${name} rolled back: ${reason}`);
+  const choice = await vscode.window.showWarningMessage(`Rollout of ${name} rolled back: ${reason}`, 'Show Rollouts', 'Show Logs');
+  if (choice === 'Show Rollouts') void vscode.commands.executeCommand('sandpiper.rollouts.focus');
+  if (choice === 'Show Logs') log.show(true);
 }

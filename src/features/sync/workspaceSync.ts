@@ -4,11 +4,9 @@ import type { ServiceConfig } from '../../core/config/types';
 import { presentError } from '../../core/errors';
 import type { SyncStatus } from '../../core/sync/syncEngine';
 import { SyncSession } from '../../core/sync/syncSession';
-import type { ActiveEnvironment } from '../shared/activeEnvironment';
-import type { FeatureContext } from '../shared/featureContext';
+import type { ActiveEnvironment, FeatureContext } from '../shared/context';
 import { showError } from '../shared/commands';
-import type { SyncFileView } from './syncFileView';
-import type { SyncStatusBar } from './syncStatusBar';
+import type { SyncFileView, SyncStatusBar } from './index';
 
 /** A watcher event this soon after a save of the same file is that save again: the save already carried it. */
 const SAVE_ECHO_MS = 1500;

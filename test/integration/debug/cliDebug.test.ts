@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspectorWebSocketUrl } from '../../../src/adapters/debug/inspectorEndpoint';
+import { inspectorWebSocketUrl } from '../../../src/debugAdapter/node/cdp';
 import { DebugTarget } from '../../support/debugTarget';
 import { createNamespace, portForwardTo, testbedEnv, type Disposable } from '../../support/testbed';
 import { createPod, createService } from '../portforward/kwokPods';

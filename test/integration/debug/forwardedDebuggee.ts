@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Kube } from '../../../src/core/kube/client';
+import { Kube } from '../../../src/core/infra/kube/client';
 import { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import type { HostedDebuggee } from '../../support/debugTarget';
 import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';

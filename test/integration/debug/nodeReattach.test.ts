@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { NodeDebugSession } from '../../../src/adapters/debug/nodeDebugSession';
+import { NodeDebugSession } from '../../../src/debugAdapter/node/nodeDebugSession';
 import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { BREAKPOINT_LINE, DebugTarget } from '../../support/debugTarget';
 import { DapDriver } from './dapDriver';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { PythonDebugSession } from '../../../src/adapters/debug/pythonDebugSession';
+import { PythonDebugSession } from '../../../src/debugAdapter/python/pythonDebugSession';
 import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../../support/debugTarget';
 import { DapDriver } from './dapDriver';

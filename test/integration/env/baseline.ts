@@ -7,10 +7,10 @@ import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../../src/core/config/loader';
 import type { SandpiperConfig } from '../../../src/core/config/types';
-import { applyAll } from '../../../src/core/env/apply';
-import type { KubeObject } from '../../../src/core/env/clone';
+import { applyAll } from '../../../src/core/env/deploy';
+import type { KubeObject } from '../../../src/core/env/plan';
 import { waitForWorkloads } from '../../../src/core/env/readiness';
-import { Kube, loadKube } from '../../../src/core/kube/client';
+import { Kube, loadKube } from '../../../src/core/infra/kube/client';
 import { loadTestbed } from '../../support/testbed';
 
 export const EXAMPLE = path.resolve(__dirname, '../../../examples/todo');

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
 import { deleteEnvironment } from '../../../src/core/env/lifecycle';
-import type { EnvironmentProgress } from '../../../src/core/env/progress';
+import type { EnvironmentProgress } from '../../../src/core/env/metadata';
 import { SandpiperError } from '../../../src/core/errors';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { logsFrom, writeCriLogLine } from '../../support/testbed';
@@ -237,7 +237,7 @@ describe('environment create on the testbed', function () {
     const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromOptions({ clusters: [{ name: 'gone', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'gone', cluster: 'gone', user: 'u' }], currentContext: 'gone' });
-    const { Kube } = await import('../../../src/core/kube/client');
+    const { Kube } = await import('../../../src/core/infra/kube/client');
     const err = await expectCreateError(createEnvironment(new Kube(kc), config, { service: 'tasks', owner: 'ada@example.com', branch: 'main' }));
     assert.equal(err.code, 'unreachable');
     assert.ok(err instanceof SandpiperError);

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { PatchStrategy } from '@kubernetes/client-node';
-import { recordActivity } from '../../../src/core/env/activity';
-import type { KubeObject } from '../../../src/core/env/clone';
-import { runJanitor } from '../../../src/core/env/janitor';
+import { recordActivity } from '../../../src/core/env/lifecycle';
+import type { KubeObject } from '../../../src/core/env/plan';
+import { runJanitor } from '../../../src/core/env/lifecycle';
 import { testbedEnv } from '../../support/testbed';
 import { adminKube, deleteNamespace, uniqueName } from './baseline';
 
@@ -100,7 +100,7 @@ describe('janitor on the testbed', function () {
       await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
       const token = await kube.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
       const { KubeConfig } = await import('@kubernetes/client-node');
-      const { Kube } = await import('../../../src/core/kube/client');
+      const { Kube } = await import('../../../src/core/infra/kube/client');
       const cluster = kube.config.getCurrentCluster()!;
       const kc = new KubeConfig();
       kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: token.status?.token }], contexts: [{ name, cluster: cluster.name, user: name }], currentContext: name });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Kube } from '../../../src/core/kube/client';
+import { Kube } from '../../../src/core/infra/kube/client';
 import { PortForwarder, type PortForwardEvent } from '../../../src/core/portforward/portForwarder';
 import { createNamespace, kubeConfig, portForwardTo, type Disposable } from '../../support/testbed';
 import { createPod, createService, deletePod } from './kwokPods';

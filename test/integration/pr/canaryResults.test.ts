@@ -4,9 +4,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadKube } from '../../../src/core/kube/client';
-import { latestCanary } from '../../../src/core/pr/canaryResults';
-import { writeCanaryState, CANARY_STATE_ANNOTATION, type CanaryState } from '../../../src/core/rollout/canaryState';
+import { loadKube } from '../../../src/core/infra/kube/client';
+import { latestCanary } from '../../../src/core/canary/state';
+import { writeCanaryState, CANARY_STATE_ANNOTATION, type CanaryState } from '../../../src/core/canary/state';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 
 function state(overrides: Partial<CanaryState>): CanaryState {

@@ -2,9 +2,9 @@
 // a refused review request leaves the draft in place and says why, and cancelling stops before GitHub.
 import { strict as assert } from 'node:assert';
 import { isCancellation } from '../../../src/core/errors';
-import { GitCli } from '../../../src/core/git/git';
+import { GitCli } from '../../../src/core/infra/git';
 import { planDraft, type PullRequestDraft } from '../../../src/core/pr/draft';
-import { OctokitGitHost } from '../../../src/core/pr/octokitGitHost';
+import { OctokitGitHost } from '../../../src/core/infra/github';
 import { publishDraft } from '../../../src/core/pr/publish';
 import { GitHubStandIn } from '../../support/githubStandIn';
 import { TestRepo, sampleProject } from '../../unit/pr/support/gitRepo';

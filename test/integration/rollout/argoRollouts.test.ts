@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ARGO, runArgoAction } from '../../../src/core/rollout/argoActions';
-import { watchNamespace } from '../../../src/core/rollout/namespaceWatch';
-import { RolloutModel } from '../../../src/core/rollout/rolloutModel';
+import { ARGO, runArgoAction } from '../../../src/core/workloads/actions';
+import { watchNamespace } from '../../../src/core/workloads/feed';
+import { RolloutModel } from '../../../src/core/workloads/model';
 import { eventually, testbedKube } from '../../support/canaryWorkspace';
 import { createNamespace } from '../../support/testbed';
 

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import type { CanaryConfig } from '../../../src/core/config/types';
 import { type SandpiperError } from '../../../src/core/errors';
-import { PrometheusClient } from '../../../src/core/metrics/prometheus';
-import { startCanary } from '../../../src/core/rollout/builtinCanary';
-import { driveCanary, type DriverEvent } from '../../../src/core/rollout/canaryDriver';
-import { canaryState } from '../../../src/core/rollout/canaryControl';
-import { GATEWAY, type HttpRoute } from '../../../src/core/rollout/canaryTraffic';
+import { PrometheusClient } from '../../../src/core/infra/prometheus';
+import { startCanary } from '../../../src/core/canary/control';
+import { driveCanary, type DriverEvent } from '../../../src/core/canary/driver';
+import { canaryState } from '../../../src/core/canary/control';
+import { GATEWAY, type HttpRoute } from '../../../src/core/canary/traffic';
 import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
 import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../../support/testbed';

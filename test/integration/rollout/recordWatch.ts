@@ -3,8 +3,8 @@
 // of test/unit/rollout. Run: node --import tsx test/integration/rollout/recordWatch.ts <out.json>
 import * as fs from 'node:fs';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ResourceWatch, type ListResult } from '../../../src/core/rollout/resourceWatch';
-import type { WatchEvent, WatchedObject } from '../../../src/core/rollout/watchEvent';
+import { ResourceWatch, type ListResult } from '../../../src/core/infra/kube/watch';
+import type { WatchEvent, WatchedObject } from '../../../src/core/workloads/model';
 import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
 import { createNamespace } from '../../support/testbed';
 

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execInPod } from '../../../src/core/kube/exec';
+import { execInPod } from '../../../src/core/infra/kube/exec';
 import { applyCommand, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
-import { buildUncheckedArchive } from '../../../src/core/sync/syncArchive';
+import { buildUncheckedArchive } from '../../../src/core/infra/tar';
 import { SyncEngine, type FileSyncState } from '../../../src/core/sync/syncEngine';
 import { SyncFixture, eventually, httpGet } from './syncFixture';
 

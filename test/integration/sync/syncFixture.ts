@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/types';
-import { loadKube, type Kube } from '../../../src/core/kube/client';
+import { loadKube, type Kube } from '../../../src/core/infra/kube/client';
 import { createNamespace, execIntoDir, loadTestbed, type Disposable } from '../../support/testbed';
 
 /** The fixture server, found from here upward: this file also runs bundled (out/exthost/suite.js). */

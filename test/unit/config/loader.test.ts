@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { formatProblem, parseConfig } from '../../../src/core/config/loader';
-import { parseDuration, formatDuration } from '../../../src/core/config/duration';
+import { parseDuration, formatDuration } from '../../../src/core/config/types';
 
 const GOOD = `baseline: staging
 ttl: 8h

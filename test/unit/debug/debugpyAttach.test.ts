@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { BreakpointIdMap, debugpyAttachArguments } from '../../../src/adapters/debug/debugpyAttach';
+import { BreakpointIdMap, debugpyAttachArguments } from '../../../src/debugAdapter/python/debugpy';
 
 describe('debugpy attach arguments', () => {
   const base = { type: 'sandpiper', request: 'attach', name: 'Sandpiper: api', service: 'api', env: 'dev-ann', runtime: 'python', port: 5678, host: '127.0.0.1', localRoot: '/ws/api', remoteRoot: '/app/' };

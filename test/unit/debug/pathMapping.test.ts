@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { PathMapping } from '../../../src/adapters/debug/pathMapping';
-import { describeRemoteObject, isExpandable } from '../../../src/adapters/debug/cdpTypes';
+import { PathMapping } from '../../../src/debugAdapter/reattach';
+import { describeRemoteObject, isExpandable } from '../../../src/debugAdapter/node/cdp';
 
 describe('debug path mapping', () => {
   const local = path.resolve('/work/tasks');

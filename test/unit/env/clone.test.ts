@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { V1Service } from '@kubernetes/client-node';
-import { cloneForEnvironment, sharedServiceFor, type KubeObject } from '../../../src/core/env/clone';
+import { cloneForEnvironment, sharedServiceFor, type KubeObject } from '../../../src/core/env/plan';
 
 const LABELS = { 'app.kubernetes.io/managed-by': 'sandpiper' };
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { V1Namespace } from '@kubernetes/client-node';
-import { janitorDecisions } from '../../../src/core/env/janitor';
+import { janitorDecisions } from '../../../src/core/env/lifecycle';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 

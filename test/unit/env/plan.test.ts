@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import type { BaselineDependency } from '../../../src/core/env/baseline';
-import { referencedConfig } from '../../../src/core/env/baseline';
-import type { KubeObject } from '../../../src/core/env/clone';
+import type { BaselineDependency } from '../../../src/core/env/create';
+import { referencedConfig } from '../../../src/core/env/create';
+import type { KubeObject } from '../../../src/core/env/plan';
 import { planEnvironment } from '../../../src/core/env/plan';
 import { environmentInfo } from '../../../src/core/env/metadata';
 

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import type { V1Pod } from '@kubernetes/client-node';
-import { podFailure } from '../../../src/core/env/podFailure';
+import { podFailure } from '../../../src/core/env/readiness';
 import { workloadReady } from '../../../src/core/env/readiness';
-import { ActivityRecorder } from '../../../src/core/env/activity';
+import { ActivityRecorder } from '../../../src/core/env/lifecycle';
 
 function pod(status: V1Pod['status']): V1Pod {
   return { metadata: { name: 'tasks-abc' }, status };

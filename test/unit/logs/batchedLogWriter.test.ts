@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BatchedLogWriter, formatLogRecord } from '../../../src/core/logs/logFormatter';
+import { BatchedLogWriter, formatLogRecord } from '../../../src/core/logs/format';
 
 const rec = (text: string) => ({ pod: 'tasks-7d9', container: 'app', timestamp: '2024-05-01T10:00:00Z', text });
 

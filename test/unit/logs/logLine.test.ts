@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseTimestampedLine, resumeSinceTime, ResumeDeduper, sortableTimestamp } from '../../../src/core/logs/logLine';
+import { parseTimestampedLine, resumeSinceTime, ResumeDeduper, sortableTimestamp } from '../../../src/core/logs/format';
 
 describe('log lines', () => {
   it('splits the timestamp from the text', () => {

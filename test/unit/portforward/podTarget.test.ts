@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type * as k8s from '@kubernetes/client-node';
-import { isPodReady, newestReadyPod } from '../../../src/core/portforward/podTarget';
+import { isPodReady, newestReadyPod } from '../../../src/core/infra/kube/pods';
 
 function pod(name: string, created: string, ready: boolean, extra: Partial<k8s.V1ObjectMeta> = {}): k8s.V1Pod {
   return {

@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommitInfo } from '../../../src/core/git/git';
+import type { CommitInfo } from '../../../src/core/infra/git';
 import { renderPullRequestBody, type SandpiperSummary } from '../../../src/core/pr/body';
-import { linkedIssueFromBranch } from '../../../src/core/pr/branchName';
-import { chooseTemplate, findPullRequestTemplates } from '../../../src/core/pr/template';
+import { linkedIssueFromBranch } from '../../../src/core/pr/draft';
+import { chooseTemplate, findPullRequestTemplates } from '../../../src/core/pr/body';
 import { assertGolden } from './support/golden';
 
 const COMMITS: CommitInfo[] = [

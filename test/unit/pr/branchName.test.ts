@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { linkedIssueFromBranch, titleFromBranch } from '../../../src/core/pr/branchName';
+import { linkedIssueFromBranch, titleFromBranch } from '../../../src/core/pr/draft';
 
 describe('pr: branch name → issue and title', () => {
   it('links a GitHub issue number at the start of the last segment', () => {

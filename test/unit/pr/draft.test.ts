@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { GitCli } from '../../../src/core/git/git';
+import { GitCli } from '../../../src/core/infra/git';
 import { planDraft } from '../../../src/core/pr/draft';
 import { assertGolden } from './support/golden';
 import { ALICE, TestRepo, sampleProject } from './support/gitRepo';

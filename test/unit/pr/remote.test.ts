@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { apiBaseUrl, parseRemoteUrl, requireRepository } from '../../../src/core/pr/remote';
+import { apiBaseUrl, parseRemoteUrl, requireRepository } from '../../../src/core/infra/github';
 
 describe('pr: origin remote → GitHub repository', () => {
   it('reads https, ssh and scp-like URLs, with or without .git', () => {

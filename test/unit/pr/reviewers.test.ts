@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { parse } from 'codeowners-utils';
-import type { FileAuthor } from '../../../src/core/git/git';
+import type { FileAuthor } from '../../../src/core/infra/git';
 import { githubLoginFromEmail, reviewerRequest, suggestReviewers } from '../../../src/core/pr/reviewers';
 
 const OWNERS = {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { abortPatches, pausePatches, promotePatches, retryPatches, undoPatch } from '../../../src/core/rollout/argoPatches';
-import { argoStepWeight } from '../../../src/core/rollout/workloadSummaries';
+import { abortPatches, pausePatches, promotePatches, retryPatches, undoPatch } from '../../../src/core/workloads/actions';
+import { argoStepWeight } from '../../../src/core/workloads/summaries';
 
 const canary = { strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { analysis: {} }] } } };
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { analyseCanary, combine, judge } from '../../../src/core/metrics/canaryAnalysis';
-import { scalarOf, type MetricsSource } from '../../../src/core/metrics/prometheus';
+import { analyseCanary, combine, judge } from '../../../src/core/canary/analysis';
+import { scalarOf, type MetricsSource } from '../../../src/core/infra/prometheus';
 import { SandpiperError } from '../../../src/core/errors';
 
 /** Answers queries from a table keyed by track, the way Prometheus would for these series. */

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import type { AnalysisResult } from '../../../src/core/metrics/canaryAnalysis';
-import { applyAnalysis, decideStep, replicaSplit } from '../../../src/core/rollout/canarySteps';
-import { isCanaryState, readCanaryState, writeCanaryState } from '../../../src/core/rollout/canaryState';
+import type { AnalysisResult } from '../../../src/core/canary/analysis';
+import { applyAnalysis, decideStep, replicaSplit } from '../../../src/core/canary/driver';
+import { isCanaryState, readCanaryState, writeCanaryState } from '../../../src/core/canary/state';
 import { canaryState } from './fixtures';
 
 const result = (verdict: AnalysisResult['verdict']): AnalysisResult => ({ verdict, metrics: [], at: '', summary: verdict });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { canaryServiceOf, routeTargets, weightedRules } from '../../../src/core/rollout/canaryTraffic';
-import { canaryDeploymentOf } from '../../../src/core/rollout/builtinCanary';
+import { canaryServiceOf, routeTargets, weightedRules } from '../../../src/core/canary/traffic';
+import { canaryDeploymentOf } from '../../../src/core/canary/control';
 
 const route = { metadata: { name: 'web' }, spec: { rules: [{ matches: [{ path: { value: '/' } }], backendRefs: [{ name: 'web', port: 80 }] }, { backendRefs: [{ name: 'other', port: 80 }] }] } };
 

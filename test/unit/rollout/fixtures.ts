@@ -1,5 +1,5 @@
-import { CANARY_OF_ANNOTATION, CANARY_STATE_ANNOTATION, writeCanaryState, type CanaryState } from '../../../src/core/rollout/canaryState';
-import type { WatchEvent, WatchedObject } from '../../../src/core/rollout/watchEvent';
+import { CANARY_OF_ANNOTATION, CANARY_STATE_ANNOTATION, writeCanaryState, type CanaryState } from '../../../src/core/canary/state';
+import type { WatchEvent, WatchedObject } from '../../../src/core/workloads/model';
 
 /** Objects shaped as the API server sends them, trimmed to what the model reads. */
 export function deployment(name: string, o: { replicas?: number; updated?: number; ready?: number; available?: number; revision?: string; annotations?: Record<string, string>; conditions?: unknown[]; uid?: string } = {}): WatchedObject {

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RolloutModel } from '../../../src/core/rollout/rolloutModel';
-import type { WatchEvent } from '../../../src/core/rollout/watchEvent';
+import { RolloutModel } from '../../../src/core/workloads/model';
+import type { WatchEvent } from '../../../src/core/workloads/model';
 import { canaryDeploymentOf, canaryState, deployment, pod, remove, replicaSet, upsert, withCanary } from './fixtures';
 
 const FIXTURES = path.join(__dirname, 'fixtures');

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { UpdateBatcher } from '../../../src/core/rollout/updateBatcher';
+import { UpdateBatcher } from '../../../src/core/workloads/feed';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

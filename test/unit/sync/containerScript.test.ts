@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyCommand, hashCommand, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
-import { buildSyncArchive, buildUncheckedArchive, TAR_RECORD } from '../../../src/core/sync/syncArchive';
-import { parseHashList, md5 } from '../../../src/core/sync/podTransfer';
+import { buildSyncArchive, buildUncheckedArchive, TAR_RECORD } from '../../../src/core/infra/tar';
+import { parseHashList, md5 } from '../../../src/core/sync/podSync';
 
 /** Runs a command the way kwok runs exec: in a folder, stdin written but never closed. */
 function runLikeExec(cwd: string, command: string[], stdin?: Buffer, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {

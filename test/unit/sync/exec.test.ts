@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { exitCodeOf } from '../../../src/core/kube/exec';
+import { exitCodeOf } from '../../../src/core/infra/kube/exec';
 
 describe('exitCodeOf (the v1 Status of the exec error channel)', () => {
   it('is 0 on Success', () => assert.equal(exitCodeOf({ status: 'Success' }), 0));

@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ServiceConfig, SyncConfig } from '../../../src/core/config/types';
 import { SyncPathMapper } from '../../../src/core/sync/syncPaths';
-import { RebuildTrigger } from '../../../src/core/sync/rebuildTrigger';
-import { assertSafeRelative, buildSyncArchive, TAR_RECORD } from '../../../src/core/sync/syncArchive';
+import { RebuildTrigger } from '../../../src/core/sync/redeploy';
+import { assertSafeRelative, buildSyncArchive, TAR_RECORD } from '../../../src/core/infra/tar';
 
 const sync = (over: Partial<SyncConfig> = {}): SyncConfig => ({ paths: ['src/'], target: '/app/src', exclude: ['**/*.test.js'], rebuildOn: ['config/*.json'], auto: true, debounceMs: 50, reload: { kind: 'none' }, ...over });
 

@@ -1,0 +1,162 @@
+import type { CanaryConfig } from '../config/types';
+import { SandpiperError, cancelled } from '../errors';
+import type { Kube } from '../infra/kube/client';
+import { analyseCanary, type AnalysisResult } from './analysis';
+import type { MetricsSource } from '../infra/prometheus';
+import { finishAbort, finishPromote } from './control';
+import { CanaryLease } from './lease';
+import { canaryName, type CanaryState, readState, updateState, withEvent } from './state';
+import { applyWeight } from './traffic';
+
+export type DriverEvent =
+  | { kind: 'state'; state: CanaryState }
+  | { kind: 'analysis'; result: AnalysisResult; state: CanaryState };
+
+export interface DriverOptions {
+  kube: Kube;
+  namespace: string;
+  deployment: string;
+  /** The `service` label of the request metrics. */
+  service: string;
+  analysis: CanaryConfig['analysis'];
+  metrics: MetricsSource;
+  /** Who drives, for the lease and the history: e.g. "vscode@host" or "cli@host". */
+  holder: string;
+  leaseSeconds?: number;
+  /** PromQL rate window; a few scrape intervals. */
+  window?: string;
+  /** How often a waiting driver re-reads the annotation to notice overrides from elsewhere. */
+  tickMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: DriverEvent) => void;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(cancelled());
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }
+    function stop() {
+      clearTimeout(timer);
+      reject(signal.reason instanceof SandpiperError ? signal.reason : cancelled());
+    }
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
+ * Drives a built-in canary to its end from whatever step the annotation says: waits out each step, analyses,
+ * steps, promotes or aborts. Holds the canary's Lease the whole time, so a second driver is refused.
+ * Cancelling stops driving and leaves the canary where it is, for another window or the CLI to resume.
+ */
+export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
+  const lease = await CanaryLease.acquire(o.kube, o.namespace, o.deployment, { holder: o.holder, durationSeconds: o.leaseSeconds ?? 15 });
+  const signal = o.signal ? AbortSignal.any([o.signal, lease.lostSignal]) : lease.lostSignal;
+  const tick = o.tickMs ?? 1000;
+  try {
+    let { state } = await readState(o.kube, o.namespace, o.deployment);
+    if (!state) throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
+    // Whoever stopped last may have recorded a step without setting its weight: make the cluster match.
+    if (state.status === 'progressing' || state.status === 'paused') await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state);
+    for (;;) {
+      if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
+      state = (await readState(o.kube, o.namespace, o.deployment)).state;
+      if (!state) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
+      o.onEvent?.({ kind: 'state', state });
+      switch (state.status) {
+        case 'promoted':
+        case 'aborted':
+          return state;
+        case 'promoting':
+          return finishPromote(o.kube, o.namespace, o.deployment, state, signal);
+        case 'aborting':
+          return finishAbort(o.kube, o.namespace, o.deployment, state);
+        case 'paused':
+          await sleep(tick, signal);
+          continue;
+        case 'progressing':
+          break;
+      }
+      const decision = decideStep(state, new Date());
+      if (decision.kind === 'wait') {
+        await sleep(Math.min(decision.ms, tick), signal);
+        continue;
+      }
+      const result = await analyseCanary(o.metrics, o.analysis, { namespace: o.namespace, service: o.service, window: o.window ?? '10s' }, new Date(), signal);
+      const seen = state;
+      const outcome = applyAnalysis(seen, result, o.analysis.failureLimit, new Date());
+      // Only if nobody changed the canary while we measured (an override from the panel or the CLI wins).
+      const written = await updateState(o.kube, o.namespace, o.deployment, (cur) => {
+        if (!cur || cur.status !== seen.status || cur.stepIndex !== seen.stepIndex || cur.stepStartedAt !== seen.stepStartedAt) throw new StaleAnalysis();
+        return outcome.state;
+      }).catch((err) => {
+        if (err instanceof StaleAnalysis) return undefined;
+        throw err;
+      });
+      if (!written) continue;
+      o.onEvent?.({ kind: 'analysis', result, state: written });
+      if (outcome.kind === 'advance') await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written);
+      else if (outcome.kind === 'promote') return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
+      else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written);
+    }
+  } finally {
+    await lease.release();
+  }
+}
+
+class StaleAnalysis extends Error {}
+
+/** What the driver does next for a canary; decided without I/O so every branch is unit-tested. */
+export type StepDecision =
+  | { kind: 'idle' }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'analyse' };
+
+export function decideStep(state: CanaryState, now: Date): StepDecision {
+  if (state.status !== 'progressing') return { kind: 'idle' };
+  const due = Date.parse(state.stepStartedAt) + state.intervalMs;
+  const ms = due - now.getTime();
+  return ms > 0 ? { kind: 'wait', ms } : { kind: 'analyse' };
+}
+
+export type AnalysisOutcome =
+  | { kind: 'advance'; state: CanaryState }
+  | { kind: 'promote'; state: CanaryState }
+  | { kind: 'retry'; state: CanaryState }
+  | { kind: 'abort'; state: CanaryState };
+
+/**
+ * Applies an analysis to the state: a pass moves one step (or promotes after the last), a fail or missing data
+ * counts against failureLimit and aborts beyond it. Missing data never promotes.
+ */
+export function applyAnalysis(state: CanaryState, result: AnalysisResult, failureLimit: number, now: Date): AnalysisOutcome {
+  const at = now.toISOString();
+  state = { ...state, lastAnalysis: { verdict: result.verdict, summary: result.summary, at: result.at || at } };
+  if (result.verdict === 'pass') {
+    const next = state.stepIndex + 1;
+    if (next >= state.steps.length) {
+      return { kind: 'promote', state: withEvent({ ...state, status: 'promoting', reason: 'analysis passed at every step' }, now, 'analysis-passed', result.summary) };
+    }
+    return {
+      kind: 'advance',
+      state: withEvent({ ...state, stepIndex: next, weight: state.steps[next], stepStartedAt: at, reason: undefined }, now, `step ${next + 1}/${state.steps.length}: ${state.steps[next]}%`, result.summary),
+    };
+  }
+  const failures = state.failures + 1;
+  const why = result.verdict === 'no-data' ? `no metrics for the canary (${result.summary})` : `analysis failed (${result.summary})`;
+  if (failures > failureLimit) {
+    return { kind: 'abort', state: withEvent({ ...state, failures, status: 'aborting', reason: why }, now, 'analysis-aborted', why) };
+  }
+  return { kind: 'retry', state: withEvent({ ...state, failures, stepStartedAt: at, reason: why }, now, `analysis-failure ${failures}/${failureLimit}`, why) };
+}
+
+/** Canary and stable replica counts for a weight: in replica-ratio mode the split of pods is the split of traffic. */
+export function replicaSplit(total: number, weight: number, mode: 'httproute' | 'replicas'): { canary: number; stable: number } {
+  const share = Math.max(0, Math.min(100, weight)) / 100;
+  const canary = weight <= 0 ? 0 : Math.max(1, Math.ceil(total * share));
+  if (mode === 'httproute') return { canary, stable: total };
+  return { canary: Math.min(canary, total), stable: weight >= 100 ? 0 : Math.max(1, total - canary) };
+}

@@ -1,0 +1,116 @@
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './state';
+import { replicaSplit } from './driver';
+
+export const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
+
+interface BackendRef {
+  name: string;
+  kind?: string;
+  group?: string;
+  port?: number;
+  weight?: number;
+  namespace?: string;
+}
+
+export interface HttpRoute {
+  metadata?: { name?: string; resourceVersion?: string };
+  spec?: { rules?: Array<{ backendRefs?: BackendRef[] } & Record<string, unknown>> };
+}
+
+function isServiceRef(ref: BackendRef, service: string): boolean {
+  return ref.name === service && (ref.kind ?? 'Service') === 'Service' && !ref.group;
+}
+
+export function routeTargets(route: HttpRoute, service: string): boolean {
+  return (route.spec?.rules ?? []).some((r) => (r.backendRefs ?? []).some((b) => isServiceRef(b, service)));
+}
+
+/** The rules with every reference to the service split between it and its canary Service by weight (0 drops the canary). */
+export function weightedRules(route: HttpRoute, service: string, canaryService: string, weight: number): NonNullable<HttpRoute['spec']>['rules'] {
+  return (route.spec?.rules ?? []).map((rule) => {
+    const refs = rule.backendRefs ?? [];
+    const stable = refs.find((b) => isServiceRef(b, service));
+    if (!stable) return rule;
+    const others = refs.filter((b) => !isServiceRef(b, service) && !isServiceRef(b, canaryService));
+    const { weight: _w, ...stableRef } = stable;
+    if (weight <= 0) return { ...rule, backendRefs: [...others, stableRef] };
+    return { ...rule, backendRefs: [...others, { ...stableRef, weight: 100 - weight }, { ...stableRef, name: canaryService, weight }] };
+  });
+}
+
+/** The Service whose selector picks the Deployment's pods. */
+export async function serviceFor(kube: Kube, namespace: string, deployment: V1Deployment): Promise<V1Service | undefined> {
+  const labels = deployment.spec?.template.metadata?.labels ?? {};
+  const list = await kube.core.listNamespacedService({ namespace }).catch((err) => {
+    throw kubeError(err, `list the Services of ${namespace}`);
+  });
+  return list.items.find((s) => {
+    const sel = s.spec?.selector;
+    return sel && !s.metadata?.annotations?.[CANARY_OF_ANNOTATION] && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v || k === 'pod-template-hash');
+  });
+}
+
+/** The HTTPRoute that sends traffic to the Service: the one sandpiper.yaml names, else the first that refers to it. */
+export async function routeFor(kube: Kube, namespace: string, service: string, named?: string): Promise<HttpRoute | undefined> {
+  let items: HttpRoute[];
+  try {
+    const list = (await kube.custom.listNamespacedCustomObject({ ...GATEWAY, namespace })) as { items: HttpRoute[] };
+    items = list.items;
+  } catch (err) {
+    if (httpCode(err) === 404) return undefined; // no Gateway API CRDs on this cluster
+    throw kubeError(err, `list the HTTPRoutes of ${namespace}`);
+  }
+  if (named) return items.find((r) => r.metadata?.name === named);
+  return items.find((r) => routeTargets(r, service));
+}
+
+export async function setRouteWeight(kube: Kube, namespace: string, routeName: string, service: string, weight: number): Promise<void> {
+  const route = (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName }).catch((err) => {
+    throw kubeError(err, `read HTTPRoute ${routeName}`);
+  })) as HttpRoute;
+  const rules = weightedRules(route, service, `${service}-canary`, weight);
+  await kube.custom.patchNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { spec: { rules } } }, mergePatch()).catch((err) => {
+    throw kubeError(err, `set the canary weight on HTTPRoute ${routeName}`);
+  });
+}
+
+/** The canary's own Service: the stable one's ports, selecting only canary pods. */
+export function canaryServiceOf(stable: V1Service, stableDeployment: string): V1Service {
+  return {
+    metadata: { name: `${stable.metadata?.name}-canary`, labels: { [TRACK_LABEL]: 'canary' }, annotations: { [CANARY_OF_ANNOTATION]: stableDeployment } },
+    spec: { selector: { ...(stable.spec?.selector ?? {}), [TRACK_LABEL]: 'canary' }, ports: (stable.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })) },
+  };
+}
+
+/** Pins (or unpins, with null) the stable Service to the stable ReplicaSet's pods so canary pods get only the route's share. */
+export async function pinStableService(kube: Kube, namespace: string, service: string, hash: string | null): Promise<void> {
+  await kube.core.patchNamespacedService({ namespace, name: service, body: { spec: { selector: { 'pod-template-hash': hash } } } }, mergePatch()).catch((err) => {
+    if (hash === null && httpCode(err) === 404) return;
+    throw kubeError(err, `update the selector of Service ${service}`);
+  });
+}
+
+export async function scaleDeployment(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
+  await kube.apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, mergePatch()).catch((err) => {
+    throw kubeError(err, `scale Deployment ${name} to ${replicas}`);
+  });
+}
+
+/** Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. */
+export async function applyWeight(kube: Kube, namespace: string, stable: string, canary: string, state: CanaryState): Promise<void> {
+  const split = replicaSplit(state.stableReplicas, state.weight, state.trafficMode === 'httproute' ? 'httproute' : 'replicas');
+  await scaleDeployment(kube, namespace, canary, split.canary);
+  if (state.trafficMode === 'replicas') await scaleDeployment(kube, namespace, stable, split.stable);
+  else if (state.route) await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+}
+
+/** In httproute mode `route` is stored as "<httproute>/<service>". */
+export function serviceOfRoute(state: CanaryState): string {
+  return state.route?.split('/')[1] ?? '';
+}
+
+export function routeNameOf(state: CanaryState): string {
+  return state.route?.split('/')[0] ?? '';
+}

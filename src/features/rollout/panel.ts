@@ -1,0 +1,197 @@
+import * as vscode from 'vscode';
+import { presentError } from '../../core/errors';
+import type { Kube } from '../../core/infra/kube/client';
+import { RolloutFeed } from '../../core/workloads/feed';
+import { dispatchWebviewMessage, type ActionMessage, type HostMessage, type PanelState } from '../../protocol/rollout';
+import type { FeatureContext } from '../shared/context';
+import { announceRollback, drivenHere, metricsSource, runWorkloadAction } from './index';
+import * as crypto from 'node:crypto';
+
+const PICKED_NAMESPACE = 'sandpiper.rollouts.namespace';
+
+/**
+ * The Rollouts sidebar view. The webview is thrown away when hidden (no retainContextWhenHidden): on show it
+ * sends `ready` and gets the full state; between, watch changes arrive batched. Every message from it is validated.
+ */
+export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewId = 'sandpiper.rollouts';
+  private view?: vscode.WebviewView;
+  private ready = false;
+  private feed?: RolloutFeed;
+  private feedKey = '';
+  private notice?: string;
+  private kube?: Kube;
+  private namespace?: string;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Last canary status per workload, to notice a rollback happening anywhere (another window, the CLI, Argo). */
+  private readonly lastStatus = new Map<string, string>();
+
+  constructor(private readonly ctx: FeatureContext) {
+    this.disposables.push(ctx.environments.onDidChange(() => void this.refresh()), ctx.cluster.onDidChange(() => void this.refresh()));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const assets = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview');
+    view.webview.options = { enableScripts: true, localResourceRoots: [assets] };
+    view.webview.html = panelHtml(view.webview, assets, vscode.Uri.joinPath);
+    view.webview.onDidReceiveMessage((raw) =>
+      dispatchWebviewMessage(raw, { ready: () => this.onReady(), pickNamespace: () => this.pickNamespace(), action: (m) => this.onAction(m) }, (reason) => this.ctx.log.warn(`rollout panel: ${reason}`)).catch((err) => this.ctx.log.error(presentError(err).message)),
+    );
+    view.onDidChangeVisibility(() => {
+      if (!view.visible) this.ready = false;
+    });
+    view.onDidDispose(() => {
+      this.view = undefined;
+      this.ready = false;
+    });
+    void this.refresh();
+  }
+
+  private async onReady(): Promise<void> {
+    this.ready = true;
+    this.post({ type: 'state', state: this.state() });
+  }
+
+  private state(): PanelState {
+    return {
+      namespace: this.namespace,
+      context: this.kube?.contextName,
+      workloads: this.feed?.workloads() ?? [],
+      metrics: this.feed?.metrics() ?? {},
+      analyses: {},
+      notice: this.notice,
+    };
+  }
+
+  private post(message: HostMessage): void {
+    if (this.view && this.ready) void this.view.webview.postMessage(message);
+  }
+
+  /** Follows the active environment's namespace, else the one the user picked, else the context's default. */
+  async refresh(): Promise<void> {
+    const env = this.ctx.environments.current;
+    let kube: Kube;
+    try {
+      kube = env?.kube ?? this.ctx.cluster.kube();
+    } catch (err) {
+      this.stopFeed();
+      this.notice = presentError(err).message;
+      this.post({ type: 'state', state: this.state() });
+      return;
+    }
+    const namespace = env?.namespace ?? this.ctx.extension.workspaceState.get<string>(PICKED_NAMESPACE) ?? kube.defaultNamespace;
+    const key = `${kube.contextName}|${namespace}`;
+    if (key === this.feedKey && this.feed) return;
+    this.stopFeed();
+    this.kube = kube;
+    this.namespace = namespace;
+    this.feedKey = key;
+    this.notice = undefined;
+    let metrics;
+    try {
+      metrics = metricsSource();
+    } catch {
+      this.notice = 'No Prometheus configured (sandpiper.prometheusUrl): canary charts are off.';
+    }
+    this.lastStatus.clear();
+    const feed = new RolloutFeed({ kube, namespace, metrics, post: (m) => this.onFeedMessage(m), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
+    this.feed = feed;
+    try {
+      await feed.start();
+    } catch (err) {
+      if (this.feed !== feed) return;
+      this.notice = `Cannot watch ${namespace}: ${presentError(err).message}`;
+      this.ctx.log.error(this.notice);
+    }
+    this.post({ type: 'state', state: this.state() });
+  }
+
+  private onFeedMessage(m: HostMessage): void {
+    if (m.type === 'workloads') {
+      for (const w of m.workloads) {
+        const key = `${w.namespace}/${w.name}`;
+        const now = w.canary?.status;
+        const before = this.lastStatus.get(key);
+        if (now) this.lastStatus.set(key, now);
+        if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key)) void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
+      }
+    }
+    this.post(m);
+  }
+
+  private stopFeed(): void {
+    this.feed?.dispose();
+    this.feed = undefined;
+    this.feedKey = '';
+  }
+
+  async pickNamespace(): Promise<void> {
+    const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
+    const list = await kube.core.listNamespace();
+    const pick = await vscode.window.showQuickPick(list.items.map((n) => n.metadata?.name ?? '').filter(Boolean), { title: 'Rollouts: namespace', placeHolder: this.namespace });
+    if (!pick) return;
+    await this.ctx.extension.workspaceState.update(PICKED_NAMESPACE, pick);
+    if (this.ctx.environments.current) void vscode.window.showInformationMessage(`The active environment (${this.ctx.environments.current.namespace}) decides the namespace while it is active.`);
+    this.feedKey = '';
+    await this.refresh();
+  }
+
+  private async onAction(m: ActionMessage): Promise<void> {
+    if (!this.kube || m.namespace !== this.namespace) {
+      this.ctx.log.warn(`rollout panel: ignored an action on ${m.namespace}/${m.name}, not the namespace shown`);
+      return;
+    }
+    const key = `${m.namespace}/${m.name}`;
+    this.post({ type: 'busy', key, busy: true });
+    try {
+      await runWorkloadAction(this.kube, m, this.ctx.log);
+    } catch (err) {
+      const { message, hint } = presentError(err);
+      this.ctx.log.error(`rollout: ${m.action} ${key}: ${message}`);
+      void vscode.window.showErrorMessage(hint ? `${message} ${hint}` : message);
+    } finally {
+      this.post({ type: 'busy', key, busy: false });
+    }
+  }
+
+  /** The namespace and cluster the panel shows, for the palette commands. */
+  get target(): { kube: Kube; namespace: string; workloads: ReturnType<RolloutFeed['workloads']> } | undefined {
+    return this.kube && this.namespace ? { kube: this.kube, namespace: this.namespace, workloads: this.feed?.workloads() ?? [] } : undefined;
+  }
+
+  dispose(): void {
+    this.stopFeed();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** The panel's page: a strict CSP (nothing but our nonce'd script and our styles from dist/webview), themed by VS Code's variables. */
+export function panelHtml(webview: vscode.Webview, assets: vscode.Uri, joinPath: (base: vscode.Uri, ...parts: string[]) => vscode.Uri): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(joinPath(assets, 'rollout.js'));
+  const chartCss = webview.asWebviewUri(joinPath(assets, 'uPlot.min.css'));
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    // vscode-elements and uPlot set inline styles on their elements; nothing else is allowed in.
+    `style-src ${webview.cspSource} 'unsafe-inline'`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${chartCss}">
+<title>Rollouts</title>
+</head>
+<body>
+<main id="app" aria-live="polite"><p>Loading rollouts…</p></main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
