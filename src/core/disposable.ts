@@ -30,7 +30,3 @@ export class DisposableList implements Disposable {
     this.items = [];
   }
 }
-
-export function toDisposable(fn: () => unknown): Disposable {
-  return { dispose: fn };
-}

@@ -38,3 +38,17 @@ export function isCancellation(err: unknown): boolean {
 export function cancelled(): SandpiperError {
   return new SandpiperError('cancelled', 'Cancelled.');
 }
+
+/** Waits `ms`, or less when `signal` aborts: it never rejects, so callers check `signal.aborted` after. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -90,10 +90,6 @@ export function parseWebviewMessage(v: unknown): { ok: true; message: WebviewMes
   return { ok: false, reason: `rejected a malformed webview message (type ${JSON.stringify(type)})` };
 }
 
-export function workloadKey(w: { namespace: string; name: string }): string {
-  return `${w.namespace}/${w.name}`;
-}
-
 /** The host side guards its own messages too, cheaply, so the webview can trust what it renders. */
 export function isHostMessage(v: unknown): v is HostMessage {
   if (!isRecord(v) || typeof v.type !== 'string') return false;

@@ -1,17 +1,16 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
-import { parseDuration, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
+import { DEFAULT_CANARY, parseDuration, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
-import { httpCode, type Kube } from '../../core/infra/kube/client';
+import { type Kube } from '../../core/infra/kube/client';
+import { httpCode } from '../../core/infra/kube/errors';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { ARGO, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
 import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
 import { driveCanary, type DriverEvent } from '../../core/canary/driver';
-import { watchNamespace } from '../../core/workloads/feed';
-import { RolloutModel, type WorkloadSummary } from '../../core/workloads/model';
+import { RolloutModel, watchNamespace, type WorkloadSummary } from '../../core/workloads/model';
 import { configFor, globals, kubeFor, printJson } from '../main';
 
-const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
 
 interface TargetOptions { namespace?: string; json?: boolean }
 interface DriveOptions extends TargetOptions { prometheus?: string; service?: string; window?: string }

@@ -1,5 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import { strategicMergePatch, httpCode, kubeError, MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
+import { strategicMergePatch, MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import type { CanaryConfig } from '../config/types';
 import { SandpiperError } from '../errors';
 import { CANARY_OF_ANNOTATION, TERMINAL, TRACK_LABEL, canaryName, withEvent, type CanaryState, readDeployment, updateState, readState } from './state';

@@ -1,5 +1,5 @@
 import type { CanaryConfig } from '../config/types';
-import { SandpiperError, cancelled } from '../errors';
+import { SandpiperError, cancelled, sleep } from '../errors';
 import type { Kube } from '../infra/kube/client';
 import { analyseCanary, type AnalysisResult } from './analysis';
 import type { MetricsSource } from '../infra/prometheus';
@@ -31,20 +31,10 @@ export interface DriverOptions {
   onEvent?: (event: DriverEvent) => void;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(cancelled());
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }
-    function stop() {
-      clearTimeout(timer);
-      reject(signal.reason instanceof SandpiperError ? signal.reason : cancelled());
-    }
-    signal.addEventListener('abort', stop, { once: true });
-  });
+/** Waits, then fails with the abort's reason (or a cancellation) if the driver was stopped meanwhile. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, signal);
+  if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
 }
 
 /**
@@ -75,14 +65,14 @@ export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
         case 'aborting':
           return finishAbort(o.kube, o.namespace, o.deployment, state);
         case 'paused':
-          await sleep(tick, signal);
+          await pause(tick, signal);
           continue;
         case 'progressing':
           break;
       }
       const decision = decideStep(state, new Date());
       if (decision.kind === 'wait') {
-        await sleep(Math.min(decision.ms, tick), signal);
+        await pause(Math.min(decision.ms, tick), signal);
         continue;
       }
       const result = await analyseCanary(o.metrics, o.analysis, { namespace: o.namespace, service: o.service, window: o.window ?? '10s' }, new Date(), signal);

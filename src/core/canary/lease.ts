@@ -1,6 +1,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { SandpiperError } from '../errors';
-import { httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 
 /** One driver per canary: a coordination.k8s.io Lease named after the stable Deployment. */
 export interface LeaseOptions {

@@ -1,7 +1,8 @@
 import { SandpiperError } from '../errors';
 import type { TrafficMode } from '../workloads/model';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { mergePatch, type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import type { SandpiperSummary } from '../pr/body';
 
 /** Annotations on the stable Deployment: the built-in canary's whole state lives on the cluster, so any window or the CLI can resume it. */

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
-import { mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { mergePatch, type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './state';
 import { replicaSplit } from './driver';
 

@@ -38,6 +38,9 @@ export interface CanaryConfig {
   };
 }
 
+/** The canary policy of a service that has none in sandpiper.yaml. */
+export const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
+
 export interface Threshold {
   op: '>=' | '<=' | '>' | '<';
   value: number;

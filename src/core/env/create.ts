@@ -1,7 +1,9 @@
 import type { SandpiperConfig, DependencyMode } from '../config/types';
 import { SandpiperError, isCancellation } from '../errors';
-import { httpCode, type Kube } from '../infra/kube/client';
-import { applyAll, applyObject, kubeFailure, serviceObjectsFor, kubeFailure as kubeError } from './deploy';
+import { type Kube } from '../infra/kube/client';
+import { httpCode } from '../infra/kube/errors';
+import { applyAll, applyObject, serviceObjectsFor } from './deploy';
+import { kubeError } from '../infra/kube/errors';
 import { isManaged, type ProgressSink } from './metadata';
 import { environmentName } from './naming';
 import { objectLabels, planEnvironment, type EnvironmentPlan, type KubeObject } from './plan';
@@ -81,7 +83,7 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
         const existing = await kube.core.readNamespace({ name: namespace }).catch((err: unknown) => {
           // Not found: ours to make. Not allowed to look: the apply below says what is refused.
           if (httpCode(err) === 404 || httpCode(err) === 403) return undefined;
-          throw kubeFailure(err, `read namespace "${namespace}"`);
+          throw kubeError(err, `read namespace "${namespace}"`);
         });
         if (existing && !isManaged(existing)) {
           throw new SandpiperError('not-ours', `Namespace "${namespace}" exists and is not a Sandpiper environment; Sandpiper leaves it alone.`, 'Pick another name with --namespace, or let Sandpiper name the environment.');

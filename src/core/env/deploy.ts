@@ -1,5 +1,6 @@
 import type { SandpiperConfig, ServiceConfig } from '../config/types';
-import { type Kube, FIELD_MANAGER, kubeError } from '../infra/kube/client';
+import { type Kube, FIELD_MANAGER } from '../infra/kube/client';
+import { kubeError } from '../infra/kube/errors';
 import type { KubeObject } from './plan';
 import type { ProgressSink } from './metadata';
 import { waitForWorkloads } from './readiness';
@@ -7,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { SandpiperError, cancelled } from '../errors';
-import { ApiException, PatchStrategy } from '@kubernetes/client-node';
+import { PatchStrategy } from '@kubernetes/client-node';
 
 export interface DeployOptions {
   /** An image reference to run instead of the manifests' (e.g. one just built); default: config's `image` ref, else the manifests'. */
@@ -109,40 +110,6 @@ export function describeObject(obj: KubeObject): string {
   return `${obj.kind} "${obj.metadata?.name}"${ns ? ` in namespace "${ns}"` : ''}`;
 }
 
-const FORBIDDEN = /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/;
-
-/** A 403 turned into a message that names the verb, the resource and the namespace, and who was refused. */
-export function forbiddenError(err: ApiException<unknown>, doing: string): SandpiperError {
-  const body = typeof err.body === 'string' ? safeParse(err.body) : (err.body as { message?: string } | undefined);
-  const message = body?.message ?? err.message;
-  const m = FORBIDDEN.exec(message);
-  const user = /User "([^"]+)"/.exec(message)?.[1];
-  if (!m) return new SandpiperError('forbidden', `Forbidden while trying to ${doing}: ${message}`, 'Ask for the missing RBAC permission, or use another context.', message);
-  const [, verb, resource, group, namespace] = m;
-  // For a Namespace object the apiserver reports its own name as "the namespace".
-  const where = !namespace ? 'at the cluster scope' : resource === 'namespaces' ? `named "${namespace}"` : `in namespace "${namespace}"`;
-  const res = group ? `${resource}.${group}` : resource;
-  return new SandpiperError(
-    'forbidden',
-    `Forbidden: ${user ? `"${user}"` : 'you'} cannot ${verb} ${res} ${where} (while trying to ${doing}).`,
-    `Ask a cluster admin for RBAC permission to ${verb} ${res} ${where}, or use another context.`,
-    message,
-  );
-}
-
-function safeParse(text: string): { message?: string } | undefined {
-  try {
-    return JSON.parse(text) as { message?: string };
-  } catch {
-    return { message: text };
-  }
-}
-
-/** kubeError, except that a 403 names the verb, resource and namespace that were refused. */
-export function kubeFailure(err: unknown, doing: string): SandpiperError {
-  return err instanceof ApiException && err.code === 403 ? forbiddenError(err, doing) : kubeError(err, doing);
-}
-
 /** Server-side apply under our field manager; `force` takes over fields another manager set (we own the env). */
 export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
   if (signal?.aborted) throw cancelled();
@@ -151,7 +118,7 @@ export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSig
     // Managed fields must not be sent with an apply patch; clones have them stripped already.
     return (await kube.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
   } catch (err) {
-    throw kubeFailure(err, doing);
+    throw kubeError(err, doing);
   }
 }
 

@@ -1,5 +1,6 @@
 import { type V1Namespace, Watch } from '@kubernetes/client-node';
-import { mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { mergePatch, type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import { formatDuration } from '../config/types';
 import { SandpiperError } from '../errors';
 import { ANNOTATION_LAST_ACTIVITY, ANNOTATION_TTL, MANAGED_SELECTOR, environmentInfo, expiryOf, isManaged, type EnvironmentInfo, ANNOTATION_ACTIVITY_REASON, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from './metadata';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import * as os from 'node:os';
+import { GitCli, type Git } from '../infra/git';
 
 const MAX_NAME = 63;
 const HASH_LENGTH = 10;
@@ -45,20 +45,17 @@ export interface Identity {
   branch: string;
 }
 
-function git(dir: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd: dir, timeout: 5000 }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
-  });
-}
-
 /**
  * Owner from git's user.email (else user.name, else the OS user); branch from git (else "main").
- * A workspace outside git still gets a stable identity, so the name does not change between runs.
+ * A workspace outside git (or without git installed) still gets a stable identity, so the name does not
+ * change between runs.
  */
-export async function identityFor(dir: string, override: Partial<Identity> = {}): Promise<Identity> {
-  const owner = override.owner ?? (await git(dir, ['config', 'user.email'])) ?? (await git(dir, ['config', 'user.name'])) ?? safeUser();
-  // symbolic-ref works in a fresh repository without commits too; a detached HEAD falls back to its commit.
-  const branch = override.branch ?? (await git(dir, ['symbolic-ref', '--short', 'HEAD'])) ?? (await git(dir, ['rev-parse', '--short', 'HEAD'])) ?? 'main';
+export async function identityFor(dir: string, override: Partial<Identity> = {}, git: Git = new GitCli(dir)): Promise<Identity> {
+  const quiet = <T>(p: Promise<T>) => p.catch(() => undefined);
+  const who = override.owner ? undefined : await quiet(git.userIdentity());
+  const owner = override.owner ?? who?.email ?? who?.name ?? safeUser();
+  // A detached HEAD falls back to its commit.
+  const branch = override.branch ?? (await quiet(git.currentBranch())) ?? (await quiet(git.headCommit())) ?? 'main';
   return { owner, branch };
 }
 

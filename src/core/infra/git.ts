@@ -24,6 +24,8 @@ export interface Git {
   topLevel(): Promise<string>;
   /** Undefined on a detached HEAD. */
   currentBranch(): Promise<string | undefined>;
+  /** The abbreviated commit of HEAD, or undefined in a repository without commits. */
+  headCommit(): Promise<string | undefined>;
   /** The remote's default branch name (origin/HEAD, else main/master), or undefined when none is found. */
   defaultBranch(remote: string): Promise<string | undefined>;
   /** The ref to compare against for `base`: `<remote>/<base>` when the remote has it, else the local branch. */
@@ -79,6 +81,10 @@ export class GitCli implements Git {
   async currentBranch(): Promise<string | undefined> {
     const out = await this.tryRun(['symbolic-ref', '--quiet', '--short', 'HEAD']);
     return out?.trim() || undefined;
+  }
+
+  async headCommit(): Promise<string | undefined> {
+    return (await this.tryRun(['rev-parse', '--short', 'HEAD']))?.trim() || undefined;
   }
 
   async defaultBranch(remote: string): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type KubeConfig, ApiException } from '@kubernetes/client-node';
-import { httpCode } from '../infra/kube/client';
+import { sleep } from '../errors';
+import { httpCode } from '../infra/kube/errors';
 import { parseTimestampedLine, resumeSinceTime, ResumeDeduper } from './format';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -97,17 +98,6 @@ function readLines(body: Readable, flushTail: boolean, onLine: (line: string) =>
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
 
 export interface ContainerLogQuery {
   follow: boolean;

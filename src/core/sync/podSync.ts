@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SyncConfig, ReloadAction } from '../config/types';
-import { SandpiperError } from '../errors';
+import { SandpiperError, sleep } from '../errors';
 import type { Kube } from '../infra/kube/client';
 import { type ArchiveFile, buildSyncArchive } from '../infra/tar';
 import type { FileSyncState, PendingChange } from './syncEngine';
@@ -151,15 +151,6 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-}
 
 export interface PodRef {
   namespace: string;

@@ -1,7 +1,8 @@
 import type { SandpiperConfig, ServiceConfig } from '../config/types';
 import { presentError, SandpiperError } from '../errors';
 import { DockerImageBuilder, type ImageBuilder } from '../infra/docker';
-import { type Kube, httpCode, kubeError } from '../infra/kube/client';
+import { type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import { rebuildAndRollOut } from './redeploy';
 import { SyncEngine } from './syncEngine';
 import type { V1Deployment } from '@kubernetes/client-node';

@@ -1,4 +1,5 @@
-import { jsonPatch, mergePatch, httpCode, kubeError, type Kube } from '../infra/kube/client';
+import { jsonPatch, mergePatch, type Kube } from '../infra/kube/client';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import { SandpiperError, cancelled } from '../errors';
 import { readDeployment } from '../canary/state';
 import type { V1Deployment } from '@kubernetes/client-node';

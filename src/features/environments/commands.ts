@@ -3,7 +3,7 @@ import { formatDuration, parseDuration, type DependencyMode, type SandpiperConfi
 import { createEnvironment, EnvironmentCreateError } from '../../core/env/create';
 import { identityFor, environmentName } from '../../core/env/naming';
 import { deleteEnvironment, extendEnvironment } from '../../core/env/lifecycle';
-import { isCancellation, presentError } from '../../core/errors';
+import { isCancellation } from '../../core/errors';
 import type { Kube } from '../../core/infra/kube/client';
 import { showError } from '../shared/commands';
 import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
@@ -89,22 +89,19 @@ function describeModes(modes: Record<string, DependencyMode>): string {
 async function handleFailure(ctx: FeatureContext, kube: Kube, err: unknown, namespace: string): Promise<void> {
   const created = err instanceof EnvironmentCreateError ? err.namespaceCreated : true;
   const wasCancelled = isCancellation(err);
-  if (!wasCancelled) ctx.log.error(`Creating ${namespace} failed: ${presentError(err).message}`);
   if (!created) {
     if (!wasCancelled) await showError(ctx.log, err);
     return;
   }
-  const { message, hint } = presentError(err);
-  const text = wasCancelled ? `Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?` : `Creating ${namespace} failed: ${message}${hint ? ` ${hint}` : ''}`;
   const choice = wasCancelled
-    ? await vscode.window.showWarningMessage(text, { modal: true }, KEEP, DELETE)
-    : await vscode.window.showErrorMessage(text, KEEP, DELETE);
+    ? await vscode.window.showWarningMessage(`Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?`, { modal: true }, KEEP, DELETE)
+    : await showError(ctx.log, err, KEEP, DELETE, { lead: `Creating ${namespace} failed:` });
   if (choice === KEEP) {
     ctx.log.info(`Kept ${namespace} for inspection.`);
     return;
   }
-  if (choice === DELETE || choice === undefined) {
-    // Dismissing the question deletes too: nothing half-made stays unless the user asked to keep it.
+  if (choice !== KEEP) {
+    // Dismissing the question (or only reading the log) deletes too: nothing half-made stays unless the user asked to keep it.
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Deleting ${namespace}` }, () => deleteEnvironment(kube, namespace));
   }
 }

@@ -2,12 +2,10 @@ import * as vscode from 'vscode';
 import { ActivityRecorder, recordActivity } from '../../core/env/lifecycle';
 import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
 import { presentError } from '../../core/errors';
-import { registerCommand } from '../shared/commands';
-import type { FeatureContext } from '../shared/context';
+import { registerCommand, showError } from '../shared/commands';
+import { settings, type FeatureContext } from '../shared/context';
 import { createEnvironmentCommand, deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './commands';
 import { EnvironmentsTree } from './tree';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Kube } from '../../core/infra/kube/client';
 import { parseDuration } from '../../core/config/types';
 
@@ -64,11 +62,6 @@ export function registerEnvironments(ctx: FeatureContext): void {
 
 const SELECT_CONTEXT = 'Select Kubernetes Context';
 
-function kubeconfigPath(): string {
-  const setting = vscode.workspace.getConfiguration('sandpiper').get<string>('kubeconfig');
-  return setting || process.env.KUBECONFIG || path.join(os.homedir(), '.kube', 'config');
-}
-
 /**
  * The reachable cluster, or undefined after telling the user plainly which kubeconfig and context were
  * tried and offering to pick another context.
@@ -81,13 +74,9 @@ export async function reachableClusterOrExplain(ctx: FeatureContext, doing: stri
     await kube.checkReachable();
     return kube;
   } catch (err) {
-    const { message, hint } = presentError(err);
-    const where = `kubeconfig ${kubeconfigPath()}${contextName ? `, context "${contextName}"` : ''}`;
-    const text = `Cannot ${doing}: no Kubernetes cluster is reachable (${where}). ${message}${hint ? ` ${hint}` : ''}`;
-    ctx.log.error(text);
-    const choice = await vscode.window.showErrorMessage(text, SELECT_CONTEXT, 'Show Log');
+    const where = `kubeconfig ${ctx.cluster.kubeconfigFile}${contextName ? `, context "${contextName}"` : ''}`;
+    const choice = await showError(ctx.log, err, SELECT_CONTEXT, { lead: `Cannot ${doing}: no Kubernetes cluster is reachable (${where}).` });
     if (choice === SELECT_CONTEXT) await vscode.commands.executeCommand('sandpiper.selectContext');
-    if (choice === 'Show Log') ctx.log.show(true);
     return undefined;
   }
 }
@@ -107,7 +96,7 @@ export class ExpiryWarning implements vscode.Disposable {
   arm(env: EnvironmentInfo | undefined): void {
     clearTimeout(this.timer);
     if (!env?.expiresAt) return;
-    const lead = parseDuration(vscode.workspace.getConfiguration('sandpiper').get<string>('expiryWarning') ?? '15m') ?? 15 * 60_000;
+    const lead = parseDuration(settings.expiryWarning) ?? 15 * 60_000;
     const key = `${env.name}@${env.expiresAt.toISOString()}`;
     if (this.warned.has(key)) return;
     const delay = env.expiresAt.getTime() - lead - Date.now();

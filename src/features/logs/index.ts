@@ -2,7 +2,8 @@ import { registerCommand } from '../shared/commands';
 import type { FeatureContext } from '../shared/context';
 import * as vscode from 'vscode';
 import { presentError, SandpiperError } from '../../core/errors';
-import { type Kube, kubeError, MANAGED_BY, SANDPIPER } from '../../core/infra/kube/client';
+import { type Kube, MANAGED_BY, SANDPIPER } from '../../core/infra/kube/client';
+import { kubeError } from '../../core/infra/kube/errors';
 import { followEnvironmentLogs } from '../../core/logs/environmentLogs';
 import { BatchedLogWriter } from '../../core/logs/format';
 

@@ -1,5 +1,5 @@
 import { registerCommand } from '../shared/commands';
-import { type FeatureContext, workspaceConfig } from '../shared/context';
+import { type FeatureContext, workspaceConfig, settings } from '../shared/context';
 import * as vscode from 'vscode';
 import type { SandpiperConfig } from '../../core/config/types';
 import { SandpiperError, cancelled } from '../../core/errors';
@@ -94,7 +94,7 @@ export async function draftPullRequest(ctx: FeatureContext): Promise<void> {
   ctx.log.info(`Draft PR for ${draft.branch} → ${draft.base}: ${draft.changedFiles.length} file(s), suggested ${draft.reviewers.map((r) => r.label).join(', ') || 'nobody'}.`);
   await confirmUncommitted(draft);
   const repository = requireRepository(draft.remote, await git.remoteUrl(draft.remote));
-  const baseUrl = apiBaseUrl(repository, vscode.workspace.getConfiguration('sandpiper').get<string>('github.baseUrl') || config?.github.baseUrl);
+  const baseUrl = apiBaseUrl(repository, settings.gitHubBaseUrl || config?.github.baseUrl);
 
   const steps = draft.templates.length > 1 ? 3 : 2;
   const title = await pickTitle(draft, steps);

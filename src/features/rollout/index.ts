@@ -2,11 +2,11 @@ import * as vscode from 'vscode';
 import { SandpiperError, isCancellation, presentError } from '../../core/errors';
 import { isLiveCanary } from '../../core/workloads/feed';
 import type { WorkloadSummary } from '../../core/workloads/model';
-import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
+import { type FeatureContext, pickService, workspaceConfig, settings } from '../shared/context';
 import { registerCommand } from '../shared/commands';
 import { RolloutPanel } from './panel';
 import * as os from 'node:os';
-import type { CanaryConfig } from '../../core/config/types';
+import { DEFAULT_CANARY, type CanaryConfig } from '../../core/config/types';
 import type { Kube } from '../../core/infra/kube/client';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { runArgoAction, undoDeployment } from '../../core/workloads/actions';
@@ -62,13 +62,12 @@ async function overrideCommand(ctx: FeatureContext, panel: RolloutPanel, action:
   await runWorkloadAction(t.kube, { action, kind: w.kind, namespace: w.namespace, name: w.name }, ctx.log);
 }
 
-export const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
 
 /** Canaries this window drives: it announces their end itself, so the panel does not announce them twice. */
 export const drivenHere = new Set<string>();
 
 export function metricsSource(): PrometheusClient {
-  return new PrometheusClient(prometheusUrl(vscode.workspace.getConfiguration('sandpiper').get<string>('prometheusUrl')));
+  return new PrometheusClient(prometheusUrl(settings.prometheusUrl));
 }
 
 /** Runs one panel/palette action on a workload; Abort and Undo ask first. Returns false when the user declined. */

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showError } from '../shared/commands';
 import { presentError } from '../../core/errors';
 import type { Kube } from '../../core/infra/kube/client';
 import { RolloutFeed } from '../../core/workloads/feed';
@@ -148,9 +149,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     try {
       await runWorkloadAction(this.kube, m, this.ctx.log);
     } catch (err) {
-      const { message, hint } = presentError(err);
-      this.ctx.log.error(`rollout: ${m.action} ${key}: ${message}`);
-      void vscode.window.showErrorMessage(hint ? `${message} ${hint}` : message);
+      void showError(this.ctx.log, err, { lead: `${m.action} ${key}:` });
     } finally {
       this.post({ type: 'busy', key, busy: false });
     }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import * as os from 'node:os';
 import { DisposableList } from '../../core/disposable';
 import type { SandpiperConfig, ServiceConfig } from '../../core/config/types';
 import { type Kube, loadKube } from '../../core/infra/kube/client';
@@ -63,6 +64,29 @@ export class ActiveEnvironmentState implements vscode.Disposable {
   }
 }
 
+/** Every `sandpiper.*` setting, read in one place with its default. */
+export const settings = {
+  get kubeconfig(): string | undefined {
+    return read<string>('kubeconfig') || undefined;
+  },
+  get syncAutoStart(): boolean {
+    return read<boolean>('sync.autoStart') ?? true;
+  },
+  get expiryWarning(): string {
+    return read<string>('expiryWarning') || '15m';
+  },
+  get gitHubBaseUrl(): string | undefined {
+    return read<string>('github.baseUrl') || undefined;
+  },
+  get prometheusUrl(): string | undefined {
+    return read<string>('prometheusUrl') || undefined;
+  },
+};
+
+function read<T>(key: string): T | undefined {
+  return vscode.workspace.getConfiguration('sandpiper').get<T>(key);
+}
+
 const CONTEXT_KEY = 'sandpiper.context';
 
 /** Which cluster the editor talks to: the kubeconfig's current context unless the user picked another. */
@@ -73,16 +97,16 @@ export class ClusterAccess implements vscode.Disposable {
 
   constructor(private readonly state: vscode.Memento) {}
 
-  private kubeconfigPath(): string | undefined {
-    const setting = vscode.workspace.getConfiguration('sandpiper').get<string>('kubeconfig');
-    return setting || undefined;
+  /** The kubeconfig file in use, for messages: the setting, else $KUBECONFIG, else ~/.kube/config. */
+  get kubeconfigFile(): string {
+    return settings.kubeconfig || process.env.KUBECONFIG || path.join(os.homedir(), '.kube', 'config');
   }
 
   /** The clients for the chosen context; throws a coded error that names the fix when there is none. */
   kube(): Kube {
     // `npm start -- --context X` hands the context over through the environment.
     const context = this.state.get<string>(CONTEXT_KEY) ?? (process.env.SANDPIPER_KUBE_CONTEXT || undefined);
-    const kubeconfig = this.kubeconfigPath();
+    const kubeconfig = settings.kubeconfig;
     const key = `${kubeconfig ?? process.env.KUBECONFIG ?? ''}|${context ?? ''}`;
     if (this.cached?.key === key) return this.cached.kube;
     const kube = loadKube({ kubeconfig, context });
@@ -100,7 +124,7 @@ export class ClusterAccess implements vscode.Disposable {
   async selectContext(): Promise<void> {
     const kc = new k8s.KubeConfig();
     try {
-      const file = this.kubeconfigPath();
+      const file = settings.kubeconfig;
       if (file) kc.loadFromFile(file);
       else kc.loadFromDefault();
     } catch {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { SandpiperError } from '../../core/errors';
-import type { ActiveEnvironment, FeatureContext } from '../shared/context';
+import { settings, type ActiveEnvironment, type FeatureContext } from '../shared/context';
 import { registerCommand, showError } from '../shared/commands';
 import { WorkspaceSync } from './workspaceSync';
 import type { SyncStatus, FileSyncState } from '../../core/sync/syncEngine';
@@ -24,7 +24,7 @@ export function registerSync(ctx: FeatureContext): void {
   subs.push(
     ctx.environments.onDidChange((env) => {
       if (!env) return workspaceSync.stop();
-      if (vscode.workspace.getConfiguration('sandpiper').get<boolean>('sync.autoStart', true)) {
+      if (settings.syncAutoStart) {
         startFor(env, true).catch((err: unknown) => void showError(ctx.log, err));
       }
     }),

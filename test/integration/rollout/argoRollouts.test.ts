@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ARGO, runArgoAction } from '../../../src/core/workloads/actions';
-import { watchNamespace } from '../../../src/core/workloads/feed';
-import { RolloutModel } from '../../../src/core/workloads/model';
+import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
 import { eventually, testbedKube } from '../../support/canaryWorkspace';
 import { createNamespace } from '../../support/testbed';
 

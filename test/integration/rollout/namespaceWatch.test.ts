@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { watchNamespace } from '../../../src/core/workloads/feed';
-import { RolloutModel } from '../../../src/core/workloads/model';
+import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
 import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
 import { createNamespace } from '../../support/testbed';
 

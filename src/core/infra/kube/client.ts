@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SandpiperError } from '../../errors';
+import { kubeError } from './errors';
 
 export interface KubeTarget {
   /** A kubeconfig file; default: $KUBECONFIG or ~/.kube/config. */
@@ -72,60 +73,6 @@ export function loadKube(target: KubeTarget = {}): Kube {
     throw new SandpiperError('no-cluster', 'No Kubernetes cluster is configured: the kubeconfig has no current context.', 'Set KUBECONFIG to a kubeconfig, or pick a context.');
   }
   return new Kube(kc);
-}
-
-interface Status {
-  message?: string;
-  reason?: string;
-  details?: { kind?: string; name?: string; group?: string };
-}
-
-function statusOf(err: k8s.ApiException<unknown>): Status {
-  const body = err.body;
-  if (typeof body === 'string') {
-    try {
-      return JSON.parse(body) as Status;
-    } catch {
-      return { message: body };
-    }
-  }
-  return (body ?? {}) as Status;
-}
-
-export function httpCode(err: unknown): number | undefined {
-  if (err instanceof k8s.ApiException) return err.code;
-  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** Turns a client-node failure into an error that says what we tried and what to do. */
-export function kubeError(err: unknown, doing: string): SandpiperError {
-  if (err instanceof SandpiperError) return err;
-  if (err instanceof k8s.ApiException) {
-    const status = statusOf(err);
-    const message = status.message ?? err.message.split('\n')[0];
-    switch (err.code) {
-      case 401:
-        return new SandpiperError('unauthenticated', `The cluster refused our credentials while trying to ${doing}.`, 'Log in again or refresh the kubeconfig credentials.', message);
-      case 403:
-        return new SandpiperError('forbidden', `Forbidden: ${message}`, 'Ask for the RBAC permission named above, or use another context.', message);
-      case 404:
-        return new SandpiperError('not-found', `Not found while trying to ${doing}: ${message}`, undefined, message);
-      case 409:
-        return new SandpiperError('conflict', `Conflict while trying to ${doing}: ${message}`, undefined, message);
-      case 422:
-        return new SandpiperError('invalid', `The cluster rejected an object while trying to ${doing}: ${message}`, undefined, message);
-      default:
-        return new SandpiperError('api', `Could not ${doing}: HTTP ${err.code}: ${message}`, undefined, message);
-    }
-  }
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e?.code ?? e?.cause?.code;
-  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(String(code))) {
-    return new SandpiperError('unreachable', `Cannot ${doing}: the cluster does not answer (${code}).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
-  }
-  if (e?.name === 'AbortError') return new SandpiperError('cancelled', 'Cancelled.');
-  return new SandpiperError('api', `Could not ${doing}: ${e?.message ?? String(err)}`);
 }
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';

@@ -1,7 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import { SandpiperError, cancelled } from '../../errors';
-import { kubeError, type Kube } from './client';
+import { type Kube } from './client';
+import { kubeError } from './errors';
 
 export interface ExecRequest {
   namespace: string;

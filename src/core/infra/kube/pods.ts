@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { SandpiperError } from '../../errors';
-import { httpCode, kubeError, type Kube } from './client';
+import { type Kube } from './client';
+import { httpCode, kubeError } from './errors';
 
 /**
  * The label selector of a service's pods: the selector of the Kubernetes Service of that name, else the

@@ -1,7 +1,8 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { WatchEvent, WatchedKind, WatchedObject } from '../../workloads/model';
 import { SandpiperError, cancelled } from '../../errors';
-import { kubeError, type Kube } from './client';
+import { type Kube } from './client';
+import { kubeError } from './errors';
 
 export interface ListResult {
   items: WatchedObject[];

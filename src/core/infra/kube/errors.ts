@@ -1,0 +1,77 @@
+import * as k8s from '@kubernetes/client-node';
+import { SandpiperError } from '../../errors';
+
+// The one translator of Kubernetes API failures into errors that say what we tried and what to do.
+
+interface Status {
+  message?: string;
+  reason?: string;
+  details?: { kind?: string; name?: string; group?: string };
+}
+
+function statusOf(err: k8s.ApiException<unknown>): Status {
+  const body = err.body;
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as Status;
+    } catch {
+      return { message: body };
+    }
+  }
+  return (body ?? {}) as Status;
+}
+
+export function httpCode(err: unknown): number | undefined {
+  if (err instanceof k8s.ApiException) return err.code;
+  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Turns a client-node failure into an error that says what we tried and what to do. */
+export function kubeError(err: unknown, doing: string): SandpiperError {
+  if (err instanceof SandpiperError) return err;
+  if (err instanceof k8s.ApiException) {
+    const status = statusOf(err);
+    const message = status.message ?? err.message.split('\n')[0];
+    switch (err.code) {
+      case 401:
+        return new SandpiperError('unauthenticated', `The cluster refused our credentials while trying to ${doing}.`, 'Log in again or refresh the kubeconfig credentials.', message);
+      case 403:
+        return forbiddenError(message, doing);
+      case 404:
+        return new SandpiperError('not-found', `Not found while trying to ${doing}: ${message}`, undefined, message);
+      case 409:
+        return new SandpiperError('conflict', `Conflict while trying to ${doing}: ${message}`, undefined, message);
+      case 422:
+        return new SandpiperError('invalid', `The cluster rejected an object while trying to ${doing}: ${message}`, undefined, message);
+      default:
+        return new SandpiperError('api', `Could not ${doing}: HTTP ${err.code}: ${message}`, undefined, message);
+    }
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e?.code ?? e?.cause?.code;
+  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(String(code))) {
+    return new SandpiperError('unreachable', `Cannot ${doing}: the cluster does not answer (${code}).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
+  }
+  if (e?.name === 'AbortError') return new SandpiperError('cancelled', 'Cancelled.');
+  return new SandpiperError('api', `Could not ${doing}: ${e?.message ?? String(err)}`);
+}
+
+const FORBIDDEN = /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/;
+
+/** A 403 turned into a message that names the verb, the resource and the namespace, and who was refused. */
+function forbiddenError(message: string, doing: string): SandpiperError {
+  const m = FORBIDDEN.exec(message);
+  const user = /User "([^"]+)"/.exec(message)?.[1];
+  if (!m) return new SandpiperError('forbidden', `Forbidden while trying to ${doing}: ${message}`, 'Ask for the missing RBAC permission, or use another context.', message);
+  const [, verb, resource, group, namespace] = m;
+  // For a Namespace object the apiserver reports its own name as "the namespace".
+  const where = !namespace ? 'at the cluster scope' : resource === 'namespaces' ? `named "${namespace}"` : `in namespace "${namespace}"`;
+  const res = group ? `${resource}.${group}` : resource;
+  return new SandpiperError(
+    'forbidden',
+    `Forbidden: ${user ? `"${user}"` : 'you'} cannot ${verb} ${res} ${where} (while trying to ${doing}).`,
+    `Ask a cluster admin for RBAC permission to ${verb} ${res} ${where}, or use another context.`,
+    message,
+  );
+}
