@@ -1,6 +1,6 @@
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../config/types';
-import { SandpiperError, cancelled } from '../errors';
+import { SandpiperError, cancelled, podFailureCode } from '../errors';
 import type { Kube } from '../infra/kube/client';
 import type { KubeObject } from './plan';
 import { watchUntil } from '../infra/kube/watch';
@@ -43,7 +43,7 @@ function failureError(f: PodFailure, workload: KubeObject, namespace: string, lo
     : f.reason === 'Unschedulable' ? 'Lower the resource requests or node selectors, or add capacity to the cluster.'
     : undefined;
   const tail = logs ? `\nLast log lines:\n${logs}` : '';
-  return new SandpiperError(f.reason === 'ErrImagePull' ? 'ImagePullBackOff' : f.reason, `${owner} in "${namespace}" is not ready: pod "${f.pod}" ${f.reason}: ${f.message}${tail}`, hint);
+  return new SandpiperError(podFailureCode(f.reason), `${owner} in "${namespace}" is not ready: pod "${f.pod}" ${f.reason}: ${f.message}${tail}`, hint);
 }
 
 async function lastLogLines(kube: Kube, namespace: string, f: PodFailure): Promise<string | undefined> {
