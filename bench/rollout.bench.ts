@@ -11,7 +11,7 @@ import { startCanary } from '../src/core/canary/control';
 import { driveCanary } from '../src/core/canary/driver';
 import { RolloutFeed } from '../src/core/workloads/feed';
 import { RolloutModel } from '../src/core/workloads/model';
-import type { HostMessage } from '../src/protocol/rollout';
+import { hostMessageOf, type HostMessage } from '../src/protocol/rollout';
 import { createService, eventually, testbedKube } from '../test/support/canaryWorkspace';
 import { MetricsTarget, waitForSeries } from '../test/support/metricsTarget';
 import { createNamespace, loadTestbed } from '../test/support/testbed';
@@ -24,7 +24,7 @@ const kube = testbedKube();
 
 async function panelLatency(namespace: string) {
   const messages: Array<{ at: number; message: HostMessage }> = [];
-  const feed = new RolloutFeed({ kube, namespace, post: (message) => messages.push({ at: performance.now(), message }) });
+  const feed = new RolloutFeed({ kube, namespace, onEvent: (e) => messages.push({ at: performance.now(), message: hostMessageOf(e) }) });
   await feed.start();
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();

@@ -1,23 +1,13 @@
+import type { MetricSample, TrackSample } from '../core/canary/analysis';
+import type { FeedEvent } from '../core/workloads/feed';
 import type { WorkloadSummary } from '../core/workloads/model';
 
 /**
  * The one message protocol between the extension and the rollout panel's webview. The extension validates every
  * message from the webview with the guards below before acting: the webview is untrusted input.
+ * Its payloads are core's values (core never sees this file).
  */
-export type { WorkloadSummary };
-
-/** One sample of the canary-versus-stable charts; undefined values are gaps (no data). */
-export interface TrackSample {
-  rps?: number;
-  errorRate?: number;
-  p99Ms?: number;
-}
-
-export interface MetricSample {
-  t: number; // unix seconds
-  canary: TrackSample;
-  stable: TrackSample;
-}
+export type { MetricSample, TrackSample, WorkloadSummary };
 
 export interface AnalysisVerdict {
   verdict: 'pass' | 'fail' | 'no-data';
@@ -43,6 +33,14 @@ export type HostMessage =
   | { type: 'metrics'; key: string; samples: MetricSample[] }
   | { type: 'analysis'; key: string; analysis: AnalysisVerdict }
   | { type: 'busy'; key: string; busy: boolean };
+
+/** The webview's message for one event of the workload feed. */
+export function hostMessageOf(event: FeedEvent): HostMessage {
+  switch (event.kind) {
+    case 'workloads': return { type: 'workloads', workloads: event.workloads };
+    case 'metrics': return { type: 'metrics', key: event.key, samples: event.samples };
+  }
+}
 
 // Webview → extension
 export const WORKLOAD_ACTIONS = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'undo'] as const;

@@ -1,7 +1,6 @@
 import type { CanaryConfig, Threshold } from '../config/types';
 import { isCancellation } from '../errors';
 import type { MetricsSource } from '../infra/prometheus';
-import type { MetricSample, TrackSample } from '../../protocol/rollout';
 
 export type MetricVerdict = 'pass' | 'fail' | 'no-data';
 
@@ -146,6 +145,20 @@ export function customQuery(template: string, t: QueryTarget, track: Track): str
 }
 
 const KEEP = 120;
+
+/** One track's figures at one moment; undefined values are gaps (no data). */
+export interface TrackSample {
+  rps?: number;
+  errorRate?: number;
+  p99Ms?: number;
+}
+
+/** One sample of canary versus stable, as the panel charts it. */
+export interface MetricSample {
+  t: number; // unix seconds
+  canary: TrackSample;
+  stable: TrackSample;
+}
 
 /** Samples requests/s, error rate and p99 of canary and stable for the panel's charts, keeping the last few minutes. */
 export class CanarySampler {

@@ -1,15 +1,19 @@
 import type { Kube } from '../infra/kube/client';
-import { CanarySampler } from '../canary/analysis';
+import { CanarySampler, type MetricSample } from '../canary/analysis';
 import type { MetricsSource } from '../infra/prometheus';
-import type { HostMessage, MetricSample } from '../../protocol/rollout';
 import { RolloutModel, watchNamespace, type WorkloadSummary } from './model';
+
+/** What the feed reports: every workload after a batch of changes, or a new chart sample of one live canary. */
+export type FeedEvent =
+  | { kind: 'workloads'; workloads: WorkloadSummary[] }
+  | { kind: 'metrics'; key: string; samples: MetricSample[] };
 
 export interface FeedOptions {
   kube: Kube;
   namespace: string;
   metrics?: MetricsSource;
-  /** Where the panel's messages go. */
-  post: (message: HostMessage) => void;
+  /** Where the feed's events go (the panel turns them into its webview's messages). */
+  onEvent: (event: FeedEvent) => void;
   onError?: (err: unknown) => void;
   batchMs?: number;
   sampleMs?: number;
@@ -24,7 +28,7 @@ export function isLiveCanary(w: WorkloadSummary): boolean {
 }
 
 /**
- * The panel's data for one namespace: watches → model → batched `workloads` messages, and a metrics sample
+ * The panel's data for one namespace: watches → model → batched `workloads` events, and a metrics sample
  * of every live canary every few seconds. Everything the webview needs for a full push is here.
  */
 export class RolloutFeed {
@@ -37,7 +41,8 @@ export class RolloutFeed {
   private readonly abort = new AbortController();
 
   constructor(private readonly o: FeedOptions) {
-    this.batcher = new UpdateBatcher(() => this.o.post({ type: 'workloads', workloads: this.model.summaries() }), o.batchMs ?? 100);
+    const flush = () => this.o.onEvent({ kind: 'workloads', workloads: this.model.summaries() });
+    this.batcher = new UpdateBatcher(flush, o.batchMs ?? 100);
     this.sampler = o.metrics ? new CanarySampler(o.metrics) : undefined;
   }
 
@@ -65,7 +70,7 @@ export class RolloutFeed {
       for (const w of this.model.summaries().filter(isLiveCanary)) {
         const key = `${w.namespace}/${w.name}`;
         const samples = await this.sampler.sample(key, { namespace: w.namespace, service: w.name, window: '10s' }, new Date(), this.abort.signal);
-        this.o.post({ type: 'metrics', key, samples: samples.slice(-1) });
+        this.o.onEvent({ kind: 'metrics', key, samples: samples.slice(-1) });
       }
     } catch (err) {
       this.o.onError?.(err);
@@ -84,7 +89,7 @@ export class RolloutFeed {
 
 /**
  * Coalesces changed workload keys and flushes them at most every `intervalMs` (≤ 10/s by default): a burst of
- * 500 pod events becomes one message to the webview, and the first change after a quiet spell goes out at once.
+ * 500 pod events becomes one update of the panel, and the first change after a quiet spell goes out at once.
  */
 export class UpdateBatcher {
   private pending = new Set<string>();

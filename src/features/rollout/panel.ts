@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 import { showError } from '../shared/commands';
 import { presentError } from '../../core/errors';
 import type { Kube } from '../../core/infra/kube/client';
-import { RolloutFeed } from '../../core/workloads/feed';
-import { dispatchWebviewMessage, type ActionMessage, type HostMessage, type PanelState } from '../../protocol/rollout';
+import { RolloutFeed, type FeedEvent } from '../../core/workloads/feed';
+import { dispatchWebviewMessage, hostMessageOf, type ActionMessage, type HostMessage, type PanelState } from '../../protocol/rollout';
 import type { FeatureContext } from '../shared/context';
 import { announceRollback, drivenHere, metricsSource, runWorkloadAction } from './index';
 import * as crypto from 'node:crypto';
@@ -97,7 +97,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.notice = 'No Prometheus configured (sandpiper.prometheusUrl): canary charts are off.';
     }
     this.lastStatus.clear();
-    const feed = new RolloutFeed({ kube, namespace, metrics, post: (m) => this.onFeedMessage(m), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
+    const feed = new RolloutFeed({ kube, namespace, metrics, onEvent: (e) => this.onFeedEvent(e), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
     this.feed = feed;
     try {
       await feed.start();
@@ -109,9 +109,9 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     this.post({ type: 'state', state: this.state() });
   }
 
-  private onFeedMessage(m: HostMessage): void {
-    if (m.type === 'workloads') {
-      for (const w of m.workloads) {
+  private onFeedEvent(e: FeedEvent): void {
+    if (e.kind === 'workloads') {
+      for (const w of e.workloads) {
         const key = `${w.namespace}/${w.name}`;
         const now = w.canary?.status;
         const before = this.lastStatus.get(key);
@@ -119,7 +119,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
         if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key)) void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
       }
     }
-    this.post(m);
+    this.post(hostMessageOf(e));
   }
 
   private stopFeed(): void {

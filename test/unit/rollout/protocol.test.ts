@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { parseWebviewMessage } from '../../../src/protocol/rollout';
+import { RolloutModel } from '../../../src/core/workloads/model';
+import { hostMessageOf, isHostMessage, parseWebviewMessage } from '../../../src/protocol/rollout';
+import { deployment, upsert } from './fixtures';
 
 describe('rollout panel protocol: messages from the (untrusted) webview', () => {
   it('accepts the messages the panel sends', () => {
@@ -43,5 +45,24 @@ describe('rollout panel protocol: dispatch', () => {
     assert.equal(warnings.length, 1);
     assert.equal(await dispatchWebviewMessage({ type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web' }, handlers, (w) => warnings.push(w)), true);
     assert.deepEqual(called, ['action']);
+  });
+});
+
+describe('rollout panel protocol: the feed\'s events as webview messages', () => {
+  const model = new RolloutModel();
+  model.apply(upsert('Deployment', deployment('web', { replicas: 3 })));
+  const [web] = model.summaries();
+  const sample = { t: 1_700_000_000, canary: { rps: 4, errorRate: 0 }, stable: { rps: 12, p99Ms: 80 } };
+
+  it('sends the workloads of a batch as a workloads message', () => {
+    const m = hostMessageOf({ kind: 'workloads', workloads: [web] });
+    assert.deepEqual(m, { type: 'workloads', workloads: [web] });
+    assert.ok(isHostMessage(m));
+  });
+
+  it('sends a chart sample as a metrics message for its workload', () => {
+    const m = hostMessageOf({ kind: 'metrics', key: 'shop/web', samples: [sample] });
+    assert.deepEqual(m, { type: 'metrics', key: 'shop/web', samples: [sample] });
+    assert.ok(isHostMessage(m));
   });
 });
