@@ -1,3 +1,4 @@
+import { ApiException } from '@kubernetes/client-node';
 import { Command, CommanderError } from 'commander';
 import { presentError, isCancellation, SandpiperError } from '../core/errors';
 import { version } from '../../package.json';
@@ -10,9 +11,20 @@ import { registerSyncCommands } from './commands/sync';
 import { findConfigRoot, loadConfig } from '../core/config/loader';
 import type { SandpiperConfig } from '../core/config/types';
 import { loadKube, type Kube } from '../core/infra/kube/client';
+import { kubeError } from '../core/infra/kube/errors';
+import { Interrupt } from './interrupt';
+
+/** What every command gets from main. */
+export interface CliContext {
+  /**
+   * The one Ctrl+C / SIGTERM as an AbortSignal. A long-running command takes it and, when it fires, stops
+   * and cleans up; a command that never takes it is ended at once by the signal (see Interrupt).
+   */
+  interruptSignal(): AbortSignal;
+}
 
 /** The `sandpiper` CLI: one verb per flow, each in its own module under commands/. */
-export function buildProgram(): Command {
+export function buildProgram(cli: CliContext): Command {
   const program = new Command('sandpiper')
     .description('Sandpiper: ephemeral environments, live sync, debugging, logs, canaries and draft PRs on Kubernetes.')
     .version(version)
@@ -21,38 +33,36 @@ export function buildProgram(): Command {
     .option('-C, --dir <folder>', 'folder holding sandpiper.yaml (default: nearest above the current folder)')
     .showHelpAfterError()
     .exitOverride();
-  registerEnvCommands(program);
-  registerDeployCommands(program);
-  registerSyncCommands(program);
-  registerLogsCommands(program);
-  registerDebugCommands(program);
-  registerRolloutCommands(program);
+  registerEnvCommands(program, cli);
+  registerDeployCommands(program, cli);
+  registerSyncCommands(program, cli);
+  registerLogsCommands(program, cli);
+  registerDebugCommands(program, cli);
+  registerRolloutCommands(program, cli);
   registerJanitorCommands(program);
-  registerPullRequestCommands(program);
+  registerPullRequestCommands(program, cli);
   return program;
 }
 
+/** Runs one command line; resolves to the exit code (130/143 after Ctrl+C/SIGTERM, 2 for usage, 1 for failure). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupt = new Interrupt();
+  const program = buildProgram({ interruptSignal: () => interrupt.take() });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return interrupt.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (isCancellation(err)) {
+    if (interrupt.exitCode !== undefined || isCancellation(err)) {
       process.stderr.write('sandpiper: cancelled\n');
-      return 130;
+      return interrupt.exitCode ?? 130;
     }
-    const { message, hint } = presentError(err);
+    // client-node's own message is a dump of status, body and headers: the one translator says it plainly.
+    const { message, hint } = presentError(err instanceof ApiException ? kubeError(err, 'talk to the cluster') : err);
     process.stderr.write(`sandpiper: ${message.split('\n').join('\n  ')}${hint ? `\n  ${hint}` : ''}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
 }
 

@@ -1,22 +1,18 @@
 import type { Command } from 'commander';
-import { parseDuration, formatDuration, type DependencyMode } from '../../core/config/types';
+import { formatDuration, type DependencyMode } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import { createEnvironment, EnvironmentCreateError } from '../../core/env/create';
 import { identityFor } from '../../core/env/naming';
 import { deleteEnvironment, extendEnvironment, listEnvironments, runJanitor } from '../../core/env/lifecycle';
 import { describeExpiry, type EnvironmentInfo, type EnvironmentProgress } from '../../core/env/metadata';
-import { configFor, kubeFor, printJson } from '../main';
+import { configFor, kubeFor, printJson, type CliContext } from '../main';
+import { unlessAborted } from '../interrupt';
+import { durationMs, parsedOption } from '../options';
 import { deployService } from '../../core/env/deploy';
 import { MANAGED_BY, SANDPIPER } from '../../core/infra/kube/client';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function duration(text: string, flag: string): number {
-  const ms = parseDuration(text);
-  if (!ms) throw new SandpiperError('usage', `${flag} "${text}" is not a duration.`, 'Use e.g. 30m, 2h or 1h30m.');
-  return ms;
 }
 
 export function printProgress(p: EnvironmentProgress): void {
@@ -31,18 +27,18 @@ interface CreateOptions {
   service?: string;
   copy: string[];
   shared: string[];
-  ttl?: string;
+  ttl?: number;
   namespace?: string;
   image?: string;
   owner?: string;
   branch?: string;
   keepOnFailure?: boolean;
   json?: boolean;
-  timeout?: string;
+  timeout: number;
 }
 
 /** Adds `env create|list|delete|extend`. */
-export function registerEnvCommands(program: Command): void {
+export function registerEnvCommands(program: Command, cli: CliContext): void {
   const env = program.command('env').description('Ephemeral environments: your service plus its dependencies in a namespace of its own.');
 
   env.command('create')
@@ -50,15 +46,17 @@ export function registerEnvCommands(program: Command): void {
     .option('-s, --service <name>', 'service from sandpiper.yaml (default: the only one)')
     .option('--copy <dependency>', 'copy this dependency from the baseline (repeatable)', collect, [])
     .option('--shared <dependency>', 'route this dependency to the baseline copy (repeatable)', collect, [])
-    .option('--ttl <duration>', 'idle time before the janitor removes it (default: sandpiper.yaml ttl)')
+    .addOption(parsedOption('--ttl <duration>', 'idle time before the janitor removes it (default: sandpiper.yaml ttl)', durationMs))
     .option('-n, --namespace <name>', 'namespace name (default: from git owner and branch)')
     .option('--image <ref>', 'image to run instead of the configured one')
     .option('--owner <owner>', 'owner (default: git config user.email)')
     .option('--branch <branch>', 'branch (default: the current git branch)')
-    .option('--timeout <duration>', 'how long to wait for each step to become ready', '3m')
+    .addOption(parsedOption('--timeout <duration>', 'how long to wait for each step to become ready', durationMs, '3m'))
     .option('--keep-on-failure', 'keep a half-made environment for inspection instead of deleting it')
     .option('--json', 'print the result as JSON')
     .action(async (o: CreateOptions, cmd: Command) => {
+      // Taken first: a Ctrl+C from here on deletes what was made (unless --keep-on-failure).
+      const signal = cli.interruptSignal();
       const config = await configFor(cmd);
       const names = Object.keys(config.services);
       const service = o.service ?? (names.length === 1 ? names[0] : undefined);
@@ -68,15 +66,10 @@ export function registerEnvCommands(program: Command): void {
       for (const d of o.copy) modes[d] = 'copy';
       const who = await identityFor(config.root, { owner: o.owner, branch: o.branch });
       const kube = kubeFor(cmd);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
       try {
         const created = await createEnvironment(kube, config, {
           service, owner: who.owner, branch: who.branch, modes, namespace: o.namespace, image: o.image,
-          ttlMs: o.ttl ? duration(o.ttl, '--ttl') : undefined, timeoutMs: duration(o.timeout ?? '3m', '--timeout'),
-          signal: abort.signal, progress: printProgress,
+          ttlMs: o.ttl, timeoutMs: o.timeout, signal, progress: printProgress,
         });
         const info = (await listEnvironments(kube)).find((e) => e.name === created.namespace);
         if (o.json) printJson({ ...(info ? environmentJson(info) : { name: created.namespace }), warnings: created.plan.warnings });
@@ -90,9 +83,6 @@ export function registerEnvCommands(program: Command): void {
           }
         }
         throw err;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
       }
     });
 
@@ -112,17 +102,20 @@ export function registerEnvCommands(program: Command): void {
     .option('--wait', 'wait until the namespace is gone')
     .action(async (name: string, o: { yes?: boolean; wait?: boolean }, cmd: Command) => {
       if (!o.yes && !(await confirm(`Delete environment ${name} and everything in it? [y/N] `))) throw new SandpiperError('cancelled', 'Cancelled.');
-      const gone = await deleteEnvironment(kubeFor(cmd), name, { wait: o.wait });
+      const kube = kubeFor(cmd);
+      // Without --wait it is one request, which Ctrl+C ends at once; with it, Ctrl+C stops the wait.
+      const signal = o.wait ? cli.interruptSignal() : undefined;
+      const gone = signal ? await unlessAborted(deleteEnvironment(kube, name, { wait: true, signal }), signal) : await deleteEnvironment(kube, name);
       if (!gone) throw new SandpiperError('not-found', `There is no environment "${name}".`, 'List them with `sandpiper env list`.');
       process.stderr.write(`Deleted ${name}\n`);
     });
 
   env.command('extend <name>')
     .description('Push the expiry of an environment out.')
-    .option('--by <duration>', 'how much longer to keep it', '2h')
+    .addOption(parsedOption('--by <duration>', 'how much longer to keep it', durationMs, '2h'))
     .option('--json', 'print the environment as JSON')
-    .action(async (name: string, o: { by: string; json?: boolean }, cmd: Command) => {
-      const info = await extendEnvironment(kubeFor(cmd), name, duration(o.by, '--by'));
+    .action(async (name: string, o: { by: number; json?: boolean }, cmd: Command) => {
+      const info = await extendEnvironment(kubeFor(cmd), name, o.by);
       if (o.json) printJson(environmentJson(info));
       else process.stderr.write(`${name} ${describeExpiry(info.expiresAt)}\n`);
     });
@@ -140,36 +133,34 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Adds `deploy`: the service(s) of this folder into a namespace, like `forge deploy`. */
-export function registerDeployCommands(program: Command): void {
+export function registerDeployCommands(program: Command, cli: CliContext): void {
   program.command('deploy')
     .description('Deploy the service(s) of this folder (server-side apply of their manifests) and wait until they are ready.')
     .option('-n, --namespace <name>', "namespace (default: the context's namespace)")
     .option('-s, --service <name>', 'only this service (default: every service in sandpiper.yaml)')
     .option('--image <ref>', 'image to run instead of the configured one (with --service)')
-    .option('--timeout <duration>', 'how long to wait for readiness', '3m')
-    .action(async (o: { namespace?: string; service?: string; image?: string; timeout: string }, cmd: Command) => {
+    .addOption(parsedOption('--timeout <duration>', 'how long to wait for readiness', durationMs, '3m'))
+    .action(async (o: { namespace?: string; service?: string; image?: string; timeout: number }, cmd: Command) => {
+      // What is applied stays applied on Ctrl+C (deploy is an apply); only the wait stops.
+      const signal = cli.interruptSignal();
       const config = await configFor(cmd);
       const kube = kubeFor(cmd);
       const namespace = o.namespace ?? kube.defaultNamespace;
       const services = o.service ? [config.services[o.service]] : Object.values(config.services);
       if (services.some((s) => !s)) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${o.service}".`, `Pick one of: ${Object.keys(config.services).join(', ')}.`);
       if (o.image && services.length > 1) throw new SandpiperError('usage', '--image needs --service when the folder has several services.');
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      try {
-        for (const service of services) {
-          await deployService(kube, config, service, namespace, {
-            image: o.image, labels: { [MANAGED_BY]: SANDPIPER }, signal: abort.signal, progress: printProgress, timeoutMs: parseDuration(o.timeout) ?? 180_000,
-          });
-        }
-      } finally {
-        process.off('SIGINT', onSignal);
+      for (const service of services) {
+        await deployService(kube, config, service, namespace, {
+          image: o.image, labels: { [MANAGED_BY]: SANDPIPER }, signal, progress: printProgress, timeoutMs: o.timeout,
+        });
       }
     });
 }
 
-/** Adds `janitor`: deletes expired Sandpiper environments (also run in-cluster by resources/janitor-cronjob.yaml). */
+/**
+ * Adds `janitor`: deletes expired Sandpiper environments (also run in-cluster by resources/janitor-cronjob.yaml).
+ * It does not take the interrupt: Ctrl+C ends it at once, and each deletion is one request, never half-done.
+ */
 export function registerJanitorCommands(program: Command): void {
   program.command('janitor')
     .description('Delete Sandpiper environments whose TTL has passed since their last activity; never touches other namespaces.')

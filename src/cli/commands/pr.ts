@@ -4,10 +4,11 @@ import { SandpiperError } from '../../core/errors';
 import { GitCli } from '../../core/infra/git';
 import { planDraft, type PullRequestDraft } from '../../core/pr/draft';
 import { environmentSummary, type SandpiperSummary } from '../../core/pr/body';
-import { OctokitGitHost, apiBaseUrl, requireRepository } from '../../core/infra/github';
+import { OctokitGitHost, apiBaseCandidate, normalizeHost, requireRepository, type GitHubRepository } from '../../core/infra/github';
+import { approvedApiBase, approvedHostsFile, readApprovedHosts } from '../../core/pr/hostApproval';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
 import { latestCanary } from '../../core/canary/state';
-import { configFor, globals, kubeFor, printJson } from '../main';
+import { configFor, globals, kubeFor, printJson, type CliContext } from '../main';
 import { spawn } from 'node:child_process';
 
 interface DraftFlags {
@@ -20,6 +21,8 @@ interface DraftFlags {
   remote: string;
   reviewers?: string;
   open?: boolean;
+  githubHost?: string;
+  yes?: boolean;
 }
 
 /** sandpiper.yaml is optional for a PR: without it the defaults apply. */
@@ -87,7 +90,7 @@ async function summaryFor(flags: DraftFlags, cmd: Command, config?: SandpiperCon
   return summary;
 }
 
-async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
+async function draftCommand(flags: DraftFlags, cmd: Command, cli: CliContext): Promise<void> {
   const config = await optionalConfig(cmd);
   const git = new GitCli(globals(cmd).dir ?? config?.root ?? process.cwd());
   const draft = await planDraft(git, {
@@ -107,10 +110,12 @@ async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
   }
   const keep = flags.reviewers?.split(',').map((s) => s.trim().replace(/^@/, '').toLowerCase());
   const reviewers = keep ? draft.reviewers.filter((r) => keep.includes(r.label.replace(/^@/, '').toLowerCase())) : draft.reviewers;
-  const host = new OctokitGitHost(token, apiBaseUrl(repository, config?.github.baseUrl));
+  const host = new OctokitGitHost(token, await cliApiBase(repository, flags, config));
   const result = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers }, {
     git,
     host,
+    // Ctrl+C stops the push (git is killed) and every GitHub call after it.
+    signal: cli.interruptSignal(),
     progress: (step) => process.stderr.write(`… ${step}\n`),
   });
   if (flags.json) printJson({ ...draftJson(draft), pullRequest: result.pullRequest, created: result.created, requested: result.requested, reviewerProblem: result.reviewerProblem });
@@ -118,8 +123,32 @@ async function draftCommand(flags: DraftFlags, cmd: Command): Promise<void> {
   if (flags.open) openInBrowser(result.pullRequest.url);
 }
 
+/**
+ * Where the token may go: api.github.com, a host listed in ~/.config/sandpiper/github-hosts.json, or the host
+ * named by --github-host once confirmed (on the terminal, or --yes). sandpiper.yaml may only name the host.
+ */
+async function cliApiBase(repository: GitHubRepository, flags: DraftFlags, config?: SandpiperConfig): Promise<string> {
+  const configured = config?.github.baseUrl ? { url: config.github.baseUrl, source: 'sandpiper.yaml' } : undefined;
+  const candidate = apiBaseCandidate(repository, configured);
+  return approvedApiBase(candidate, await readApprovedHosts(approvedHostsFile()), async (host) => {
+    if (!flags.githubHost) return false;
+    if (normalizeHost(flags.githubHost) !== host) {
+      throw new SandpiperError('github-host-not-approved', `--github-host ${flags.githubHost} is not ${host}, the host ${candidate.source} names as the GitHub API.`, `Pass --github-host ${host} if you trust it.`);
+    }
+    if (flags.yes) return true;
+    if (!process.stdin.isTTY) throw new SandpiperError('usage', `Refusing to send the GitHub token to ${host} without confirmation.`, 'Pass --yes.');
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(`Send your GitHub token to ${host}? [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
+  });
+}
+
 /** Adds `sandpiper pr draft` to the CLI. */
-export function registerPullRequestCommands(program: Command): void {
+export function registerPullRequestCommands(program: Command, cli: CliContext): void {
   const pr = program.command('pr').description('Pull requests for the current branch.');
   pr.command('draft')
     .description('Push the branch and open a draft pull request with the template filled, the linked issue and suggested reviewers (token: $GITHUB_TOKEN or $GH_TOKEN).')
@@ -132,7 +161,9 @@ export function registerPullRequestCommands(program: Command): void {
     .option('--remote <name>', 'remote to push to and read owner/repo from', 'origin')
     .option('--reviewers <list>', 'keep only these suggested reviewers (comma-separated labels, e.g. bob,acme/api)')
     .option('--open', 'open the pull request in the browser')
-    .action(async (flags: DraftFlags, cmd: Command) => draftCommand(flags, cmd));
+    .option('--github-host <host>', 'send the token to this GitHub Enterprise host (asks to confirm; api.github.com needs no approval)')
+    .option('-y, --yes', 'confirm --github-host without asking')
+    .action(async (flags: DraftFlags, cmd: Command) => draftCommand(flags, cmd, cli));
 }
 
 /** Opens a URL with the platform's opener (CLI only; the extension uses vscode.env.openExternal). */

@@ -1,20 +1,22 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
-import { DEFAULT_CANARY, parseDuration, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
+import { DEFAULT_CANARY, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import { type Kube } from '../../core/infra/kube/client';
-import { httpCode } from '../../core/infra/kube/errors';
+import { httpCode, kubeError } from '../../core/infra/kube/errors';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { ARGO, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
 import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
 import { driveCanary, type DriverEvent } from '../../core/canary/driver';
 import { RolloutModel, watchNamespace, type WorkloadSummary } from '../../core/workloads/model';
-import { configFor, globals, kubeFor, printJson } from '../main';
+import { configFor, globals, kubeFor, printJson, type CliContext } from '../main';
+import { unlessAborted, untilAborted } from '../interrupt';
+import { durationMs, durationText, parsedOption, percentages, wholeNumber } from '../options';
 
 
 interface TargetOptions { namespace?: string; json?: boolean }
 interface DriveOptions extends TargetOptions { prometheus?: string; service?: string; window?: string }
-interface StartOptions extends DriveOptions { image: string; container?: string; steps?: string; interval?: string; failureLimit?: string; detach?: boolean }
+interface StartOptions extends DriveOptions { image: string; container?: string; steps?: number[]; interval?: number; failureLimit?: number; detach?: boolean }
 
 function namespaceOf(kube: Kube, o: TargetOptions): string {
   return o.namespace ?? kube.defaultNamespace;
@@ -28,11 +30,10 @@ async function canaryConfig(cmd: Command, service: string, o: StartOptions | Dri
   const svc = config?.services[o.service ?? service];
   const base = svc?.canary ?? DEFAULT_CANARY;
   const s = o as StartOptions;
-  const steps = s.steps ? s.steps.split(',').map((x) => Number(x.trim())) : base.steps;
-  if (steps.some((x) => !Number.isFinite(x) || x < 0 || x > 100)) throw new SandpiperError('usage', `--steps "${s.steps}" is not a list of percentages.`, 'Use e.g. --steps 10,50,100.');
-  const intervalMs = s.interval ? parseDuration(s.interval) : base.intervalMs;
-  if (!intervalMs) throw new SandpiperError('usage', `--interval "${s.interval}" is not a duration.`, 'Use e.g. 30s or 2m.');
-  const failureLimit = s.failureLimit !== undefined ? Number(s.failureLimit) : base.analysis.failureLimit;
+  // The flags arrive checked (../options): a NaN never reaches the analysis.
+  const steps = s.steps ?? base.steps;
+  const intervalMs = s.interval ?? base.intervalMs;
+  const failureLimit = s.failureLimit ?? base.analysis.failureLimit;
   return { canary: { ...base, steps, intervalMs, analysis: { ...base.analysis, failureLimit } }, container: s.container ?? svc?.container };
 }
 
@@ -41,19 +42,12 @@ function printDriverEvent(e: DriverEvent): void {
   else process.stderr.write(`· ${e.state.status} step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} weight ${e.state.weight}%\n`);
 }
 
-function interruptSignal(): AbortSignal {
-  const c = new AbortController();
-  const stop = () => c.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return c.signal;
-}
-
-async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig): Promise<void> {
+/** Drives until promotion or rollback; Ctrl+C stops driving and leaves the canary for `rollout continue`. */
+async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig, signal: AbortSignal): Promise<void> {
   let lastState = '';
   const end = await driveCanary({
     kube, namespace, deployment, service: deployment, analysis: canary.analysis,
-    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal: interruptSignal(),
+    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal,
     onEvent: (e) => {
       const line = e.kind === 'state' ? `${e.state.status}/${e.state.stepIndex}` : '';
       if (e.kind === 'analysis' || line !== lastState) printDriverEvent(e);
@@ -70,7 +64,7 @@ async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Dep
     await kube.apps.readNamespacedDeployment({ namespace, name });
     return 'Deployment';
   } catch (err) {
-    if (httpCode(err) !== 404) throw err;
+    if (httpCode(err) !== 404) throw kubeError(err, `read Deployment ${namespace}/${name}`);
   }
   try {
     await kube.custom.getNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name });
@@ -87,6 +81,27 @@ async function listWorkloads(kube: Kube, namespace: string): Promise<WorkloadSum
   return model.summaries();
 }
 
+/** Prints a workload's status each time it changes, until the signal fires. */
+async function watchStatus(kube: Kube, namespace: string, name: string | undefined, json: boolean, signal: AbortSignal): Promise<void> {
+  const model = new RolloutModel();
+  const printed = new Map<string, string>();
+  const show = () => {
+    for (const w of model.summaries()) {
+      if (name && w.name !== name) continue;
+      const line = json ? JSON.stringify(w) : statusLine(w);
+      if (printed.get(`${w.kind}/${w.name}`) === line) continue;
+      printed.set(`${w.kind}/${w.name}`, line);
+      process.stdout.write(`${line}\n`);
+    }
+  };
+  const watching = watchNamespace(kube, namespace, model, { onChange: show });
+  // A Ctrl+C while the watches start still stops them once they have.
+  signal.addEventListener('abort', () => void watching.then((w) => w.dispose(), () => undefined), { once: true });
+  await unlessAborted(watching, signal);
+  show();
+  await untilAborted(signal);
+}
+
 function statusLine(w: WorkloadSummary): string {
   const c = w.canary;
   const canary = c ? `  canary ${c.status} step ${Math.min(c.stepIndex + 1, c.stepCount)}/${c.stepCount} weight ${c.weight}% (${c.trafficMode})` : '';
@@ -94,13 +109,15 @@ function statusLine(w: WorkloadSummary): string {
 }
 
 /** Adds the `rollout` verb: status, start/continue a built-in canary, and promote/abort/pause/resume/retry/undo for Deployments and Argo Rollouts. */
-export function registerRolloutCommands(program: Command): void {
+export function registerRolloutCommands(program: Command, cli: CliContext): void {
   const rollout = program.command('rollout').description('Progressive delivery: canaries of Deployments (built in) and Argo Rollouts');
   const ns = (c: Command) => c.option('-n, --namespace <ns>', 'namespace (default: the context\'s)').option('--json', 'print JSON');
 
   ns(rollout.command('status [name]').description('revision, replicas and canary state of the workloads'))
-    .action(async (name: string | undefined, o: TargetOptions, cmd: Command) => {
+    .option('-w, --watch', 'print each workload again whenever it changes, until Ctrl+C (with --json: one object a line)')
+    .action(async (name: string | undefined, o: TargetOptions & { watch?: boolean }, cmd: Command) => {
       const kube = kubeFor(cmd);
+      if (o.watch) return watchStatus(kube, namespaceOf(kube, o), name, !!o.json, cli.interruptSignal());
       const all = (await listWorkloads(kube, namespaceOf(kube, o))).filter((w) => !name || w.name === name);
       if (name && !all.length) throw new SandpiperError('not-found', `No Deployment or Rollout "${name}".`);
       if (o.json) printJson(name ? all[0] : all);
@@ -111,13 +128,15 @@ export function registerRolloutCommands(program: Command): void {
     .requiredOption('--image <ref>', 'the image the canary runs')
     .option('--container <name>', 'container to change (default: sandpiper.yaml, else the first)')
     .option('--service <name>', 'service of sandpiper.yaml whose canary settings apply (default: the Deployment name)')
-    .option('--steps <list>', 'traffic percentages, e.g. 10,50,100')
-    .option('--interval <duration>', 'time per step before its analysis, e.g. 30s')
-    .option('--failure-limit <n>', 'failed analyses tolerated before rollback')
+    .addOption(parsedOption('--steps <list>', 'traffic percentages, e.g. 10,50,100', percentages))
+    .addOption(parsedOption('--interval <duration>', 'time per step before its analysis, e.g. 30s', durationMs))
+    .addOption(parsedOption('--failure-limit <n>', 'failed analyses tolerated before rollback', wholeNumber(0)))
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
-    .option('--window <duration>', 'PromQL rate window', '10s')
+    .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
     .option('--detach', 'start it and return; `rollout continue` drives it')
     .action(async (deployment: string, o: StartOptions, cmd: Command) => {
+      // Taken before the canary is written: Ctrl+C lets the start finish (never half a canary), then stops.
+      const signal = cli.interruptSignal();
       const kube = kubeFor(cmd);
       const namespace = namespaceOf(kube, o);
       const { canary, container } = await canaryConfig(cmd, deployment, o);
@@ -125,17 +144,18 @@ export function registerRolloutCommands(program: Command): void {
       const state = await startCanary(kube, { namespace, deployment, image: o.image, container, canary });
       process.stderr.write(`✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`);
       if (o.detach) return o.json ? printJson(state) : undefined;
-      await drive(kube, namespace, deployment, o, canary);
+      await drive(kube, namespace, deployment, o, canary, signal);
     });
 
   ns(rollout.command('continue <deployment>').description('drive a built-in canary from the step its annotations record (resume after a stop)'))
     .option('--service <name>', 'service of sandpiper.yaml whose analysis applies')
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
-    .option('--window <duration>', 'PromQL rate window', '10s')
+    .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
     .action(async (deployment: string, o: DriveOptions, cmd: Command) => {
+      const signal = cli.interruptSignal();
       const kube = kubeFor(cmd);
       const { canary } = await canaryConfig(cmd, deployment, o);
-      await drive(kube, namespaceOf(kube, o), deployment, o, canary);
+      await drive(kube, namespaceOf(kube, o), deployment, o, canary, signal);
     });
 
   const simple = (verb: CanaryOverride | 'retry', what: string) =>
@@ -149,7 +169,7 @@ export function registerRolloutCommands(program: Command): void {
         return;
       }
       if (verb === 'retry') throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
-      const state = await overrideCanary(kube, namespace, name, verb, interruptSignal(), `cli@${os.hostname()}`);
+      const state = await overrideCanary(kube, namespace, name, verb, cli.interruptSignal(), `cli@${os.hostname()}`);
       if (o.json) printJson(state);
       else process.stdout.write(`canary of ${name}: ${state.status}\n`);
     });
@@ -160,12 +180,12 @@ export function registerRolloutCommands(program: Command): void {
   simple('retry', 'retry an aborted Argo Rollout');
 
   ns(rollout.command('undo <name>').description('roll back to the previous (or a given) revision'))
-    .option('--to-revision <n>', 'revision to go back to')
-    .action(async (name: string, o: TargetOptions & { toRevision?: string }, cmd: Command) => {
+    .addOption(parsedOption('--to-revision <n>', 'revision to go back to', wholeNumber(1)))
+    .action(async (name: string, o: TargetOptions & { toRevision?: number }, cmd: Command) => {
       const kube = kubeFor(cmd);
       const namespace = namespaceOf(kube, o);
       if ((await kindOf(kube, namespace, name)) === 'Rollout') await runArgoAction(kube, namespace, name, 'undo');
-      else await undoDeployment(kube, namespace, name, Number(o.toRevision ?? 0));
+      else await undoDeployment(kube, namespace, name, o.toRevision ?? 0);
       process.stdout.write(`${name}: rolled back\n`);
     });
 }

@@ -5,7 +5,8 @@ import type { SandpiperConfig, ServiceConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import type { SyncStatus } from '../../core/sync/syncEngine';
 import { SyncSession } from '../../core/sync/syncSession';
-import { configFor, kubeFor } from '../main';
+import { configFor, kubeFor, type CliContext } from '../main';
+import { unlessAborted, untilAborted } from '../interrupt';
 
 interface SyncOptions {
   service?: string;
@@ -14,7 +15,7 @@ interface SyncOptions {
 }
 
 /** Adds `sandpiper sync <env> [--service s] [--once]`. */
-export function registerSyncCommands(program: Command): void {
+export function registerSyncCommands(program: Command, cli: CliContext): void {
   program
     .command('sync')
     .description('Copy the sync paths into the running pods of an environment and keep them in step as files change.')
@@ -23,6 +24,7 @@ export function registerSyncCommands(program: Command): void {
     .option('--once', 'one full sync (only the files that differ), then exit')
     .option('--json', 'print events as JSON lines')
     .action(async (env: string, opts: SyncOptions, cmd: Command) => {
+      const signal = cli.interruptSignal();
       const config = await configFor(cmd);
       const service = syncedService(config, opts.service);
       const print = (event: Record<string, unknown>, text: string): void => {
@@ -39,18 +41,21 @@ export function registerSyncCommands(program: Command): void {
       session.engine.on('file', (local, remote, state, detail) => {
         if (state !== 'pending') print({ event: 'file', file: path.relative(config.root, local), remote, state, detail }, `${state.padEnd(8)} ${path.relative(config.root, local)}${detail ? ` (${detail})` : ''}`);
       });
-      const workload = await session.start();
-      print({ event: 'started', deployment: workload.deployment, container: workload.container }, `syncing ${service.name} into ${env}/${workload.deployment} (container ${workload.container})`);
-      if (opts.once) {
-        await session.idle();
-        const status = session.engine.status;
-        print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
+      try {
+        const workload = await unlessAborted(session.start(), signal);
+        print({ event: 'started', deployment: workload.deployment, container: workload.container }, `syncing ${service.name} into ${env}/${workload.deployment} (container ${workload.container})`);
+        if (opts.once) {
+          await unlessAborted(session.idle(), signal);
+          const status = session.engine.status;
+          print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
+          if (!status.pods) throw new SandpiperError('sync-no-pods', `No ready pod of ${workload.deployment} in ${env} to sync into.`, 'Wait for the rollout (sandpiper rollout status) and run it again.');
+          if (status.state === 'error') throw new SandpiperError('sync-failed', status.error ?? 'The sync failed.');
+          return;
+        }
+        await watchUntilInterrupted(session, config, signal, (s) => print({ event: 'status', ...s }, `${s.state}${s.files ? ` ${s.files} file(s)` : ''}${s.lastLatencyMs !== undefined ? ` · last ${s.lastLatencyMs} ms` : ''}`));
+      } finally {
         session.dispose();
-        if (!status.pods) throw new SandpiperError('sync-no-pods', `No ready pod of ${workload.deployment} in ${env} to sync into.`, 'Wait for the rollout (sandpiper rollout status) and run it again.');
-        if (status.state === 'error') throw new SandpiperError('sync-failed', status.error ?? 'The sync failed.');
-        return;
       }
-      await watchUntilInterrupted(session, config, (s) => print({ event: 'status', ...s }, `${s.state}${s.files ? ` ${s.files} file(s)` : ''}${s.lastLatencyMs !== undefined ? ` · last ${s.lastLatencyMs} ms` : ''}`));
     });
 }
 
@@ -66,7 +71,7 @@ function syncedService(config: SandpiperConfig, name?: string): ServiceConfig {
 }
 
 /** Feeds chokidar events to the engine until Ctrl+C. */
-async function watchUntilInterrupted(session: SyncSession, config: SandpiperConfig, onStatus: (s: SyncStatus) => void): Promise<void> {
+async function watchUntilInterrupted(session: SyncSession, config: SandpiperConfig, signal: AbortSignal, onStatus: (s: SyncStatus) => void): Promise<void> {
   const watcher = watch(config.root, {
     ignoreInitial: true,
     // .git churns on every commit and never travels.
@@ -81,10 +86,6 @@ async function watchUntilInterrupted(session: SyncSession, config: SandpiperConf
     if (key !== last && s.state !== 'syncing') onStatus(s);
     last = key;
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilAborted(signal);
   await watcher.close();
-  session.dispose();
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type KubeConfig, ApiException } from '@kubernetes/client-node';
-import { sleep } from '../errors';
-import { httpCode } from '../infra/kube/errors';
+import { presentError, sleep } from '../errors';
+import { httpCode, kubeError } from '../infra/kube/errors';
 import { parseTimestampedLine, resumeSinceTime, ResumeDeduper } from './format';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -31,7 +31,8 @@ export interface ContainerLogOptions {
 /**
  * Streams one container's log, and in follow mode resumes after every drop or container restart from the
  * last line seen (`sinceTime` + de-duplication), so no line is lost or shown twice. Ends when the pod is
- * gone (404), the signal aborts, or (without follow) the log has been read once.
+ * gone (404), the signal aborts, or (without follow) the log has been read once; without follow, a log that
+ * cannot be read rejects with the translated error.
  */
 export async function followContainerLog(o: ContainerLogOptions): Promise<void> {
   const dedupe = new ResumeDeduper();
@@ -63,7 +64,11 @@ export async function followContainerLog(o: ContainerLogOptions): Promise<void> 
     } catch (err) {
       if (o.signal.aborted) return;
       if (httpCode(err) === 404) return;
-      o.onNotice?.(`${o.pod}/${o.container}: ${(err as Error).message ?? String(err)}; retrying`);
+      // Through the one translator: client-node's own message is a dump of status, body and headers.
+      const failure = kubeError(err, `read the log of ${o.pod}/${o.container}`);
+      // Read once (no follow): a log that cannot be read is a failure to report, not something to wait out.
+      if (!o.follow) throw failure;
+      o.onNotice?.(`${o.pod}/${o.container}: ${presentError(failure).message}; retrying`);
     }
     // A stream that ends at once with nothing new (a finished container) backs off instead of spinning.
     delay = fresh > 0 ? retry.initial : Math.min(delay * 2, retry.max);
