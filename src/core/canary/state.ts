@@ -1,6 +1,6 @@
 import { SandpiperError } from '../errors';
 import type { TrafficMode } from '../workloads/model';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import type { SandpiperSummary } from '../pr/body';
@@ -96,7 +96,12 @@ export function canaryName(stable: string): string {
 
 const ATTEMPTS = 5;
 
-export async function readDeployment(kube: Kube, namespace: string, name: string): Promise<V1Deployment> {
+/** The slice of the API the canary state uses: `Kube` fits it, unit tests pass an in-memory fake. */
+export interface StateApi {
+  apps: Pick<AppsV1Api, 'readNamespacedDeployment' | 'patchNamespacedDeployment'>;
+}
+
+export async function readDeployment(kube: StateApi, namespace: string, name: string): Promise<V1Deployment> {
   try {
     return await kube.apps.readNamespacedDeployment({ namespace, name });
   } catch (err) {
@@ -104,7 +109,7 @@ export async function readDeployment(kube: Kube, namespace: string, name: string
   }
 }
 
-export async function readState(kube: Kube, namespace: string, name: string): Promise<{ deployment: V1Deployment; state?: CanaryState }> {
+export async function readState(kube: StateApi, namespace: string, name: string): Promise<{ deployment: V1Deployment; state?: CanaryState }> {
   const deployment = await readDeployment(kube, namespace, name);
   return { deployment, state: readCanaryState(deployment.metadata?.annotations) };
 }
@@ -115,7 +120,7 @@ export async function readState(kube: Kube, namespace: string, name: string): Pr
  * `change` returns the new state, or throws to refuse (e.g. the canary was promoted meanwhile).
  */
 export async function updateState(
-  kube: Kube,
+  kube: StateApi,
   namespace: string,
   name: string,
   change: (state: CanaryState | undefined, deployment: V1Deployment) => CanaryState | null,

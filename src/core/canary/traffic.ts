@@ -1,4 +1,4 @@
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { CustomObjectsApi, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './state';
@@ -67,14 +67,33 @@ export async function routeFor(kube: Kube, namespace: string, service: string, n
   return items.find((r) => routeTargets(r, service));
 }
 
-export async function setRouteWeight(kube: Kube, namespace: string, routeName: string, service: string, weight: number): Promise<void> {
-  const route = (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName }).catch((err) => {
-    throw kubeError(err, `read HTTPRoute ${routeName}`);
-  })) as HttpRoute;
-  const rules = weightedRules(route, service, `${service}-canary`, weight);
-  await kube.custom.patchNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { spec: { rules } } }, mergePatch()).catch((err) => {
-    throw kubeError(err, `set the canary weight on HTTPRoute ${routeName}`);
-  });
+/** The slice of the API that writes route weights: `Kube` fits it, unit tests pass an in-memory fake. */
+export interface RouteApi {
+  custom: Pick<CustomObjectsApi, 'getNamespacedCustomObject' | 'replaceNamespacedCustomObject'>;
+}
+
+const ROUTE_ATTEMPTS = 5;
+
+/**
+ * Sets the canary's share on the route with optimistic concurrency: the replace carries the resourceVersion we
+ * read, so an edit by anyone in between (a GitOps sync, another window) fails ours with 409 and we recompute
+ * the rules from theirs instead of overwriting them.
+ */
+export async function setRouteWeight(kube: RouteApi, namespace: string, routeName: string, service: string, weight: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const route = (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName }).catch((err) => {
+      throw kubeError(err, `read HTTPRoute ${routeName}`);
+    })) as HttpRoute;
+    const rules = weightedRules(route, service, `${service}-canary`, weight);
+    if (JSON.stringify(rules) === JSON.stringify(route.spec?.rules ?? [])) return;
+    try {
+      await kube.custom.replaceNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { ...route, spec: { ...route.spec, rules } } });
+      return;
+    } catch (err) {
+      if (httpCode(err) === 409 && attempt < ROUTE_ATTEMPTS) continue;
+      throw kubeError(err, `set the canary weight on HTTPRoute ${routeName}`);
+    }
+  }
 }
 
 /** The canary's own Service: the stable one's ports, selecting only canary pods. */
