@@ -6,6 +6,8 @@ import { SandpiperError } from '../errors';
 import { CANARY_OF_ANNOTATION, TERMINAL, TRACK_LABEL, canaryName, withEvent, type CanaryState, readDeployment, updateState, readState } from './state';
 import { applyWeight, canaryServiceOf, pinStableService, routeFor, routeNameOf, scaleDeployment, serviceFor, serviceOfRoute, setRouteWeight } from './traffic';
 import { waitForDeployment } from '../workloads/actions';
+import { assertAnalysisValid } from './driver';
+import { CanaryLease, liveDriver, takeOverHint } from './lease';
 
 export interface StartOptions {
   namespace: string;
@@ -46,13 +48,17 @@ export async function startCanary(kube: Kube, o: StartOptions): Promise<CanarySt
     throw new SandpiperError('canary-container', `Deployment ${o.deployment} has no container "${container ?? ''}".`, 'Set `container` for the service in sandpiper.yaml.');
   }
   if (!o.canary.steps.length) throw new SandpiperError('canary-steps', 'The canary has no steps.', 'Add canary.steps to sandpiper.yaml, e.g. [10, 50, 100].');
+  if (!(o.canary.intervalMs > 0)) throw new SandpiperError('invalid', `The canary interval ${o.canary.intervalMs} ms is not a positive duration.`, 'Set canary.interval, e.g. 30s.');
+  assertAnalysisValid(o.canary.analysis);
+  const driver = await liveDriver(kube, o.namespace, o.deployment);
   const service = await serviceFor(kube, o.namespace, stable);
   const route = service?.metadata?.name ? await routeFor(kube, o.namespace, service.metadata.name, o.canary.route) : undefined;
   const mode = route && service ? 'httproute' : 'replicas';
   const hash = mode === 'httproute' ? await stableHash(kube, o.namespace, stable) : undefined;
   const state = await updateState(kube, o.namespace, o.deployment, (current) => {
     if (current && !TERMINAL.has(current.status)) {
-      throw new SandpiperError('canary-active', `Deployment ${o.deployment} already has a canary (${current.status}, step ${current.stepIndex + 1}/${current.steps.length}).`, 'Promote or abort it first.');
+      const hint = driver ? `${driver} drives it: promote or abort it first.` : `Nobody drives it any more. ${takeOverHint(o.deployment)}`;
+      throw new SandpiperError('canary-active', `Deployment ${o.deployment} already has a canary (${current.status}, step ${current.stepIndex + 1}/${current.steps.length}).`, hint);
     }
     const fresh: CanaryState = {
       version: 1, status: 'progressing', image: o.image, container, steps: o.canary.steps, stepIndex: 0, weight: o.canary.steps[0],
@@ -135,10 +141,12 @@ function active(state: CanaryState | undefined, deployment: string): CanaryState
 }
 
 /**
- * Records the override on the annotation (optimistic concurrency), then does the promote/abort work itself.
- * A driver elsewhere sees the new status on its next read and stops stepping.
+ * Records the override on the annotation (optimistic concurrency). Pause and resume only record: the driver that
+ * holds the lease obeys on its next read (with no driver, `driveCanary({ resume: true })` takes over). Promote and
+ * abort change the cluster, so they do it only under the lease: while a live driver holds it, they wait for it to
+ * finish the job itself; once the lease is free or expired they take it and finish it here. Never two at once.
  */
-export async function overrideCanary(kube: Kube, namespace: string, deployment: string, action: CanaryOverride, signal?: AbortSignal, by = 'user'): Promise<CanaryState> {
+export async function overrideCanary(kube: Kube, namespace: string, deployment: string, action: CanaryOverride, signal?: AbortSignal, by = 'user', leaseSeconds = 15): Promise<CanaryState> {
   const now = new Date();
   const next = await updateState(kube, namespace, deployment, (cur) => {
     const s = active(cur, deployment);
@@ -157,9 +165,24 @@ export async function overrideCanary(kube: Kube, namespace: string, deployment: 
     }
   });
   const state = next!;
-  if (action === 'promote') return finishPromote(kube, namespace, deployment, state, signal);
-  if (action === 'abort') return finishAbort(kube, namespace, deployment, state);
-  return state;
+  if (action === 'pause' || action === 'resume') return state;
+  const current = async () => (await readState(kube, namespace, deployment)).state;
+  const holder = `${by} ${action} ${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  const lease = await CanaryLease.acquireWhenFree(kube, namespace, deployment, { holder, durationSeconds: leaseSeconds }, async () => {
+    const cur = await current();
+    return !cur || TERMINAL.has(cur.status);
+  }, signal);
+  if (!lease) return (await current()) ?? state;
+  const guarded = signal ? AbortSignal.any([signal, lease.lostSignal]) : lease.lostSignal;
+  try {
+    // Re-read under the lease: whoever held it before may have moved the canary on (or overridden it again).
+    const cur = (await current()) ?? state;
+    if (cur.status === 'promoting') return await finishPromote(kube, namespace, deployment, cur, guarded);
+    if (cur.status === 'aborting') return await finishAbort(kube, namespace, deployment, cur);
+    return cur;
+  } finally {
+    await lease.release();
+  }
 }
 
 export async function canaryState(kube: Kube, namespace: string, deployment: string): Promise<CanaryState | undefined> {
