@@ -19,7 +19,20 @@ export const VERSIONS = {
   gatewayApi: '1.4.1',
 };
 
+/** The real-node tier (`up --real-node`): what it builds and the Gateway API bundle it installs instead of 1.4.1. */
+export const REALNODE_VERSIONS = {
+  coredns: '1.15.0',
+  traefik: '3.7.13',
+  lego: '5.4.1', // Traefik's ACME library, rebuilt with the exec/manual DNS providers only
+  goHttpAuth: '0.4.0', // upstream of the fork Traefik replaces it with (the Go proxy refuses the fork)
+  gatewayApi: '1.6.1', // Traefik 3.7 needs >= 1.5; the bundle's admission policy refuses older CRDs afterwards
+  pause: '3.6',
+};
+
 export const CLUSTER_NAME = 'sandpiper';
+
+/** How often a running build says it is still at work. */
+export const PROGRESS_MS = 30000;
 
 export function log(...args) {
   console.log('[testbed]', ...args);
@@ -67,18 +80,27 @@ export function sh(cmd, args, opts = {}) {
   return r;
 }
 
-/** Run asynchronously with output appended to a log file. Rejects with the log's tail on failure. */
-export function runLogged(cmd, args, { logFile, env, cwd } = {}) {
+/**
+ * Run asynchronously with output appended to a log file. Rejects with the log's tail on failure.
+ * With `progress` (what is being built), prints the elapsed time every 30 s so a long build never looks hung.
+ */
+export function runLogged(cmd, args, { logFile, env, cwd, progress } = {}) {
   mkdirp(path.dirname(logFile));
   const fd = fs.openSync(logFile, 'a');
   fs.writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
+  const t0 = Date.now();
+  const ticker = progress
+    ? setInterval(() => log(`… ${progress}: ${Math.round((Date.now() - t0) / 1000)}s elapsed (log: ${logFile})`), PROGRESS_MS)
+    : null;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env || process.env, cwd });
     child.on('error', (e) => {
+      if (ticker) clearInterval(ticker);
       fs.closeSync(fd);
       reject(e);
     });
     child.on('exit', (code) => {
+      if (ticker) clearInterval(ticker);
       fs.closeSync(fd);
       if (code === 0) resolve();
       else {
