@@ -11,10 +11,27 @@ export default tseslint.config(
     },
   },
   {
-    // The core runs under plain Node (CLI, tests): it must never reach for the editor.
+    // The core runs under plain Node (CLI, tests): it never reaches for the editor, the webview protocol or the
+    // callers above it. It speaks domain values and events; features and the CLI turn them into what they show.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core must not import vscode; put editor code in src/features.' }] }],
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/core must not import vscode; put editor code in src/features.' }],
+        patterns: [
+          { regex: '(^|/)protocol(/|$)', message: 'src/core must not import the webview protocol; emit a domain event and let the feature make the message.' },
+          { regex: '(^|/)(features|cli)(/|$)', message: 'src/core must not import src/features or src/cli: they depend on core, not the other way round.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The webview protocol is shared with the browser bundle: core's values only, never the editor or its callers.
+    files: ['src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/protocol is bundled into the webview: it must not import vscode.' }],
+        patterns: [{ regex: '(^|/)(features|cli)(/|$)', message: 'src/protocol must not import src/features or src/cli.' }],
+      }],
     },
   },
   {
