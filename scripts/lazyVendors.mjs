@@ -5,9 +5,23 @@ import * as esbuild from 'esbuild';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-export const LAZY_VENDORS = ['@kubernetes/client-node', 'dockerode', '@octokit/rest', 'chrome-remote-interface'];
+export const LAZY_VENDORS = [
+  '@kubernetes/client-node',
+  // Only the port-forwarder needs it; client-node does not export it from its index.
+  '@kubernetes/client-node/dist/web-socket-handler.js',
+  '@octokit/rest',
+  '@vscode/debugadapter',
+  'ajv',
+  'ajv-formats',
+  'codeowners-utils',
+  'dockerode',
+  'ignore',
+  'tar-stream',
+  'ws',
+  'yaml',
+];
 
-const fileName = (pkg) => pkg.replace(/^@/, '').replace(/\//g, '-');
+const fileName = (pkg) => pkg.replace(/^@/, '').replace(/\.js$/, '').replace(/\//g, '-');
 
 export function lazyVendorPlugin(root) {
   const require = createRequire(path.join(root, 'package.json'));
@@ -17,28 +31,30 @@ export function lazyVendorPlugin(root) {
       const filter = new RegExp(`^(${LAZY_VENDORS.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$`);
       build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'lazy-vendor' }));
       build.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => {
-        const mod = require(args.path);
-        const names = Object.keys(mod).filter((n) => n !== 'default' && n !== '__esModule');
-        // A module that is itself a class (dockerode) must stay callable and constructible.
-        const callable = typeof mod === 'function';
-        return {
-          loader: 'js',
-          contents: `'use strict';
-let loaded;
-const load = () => (loaded ??= require(__dirname + '/vendor/${fileName(args.path)}.js'));
-const names = ${JSON.stringify(names)};
-module.exports = new Proxy(${callable ? 'function () {}' : '{}'}, {
-  get: (_t, key) => (key === '__esModule' ? false : load()[key]),
-  has: (_t, key) => names.includes(key),
-  ownKeys: () => ${callable ? "[...names, 'prototype']" : 'names'},
-  getOwnPropertyDescriptor: (t, key) => (key === 'prototype' ? Reflect.getOwnPropertyDescriptor(t, key) : names.includes(key) ? { configurable: true, enumerable: true, writable: false, value: undefined } : undefined),
-  construct: (_t, args) => Reflect.construct(load(), args),
-  apply: (_t, self, args) => Reflect.apply(load(), self, args),
-});`,
-        };
+        // A module that is itself a class or a function (dockerode, ajv, ignore, ws) stays callable and constructible.
+        const callable = typeof require(args.path) === 'function';
+        return { loader: 'js', contents: stub(`/vendor/${fileName(args.path)}.js`, callable) };
       });
     },
   };
+}
+
+// esbuild's interop gives each importer an object made with Object.create(<prototype of the module>) and copies
+// the module's own keys onto it. The stub has no own keys of its own (beyond a function's) and a prototype that
+// reads through to the vendor bundle, so that copy costs nothing at load and every read is lazy. `__esModule` is
+// false: a default import gets the module itself, as Node gives a CommonJS module.
+function stub(file, callable) {
+  return `'use strict';
+let loaded;
+const load = () => (loaded ??= require(__dirname + ${JSON.stringify(file)}));
+const read = { get: (_t, key) => (key === '__esModule' ? false : load()[key]), has: (_t, key) => key in load() };
+const exportsProto = new Proxy({}, read);
+module.exports = new Proxy(${callable ? 'function () {}' : '{}'}, {
+  ...read,
+  getPrototypeOf: () => exportsProto,
+  construct: (_t, args) => Reflect.construct(load(), args),
+  apply: (_t, self, args) => Reflect.apply(load(), self, args),
+});`;
 }
 
 export function vendorBuilds(options) {

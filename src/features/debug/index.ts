@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
 import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
-import { NodeDebugSession } from '../../debugAdapter/node/nodeDebugSession';
-import { PythonDebugSession } from '../../debugAdapter/python/pythonDebugSession';
 import { PortForwarder, type PortForwardEvent } from '../../core/portforward/portForwarder';
 import { showError } from '../shared/commands';
 import * as path from 'node:path';
@@ -42,7 +40,10 @@ export class SandpiperDebugAdapterFactory implements vscode.DebugAdapterDescript
       if (env?.namespace === c.env) env.session.add({ dispose: () => void this.release(session.id) });
       this.ctx.environments.touch('debug');
       const target = { host: '127.0.0.1', port: localPort, localRoot: c.localRoot, remoteRoot: c.remoteRoot };
-      const adapter = c.runtime === 'python' ? new PythonDebugSession(target) : new NodeDebugSession(target);
+      // The adapters (and @vscode/debugadapter under them) load with the first debug session, not at activation.
+      const adapter = c.runtime === 'python'
+        ? new (await import('../../debugAdapter/python/pythonDebugSession')).PythonDebugSession(target)
+        : new (await import('../../debugAdapter/node/nodeDebugSession')).NodeDebugSession(target);
       return new vscode.DebugAdapterInlineImplementation(adapter);
     } catch (err) {
       void showError(this.ctx.log, err);
