@@ -8,6 +8,7 @@ import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { ARGO, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
 import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
 import { driveCanary, type DriverEvent } from '../../core/canary/driver';
+import { liveDriver } from '../../core/canary/lease';
 import { RolloutModel, watchNamespace, type WorkloadSummary } from '../../core/workloads/model';
 import { configFor, globals, kubeFor, printJson, type CliContext } from '../main';
 import { unlessAborted, untilAborted } from '../interrupt';
@@ -43,11 +44,11 @@ function printDriverEvent(e: DriverEvent): void {
 }
 
 /** Drives until promotion or rollback; Ctrl+C stops driving and leaves the canary for `rollout continue`. */
-async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig, signal: AbortSignal): Promise<void> {
+async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig, signal: AbortSignal, resume = false): Promise<void> {
   let lastState = '';
   const end = await driveCanary({
     kube, namespace, deployment, service: deployment, analysis: canary.analysis,
-    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal,
+    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal, resume,
     onEvent: (e) => {
       const line = e.kind === 'state' ? `${e.state.status}/${e.state.stepIndex}` : '';
       if (e.kind === 'analysis' || line !== lastState) printDriverEvent(e);
@@ -169,6 +170,10 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
         return;
       }
       if (verb === 'retry') throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
+      if (verb === 'resume' && !(await liveDriver(kube, namespace, name))) {
+        // Nobody drives it (stopped, or its driver lost the lease): take it over and drive it here.
+        return drive(kube, namespace, name, o, (await canaryConfig(cmd, name, o)).canary, cli.interruptSignal(), true);
+      }
       const state = await overrideCanary(kube, namespace, name, verb, cli.interruptSignal(), `cli@${os.hostname()}`);
       if (o.json) printJson(state);
       else process.stdout.write(`canary of ${name}: ${state.status}\n`);
@@ -176,7 +181,7 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
   simple('promote', 'promote now: a built-in canary fully; an Argo Rollout one step (or --full)').option('--full', 'Argo: skip the remaining steps, analysis and pauses');
   simple('abort', 'abort: all traffic back to stable, canary removed (Argo: status.abort)');
   simple('pause', 'pause stepping');
-  simple('resume', 'resume stepping');
+  simple('resume', 'resume stepping; with no live driver, take the canary over and drive it');
   simple('retry', 'retry an aborted Argo Rollout');
 
   ns(rollout.command('undo <name>').description('roll back to the previous (or a given) revision'))

@@ -80,6 +80,9 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
   const tick = o.tickMs ?? 1000;
   let { state } = await readState(o.kube, o.namespace, o.deployment);
   if (!state) throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
+  if (o.resume && TERMINAL.has(state.status)) {
+    throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary in progress (the last one was ${state.status}).`, 'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.');
+  }
   if (o.resume && state.status === 'paused') {
     // The step's interval starts again: the metrics while paused (or driverless) do not count.
     const at = new Date();

@@ -3,7 +3,7 @@ import { SandpiperError, isCancellation, presentError } from '../../core/errors'
 import { isLiveCanary } from '../../core/workloads/feed';
 import type { WorkloadSummary } from '../../core/workloads/model';
 import { type FeatureContext, pickService, workspaceConfig, settings } from '../shared/context';
-import { registerCommand } from '../shared/commands';
+import { registerCommand, showError } from '../shared/commands';
 import { RolloutPanel } from './panel';
 import * as os from 'node:os';
 import { DEFAULT_CANARY, type CanaryConfig } from '../../core/config/types';
@@ -12,6 +12,7 @@ import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { runArgoAction, undoDeployment } from '../../core/workloads/actions';
 import { startCanary, overrideCanary } from '../../core/canary/control';
 import { driveCanary } from '../../core/canary/driver';
+import { liveDriver, takeOverHint } from '../../core/canary/lease';
 import type { CanaryState } from '../../core/canary/state';
 import type { ActionMessage } from '../../protocol/rollout';
 
@@ -92,8 +93,16 @@ export async function runWorkloadAction(kube: Kube, m: Omit<ActionMessage, 'type
     case 'abort':
       await overrideCanary(kube, m.namespace, m.name, 'abort', undefined, `vscode@${os.hostname()}`);
       return true;
-    case 'pause':
     case 'resume':
+      if (!(await liveDriver(kube, m.namespace, m.name))) {
+        // Nobody drives it (stopped, or its driver lost the lease): this window takes it over.
+        const service = (await workspaceConfig().catch(() => undefined))?.services[m.name];
+        void driveInBackground(kube, m.namespace, m.name, service?.canary ?? DEFAULT_CANARY, metricsSource(), log, true).catch((err: unknown) => void showError(log, err));
+        return true;
+      }
+      await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
+      return true;
+    case 'pause':
       await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
       return true;
     case 'undo':
@@ -118,13 +127,13 @@ export async function startAndDrive(kube: Kube, namespace: string, deployment: s
   return driveInBackground(kube, namespace, deployment, canary, metrics, log);
 }
 
-export async function driveInBackground(kube: Kube, namespace: string, deployment: string, canary: CanaryConfig, metrics: PrometheusClient, log: vscode.LogOutputChannel): Promise<CanaryState | undefined> {
+export async function driveInBackground(kube: Kube, namespace: string, deployment: string, canary: CanaryConfig, metrics: PrometheusClient, log: vscode.LogOutputChannel, resume = false): Promise<CanaryState | undefined> {
   const key = `${namespace}/${deployment}`;
   drivenHere.add(key);
   try {
     const end = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true }, (progress, token) =>
       driveCanary({
-        kube, namespace, deployment, service: deployment, analysis: canary.analysis, metrics, holder: `vscode@${os.hostname()}:${process.pid}`, signal: abortOn(token),
+        kube, namespace, deployment, service: deployment, analysis: canary.analysis, metrics, holder: `vscode@${os.hostname()}:${process.pid}`, signal: abortOn(token), resume,
         onEvent: (e) => {
           if (e.kind === 'state') progress.report({ message: `${e.state.status}, step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} at ${e.state.weight}%` });
           else log.info(`rollout: analysis of ${deployment}: ${e.result.verdict} — ${e.result.summary}`);
@@ -135,7 +144,7 @@ export async function driveInBackground(kube: Kube, namespace: string, deploymen
     return end;
   } catch (err) {
     if (isCancellation(err)) {
-      void vscode.window.showInformationMessage(`Stopped driving the canary of ${deployment}; it stays at its step. Run "Start Canary Rollout" again or \`sandpiper rollout continue ${deployment}\` to resume.`);
+      void vscode.window.showInformationMessage(`Stopped driving the canary of ${deployment}; it stays at its step. ${takeOverHint(deployment)}`);
       return undefined;
     }
     throw err;
