@@ -1,10 +1,10 @@
-import { type V1Namespace, Watch } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import { formatDuration } from '../config/types';
 import { SandpiperError } from '../errors';
 import { ANNOTATION_LAST_ACTIVITY, ANNOTATION_TTL, MANAGED_SELECTOR, environmentInfo, expiryOf, isManaged, type EnvironmentInfo, ANNOTATION_ACTIVITY_REASON, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from './metadata';
-import { watchUntil } from '../infra/kube/watch';
+import { ListWatcher, apiSource, listed, watchUntil, type ListWatchSource } from '../infra/kube/watch';
 import type { Disposable } from '../disposable';
 
 export async function listEnvironments(kube: Kube): Promise<EnvironmentInfo[]> {
@@ -58,15 +58,27 @@ export async function deleteEnvironment(kube: Kube, name: string, opts: DeleteOp
   return true;
 }
 
+/** Namespaces (of a label or field selector), listed and watched through client-node. */
+export function namespaceSource(kube: Kube, query: { labelSelector?: string; fieldSelector?: string }, doing: string): ListWatchSource<V1Namespace> {
+  return apiSource(kube.config, {
+    path: '/api/v1/namespaces',
+    query,
+    list: async () => {
+      try {
+        return listed(await kube.core.listNamespace(query));
+      } catch (err) {
+        throw kubeError(err, doing);
+      }
+    },
+  });
+}
+
 /** Lists, then watches from the list's resourceVersion, so a deletion between the two is not missed. */
 async function waitUntilGone(kube: Kube, name: string, signal?: AbortSignal): Promise<void> {
-  const fieldSelector = `metadata.name=${name}`;
-  const list = await kube.core.listNamespace({ fieldSelector }).catch((err: unknown) => {
-    throw kubeError(err, `watch namespace "${name}" go away`);
-  });
-  if (!list.items.length) return;
-  const resourceVersion = list.metadata?.resourceVersion ?? '';
-  await watchUntil(kube, '/api/v1/namespaces', { fieldSelector, resourceVersion }, (type) => (type === 'DELETED' ? { done: true, value: undefined } : { done: false }), signal);
+  const what = `namespace "${name}" go away`;
+  const source = namespaceSource(kube, { fieldSelector: `metadata.name=${name}` }, `watch ${what}`);
+  const gone = { done: true, value: undefined } as const;
+  await watchUntil(source, what, (type) => (type === 'DELETED' ? gone : { done: false }), { signal, whenNone: () => gone });
 }
 
 /** Pushes expiry out: activity is "now" and the TTL grows by `byMs` beyond what was left. */
@@ -197,45 +209,13 @@ export async function runJanitor(kube: Kube, opts: { dryRun?: boolean; now?: Dat
 }
 
 /**
- * Calls `onChange` whenever a Sandpiper namespace is added, changed or removed; reopens the watch
- * when the server closes it (with a growing pause while it keeps failing). Dispose to stop.
+ * Calls `onChange` whenever a Sandpiper namespace is added, changed or removed (a relist after a gap
+ * included); the one list+watch reconnects and backs off while it keeps failing. Dispose to stop.
  */
 export function watchEnvironments(kube: Kube, onChange: () => void, onError: (err: unknown) => void = () => undefined): Disposable {
-  const watch = new Watch(kube.config);
-  let controller: AbortController | undefined;
-  let stopped = false;
-  let failures = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const open = () => {
-    if (stopped) return;
-    watch
-      .watch('/api/v1/namespaces', { labelSelector: MANAGED_SELECTOR }, () => {
-        failures = 0;
-        onChange();
-      }, (err) => {
-        if (stopped) return;
-        if (err) {
-          failures++;
-          onError(err);
-        }
-        timer = setTimeout(open, Math.min(30_000, err ? 1000 * 2 ** failures : 0));
-      })
-      .then((c) => {
-        controller = c;
-        if (stopped) c.abort();
-      })
-      .catch((err) => {
-        failures++;
-        onError(err);
-        if (!stopped) timer = setTimeout(open, Math.min(30_000, 1000 * 2 ** failures));
-      });
-  };
-  open();
-  return {
-    dispose() {
-      stopped = true;
-      clearTimeout(timer);
-      controller?.abort();
-    },
-  };
+  const source = namespaceSource(kube, { labelSelector: MANAGED_SELECTOR }, 'list the Sandpiper environments');
+  const watcher = new ListWatcher(source, { onChanges: () => onChange(), onError });
+  // A failed first list is reported; the watcher keeps trying until disposed.
+  watcher.start().catch(onError);
+  return { dispose: () => watcher.stop() };
 }

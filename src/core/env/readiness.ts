@@ -1,18 +1,39 @@
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../config/types';
 import { SandpiperError, cancelled, podFailureCode } from '../errors';
 import type { Kube } from '../infra/kube/client';
 import type { KubeObject } from './plan';
-import { watchUntil } from '../infra/kube/watch';
+import { kubeError } from '../infra/kube/errors';
+import { podSource } from '../infra/kube/pods';
+import { apiSource, watchUntil, type ListWatchSource } from '../infra/kube/watch';
+import { namespaceSource } from './lifecycle';
 
 const WAITED_KINDS: Record<string, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets' };
 export const DEFAULT_READY_TIMEOUT_MS = 180_000;
 
 export async function waitForNamespace(kube: Kube, name: string, signal?: AbortSignal): Promise<void> {
-  await watchUntil(kube, '/api/v1/namespaces', { fieldSelector: `metadata.name=${name}` }, (_type, obj) => {
-    const ns = obj as V1Namespace;
-    return ns.status?.phase === 'Active' ? { done: true, value: undefined } : { done: false };
-  }, signal);
+  const what = `namespace "${name}"`;
+  const source = namespaceSource(kube, { fieldSelector: `metadata.name=${name}` }, `watch ${what}`);
+  await watchUntil(source, what, (_type, ns) => (ns.status?.phase === 'Active' ? { done: true, value: undefined } : { done: false }), { signal });
+}
+
+/** One workload (by kind and name) or every pod of a namespace, listed and watched through client-node. */
+function workloadSource(kube: Kube, namespace: string, plural: string, name: string): ListWatchSource<KubeObject> {
+  const fieldSelector = `metadata.name=${name}`;
+  return apiSource(kube.config, {
+    path: `/apis/apps/v1/namespaces/${namespace}/${plural}`,
+    query: { fieldSelector },
+    list: async () => {
+      try {
+        const list = plural === 'statefulsets'
+          ? await kube.apps.listNamespacedStatefulSet({ namespace, fieldSelector })
+          : await kube.apps.listNamespacedDeployment({ namespace, fieldSelector });
+        return { items: list.items as KubeObject[], resourceVersion: list.metadata?.resourceVersion ?? '' };
+      } catch (err) {
+        throw kubeError(err, `list ${plural} "${name}" in "${namespace}"`);
+      }
+    },
+  });
 }
 
 interface WorkloadStatus {
@@ -74,19 +95,19 @@ export async function waitForWorkload(kube: Kube, workload: KubeObject, signal?:
   const timer = setTimeout(() => stop.abort(), timeoutMs);
   let latest: KubeObject = workload;
   try {
-    const ready = watchUntil(kube, `/apis/apps/v1/namespaces/${namespace}/${plural}`, { fieldSelector: `metadata.name=${name}` }, (type, obj) => {
+    const what = `${workload.kind} "${name}" in "${namespace}"`;
+    const ready = watchUntil(workloadSource(kube, namespace, plural, name), what, (type, obj) => {
       if (type === 'DELETED') throw new SandpiperError('deleted', `${workload.kind} "${name}" in "${namespace}" was deleted while waiting for it.`);
       latest = { ...(obj as KubeObject), kind: workload.kind };
       const stuck = ((latest.status ?? {}) as WorkloadStatus).conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
       if (stuck) throw new SandpiperError('not-ready', `${workload.kind} "${name}" in "${namespace}" did not progress: ${stuck.message ?? stuck.reason}`);
       return workloadReady(latest) ? { done: true, value: undefined } : { done: false };
-    }, stop.signal);
-    const failing = watchUntil<PodFailure>(kube, `/api/v1/namespaces/${namespace}/pods`, {}, (type, obj) => {
-      const pod = obj as V1Pod;
+    }, { signal: stop.signal });
+    const failing = watchUntil<PodFailure, V1Pod>(podSource(kube, namespace), `the pods of "${namespace}"`, (type, pod) => {
       if (type === 'DELETED' || !matchesSelector(selector, pod.metadata?.labels)) return { done: false };
       const f = podFailure(pod);
       return f ? { done: true, value: f } : { done: false };
-    }, stop.signal);
+    }, { signal: stop.signal });
     const outcome = await Promise.race([ready.then(() => undefined), failing]);
     if (outcome) throw failureError(outcome, workload, namespace, outcome.reason === 'CrashLoopBackOff' ? await lastLogLines(kube, namespace, outcome) : undefined);
   } catch (err) {

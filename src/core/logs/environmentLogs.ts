@@ -1,7 +1,8 @@
 import type * as k8s from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
 import type { Kube } from '../infra/kube/client';
-import { listPods, podSelectorFor } from '../infra/kube/pods';
+import { presentError } from '../errors';
+import { listPods, podSelectorFor, podSource } from '../infra/kube/pods';
+import { ListWatcher } from '../infra/kube/watch';
 import { followContainerLog, type LogRecord } from './follow';
 
 export interface EnvLogOptions {
@@ -59,44 +60,29 @@ export async function followEnvironmentLogs(o: EnvLogOptions): Promise<void> {
     }
   };
 
-  const initial = await listPods(o.kube, o.namespace, labelSelector);
-  initial.forEach((pod) => startPod(pod, o.tailLines));
   if (!o.follow) {
+    (await listPods(o.kube, o.namespace, labelSelector)).forEach((pod) => startPod(pod, o.tailLines));
     await Promise.all([...streams.values()].map((s) => s.done));
     return;
   }
-  await watchPods(o, labelSelector, (pod) => startPod(pod), stopPod);
-  await Promise.all([...streams.values()].map((s) => s.done));
-}
-
-/** Watches pods until the signal aborts, re-opening the watch whenever the server ends it. */
-async function watchPods(o: EnvLogOptions, labelSelector: string | undefined, onPod: (pod: k8s.V1Pod) => void, onGone: (name: string) => void): Promise<void> {
-  const watch = new Watch(o.kube.config);
-  while (!o.signal.aborted) {
-    await new Promise<void>((resolve) => {
-      let request: AbortController | undefined;
-      const onAbort = () => request?.abort();
-      o.signal.addEventListener('abort', onAbort, { once: true });
-      const finish = (err?: unknown) => {
-        o.signal.removeEventListener('abort', onAbort);
-        if (err && !o.signal.aborted) o.onNotice?.(`pod watch ended: ${(err as Error).message ?? String(err)}`);
-        resolve();
-      };
-      watch
-        .watch(
-          `/api/v1/namespaces/${o.namespace}/pods`,
-          labelSelector ? { labelSelector } : {},
-          (phase: string, pod: k8s.V1Pod) => {
-            if (phase === 'DELETED') onGone(pod.metadata?.name ?? '');
-            else onPod(pod);
-          },
-          finish,
-        )
-        .then((req) => {
-          request = req;
-          if (o.signal.aborted) req.abort();
-        }, finish);
-    });
-    if (!o.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+  // The pods listed at the start show their last `tailLines`; pods that appear later, all their lines.
+  let listedFirst = false;
+  const watcher = new ListWatcher<k8s.V1Pod>(podSource(o.kube, o.namespace, labelSelector), {
+    onChanges: (changes) => {
+      for (const c of changes) {
+        if (c.type === 'DELETED') stopPod(c.object.metadata?.name ?? '');
+        else startPod(c.object, listedFirst ? undefined : o.tailLines);
+      }
+    },
+    onError: (err) => o.onNotice?.(`pod watch: ${presentError(err).message}`),
+  });
+  const aborted = new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
+  try {
+    await watcher.start();
+    listedFirst = true;
+    await aborted;
+  } finally {
+    watcher.stop();
   }
+  await Promise.all([...streams.values()].map((s) => s.done));
 }

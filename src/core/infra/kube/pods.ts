@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { SandpiperError } from '../../errors';
 import { type Kube } from './client';
 import { httpCode, kubeError } from './errors';
+import { apiSource, listed, type ListWatchSource } from './watch';
 
 /**
  * The label selector of a service's pods: the selector of the Kubernetes Service of that name, else the
@@ -25,6 +26,21 @@ export async function listPods(kube: Kube, namespace: string, labelSelector?: st
   } catch (err) {
     throw kubeError(err, `list the pods of "${namespace}"`);
   }
+}
+
+/** The pods (of a selector, if given) of one namespace, listed and watched through client-node. */
+export function podSource(kube: Kube, namespace: string, labelSelector?: string): ListWatchSource<k8s.V1Pod> {
+  return apiSource(kube.config, {
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    query: { labelSelector },
+    list: async () => {
+      try {
+        return listed(await kube.core.listNamespacedPod({ namespace, labelSelector }));
+      } catch (err) {
+        throw kubeError(err, `list the pods of "${namespace}"`);
+      }
+    },
+  });
 }
 
 export function isPodReady(pod: k8s.V1Pod): boolean {
