@@ -25,7 +25,7 @@ export type ErrorCode =
   | 'github-unreachable' | 'github-unauthorized' | 'github-forbidden' | 'github-not-found' | 'github-rate-limited'
   | 'github-rejected' | 'github-server-error' | 'github-failed' | 'pr-no-remote' | 'pr-remote-not-github'
   | 'pr-bad-base-url' | 'pr-no-base' | 'pr-default-branch' | 'pr-detached' | 'pr-no-commits' | 'pr-no-template'
-  | 'pr-push-failed';
+  | 'pr-push-failed' | 'github-host-not-approved' | 'github-insecure-url';
 
 /** Why Kubernetes says a pod cannot run, kept as the code: hints and tests key on the reason itself. */
 export type PodFailureCode =

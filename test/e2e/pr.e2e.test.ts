@@ -27,7 +27,7 @@ describe('pr draft in code-server', function () {
 
   before(async () => {
     repo = TestRepo.create('sandpiper-pr-e2e-');
-    github = await GitHubStandIn.start({ token: TOKEN, login: 'alice-gh', headExists: async (b) => repo.remoteBranches().includes(b) });
+    github = await GitHubStandIn.start({ token: TOKEN, tls: true, login: 'alice-gh', headExists: async (b) => repo.remoteBranches().includes(b) });
     sampleProject(repo, {
       files: { 'sandpiper.yaml': `baseline: staging\ngithub: { baseUrl: "${github.baseUrl}" }\nservices:\n  tasks:\n    manifests: k8s/\n` },
     });
@@ -40,7 +40,7 @@ describe('pr draft in code-server', function () {
   });
 
   it('SCM title bar button → review title and checked reviewers → draft created on the stand-in', async () => {
-    server = await CodeServer.start({ workspace: repo.work, vsix: path.resolve(repoRoot(), VSIX), env: { GH_TOKEN: TOKEN }, settings: { 'git.enabled': true, 'workbench.view.alwaysShowHeaderActions': true } });
+    server = await CodeServer.start({ workspace: repo.work, vsix: path.resolve(repoRoot(), VSIX), env: { GH_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: github.caFile }, settings: { 'git.enabled': true, 'workbench.view.alwaysShowHeaderActions': true, 'sandpiper.github.approvedHosts': [github.host] } });
     const wb = await openWorkbench(server);
     try {
       const { page } = wb;

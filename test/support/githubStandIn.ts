@@ -2,8 +2,14 @@
 // against GitHub's published OpenAPI description (@octokit/openapi): an unknown method + path is a 404,
 // a bad path/query parameter or JSON body a 422 (bodies also may not carry fields the schema does not
 // define, stricter than GitHub so a misspelt field fails). Answers start from the description's examples.
+// With `tls` it serves https with a throwaway self-signed certificate; clients trust it through `caFile`
+// (NODE_EXTRA_CA_CERTS for a child process), the way a company CA is trusted for GitHub Enterprise.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -56,6 +62,8 @@ export interface StandInOptions {
   login?: string;
   /** When given, creating a PR whose head branch this says is missing fails with 422 like GitHub. */
   headExists?: (branch: string) => Promise<boolean>;
+  /** Serve https (certificate for 127.0.0.1 in `caFile`) instead of plain http. */
+  tls?: boolean;
 }
 
 interface Fault {
@@ -121,6 +129,21 @@ const ajv = new Ajv({ allErrors: true, strict: false, logger: false, coerceTypes
 addFormats(ajv);
 const bodyValidators = new Map<string, ValidateFunction>();
 
+let certificate: { key: string; cert: string; caFile: string } | undefined;
+
+/** One self-signed certificate for 127.0.0.1 per test process, made with openssl. */
+function selfSignedCertificate(): { key: string; cert: string; caFile: string } {
+  if (!certificate) {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'github-stand-in-tls-'));
+    const keyFile = nodePath.join(dir, 'key.pem');
+    const caFile = nodePath.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', caFile], { stdio: 'ignore' });
+    certificate = { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(caFile, 'utf8'), caFile };
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return certificate;
+}
+
 function exampleFor(op: Json): { status: number; body: Json } {
   for (const [status, res] of Object.entries<Json>(op.responses ?? {})) {
     if (!/^2/.test(status)) continue;
@@ -139,13 +162,13 @@ export class GitHubStandIn {
   private port?: number;
 
   private constructor(
-    private readonly server: http.Server,
+    private readonly server: http.Server | https.Server,
     private readonly opts: StandInOptions,
   ) {}
 
   static async start(opts: StandInOptions): Promise<GitHubStandIn> {
     loadSpec();
-    const server = http.createServer();
+    const server = opts.tls ? https.createServer({ key: selfSignedCertificate().key, cert: selfSignedCertificate().cert }) : http.createServer();
     const standIn = new GitHubStandIn(server, opts);
     server.on('request', (req, res) => void standIn.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -156,7 +179,17 @@ export class GitHubStandIn {
   get origin(): string {
     // Kept after stop() so a test can aim at the closed port.
     this.port ??= (this.server.address() as AddressInfo).port;
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  /** host:port, as a person would approve it. */
+  get host(): string {
+    return new URL(this.origin).host;
+  }
+
+  /** The PEM certificate a client must trust to reach the https stand-in. */
+  get caFile(): string {
+    return selfSignedCertificate().caFile;
   }
 
   /** What to give Octokit as baseUrl. */

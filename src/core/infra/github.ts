@@ -62,19 +62,65 @@ export function parseRemoteUrl(url: string): GitHubRepository | undefined {
 
 /** github.com → https://api.github.com; an Enterprise host → https://<host>/api/v3. */
 export function defaultApiBaseUrl(host: string): string {
-  return host === 'github.com' || host === 'www.github.com' ? 'https://api.github.com' : `https://${host}/api/v3`;
+  return host === 'github.com' || host === 'www.github.com' ? GITHUB_API : `https://${host}/api/v3`;
 }
 
-/** The base URL to use: the configured one first, then GITHUB_API_URL, then the one the remote's host implies. */
-export function apiBaseUrl(repository: GitHubRepository, configured?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = configured || env.GITHUB_API_URL || defaultApiBaseUrl(repository.host);
+const GITHUB_API = 'https://api.github.com';
+
+/** An API base URL someone proposed, and who: the token may only follow it once its host is trusted. */
+export interface ApiBaseCandidate {
+  url: string;
+  /** For messages: "sandpiper.yaml", "the sandpiper.github.baseUrl setting", "GITHUB_API_URL", "the origin remote". */
+  source: string;
+}
+
+/** The URL proposed first: the configured one, then GITHUB_API_URL, then the one the remote's host implies. */
+export function apiBaseCandidate(repository: GitHubRepository, configured?: ApiBaseCandidate, env: NodeJS.ProcessEnv = process.env): ApiBaseCandidate {
+  if (configured?.url) return configured;
+  if (env.GITHUB_API_URL) return { url: env.GITHUB_API_URL, source: 'GITHUB_API_URL' };
+  return { url: defaultApiBaseUrl(repository.host), source: 'the origin remote' };
+}
+
+/** "GHE.Example.com", "https://ghe.example.com/api/v3" → "ghe.example.com" (host[:port], lower case). */
+export function normalizeHost(text: string): string {
+  const trimmed = text.trim();
   try {
-    const u = new URL(chosen);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
+    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`).host.toLowerCase();
   } catch {
-    throw new SandpiperError('pr-bad-base-url', `"${chosen}" is not a GitHub API URL.`, 'Set github.baseUrl in sandpiper.yaml to e.g. https://github.example.com/api/v3.');
+    return trimmed.toLowerCase();
   }
-  return chosen.replace(/\/+$/, '');
+}
+
+/**
+ * The token's one gate: the candidate URL if its host may receive the GitHub token, else a coded error.
+ * api.github.com is always trusted; any other host only when it is in `approvedHosts`, which callers read from
+ * a place outside the workspace (user settings, ~/.config/sandpiper, a confirmed --github-host), so a committed
+ * file can name a host but never approve it. https only: a token over plain http is readable on the way.
+ */
+export function trustedApiBase(candidate: ApiBaseCandidate, approvedHosts: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(candidate.url);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+  } catch {
+    throw new SandpiperError('pr-bad-base-url', `"${candidate.url}" (from ${candidate.source}) is not a GitHub API URL.`, 'Use e.g. https://github.example.com/api/v3.');
+  }
+  const shown = `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, '');
+  if (url.username || url.password) {
+    throw new SandpiperError('pr-bad-base-url', `The GitHub API URL from ${candidate.source} carries credentials (${shown}).`, 'Remove the user and password from the URL.');
+  }
+  if (url.protocol !== 'https:') {
+    throw new SandpiperError('github-insecure-url', `${candidate.source} names ${shown} as the GitHub API: Sandpiper sends the GitHub token over https only.`, `Use https://${url.host}${url.pathname.replace(/\/+$/, '')}.`);
+  }
+  const host = url.host.toLowerCase();
+  if (host !== 'api.github.com' && !approvedHosts.some((h) => normalizeHost(h) === host)) {
+    throw new SandpiperError(
+      'github-host-not-approved',
+      `${candidate.source} names ${shown} as the GitHub API; your GitHub token goes only to api.github.com or a host you approved, and ${host} is not approved.`,
+      `If ${host} is your GitHub Enterprise server, approve it: CLI --github-host ${host} (asks to confirm, or --yes), editor: answer the prompt or add it to sandpiper.github.approvedHosts in your user settings.`,
+    );
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 export function requireRepository(remote: string, url: string | undefined): GitHubRepository {

@@ -7,9 +7,9 @@ import { GitCli } from '../../core/infra/git';
 import { planDraft, withTemplate, type PullRequestDraft } from '../../core/pr/draft';
 import { type SandpiperSummary, environmentSummary } from '../../core/pr/body';
 import { latestCanary } from '../../core/canary/state';
-import { OctokitGitHost, apiBaseUrl, requireRepository } from '../../core/infra/github';
+import { OctokitGitHost, apiBaseCandidate, requireRepository } from '../../core/infra/github';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
-import { gitHubToken, pickReviewers, pickTemplate, pickTitle } from './picks';
+import { approvedBaseUrl, gitHubToken, pickReviewers, pickTemplate, pickTitle } from './picks';
 
 /** Registers the pr feature: the Draft Pull Request command (SCM title bar, Environments view, palette). */
 export function registerPullRequest(ctx: FeatureContext): void {
@@ -94,7 +94,10 @@ export async function draftPullRequest(ctx: FeatureContext): Promise<void> {
   ctx.log.info(`Draft PR for ${draft.branch} → ${draft.base}: ${draft.changedFiles.length} file(s), suggested ${draft.reviewers.map((r) => r.label).join(', ') || 'nobody'}.`);
   await confirmUncommitted(draft);
   const repository = requireRepository(draft.remote, await git.remoteUrl(draft.remote));
-  const baseUrl = apiBaseUrl(repository, settings.gitHubBaseUrl || config?.github.baseUrl);
+  const configured = settings.gitHubBaseUrl
+    ? { url: settings.gitHubBaseUrl, source: 'the sandpiper.github.baseUrl setting' }
+    : config?.github.baseUrl ? { url: config.github.baseUrl, source: 'sandpiper.yaml' } : undefined;
+  const baseUrl = await approvedBaseUrl(apiBaseCandidate(repository, configured));
 
   const steps = draft.templates.length > 1 ? 3 : 2;
   const title = await pickTitle(draft, steps);

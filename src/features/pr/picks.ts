@@ -3,6 +3,8 @@ import { cancelled, SandpiperError } from '../../core/errors';
 import type { PullRequestDraft } from '../../core/pr/draft';
 import type { ReviewerSuggestion } from '../../core/pr/reviewers';
 import type { PullRequestTemplate } from '../../core/pr/body';
+import type { ApiBaseCandidate } from '../../core/infra/github';
+import { approvedApiBase } from '../../core/pr/hostApproval';
 
 const TITLE = 'Sandpiper: Draft Pull Request';
 
@@ -49,6 +51,32 @@ export async function pickReviewers(draft: PullRequestDraft, step: number, steps
   });
   if (!picks) throw cancelled();
   return picks.map((p) => p.reviewer);
+}
+
+const APPROVED_HOSTS = 'github.approvedHosts';
+
+/**
+ * The base URL the token may go to. A host other than api.github.com is asked about once in a modal; the answer
+ * is kept in the user's settings (an application-scoped setting, which VS Code never reads from a workspace),
+ * so a committed sandpiper.yaml or .vscode/settings.json can name a host but not approve it.
+ */
+export async function approvedBaseUrl(candidate: ApiBaseCandidate): Promise<string> {
+  const config = vscode.workspace.getConfiguration('sandpiper');
+  const approved = config.inspect<string[]>(APPROVED_HOSTS)?.globalValue ?? [];
+  return approvedApiBase(candidate, approved, async (host) => {
+    const send = 'Send Token';
+    const choice = await vscode.window.showWarningMessage(
+      `Send your GitHub token to ${host}?`,
+      {
+        modal: true,
+        detail: `${candidate.source} names ${candidate.url} as the GitHub API. Allow it only if ${host} is your GitHub Enterprise server; the answer is kept in your user settings (sandpiper.github.approvedHosts).`,
+      },
+      send,
+    );
+    if (choice !== send) throw cancelled();
+    await config.update(APPROVED_HOSTS, [...approved, host], vscode.ConfigurationTarget.Global);
+    return true;
+  });
 }
 
 const SCOPES = ['repo'];

@@ -1,36 +1,16 @@
 // `sandpiper pr draft` end to end: the real CLI, real git with a real bare remote, and the GitHub
-// stand-in that checks every request against GitHub's OpenAPI description.
+// stand-in that checks every request against GitHub's OpenAPI description. The stand-in serves https and is
+// approved the way a person approves a GitHub Enterprise host: --github-host <host> --yes.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { build } from 'esbuild';
 import { GitHubStandIn } from '../../support/githubStandIn';
 import { assertGolden } from '../../unit/pr/support/golden';
 import { TestRepo, sampleProject } from '../../unit/pr/support/gitRepo';
+import { BundledCli, type CliRun } from './support/cli';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-let cliBundle: string;
+let cli: BundledCli;
 const TOKEN = `ghp_${'Z9'.repeat(18)}`;
 const TEMPLATE = '## Summary\n\n## Related issue\nCloses #\n';
 const SANDPIPER_YAML = 'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    dependencies: { search: shared, mongo: copy }\n';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, GITHUB_TOKEN: undefined, GH_TOKEN: undefined, GITHUB_API_URL: undefined, ...env };
-    const entry = 'require(process.argv[1]).main(process.argv.slice(2)).then((c) => { process.exitCode = c; })';
-    execFile(process.execPath, ['-e', entry, cliBundle, 'pr', 'draft', ...args], { cwd, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('pr draft (CLI, real git, GitHub stand-in)', function () {
   this.timeout(120_000);
@@ -42,6 +22,7 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     github = await GitHubStandIn.start({
       token: TOKEN,
       prefix,
+      tls: true,
       login: 'alice-gh',
       // GitHub refuses a head branch it does not have: proves the push came first.
       headExists: async (branch) => repo.remoteBranches().includes(branch),
@@ -49,15 +30,14 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
   }
 
   async function draft(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
-    const r = await runCli(repo.work, args, { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.baseUrl, ...env });
+    const approve = args.includes('--dry-run') ? [] : ['--github-host', github.host, '--yes'];
+    const r = await cli.run(repo.work, ['pr', 'draft', ...args, ...approve], { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.baseUrl, NODE_EXTRA_CA_CERTS: github.caFile, ...env });
     runs.push(r);
     return r;
   }
 
   before(async () => {
-    // The CLI bundled the way scripts/build.mjs bundles dist/cli.js (Octokit is ESM-only: esbuild inlines it).
-    cliBundle = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-')), 'cli.js');
-    await build({ absWorkingDir: ROOT, entryPoints: ['src/cli/main.ts'], outfile: cliBundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'cpu-features', '*.node'], mainFields: ['module', 'main'], logLevel: 'error' });
+    cli = await BundledCli.build();
   });
 
   beforeEach(async () => {
@@ -72,7 +52,7 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
   });
 
   after(() => {
-    fs.rmSync(path.dirname(cliBundle), { recursive: true, force: true });
+    cli.remove();
     // The token went to every run above; it must not appear in anything they printed.
     assert.ok(runs.length >= 8, `expected the runs of this suite, got ${runs.length}`);
     for (const r of runs) assert.ok(!`${r.stdout}\n${r.stderr}`.includes(TOKEN), `the token was printed:\n${r.stdout}\n${r.stderr}`);
@@ -198,7 +178,7 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
       await github.stop();
       const r = await draft([], { GITHUB_API_URL: url });
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /Cannot reach GitHub at http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(r.stderr, /Cannot reach GitHub at https:\/\/127\.0\.0\.1:\d+/);
       await startGitHub();
     });
 
@@ -211,6 +191,9 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
   });
 
   it('the stand-in itself rejects a wrong route (404), a bad body (422) and a bad query (422)', async () => {
+    // Called from this process, which does not trust the test certificate: the same stand-in over http.
+    await github.stop();
+    github = await GitHubStandIn.start({ token: TOKEN });
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(`${github.baseUrl}${p}`, { method, headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: res.status, json: (await res.json()) as { errors?: string[] } };

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { apiBaseUrl, parseRemoteUrl, requireRepository } from '../../../src/core/infra/github';
+import { apiBaseCandidate, parseRemoteUrl, requireRepository } from '../../../src/core/infra/github';
 
 describe('pr: origin remote → GitHub repository', () => {
   it('reads https, ssh and scp-like URLs, with or without .git', () => {
@@ -22,13 +22,13 @@ describe('pr: origin remote → GitHub repository', () => {
     assert.throws(() => requireRepository('origin', 'ftp://me:hunter2@host/x'), (e: Error) => !e.message.includes('hunter2'));
   });
 
-  it('derives the API base URL, configured value first', () => {
+  it('proposes the API base URL, configured value first (the trust policy decides whether the token may go there)', () => {
     const gh = { host: 'github.com', owner: 'a', repo: 'b' };
     const ghe = { host: 'ghe.corp.example', owner: 'a', repo: 'b' };
-    assert.equal(apiBaseUrl(gh, undefined, {}), 'https://api.github.com');
-    assert.equal(apiBaseUrl(ghe, undefined, {}), 'https://ghe.corp.example/api/v3');
-    assert.equal(apiBaseUrl(ghe, 'https://ghe.corp.example/api/v3/', {}), 'https://ghe.corp.example/api/v3');
-    assert.equal(apiBaseUrl(gh, undefined, { GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' }), 'http://127.0.0.1:9/api/v3');
-    assert.throws(() => apiBaseUrl(gh, 'not a url', {}), { code: 'pr-bad-base-url' });
+    const yaml = { url: 'https://ghe.corp.example/api/v3/', source: 'sandpiper.yaml' };
+    assert.deepEqual(apiBaseCandidate(gh, undefined, {}), { url: 'https://api.github.com', source: 'the origin remote' });
+    assert.deepEqual(apiBaseCandidate(ghe, undefined, {}), { url: 'https://ghe.corp.example/api/v3', source: 'the origin remote' });
+    assert.deepEqual(apiBaseCandidate(ghe, yaml, { GITHUB_API_URL: 'https://x.example' }), yaml);
+    assert.deepEqual(apiBaseCandidate(gh, undefined, { GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' }), { url: 'http://127.0.0.1:9/api/v3', source: 'GITHUB_API_URL' });
   });
 });
