@@ -13,7 +13,7 @@ const t0 = process.hrtime.bigint();
 const ext = require(${JSON.stringify(EXTENSION)});
 const t1 = process.hrtime.bigint();
 const subscriptions = [];
-ext.activate({ subscriptions, workspaceState: { get() {}, update() {} }, globalState: { get() {}, update() {} }, extensionUri: {}, extensionPath: ${JSON.stringify(ROOT)} });
+ext.activate({ subscriptions, workspaceState: { get() {}, update() {} }, globalState: { get() {}, update() {} }, extensionUri: {}, extensionPath: ${JSON.stringify(ROOT)}, extension: { packageJSON: require(${JSON.stringify(path.join(ROOT, 'package.json'))}) } });
 const t2 = process.hrtime.bigint();
 for (const s of subscriptions) { try { s.dispose(); } catch {} }
 const vendors = Object.keys(require.cache).filter((f) => f.includes('/dist/vendor/')).map((f) => f.split('/').pop());

@@ -1,29 +1,39 @@
 import * as vscode from 'vscode';
 import { registerConfigDiagnostics } from './features/config/diagnostics';
-import { registerDebug } from './features/debug';
-import { registerEnvironments } from './features/environments';
-import { registerLogs } from './features/logs';
-import { registerPullRequest } from './features/pr';
-import { registerRollout } from './features/rollout';
-import { registerSync } from './features/sync';
-import { ActiveEnvironmentState, ClusterAccess, type FeatureContext } from './features/shared/context';
-import { registerCommand } from './features/shared/commands';
+import { type ContributionManifest, deferContributions } from './features/shared/lazy';
 
-/** Wires the features; each owns its commands, views and cleanup. */
+/**
+ * Wires the features. Activation only registers what package.json contributes, as stand-ins, and the
+ * sandpiper.yaml diagnostics; the features load on the first use of any of them (see features/shared/lazy).
+ */
 export function activate(extension: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Sandpiper', { log: true });
-  const cluster = new ClusterAccess(extension.workspaceState);
-  const environments = new ActiveEnvironmentState();
-  extension.subscriptions.push(log, cluster, environments, registerConfigDiagnostics());
-  const ctx: FeatureContext = { extension, log, cluster, environments };
+  const manifest = extension.extension.packageJSON as ContributionManifest;
+  extension.subscriptions.push(log, registerConfigDiagnostics(), deferContributions(manifest, () => registerFeatures(extension, log)));
+}
 
-  extension.subscriptions.push(registerCommand(log, 'sandpiper.selectContext', () => cluster.selectContext()));
-  registerEnvironments(ctx);
-  registerSync(ctx);
-  registerDebug(ctx);
-  registerLogs(ctx);
-  registerRollout(ctx);
-  registerPullRequest(ctx);
+/** All features at once, so each sees the others' events from the start; each owns its commands, views, cleanup. */
+async function registerFeatures(extension: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
+  // import() keeps each module, and all it imports, unevaluated in the bundle until now.
+  const [{ ActiveEnvironmentState, ClusterAccess }, { registerCommand }, environments, sync, debug, logs, rollout, pr] = await Promise.all([
+    import('./features/shared/context'),
+    import('./features/shared/commands'),
+    import('./features/environments'),
+    import('./features/sync'),
+    import('./features/debug'),
+    import('./features/logs'),
+    import('./features/rollout'),
+    import('./features/pr'),
+  ]);
+  const cluster = new ClusterAccess(extension.workspaceState);
+  const ctx = { extension, log, cluster, environments: new ActiveEnvironmentState() };
+  extension.subscriptions.push(cluster, ctx.environments, registerCommand(log, 'sandpiper.selectContext', () => cluster.selectContext()));
+  environments.registerEnvironments(ctx);
+  sync.registerSync(ctx);
+  debug.registerDebug(ctx);
+  logs.registerLogs(ctx);
+  rollout.registerRollout(ctx);
+  pr.registerPullRequest(ctx);
 }
 
 export function deactivate(): void {

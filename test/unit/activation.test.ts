@@ -6,22 +6,41 @@ import * as path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 const EXTENSION = path.join(ROOT, 'dist', 'extension.js');
 
-// Loading and activating the built extension must not load the heavy libraries (client-node, dockerode,
-// octokit, the CDP client): they are vendor bundles read on first use.
+interface Probe {
+  vendors: string[];
+  builtins: string[];
+}
+
+/** Loads and activates the built extension in a fresh Node with a vscode stand-in; says what that loaded. */
+function probe(): Probe {
+  const script = `
+    require(${JSON.stringify(path.join(ROOT, 'bench', 'support', 'vscodeStandIn.cjs'))}).installVscodeStandIn();
+    const ext = require(${JSON.stringify(EXTENSION)});
+    const subscriptions = [];
+    const packageJSON = require(${JSON.stringify(path.join(ROOT, 'package.json'))});
+    ext.activate({ subscriptions, workspaceState: { get() {}, update() {} }, globalState: { get() {}, update() {} }, extensionUri: {}, extensionPath: ${JSON.stringify(ROOT)}, extension: { packageJSON } });
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+    const vendors = Object.keys(require.cache).filter((f) => f.includes('/dist/vendor/'));
+    process.stdout.write(JSON.stringify({ vendors, builtins }));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })) as Probe;
+}
+
+// Activation registers stand-ins for what package.json contributes; the features, and the heavy libraries
+// (client-node, dockerode, octokit, yaml, ajv, ...) bundled apart in dist/vendor, load on first use.
 describe('activation', () => {
+  let loaded: Probe;
+
   before(function () {
     this.timeout(120_000);
     if (!existsSync(EXTENSION)) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
+    loaded = probe();
   });
 
   it('loads and activates without loading a vendor bundle', () => {
-    const probe = `
-      require(${JSON.stringify(path.join(ROOT, 'bench', 'support', 'vscodeStandIn.cjs'))}).installVscodeStandIn();
-      const ext = require(${JSON.stringify(EXTENSION)});
-      const subscriptions = [];
-      ext.activate({ subscriptions, workspaceState: { get() {}, update() {} }, globalState: { get() {}, update() {} }, extensionUri: {}, extensionPath: ${JSON.stringify(ROOT)} });
-      process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('/dist/vendor/'))));`;
-    const loaded = JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' })) as string[];
-    assert.deepEqual(loaded, []);
+    assert.deepEqual(loaded.vendors, []);
+  });
+
+  it('evaluates no feature code: nothing that speaks HTTP or runs processes is loaded', () => {
+    assert.deepEqual(loaded.builtins.filter((m) => ['http', 'https', 'child_process'].includes(m)), []);
   });
 });

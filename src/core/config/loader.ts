@@ -6,9 +6,9 @@ import addFormats from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
-import { parseDuration, type CanaryConfig, type ReloadAction, type SandpiperConfig, type ServiceConfig, type Threshold } from './types';
+import { CONFIG_FILE, parseDuration, type CanaryConfig, type ReloadAction, type SandpiperConfig, type ServiceConfig, type Threshold } from './types';
 
-export const CONFIG_FILE = 'sandpiper.yaml';
+export { CONFIG_FILE };
 const DURATION_PATTERN = schema.definitions.duration.pattern;
 
 /** One problem in sandpiper.yaml, located for an editor (0-based) and for people (1-based, in `toString`). */

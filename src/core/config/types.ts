@@ -1,3 +1,5 @@
+export const CONFIG_FILE = 'sandpiper.yaml';
+
 /** The typed shape of sandpiper.yaml after defaults are applied. */
 export type DependencyMode = 'shared' | 'copy';
 

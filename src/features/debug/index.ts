@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
 import { PortForwarder, type PortForwardEvent } from '../../core/portforward/portForwarder';
 import { showError } from '../shared/commands';
+import { bindDebugAdapterDescriptorFactory, bindDebugConfigurationProvider } from '../shared/lazy';
 import * as path from 'node:path';
 import { SandpiperError } from '../../core/errors';
 import { environmentFor } from '../logs';
@@ -10,8 +11,8 @@ import { environmentFor } from '../logs';
 export function registerDebug(ctx: FeatureContext): void {
   const factory = new SandpiperDebugAdapterFactory(ctx);
   ctx.extension.subscriptions.push(
-    vscode.debug.registerDebugConfigurationProvider('sandpiper', new SandpiperDebugConfigurationProvider(ctx)),
-    vscode.debug.registerDebugAdapterDescriptorFactory('sandpiper', factory),
+    bindDebugConfigurationProvider('sandpiper', new SandpiperDebugConfigurationProvider(ctx)),
+    bindDebugAdapterDescriptorFactory('sandpiper', factory),
     factory,
   );
 }

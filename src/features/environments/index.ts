@@ -3,6 +3,7 @@ import { ActivityRecorder, recordActivity } from '../../core/env/lifecycle';
 import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
 import { presentError } from '../../core/errors';
 import { registerCommand, showError } from '../shared/commands';
+import { bindTreeView } from '../shared/lazy';
 import { settings, type FeatureContext } from '../shared/context';
 import { createEnvironmentCommand, deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './commands';
 import { EnvironmentsTree } from './tree';
@@ -13,7 +14,7 @@ import { parseDuration } from '../../core/config/types';
 export function registerEnvironments(ctx: FeatureContext): void {
   const { extension, log } = ctx;
   const tree = new EnvironmentsTree(ctx);
-  const view = vscode.window.createTreeView('sandpiper.environments', { treeDataProvider: tree, showCollapseAll: false });
+  const view = bindTreeView('sandpiper.environments', tree);
   const status = vscode.window.createStatusBarItem('sandpiper.environment', vscode.StatusBarAlignment.Left, 50);
   status.name = 'Sandpiper Environment';
   status.command = 'sandpiper.env.select';

@@ -4,6 +4,7 @@ import { isLiveCanary } from '../../core/workloads/feed';
 import type { WorkloadSummary } from '../../core/workloads/model';
 import { type FeatureContext, pickService, workspaceConfig, settings } from '../shared/context';
 import { registerCommand, showError } from '../shared/commands';
+import { bindWebviewView } from '../shared/lazy';
 import { RolloutPanel } from './panel';
 import * as os from 'node:os';
 import { DEFAULT_CANARY, type CanaryConfig } from '../../core/config/types';
@@ -21,7 +22,7 @@ export function registerRollout(ctx: FeatureContext): void {
   const panel = new RolloutPanel(ctx);
   ctx.extension.subscriptions.push(
     panel,
-    vscode.window.registerWebviewViewProvider(RolloutPanel.viewId, panel),
+    bindWebviewView(RolloutPanel.viewId, panel),
     registerCommand(ctx.log, 'sandpiper.rollout.start', () => startCommand(ctx, panel)),
     registerCommand(ctx.log, 'sandpiper.rollout.promote', () => overrideCommand(ctx, panel, 'promote')),
     registerCommand(ctx.log, 'sandpiper.rollout.abort', () => overrideCommand(ctx, panel, 'abort')),

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { presentError, isCancellation } from '../../core/errors';
+import { bindCommand } from './lazy';
 
 /** Every command Sandpiper contributes, with the arguments it takes. package.json and a test keep them in step. */
 export interface CommandTypes {
@@ -28,7 +29,7 @@ export function registerCommand<K extends CommandId>(
   id: K,
   handler: (...args: CommandTypes[K]) => unknown,
 ): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+  return bindCommand(id, async (...args: unknown[]) => {
     try {
       return await handler(...(args as CommandTypes[K]));
     } catch (err) {

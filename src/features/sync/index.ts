@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { SandpiperError } from '../../core/errors';
 import { settings, type ActiveEnvironment, type FeatureContext } from '../shared/context';
 import { registerCommand, showError } from '../shared/commands';
+import { bindTreeView } from '../shared/lazy';
 import { WorkspaceSync } from './workspaceSync';
 import type { SyncStatus, FileSyncState } from '../../core/sync/syncEngine';
 import * as path from 'node:path';
@@ -13,7 +14,7 @@ export function registerSync(ctx: FeatureContext): void {
   // The view asks for the root only when it draws, after both exist.
   const view: SyncFileView = new SyncFileView((): string | undefined => workspaceSync.root);
   const workspaceSync: WorkspaceSync = new WorkspaceSync(ctx, view, statusBar);
-  subs.push(statusBar, view, workspaceSync, vscode.window.createTreeView('sandpiper.sync', { treeDataProvider: view }));
+  subs.push(statusBar, view, workspaceSync, bindTreeView('sandpiper.sync', view));
   void vscode.commands.executeCommand('setContext', 'sandpiper.syncPaused', false);
 
   const startFor = (env: ActiveEnvironment, onlyAuto: boolean): Promise<void> => {
