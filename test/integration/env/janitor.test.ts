@@ -3,7 +3,10 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { PatchStrategy } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { Kube } from '../../../src/core/infra/kube/client';
+import { kubeError } from '../../../src/core/infra/kube/errors';
+import { eventually } from '../../support/wait';
 import { recordActivity } from '../../../src/core/env/lifecycle';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { runJanitor } from '../../../src/core/env/lifecycle';
@@ -11,6 +14,8 @@ import { testbedEnv } from '../../support/testbed';
 import { adminKube, deleteNamespace, uniqueName } from './baseline';
 
 const kube = adminKube();
+const MANIFEST = path.resolve(__dirname, '../../../resources/janitor-cronjob.yaml');
+const manifest = () => parseAllDocuments(fs.readFileSync(MANIFEST, 'utf8')).map((d) => d.toJS() as KubeObject);
 const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 const HOUR = 3_600_000;
 
@@ -114,6 +119,73 @@ describe('janitor on the testbed', function () {
       await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', name }).catch(() => undefined);
       await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name }).catch(() => undefined);
       await deleteNamespace(kube, ns);
+    }
+  });
+  it('references its image by digest, never by a movable tag', () => {
+    const cron = manifest().find((d) => d.kind === 'CronJob') as unknown as { spec: { jobTemplate: { spec: { template: { spec: { containers: Array<{ image: string }> } } } } } };
+    const image = cron.spec.jobTemplate.spec.template.spec.containers[0].image;
+    assert.match(image, /^sandpiper\/janitor@sha256:JANITOR_DIGEST$/, 'a digest placeholder the install fills (see the manifest header)');
+    assert.match(fs.readFileSync(MANIFEST, 'utf8'), /sed "s#sandpiper\/janitor@sha256:JANITOR_DIGEST#\$IMAGE#"/);
+  });
+
+  it('ships an admission policy: its ServiceAccount may delete Sandpiper namespaces only, whatever RBAC allows', async () => {
+    const docs = manifest();
+    const policy = docs.find((d) => d.kind === 'ValidatingAdmissionPolicy') as KubeObject & { spec: { matchConditions: Array<{ expression: string }> } };
+    const binding = docs.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding') as KubeObject & { spec: { policyName: string } };
+    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    const home = uniqueName('sp-it-janitor-vap');
+    const name = uniqueName('janitor-vap');
+    // The shipped policy and binding, for a ServiceAccount of this test rather than sandpiper-system's (the testbed is shared).
+    const shipped = "'system:serviceaccount:sandpiper-system:sandpiper-janitor'";
+    assert.ok(policy.spec.matchConditions[0].expression.includes(shipped));
+    const testPolicy = { ...policy, metadata: { name }, spec: { ...policy.spec, matchConditions: [{ ...policy.spec.matchConditions[0], expression: policy.spec.matchConditions[0].expression.replace(shipped, `'system:serviceaccount:${home}:${name}'`) }] } };
+    const testBinding = { ...binding, metadata: { name }, spec: { ...binding.spec, policyName: name } };
+    const admission = (plural: string) => ({ group: 'admissionregistration.k8s.io', version: 'v1', plural });
+    const rbac = (plural: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural });
+    const foreign = uniqueName('sp-it-jan-foreign');
+    const lookalike = uniqueName('sp-it-jan-noowner');
+    const owned = uniqueName('sp-it-jan-owned');
+    try {
+      await kube.core.createNamespace({ body: { metadata: { name: home } } });
+      await kube.core.createNamespace({ body: { metadata: { name: foreign, labels: { team: 'payments' } } } });
+      await kube.core.createNamespace({ body: { metadata: { name: lookalike, labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/owner-full': ' ' } } } });
+      await kube.core.createNamespace({ body: { metadata: { name: owned, labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/owner-full': 'ada@example.com' } } } });
+      await kube.custom.createClusterCustomObject({ ...admission('validatingadmissionpolicies'), body: testPolicy });
+      await kube.custom.createClusterCustomObject({ ...admission('validatingadmissionpolicybindings'), body: testBinding });
+      await kube.core.createNamespacedServiceAccount({ namespace: home, body: { metadata: { name } } });
+      await kube.custom.createClusterCustomObject({ ...rbac('clusterroles'), body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: role.rules } });
+      await kube.custom.createClusterCustomObject({ ...rbac('clusterrolebindings'), body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: home }] } });
+      // Act as the ServiceAccount: a token from the TokenRequest API, so the apiserver authenticates it as itself.
+      const token = await kube.core.createNamespacedServiceAccountToken({ name, namespace: home, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+      const cluster = kube.config.getCurrentCluster()!;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: token.status?.token }], contexts: [{ name, cluster: cluster.name, user: name }], currentContext: name });
+      const janitor = new Kube(kc);
+      const refusal = (ns: string) => janitor.core.deleteNamespace({ name: ns }).then(() => 'deleted', (e: unknown) => kubeError(e, `delete ${ns}`).message);
+
+      // RBAC alone would let it delete the foreign namespace...
+      const review = await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'delete', resource: 'namespaces', name: foreign } } } });
+      assert.equal(review.status?.allowed, true, 'RBAC allows the delete');
+      // ...the policy refuses it (a dry run shows when the apiserver has loaded the policy, without deleting anything).
+      await eventually('the policy in force', async () => {
+        const dry = await janitor.core.deleteNamespace({ name: foreign, dryRun: 'All' }).then(() => 'allowed', (e: unknown) => kubeError(e, 'dry run').message);
+        return /denied request/.test(dry) ? dry : false;
+      }, 30_000);
+      assert.match(await refusal(foreign), new RegExp(`^Forbidden while trying to delete ${foreign}: .*ValidatingAdmissionPolicy '${name}'.* denied request: the Sandpiper janitor may delete only namespaces labelled app.kubernetes.io/managed-by=sandpiper`));
+      assert.match(await refusal(lookalike), /denied request: the Sandpiper janitor may delete only namespaces with a sandpiper.dev\/owner-full annotation/);
+      assert.equal(await refusal(owned), 'deleted');
+      assert.equal((await kube.core.readNamespace({ name: foreign })).status?.phase, 'Active');
+      assert.equal((await kube.core.readNamespace({ name: lookalike })).status?.phase, 'Active');
+      const gone = await kube.core.readNamespace({ name: owned }).then((n) => n.status?.phase, () => 'gone');
+      assert.ok(gone === 'Terminating' || gone === 'gone', gone);
+      // The admin is not matched by the policy: only the janitor's account is fenced in.
+      await kube.core.deleteNamespace({ name: foreign, dryRun: 'All' });
+    } finally {
+      await kube.custom.deleteClusterCustomObject({ ...admission('validatingadmissionpolicybindings'), name }).catch(() => undefined);
+      await kube.custom.deleteClusterCustomObject({ ...admission('validatingadmissionpolicies'), name }).catch(() => undefined);
+      await kube.custom.deleteClusterCustomObject({ ...rbac('clusterrolebindings'), name }).catch(() => undefined);
+      await kube.custom.deleteClusterCustomObject({ ...rbac('clusterroles'), name }).catch(() => undefined);
+      for (const ns of [home, foreign, lookalike, owned]) await deleteNamespace(kube, ns);
     }
   });
 });
