@@ -83,7 +83,8 @@ export class FakeCluster {
     },
     watch: async (fromVersion, onEvent, onDone) => {
       this.watchCalls.push({ at: Date.now(), fromVersion });
-      await Promise.resolve();
+      // A macrotask, as a network answer is: a watcher that loops hot then shows as many calls, not a hang.
+      await new Promise((r) => setImmediate(r));
       const w: FakeWatch = { fromVersion, onEvent, onDone, aborted: false };
       const answer = this.answers.shift() ?? this.always;
       const stale = Number(fromVersion) < this.compactedBelow;
