@@ -81,8 +81,9 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
       if (step.kind === 'namespace') {
         // Applying over a namespace we do not own would label it ours, and so hand it to the janitor.
         const existing = await kube.core.readNamespace({ name: namespace }).catch((err: unknown) => {
-          // Not found: ours to make. Not allowed to look: the apply below says what is refused.
-          if (httpCode(err) === 404 || httpCode(err) === 403) return undefined;
+          // Not found: ours to make. Not allowed to look (403): stop, for we cannot tell whether it is someone
+          // else's, and an apply would label it ours.
+          if (httpCode(err) === 404) return undefined;
           throw kubeError(err, `read namespace "${namespace}"`);
         });
         if (existing && !isManaged(existing)) {

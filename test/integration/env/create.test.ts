@@ -138,11 +138,12 @@ describe('environment create on the testbed', function () {
   });
 
   it('reports Forbidden with the verb, resource and namespace (real RBAC)', async () => {
-    // May read the baseline but nothing cluster-wide: creating the env namespace is refused.
+    // May read the baseline but nothing cluster-wide: reading the env namespace is refused, and create stops there
+    // (it cannot tell whether the namespace is someone else's; see createForbidden.test.ts).
     const limited = await limitedKube(kube, baseline, [{ apiGroups: ['', 'apps'], resources: ['services', 'configmaps', 'deployments', 'statefulsets'], verbs: ['get', 'list'] }]);
     const err = await expectCreateError(createEnvironment(limited, exampleConfig(baseline), { service: 'tasks', owner: 'eve@example.com', branch: uniqueName('rbac') }));
     assert.equal(err.code, 'forbidden');
-    assert.match(err.message, /^Forbidden: "system:serviceaccount:[^"]+" cannot patch namespaces named "sp-eve-rbac-[a-z0-9-]+" \(while trying to apply Namespace "sp-eve-rbac-/);
+    assert.match(err.message, /^Forbidden: "system:serviceaccount:[^"]+" cannot get namespaces named "sp-eve-rbac-[a-z0-9-]+" \(while trying to read namespace "sp-eve-rbac-/);
     assert.equal(err.namespaceCreated, false);
 
     const none = await limitedKube(kube, baseline, []);
