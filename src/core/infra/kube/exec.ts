@@ -22,6 +22,8 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** The runtime's own words when the command failed (e.g. that the executable was not found). */
+  message?: string;
 }
 
 /** Runs one command in a container and returns its output and exit status (read from the v1 Status channel). */
@@ -53,7 +55,7 @@ export async function execInPod(kube: Kube, req: ExecRequest): Promise<ExecResul
       timer = setTimeout(() => finish(() => reject(new SandpiperError('exec-timeout', `A command in ${where} did not finish within ${req.timeoutMs} ms.`, 'Check that the container is running and not overloaded.'))), req.timeoutMs);
     }
     const onStatus = (status: V1Status): void => {
-      finish(() => resolve({ exitCode: exitCodeOf(status), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+      finish(() => resolve({ exitCode: exitCodeOf(status), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), message: status.message }));
     };
     new Exec(kube.config)
       .exec(req.namespace, req.pod, req.container, req.command, stdout, stderr, stdin, false, onStatus)
