@@ -2,13 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { SyncConfig, ReloadAction } from '../config/types';
 import { SandpiperError, sleep } from '../errors';
 import type { Kube } from '../infra/kube/client';
-import { type ArchiveFile, buildSyncArchive } from '../infra/tar';
+import { type ArchiveFile, buildSyncArchive, carryProblem, printablePath } from '../infra/tar';
 import type { FileSyncState, PendingChange } from './syncEngine';
 import type { SyncPathMapper, MappedPath } from './syncPaths';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { execInPod } from '../infra/kube/exec';
-import { EXIT_REFUSED, EXIT_RELOAD_FAILED, applyCommand, hashCommand } from './containerScript';
+import { EXIT_REFUSED, EXIT_RELOAD_FAILED, type Refusal, applyCommand, hashCommand, parseRefusals, scriptFailure, scriptSaid } from './containerScript';
 
 interface PodSyncEvents {
   file: [change: PendingChange, state: FileSyncState, detail?: string];
@@ -26,6 +26,8 @@ const MAX_BACKOFF_MS = 10_000;
  * What one pod owes: changes not yet applied there, and whether it needs a full sync. One exec at a time per
  * pod; changes that arrive meanwhile are coalesced into the next batch. A failed batch stays owed and is
  * retried with backoff until it lands or the pod goes away (a replacement pod gets a full sync instead).
+ * A file the sync cannot carry (its name) or the container refuses (a link on its way) is reported and dropped,
+ * the rest of its batch lands. A container without the tools the sync needs fails once, for good.
  */
 export class PodSync extends EventEmitter<PodSyncEvents> {
   private readonly owed = new Map<string, PendingChange>();
@@ -35,6 +37,8 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
   private readonly abort = new AbortController();
   busy = false;
   failing = false;
+  /** Set when retrying cannot help (the container has no shell or tools): nothing more is sent to this pod. */
+  private fatal?: SandpiperError;
 
   constructor(
     private readonly kube: Kube,
@@ -50,6 +54,10 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
   }
 
   enqueue(changes: PendingChange[]): void {
+    if (this.fatal) {
+      for (const c of changes) this.emit('file', c, 'failed', this.fatal.message);
+      return;
+    }
     for (const c of changes) {
       const cur = this.owed.get(c.remote);
       if (!cur || cur.version < c.version) this.owed.set(c.remote, cur ? { ...c, at: Math.min(cur.at, c.at) } : c);
@@ -59,6 +67,7 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
 
   /** reload: run the reload even when nothing differs (an earlier sync may have been cut off between files and reload). */
   requestFullSync(reload = false): void {
+    if (this.fatal) return;
     this.needsFull = true;
     this.reloadOwed ||= reload;
     void this.pump();
@@ -83,13 +92,24 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
         const snapshot = [...this.owed.values()];
         try {
           const batch = await this.buildBatch(snapshot, full);
+          let refused: Refusal[] = [];
           if (batch.files.length || batch.deletions.length || this.reloadOwed) {
             this.reloadOwed = false;
-            await applyBatchToPod(this.kube, this.pod, batch, { target: this.sync.target, reload: this.sync.reload, signal: this.abort.signal });
+            ({ refused } = await applyBatchToPod(this.kube, this.pod, batch, { target: this.sync.target, reload: this.sync.reload, signal: this.abort.signal }));
           }
+          const notSynced = new Map(batch.skipped.map((k) => [k.remote, k.reason]));
+          for (const r of refused) notSynced.set(r.path, `the container refused it: ${r.reason}`);
           for (const c of snapshot) {
             if (this.owed.get(c.remote)?.version === c.version) this.owed.delete(c.remote);
-            this.emit('file', c, 'synced');
+            const why = notSynced.get(c.remote);
+            this.emit('file', c, why ? 'failed' : 'synced', why && `not synced: ${why}`);
+            notSynced.delete(c.remote);
+          }
+          // Files a full sync found that were not asked for by a change: reported all the same.
+          for (const [remote, why] of notSynced) {
+            const local = batch.locals.get(remote);
+            this.emit('log', `not synced "${printablePath(remote)}": ${why}`);
+            if (local) this.emit('file', { local, remote, kind: 'change', at: Date.now(), version: 0 }, 'failed', `not synced: ${why}`);
           }
           if (full) this.emit('log', `full sync sent ${batch.files.length} file(s), ${batch.deletions.length} deletion(s)`);
           attempt = 0;
@@ -103,8 +123,20 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
               this.owed.delete(c.remote);
               this.emit('file', c, 'failed', err.message);
             }
-            this.emit('failed', err, attempt + 1, 0);
+            this.emit('failed', err, attempt + 1, -1);
             continue;
+          }
+          if (err instanceof SandpiperError && err.code === 'sync-tools-missing') {
+            // The image lacks a shell or tools: every try would fail the same way until the pod is replaced.
+            this.fatal = err;
+            this.failing = true;
+            for (const c of snapshot) {
+              this.owed.delete(c.remote);
+              this.emit('file', c, 'failed', err.message);
+            }
+            this.owed.clear();
+            this.emit('failed', err, attempt + 1, -1);
+            return;
           }
           if (full) this.needsFull = true;
           // A failed exec may have placed the files without reloading: the retry reloads whatever it finds.
@@ -129,9 +161,13 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
 
   private async buildBatch(snapshot: PendingChange[], full: boolean): Promise<Batch> {
     const deletions = new Set<string>();
+    const skipped: Batch['skipped'] = [];
+    const locals = new Map<string, string>();
     const toRead = [];
     for (const c of snapshot) {
-      if (c.kind === 'delete') deletions.add(c.remote);
+      const problem = carryProblem(c.remote);
+      if (problem) skipped.push({ remote: c.remote, reason: problem });
+      else if (c.kind === 'delete') deletions.add(c.remote);
       else toRead.push({ local: c.local, remote: c.remote });
     }
     const { files, missing } = await readLocalFiles(toRead);
@@ -139,10 +175,18 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
     const byPath = new Map<string, ArchiveFile>(files.map((f) => [f.path, f]));
     if (full) {
       const remote = await remoteHashes(this.kube, this.pod, this.sync.target, this.abort.signal);
-      const local = this.mapper.listLocalFiles().filter((p) => !byPath.has(p.remote) && !deletions.has(p.remote));
+      const local = [];
+      const asked = new Set(snapshot.map((c) => c.remote));
+      for (const p of this.mapper.listLocalFiles()) {
+        if (byPath.has(p.remote) || deletions.has(p.remote) || asked.has(p.remote)) continue;
+        const problem = carryProblem(p.remote);
+        if (problem) skipped.push({ remote: p.remote, reason: problem });
+        else local.push(p);
+        locals.set(p.remote, p.local);
+      }
       for (const f of await differingFiles(local, remote)) byPath.set(f.path, f);
     }
-    return { files: [...byPath.values()], deletions: [...deletions] };
+    return { files: [...byPath.values()], deletions: [...deletions], skipped, locals };
   }
 
   stop(): void {
@@ -161,6 +205,10 @@ export interface PodRef {
 export interface Batch {
   files: ArchiveFile[];
   deletions: string[];
+  /** Files left out because their names cannot be carried (reported, never sent). */
+  skipped: Array<{ remote: string; reason: string }>;
+  /** Local file of each path a full sync listed (to report a refusal against it). */
+  locals: Map<string, string>;
 }
 
 export interface TransferOptions {
@@ -170,8 +218,11 @@ export interface TransferOptions {
   timeoutMs?: number;
 }
 
-/** Sends one batch to one pod in one exec: extract, rename into place, delete, reload. */
-export async function applyBatchToPod(kube: Kube, pod: PodRef, batch: Batch, opts: TransferOptions): Promise<void> {
+/**
+ * Sends one batch to one pod in one exec: extract, rename into place, delete, reload. Resolves with the files the
+ * container refused one by one (the rest landed); throws when the batch as a whole failed.
+ */
+export async function applyBatchToPod(kube: Kube, pod: PodRef, batch: Pick<Batch, 'files' | 'deletions'>, opts: TransferOptions): Promise<{ refused: Refusal[] }> {
   const archive = await buildSyncArchive(batch.files, batch.deletions);
   const result = await execInPod(kube, {
     namespace: pod.namespace,
@@ -182,20 +233,20 @@ export async function applyBatchToPod(kube: Kube, pod: PodRef, batch: Batch, opt
     signal: opts.signal,
     timeoutMs: opts.timeoutMs ?? 120_000,
   });
-  if (result.exitCode === 0) return;
-  const said = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${result.exitCode}`;
-  if (result.exitCode === EXIT_REFUSED) throw new SandpiperError('sync-path-refused', `Pod ${pod.name} refused the batch: ${said}`, 'Sync only files inside the sync paths.');
-  if (result.exitCode === EXIT_RELOAD_FAILED) throw new SandpiperError('sync-reload-failed', `The files reached pod ${pod.name}, but the reload failed: ${said}`, 'Check sync.reload in sandpiper.yaml.');
-  if (/not found|No such file/.test(said) && /\b(sh|tar|head|md5sum)\b/.test(said)) {
-    throw new SandpiperError('sync-tools-missing', `Pod ${pod.name} lacks a tool the sync needs: ${said}`, 'The image needs sh, tar, head, find and mv (busybox has them).');
+  const refused = parseRefusals(result.stderr);
+  if (result.exitCode === 0) return { refused };
+  if (result.exitCode === EXIT_REFUSED) {
+    const named = refused.map((r) => `"${printablePath(r.path)}" (${r.reason})`).join(', ');
+    throw new SandpiperError('sync-path-refused', `Pod ${pod.name} refused the batch: ${scriptSaid(result)}${named ? `: ${named}` : ''}`, 'Sync only files inside the sync paths.');
   }
-  throw new SandpiperError('sync-failed', `Sync into pod ${pod.name} failed: ${said}`);
+  if (result.exitCode === EXIT_RELOAD_FAILED) throw new SandpiperError('sync-reload-failed', `The files reached pod ${pod.name}, but the reload failed: ${scriptSaid(result)}`, 'Check sync.reload in sandpiper.yaml.');
+  throw scriptFailure(result, pod.name, pod.container, 'Sync into pod');
 }
 
 /** md5 of every file under the target in the container, by target-relative path. */
 export async function remoteHashes(kube: Kube, pod: PodRef, target: string, signal?: AbortSignal): Promise<Map<string, string>> {
   const result = await execInPod(kube, { namespace: pod.namespace, pod: pod.name, container: pod.container, command: hashCommand(target), signal, timeoutMs: 120_000 });
-  if (result.exitCode !== 0) throw new SandpiperError('sync-failed', `Could not list the files in pod ${pod.name}: ${result.stderr.trim() || result.exitCode}`);
+  if (result.exitCode !== 0) throw scriptFailure(result, pod.name, pod.container, 'Listing the files in pod');
   return parseHashList(result.stdout);
 }
 
