@@ -4,12 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testbedVariables } from './testbed/env.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const filter = process.argv[2] ?? '';
 const tbFile = path.join(root, '.sandpiper/testbed/testbed.json');
 const tb = existsSync(tbFile) ? JSON.parse(readFileSync(tbFile, 'utf8')) : undefined;
-const env = tb ? { KUBECONFIG: tb.kubeconfig, DOCKER_HOST: tb.dockerHost, SANDPIPER_REGISTRY: tb.registry, PROMETHEUS_URL: tb.prometheusUrl, PATH: `${tb.binDir}${path.delimiter}${process.env.PATH}` } : {};
+const env = tb ? testbedVariables(tb) : {};
 spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 let failed = 0;
 for (const file of readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') && f.includes(filter)).sort()) {

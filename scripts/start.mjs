@@ -17,6 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCodeServer } from './codeserver.mjs';
+import { testbedVariables } from './testbed/env.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const log = (msg) => console.log(`[start] ${msg}`);
@@ -62,14 +63,7 @@ function testbedEnv() {
   const file = path.join(root, '.sandpiper', 'testbed', 'testbed.json');
   if (!fs.existsSync(file)) return null;
   try {
-    const tb = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const env = {};
-    if (tb.kubeconfig) env.KUBECONFIG = tb.kubeconfig;
-    if (tb.dockerHost) env.DOCKER_HOST = tb.dockerHost;
-    if (tb.registry) env.SANDPIPER_REGISTRY = tb.registry;
-    if (tb.prometheusUrl) env.PROMETHEUS_URL = tb.prometheusUrl;
-    if (tb.binDir) env.PATH = `${tb.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
-    return env;
+    return testbedVariables(JSON.parse(fs.readFileSync(file, 'utf8')));
   } catch (e) {
     log(`cannot read ${path.relative(root, file)}: ${e.message}`);
     return null;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testbedVariables } from './testbed/env.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
@@ -58,14 +59,7 @@ function mocha(label, testFiles, { timeout, env, timeoutMin }) {
 function testbedEnv() {
   const file = path.join(root, '.sandpiper/testbed/testbed.json');
   if (!existsSync(file)) return {};
-  const tb = JSON.parse(readFileSync(file, 'utf8'));
-  return {
-    KUBECONFIG: tb.kubeconfig,
-    DOCKER_HOST: tb.dockerHost,
-    SANDPIPER_REGISTRY: tb.registry,
-    PROMETHEUS_URL: tb.prometheusUrl,
-    PATH: `${tb.binDir}${path.delimiter}${process.env.PATH}`,
-  };
+  return testbedVariables(JSON.parse(readFileSync(file, 'utf8')));
 }
 
 async function ensureTestbed() {

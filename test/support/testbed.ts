@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { testbedVariables } from '../../scripts/testbed/env.mjs';
 
 export interface TestbedInfo {
   versions: { kubernetes: string; kwok: string; argoRollouts: string; gatewayApi: string; etcd: string };
@@ -222,16 +223,7 @@ export function addPrometheusTarget(name: string, target: string, labels: Record
   };
 }
 
-/** Environment for child processes (kubectl, docker, sandpiper CLI) pointed at the test bed. */
+/** Environment for child processes (kubectl, docker, sandpiper CLI) pointed at the test bed: what npm test sets. */
 export function testbedEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const tb = loadTestbed();
-  return {
-    ...base,
-    PATH: `${tb.binDir}${path.delimiter}${base.PATH ?? ''}`,
-    KUBECONFIG: tb.kubeconfig,
-    DOCKER_HOST: tb.dockerHost,
-    DOCKER_BUILDKIT: '0',
-    SANDPIPER_REGISTRY: tb.registry,
-    PROMETHEUS_URL: tb.prometheusUrl,
-  };
+  return { ...base, ...testbedVariables(loadTestbed(), base.PATH ?? '') };
 }

@@ -1,0 +1,5 @@
+/** The variables for the test bed described by testbed.json (`tb`); PATH gets the bed's bin dir in front. */
+export function testbedVariables(
+  tb: { binDir?: string; kubeconfig?: string; dockerHost?: string; registry?: string; prometheusUrl?: string },
+  pathVar?: string,
+): Record<string, string>;
