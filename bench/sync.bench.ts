@@ -8,7 +8,8 @@ import { pack } from 'tar-stream';
 import { execInPod } from '../src/core/infra/kube/exec';
 import { padToRecord } from '../src/core/infra/tar';
 import { SyncEngine } from '../src/core/sync/syncEngine';
-import { SyncFixture, httpGet, sleep } from '../test/integration/sync/syncFixture';
+import { sleep } from '../src/core/errors';
+import { SyncFixture, httpGet } from '../test/integration/sync/syncFixture';
 import { median, percentile, writeResult } from './support/results';
 
 const EDITS = Number(process.env.SYNC_BENCH_EDITS ?? 50);

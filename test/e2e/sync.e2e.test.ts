@@ -9,7 +9,9 @@ import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Wor
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 import { liveSyncYaml } from '../support/liveSyncConfig';
 import { loadTestbed, testbedEnv } from '../support/testbed';
-import { SyncFixture, eventually, httpGet, sleep, type BoundPod } from '../integration/sync/syncFixture';
+import { sleep } from '../../src/core/errors';
+import { SyncFixture, httpGet, type BoundPod } from '../integration/sync/syncFixture';
+import { eventually } from '../support/wait';
 
 const SYNC_YAML = liveSyncYaml();
 
@@ -84,10 +86,10 @@ describe('live sync in code-server', function () {
     await row.waitFor({ state: 'visible', timeout: 30_000 });
     await row.hover();
     await row.locator('.action-label[aria-label="Work on Environment"]').click();
-    await eventually(() => fs.existsSync(path.join(pod.dir, 'app/hello.txt')), 60_000, 'the initial sync');
+    await eventually('the initial sync', () => fs.existsSync(path.join(pod.dir, 'app/hello.txt')), 60_000);
 
     await saveHello('saved in the browser');
-    await eventually(async () => (await served()) === 'saved in the browser', 30_000, 'the saved file to be served');
+    await eventually('the saved file to be served', async () => (await served()) === 'saved in the browser', 30_000);
     const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
     await status.first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match((await status.first().innerText()).trim(), /Synced · \d+ ms/);
@@ -101,6 +103,6 @@ describe('live sync in code-server', function () {
     await sleep(1500);
     assert.equal(await served(), 'saved in the browser');
     await runCommand(page, 'Sandpiper: Resume Sync');
-    await eventually(async () => (await served()) === 'held while paused', 30_000, 'the held change after resume');
+    await eventually('the held change after resume', async () => (await served()) === 'held while paused', 30_000);
   });
 });

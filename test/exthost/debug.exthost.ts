@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { BREAKPOINT_LINE, DebugTarget } from '../support/debugTarget';
 import { createNamespace, portForwardTo, type Disposable } from '../support/testbed';
+import { eventually } from '../support/wait';
 import { createPod, createService } from '../integration/portforward/kwokPods';
 
 /** Starts a `sandpiper` session the way Run and Debug does and watches its DAP traffic. */
@@ -37,14 +38,11 @@ describe('sandpiper debug type (extension host)', function () {
     await ns?.dispose();
   });
 
-  async function until<T>(find: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; adapter sent: ${sent.map((m) => (m as DebugProtocol.Event).event ?? (m as DebugProtocol.Response).command).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** `eventually`, with what the adapter sent in the timeout's message. */
+  async function until<T>(what: string, find: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+    return eventually(what, find, timeoutMs, 100).catch((err: Error) => {
+      throw new Error(`${err.message}; adapter sent: ${sent.map((m) => (m as DebugProtocol.Event).event ?? (m as DebugProtocol.Response).command).join(', ')}`);
+    });
   }
 
   const eventAfter = (from: number, event: string, test: (e: DebugProtocol.Event) => boolean = () => true) =>
@@ -53,7 +51,7 @@ describe('sandpiper debug type (extension host)', function () {
   async function stopsAtBreakpoint(session: vscode.DebugSession): Promise<void> {
     const from = sent.length;
     const request = target.request();
-    await until(() => eventAfter(from, 'stopped', (e) => e.body.reason === 'breakpoint'), 'the breakpoint');
+    await until('the breakpoint', () => eventAfter(from, 'stopped', (e) => e.body.reason === 'breakpoint'));
     const trace = (await session.customRequest('stackTrace', { threadId: 1 })) as DebugProtocol.StackTraceResponse['body'];
     // In a remote window VS Code hands paths back to extensions as vscode-remote URIs.
     const framePath = trace.stackFrames[0].source?.path ?? '';
@@ -78,13 +76,13 @@ describe('sandpiper debug type (extension host)', function () {
     });
     assert.equal(ok, true, 'the session started');
     const session = await started;
-    await until(() => eventAfter(0, 'initialized'), 'the attach');
-    await until(() => sent.find((m) => (m as DebugProtocol.Response).command === 'configurationDone'), 'configurationDone');
+    await until('the attach', () => eventAfter(0, 'initialized'));
+    await until('configurationDone', () => sent.find((m) => (m as DebugProtocol.Response).command === 'configurationDone'));
     await stopsAtBreakpoint(session);
 
     const from = sent.length;
     await target.restart();
-    await until(() => eventAfter(from, 'output', (e) => /re-attached/.test(e.body.output)), 're-attach');
+    await until('re-attach', () => eventAfter(from, 'output', (e) => /re-attached/.test(e.body.output)));
     await stopsAtBreakpoint(session);
     await vscode.debug.stopDebugging(session);
   });

@@ -6,8 +6,7 @@ import type { EnvironmentInfo } from '../../src/core/env/metadata';
 import { environmentName } from '../../src/core/env/naming';
 import { namespaceObject } from '../../src/core/env/plan';
 import { loadKube } from '../../src/core/infra/kube/client';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../src/core/errors';
 
 describe('environments (extension host)', function () {
   this.timeout(120_000);

@@ -4,7 +4,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SyncFixture, eventually, httpGet, sleep, type BoundPod } from '../integration/sync/syncFixture';
+import { sleep } from '../../src/core/errors';
+import { SyncFixture, httpGet, type BoundPod } from '../integration/sync/syncFixture';
+import { eventually } from '../support/wait';
 import { liveSyncYaml } from '../support/liveSyncConfig';
 
 const SYNC_YAML = liveSyncYaml({ heading: 'written by the sync extension-host test', debounce: '30ms' });
@@ -26,7 +28,7 @@ describe('live sync (extension host + testbed)', function () {
     await vscode.extensions.getExtension('sandpiper.sandpiper')!.activate();
     await vscode.commands.executeCommand('sandpiper.env.select', f.namespace);
     // The environment starts the sync; its full sync brings the workspace's src/ into the pod.
-    await eventually(() => fs.existsSync(path.join(pod.dir, 'app/server.js')), 60_000, 'the initial sync');
+    await eventually('the initial sync', () => fs.existsSync(path.join(pod.dir, 'app/server.js')), 60_000);
   });
 
   after(async () => {
@@ -47,7 +49,7 @@ describe('live sync (extension host + testbed)', function () {
 
   it('a save in the editor is served by the pod', async () => {
     await saveInEditor('src/hello.txt', 'hello from the editor');
-    await eventually(async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'hello from the editor', 30_000, 'the saved file to be served');
+    await eventually('the saved file to be served', async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'hello from the editor', 30_000);
   });
 
   it('pause holds changes and resume sends them', async () => {
@@ -56,7 +58,7 @@ describe('live sync (extension host + testbed)', function () {
     await sleep(1500);
     assert.equal((await httpGet(`${pod.url}/hello.txt`)).body, 'hello from the editor');
     await vscode.commands.executeCommand('sandpiper.sync.resume');
-    await eventually(async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'held while paused', 30_000, 'the held change after resume');
+    await eventually('the held change after resume', async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'held while paused', 30_000);
   });
 
   it('resync puts back a file changed in the container behind our back', async () => {

@@ -1,9 +1,9 @@
 // Apps started on the host under a debugger (Node --inspect, Python debugpy), standing in for a service's process in a pod.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './net';
 import { loadTestbed } from './testbed';
 
 /** The app's handler: the breakpoint line is the `const greeting` line (line 4). */
@@ -16,17 +16,6 @@ const server = http.createServer((req, res) => {
 server.listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 `;
 export const BREAKPOINT_LINE = 4;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * An HTTP app run on the host with a debugger listening, standing in for a service's process in a pod: its

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { sleep } from '../../../src/core/errors';
 import { removeDir, repoRoot, type CodeServer } from './codeServer';
 
 export interface OpenWorkbenchOptions {
@@ -53,7 +54,6 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** PID of the browser main process using `profileDir` (found through /proc; Linux only). */
 function findBrowserPid(profileDir: string): number | undefined {

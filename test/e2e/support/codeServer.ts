@@ -6,6 +6,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sleep } from '../../../src/core/errors';
+import { freePort } from '../../support/net';
 
 export interface CodeServerOptions {
   /** Folder opened by default (the workbench URL's ?folder=). */
@@ -74,19 +76,6 @@ export function codeServerEntry(): string {
   return entry;
 }
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** True when something accepts TCP connections on host:port. */
 export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -104,7 +93,6 @@ export async function portInUse(port: number, host = '127.0.0.1'): Promise<boole
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function groupAlive(pid: number): boolean {
   try {

@@ -6,6 +6,7 @@ import type { LogRecord } from '../../../src/core/logs/follow';
 import { followEnvironmentLogs } from '../../../src/core/logs/environmentLogs';
 import { Kube } from '../../../src/core/infra/kube/client';
 import { createNamespace, kubeConfig, logsFrom, writeCriLogLine, type Disposable } from '../../support/testbed';
+import { eventually } from '../../support/wait';
 import { createPod, createService } from '../portforward/kwokPods';
 import { ApiserverDropProxy } from './apiserverDropProxy';
 
@@ -43,25 +44,17 @@ describe('environment logs on the testbed', function () {
     return { lines, notices, done, stop: () => abort.abort() };
   }
 
-  async function until(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!test()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   const texts = (lines: LogRecord[], pod: string) => lines.filter((l) => l.pod === pod).map((l) => l.text);
 
   it('honours the tail, then delivers lines appended after the follow started', async () => {
     const file = await podWithLog('tail-1', 'tail');
     for (let i = 1; i <= 10; i++) writeCriLogLine(file, `old ${i}`);
     const f = follow(new Kube(kubeConfig()), { service: 'tail', tailLines: 3 });
-    await until(() => f.lines.length >= 3, 'the tail');
+    await eventually('the tail', () => f.lines.length >= 3, 20_000);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(texts(f.lines, 'tail-1'), ['old 8', 'old 9', 'old 10']);
     for (let i = 1; i <= 5; i++) writeCriLogLine(file, `new ${i}`);
-    await until(() => f.lines.length >= 8, 'the appended lines');
+    await eventually('the appended lines', () => f.lines.length >= 8, 20_000);
     assert.deepEqual(texts(f.lines, 'tail-1').slice(3), ['new 1', 'new 2', 'new 3', 'new 4', 'new 5']);
     f.stop();
     await f.done;
@@ -79,14 +72,14 @@ describe('environment logs on the testbed', function () {
       expected.push(text);
     };
     for (let i = 1; i <= 20; i++) write(`before ${i}`);
-    await until(() => f.lines.length >= 20, 'lines before the drop');
+    await eventually('lines before the drop', () => f.lines.length >= 20, 20_000);
     assert.ok(proxy.dropAll() > 0, 'there were connections to drop');
     // Written while the stream is down, within the same second as the last delivered line: the hard case.
     for (let i = 1; i <= 20; i++) write(`during ${i}`);
     write('during 20');
-    await until(() => f.lines.length >= expected.length, 'lines after the drop');
+    await eventually('lines after the drop', () => f.lines.length >= expected.length, 20_000);
     for (let i = 1; i <= 5; i++) write(`after ${i}`);
-    await until(() => f.lines.length >= expected.length, 'lines after the resume');
+    await eventually('lines after the resume', () => f.lines.length >= expected.length, 20_000);
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(texts(f.lines, 'drop-1'), expected);
     assert.ok(f.notices.some((n) => /resumed/.test(n)), `notices: ${f.notices.join(' | ')}`);
@@ -104,7 +97,7 @@ describe('environment logs on the testbed', function () {
       writeCriLogLine(a, `a ${i}`);
       writeCriLogLine(b, `b ${i}`);
     }
-    await until(() => f.lines.length >= 10, 'both pods');
+    await eventually('both pods', () => f.lines.length >= 10, 20_000);
     assert.deepEqual(texts(f.lines, 'mix-a'), ['a 1', 'a 2', 'a 3', 'a 4', 'a 5']);
     assert.deepEqual(texts(f.lines, 'mix-b'), ['b 1', 'b 2', 'b 3', 'b 4', 'b 5']);
     assert.ok(f.lines.every((l) => l.container === 'app'));

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ARGO, runArgoAction } from '../../../src/core/workloads/actions';
 import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
-import { eventually, testbedKube } from '../../support/canaryWorkspace';
+import { testbedKube } from '../../support/canaryWorkspace';
+import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();

@@ -6,7 +6,8 @@ import { startCanary } from '../../../src/core/canary/control';
 import { driveCanary, type DriverEvent } from '../../../src/core/canary/driver';
 import { canaryState } from '../../../src/core/canary/control';
 import { GATEWAY, type HttpRoute } from '../../../src/core/canary/traffic';
-import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
+import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { eventually } from '../../support/wait';
 import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 

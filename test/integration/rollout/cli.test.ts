@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
+import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { eventually } from '../../support/wait';
 import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed, testbedEnv } from '../../support/testbed';
 

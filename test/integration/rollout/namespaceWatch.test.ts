@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
-import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
+import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ResourceWatch, type ListResult } from '../../../src/core/infra/kube/watch';
 import type { WatchEvent, WatchedObject } from '../../../src/core/workloads/model';
-import { createService, eventually, testbedKube } from '../../support/canaryWorkspace';
+import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();

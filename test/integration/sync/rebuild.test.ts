@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SyncSession } from '../../../src/core/sync/syncSession';
 import { loadTestbed } from '../../support/testbed';
-import { SyncFixture, eventually, httpGet } from './syncFixture';
+import { eventually } from '../../support/wait';
+import { SyncFixture, httpGet } from './syncFixture';
 
 describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed dockerd + registry)', function () {
   this.timeout(300_000);
@@ -35,7 +36,7 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     const before = (await f.readyPods(1))[0];
     const dockerfile = f.write('Dockerfile', `FROM sandpiper/busybox:latest\nCOPY src/ /app/\nENV REBUILT=${Date.now()}\n`);
     session.engine.notify({ local: dockerfile, kind: 'change' });
-    await eventually(() => log.some((l) => l.startsWith('rolled out') || l.startsWith('rebuild failed')), 240_000, 'the rebuild');
+    await eventually('the rebuild', () => log.some((l) => l.startsWith('rolled out') || l.startsWith('rebuild failed')), 240_000);
     assert.ok(!log.some((l) => l.startsWith('rebuild failed')), log.join('\n'));
 
     const d = await f.kube.apps.readNamespacedDeployment({ name: 'web', namespace: f.namespace });
@@ -51,7 +52,7 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     const bound = await f.bind(after);
     f.write('src/index.html', 'after');
     session.engine.notify({ local: path.join(f.root, 'src/index.html'), kind: 'change' });
-    await eventually(() => fs.existsSync(path.join(bound.dir, 'app/index.html')) && fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after', 60_000, 'sync on the new pod');
+    await eventually('sync on the new pod', () => fs.existsSync(path.join(bound.dir, 'app/index.html')) && fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after', 60_000);
     await session.idle();
     assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'after' }, log.join('\n'));
   });

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SyncEngine } from '../../../src/core/sync/syncEngine';
-import { SyncFixture, eventually, sleep } from './syncFixture';
+import { sleep } from '../../../src/core/errors';
+import { eventually } from '../../support/wait';
+import { SyncFixture } from './syncFixture';
 
 describe('a pod replaced in the middle of a sync (testbed)', function () {
   this.timeout(240_000);
@@ -30,14 +32,14 @@ describe('a pod replaced in the middle of a sync (testbed)', function () {
     await sleep(60);
     await f.kube.core.deleteNamespacedPod({ name: victim, namespace: f.namespace, gracePeriodSeconds: 0 });
     let fresh = '';
-    await eventually(async () => {
+    await eventually('the replacement pod', async () => {
       fresh = (await f.readyPods(1).catch(() => [] as string[])).find((p) => p !== victim) ?? '';
       return !!fresh;
-    }, 150_000, 'the replacement pod');
+    }, 150_000);
     const bound = await f.bind(fresh);
     const dir = path.join(bound.dir, 'app/bulk');
     const count = (): number => (fs.existsSync(dir) ? fs.readdirSync(dir).reduce((n, d) => n + fs.readdirSync(path.join(dir, d)).length, 0) : 0);
-    await eventually(() => count() === 2000, 90_000, 'all 2000 files on the replacement');
+    await eventually('all 2000 files on the replacement', () => count() === 2000, 90_000);
     await engine.idle();
     assert.equal(fs.readFileSync(path.join(dir, 'd13/f1993.txt'), 'utf8'), 'bulk 1993');
     assert.equal(fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8'), 'v0');

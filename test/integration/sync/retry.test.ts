@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SyncEngine, type FileSyncState } from '../../../src/core/sync/syncEngine';
-import { SyncFixture, eventually, httpGet } from './syncFixture';
+import { eventually } from '../../support/wait';
+import { SyncFixture, httpGet } from './syncFixture';
 
 describe('a failed exec is retried with backoff and reported, never dropped (testbed)', function () {
   this.timeout(180_000);
@@ -31,12 +32,12 @@ describe('a failed exec is retried with backoff and reported, never dropped (tes
     await engine.start();
     // The pod has no exec binding yet: kwok refuses every exec into it.
     engine.notify({ local: f.write('src/late.txt', 'delivered late'), kind: 'change' });
-    await eventually(() => states.includes('failed') && engine.status.state === 'error', 30_000, 'the failure to be reported');
+    await eventually('the failure to be reported', () => states.includes('failed') && engine.status.state === 'error', 30_000);
     assert.match(engine.status.error ?? '', /.+/);
     assert.ok(logs.some((l) => /retrying in \d+ ms/.test(l)), logs.join('\n'));
 
     const bound = await f.bind(pod);
-    await eventually(() => states.at(-1) === 'synced', 60_000, 'the retried batch');
+    await eventually('the retried batch', () => states.at(-1) === 'synced', 60_000);
     await engine.idle();
     assert.equal(fs.readFileSync(path.join(bound.dir, 'app/late.txt'), 'utf8'), 'delivered late');
     assert.deepEqual(await httpGet(`${bound.url}/late.txt`), { status: 200, body: 'delivered late' });

@@ -5,7 +5,8 @@ import { execInPod } from '../../../src/core/infra/kube/exec';
 import { applyCommand, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
 import { buildUncheckedArchive } from '../../../src/core/infra/tar';
 import { SyncEngine, type FileSyncState } from '../../../src/core/sync/syncEngine';
-import { SyncFixture, eventually, httpGet } from './syncFixture';
+import { eventually } from '../../support/wait';
+import { SyncFixture, httpGet } from './syncFixture';
 
 describe('live sync into KWOK pods through the real apiserver exec', function () {
   this.timeout(180_000);
@@ -30,7 +31,7 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service: f.service() });
     engine.on('file', (local, _remote, state) => states.set(path.relative(f.root, local), state));
     await engine.start();
-    await eventually(() => pods.every((p) => fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/index.html'))), 60_000, 'the initial full sync');
+    await eventually('the initial full sync', () => pods.every((p) => fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/index.html'))), 60_000);
     await engine.idle();
     // The initial sync sent only the differences: the identical file was not rewritten (same inode).
     assert.equal(fs.statSync(path.join(first.dir, 'app/same.txt')).ino, sameInode, 'an identical file was sent again');
@@ -154,14 +155,14 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     const victim = pods[1];
     await f.kube.core.deleteNamespacedPod({ name: victim, namespace: f.namespace, gracePeriodSeconds: 0 });
     let fresh = '';
-    await eventually(async () => {
+    await eventually('a replacement pod', async () => {
       const now = await f.readyPods(2, 60_000).catch(() => []);
       fresh = now.find((p) => !pods.includes(p)) ?? '';
       return !!fresh;
-    }, 60_000, 'a replacement pod');
+    }, 60_000);
     // The engine already tries it; its exec works once the pod is bound to a folder. Failed tries are retried.
     const bound = await f.bind(fresh);
-    await eventually(() => fs.existsSync(path.join(bound.dir, 'app/many/d3/f993.txt')), 60_000, 'the full sync of the new pod');
+    await eventually('the full sync of the new pod', () => fs.existsSync(path.join(bound.dir, 'app/many/d3/f993.txt')), 60_000);
     await engine.idle();
     assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'v1' });
     assert.equal(engine.status.pods, 2);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/types';
+import { sleep } from '../../../src/core/errors';
 import { loadKube, type Kube } from '../../../src/core/infra/kube/client';
 import { createNamespace, execIntoDir, loadTestbed, type Disposable } from '../../support/testbed';
 
@@ -129,17 +130,4 @@ export class SyncFixture {
 export async function httpGet(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.text() };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until the check passes (for things that happen on the cluster's schedule, like a replacement pod). */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }

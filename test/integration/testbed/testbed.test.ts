@@ -14,7 +14,8 @@ import {
   addPrometheusTarget, createNamespace, execIntoDir, loadTestbed, logsFrom, portForwardTo, testbedEnv, writeCriLogLine,
 } from '../../support/testbed';
 import { GaugeEndpoint, dockerClient, dockerProgress, tarOf, untar } from './hostServices';
-import { eventually, execWithStdin, followLogs, forwardToPod } from './kubeStreams';
+import { execWithStdin, followLogs, forwardToPod } from './kubeStreams';
+import { eventually } from '../../support/wait';
 import {
   appsApi, createDeployment, createReadyPod, deployment, isReady, podsOf, replicaSetsOf, rolloutComplete, waitForDefaultServiceAccount,
 } from './workloads';
@@ -46,7 +47,7 @@ describe('testbed', function () {
   it('scales a Deployment from 1 to 3 Ready pods', async () => {
     const ns = await namespace('tb-scale');
     await createDeployment(ns, deployment('web', 'sandpiper/busybox:latest', 1));
-    await eventually('1 ready replica', async () => (await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' })).status?.readyReplicas === 1);
+    await eventually('1 ready replica', async () => (await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' })).status?.readyReplicas === 1, 30_000);
 
     await appsApi().patchNamespacedDeploymentScale(
       { namespace: ns, name: 'web', body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] },
@@ -54,12 +55,12 @@ describe('testbed', function () {
     const pods = await eventually('3 Running+Ready pods', async () => {
       const p = await podsOf(ns, 'web');
       return p.length === 3 && p.every(isReady) ? p : undefined;
-    });
+    }, 30_000);
     assert.equal(new Set(pods.map((p) => p.metadata?.name)).size, 3);
     const d = await eventually('readyReplicas 3', async () => {
       const dep = await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' });
       return dep.status?.readyReplicas === 3 ? dep : undefined;
-    });
+    }, 30_000);
     assert.equal(d.spec?.replicas, 3);
     assert.equal(d.status?.availableReplicas, 3);
   });
@@ -67,7 +68,7 @@ describe('testbed', function () {
   it('completes a rollout to a new image the way `kubectl rollout status` sees it', async () => {
     const ns = await namespace('tb-rollout');
     await createDeployment(ns, deployment('api', 'sandpiper/busybox:latest', 2));
-    await eventually('first rollout complete', async () => rolloutComplete(await appsApi().readNamespacedDeployment({ namespace: ns, name: 'api' })));
+    await eventually('first rollout complete', async () => rolloutComplete(await appsApi().readNamespacedDeployment({ namespace: ns, name: 'api' })), 30_000);
 
     await appsApi().patchNamespacedDeployment({
       namespace: ns,
@@ -89,7 +90,7 @@ describe('testbed', function () {
       const rs = await replicaSetsOf(ns, 'api');
       const old = rs.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:latest');
       return old && old.spec?.replicas === 0 && (old.status?.replicas ?? 0) === 0 ? rs : undefined;
-    });
+    }, 30_000);
     assert.equal(sets.length, 2);
     const current = sets.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:v2');
     assert.equal(current?.status?.readyReplicas, 2);
@@ -133,7 +134,7 @@ describe('testbed', function () {
 
     const follow = await followLogs(ns, 'talker', 'app');
     later(() => follow.stop());
-    await eventually('the line written before the follow', async () => follow.text().includes('before the follow'));
+    await eventually('the line written before the follow', async () => follow.text().includes('before the follow'), 30_000);
     const marks = [1, 2, 3].map((i) => `appended later #${i} ${randomBytes(4).toString('hex')}`);
     for (const m of marks) {
       writeCriLogLine(file, m);
@@ -203,7 +204,7 @@ describe('testbed', function () {
     // Two values in turn: the second proves Prometheus keeps scraping the live endpoint, not one stale sample.
     for (const value of [42, 1337]) {
       gauge.value = value;
-      assert.equal(await eventually(`${gauge.metric} = ${value}`, async () => ((await query()) === String(value) ? String(value) : undefined)), String(value));
+      assert.equal(await eventually(`${gauge.metric} = ${value}`, async () => ((await query()) === String(value) ? String(value) : undefined), 30_000), String(value));
     }
   });
 });

@@ -1,7 +1,7 @@
 // Deployments and bare pods on the testbed's KWOK nodes, made with client-node's object-style APIs.
 import { AppsV1Api, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { coreApi, kubeConfig } from '../../support/testbed';
-import { eventually } from './kubeStreams';
+import { eventually } from '../../support/wait';
 
 export function appsApi(): AppsV1Api {
   return kubeConfig().makeApiClient(AppsV1Api);
@@ -65,5 +65,5 @@ export async function createReadyPod(namespace: string, name: string, nodeName: 
     namespace,
     body: { metadata: { name, labels: { app: name } }, spec: { nodeName, containers: [{ name: 'app', image: 'sandpiper/busybox:latest' }] } },
   });
-  await eventually(`pod ${name} Ready`, async () => isReady(await coreApi().readNamespacedPod({ namespace, name })));
+  await eventually(`pod ${name} Ready`, async () => isReady(await coreApi().readNamespacedPod({ namespace, name })), 30_000);
 }
