@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { sleep } from '../../../src/core/errors';
-import { removeDir, repoRoot, type CodeServer } from './codeServer';
+import { processAlive, removeDir, repoRoot, type CodeServer } from './codeServer';
 
 export interface OpenWorkbenchOptions {
   /** Folder to open (default: the server's workspace). */
@@ -71,15 +71,6 @@ function findBrowserPid(profileDir: string): number | undefined {
   return undefined;
 }
 
-function alive(pid: number, group = false): boolean {
-  try {
-    process.kill(group ? -pid : pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function kill(pid: number, signal: NodeJS.Signals): void {
   // Playwright starts the browser detached (its own process group) on POSIX; fall back to the pid.
   try {
@@ -106,11 +97,11 @@ export async function openWorkbench(server: CodeServer, opts: OpenWorkbenchOptio
         /* ignore */
       }
       browserPid ??= findBrowserPid(profileDir);
-      if (browserPid && (alive(browserPid) || alive(browserPid, true))) {
+      if (browserPid && (processAlive(browserPid) || processAlive(browserPid, true))) {
         kill(browserPid, 'SIGTERM');
         const t = Date.now();
-        while ((alive(browserPid) || alive(browserPid, true)) && Date.now() - t < 3000) await sleep(100);
-        if (alive(browserPid) || alive(browserPid, true)) kill(browserPid, 'SIGKILL');
+        while ((processAlive(browserPid) || processAlive(browserPid, true)) && Date.now() - t < 3000) await sleep(100);
+        if (processAlive(browserPid) || processAlive(browserPid, true)) kill(browserPid, 'SIGKILL');
       }
       await removeDir(profileDir);
     })());

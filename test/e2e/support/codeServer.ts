@@ -93,10 +93,10 @@ export async function portInUse(port: number, host = '127.0.0.1'): Promise<boole
   });
 }
 
-
-function groupAlive(pid: number): boolean {
+/** True while the process (with `group`, any process of its group) exists. */
+export function processAlive(pid: number, group = false): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(group ? -pid : pid, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
@@ -339,15 +339,15 @@ export class CodeServer {
   private async kill(): Promise<void> {
     const pid = this.pid;
     try {
-      if (this.running || groupAlive(pid)) {
+      if (this.running || processAlive(pid, true)) {
         killGroup(pid, 'SIGTERM');
         const t = Date.now();
         // Wait for the leader, then the rest of its group (extension host, pty host, ...).
-        while ((this.running || groupAlive(pid)) && Date.now() - t < 8000) await sleep(100);
-        if (this.running || groupAlive(pid)) {
+        while ((this.running || processAlive(pid, true)) && Date.now() - t < 8000) await sleep(100);
+        if (this.running || processAlive(pid, true)) {
           killGroup(pid, 'SIGKILL');
           const t2 = Date.now();
-          while ((this.running || groupAlive(pid)) && Date.now() - t2 < 5000) await sleep(100);
+          while ((this.running || processAlive(pid, true)) && Date.now() - t2 < 5000) await sleep(100);
         }
       }
       await Promise.race([this.exited, sleep(2000)]);
