@@ -25,7 +25,7 @@ describe('the pod watch of sync against a stand-in API server that answers 410',
   let compactedBelow = 0;
 
   before(async () => {
-    server = new StandInServer((req, res, url) => {
+    server = new StandInServer((_req, res, url) => {
       if (url.pathname !== '/api/v1/namespaces/ns/pods') return void res.writeHead(404).end();
       if (url.searchParams.get('watch') !== 'true') {
         counts.lists++;

@@ -8,7 +8,16 @@ export interface KubeTarget {
   kubeconfig?: string;
   /** A context of that kubeconfig; default: its current context. */
   context?: string;
+  /** How long a request (not a watch, log follow, exec or port-forward) may wait for its answer. */
+  requestTimeoutMs?: number;
 }
+
+export interface KubeOptions {
+  requestTimeoutMs?: number;
+}
+
+/** Long enough for a slow API server under load; short enough that a silent one is reported. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** The API clients of one kubeconfig context, made once and shared by the features. */
 export class Kube {
@@ -19,13 +28,27 @@ export class Kube {
   readonly coordination: k8s.CoordinationV1Api;
   readonly batch: k8s.BatchV1Api;
 
-  constructor(readonly config: k8s.KubeConfig) {
-    this.core = config.makeApiClient(k8s.CoreV1Api);
-    this.apps = config.makeApiClient(k8s.AppsV1Api);
-    this.custom = config.makeApiClient(k8s.CustomObjectsApi);
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(config);
-    this.coordination = config.makeApiClient(k8s.CoordinationV1Api);
-    this.batch = config.makeApiClient(k8s.BatchV1Api);
+  private readonly configuration: k8s.Configuration;
+
+  constructor(
+    readonly config: k8s.KubeConfig,
+    options: KubeOptions = {},
+  ) {
+    // As `KubeConfig.makeApiClient` builds it, with every request of these clients under one timeout.
+    // Watches, log follows, exec and port-forward do not go through these clients: they stay open.
+    const base = k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(this.server, {}),
+      authMethods: { default: config },
+    });
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const cluster = `of context "${this.contextName}" (${this.server})`;
+    this.configuration = { ...base, httpApi: withTimeout(base.httpApi, timeoutMs, cluster) };
+    this.core = new k8s.CoreV1Api(this.configuration);
+    this.apps = new k8s.AppsV1Api(this.configuration);
+    this.custom = new k8s.CustomObjectsApi(this.configuration);
+    this.objects = new ObjectApi(this.configuration, config);
+    this.coordination = new k8s.CoordinationV1Api(this.configuration);
+    this.batch = new k8s.BatchV1Api(this.configuration);
   }
 
   get contextName(): string {
@@ -43,7 +66,7 @@ export class Kube {
 
   /** Fails with a coded error when the cluster does not answer or refuses our credentials. */
   async checkReachable(timeoutMs = 5000): Promise<string> {
-    const version = this.config.makeApiClient(k8s.VersionApi);
+    const version = new k8s.VersionApi(this.configuration);
     const timer = new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs).unref());
     try {
       const info = await Promise.race([version.getCode(), timer]);
@@ -52,6 +75,35 @@ export class Kube {
       throw kubeError(err, `reach the cluster of context "${this.contextName}" (${this.server})`);
     }
   }
+}
+
+/** `KubernetesObjectApi` on our configuration, with the context's default namespace as `makeApiClient` sets it. */
+class ObjectApi extends k8s.KubernetesObjectApi {
+  constructor(configuration: k8s.Configuration, kc: k8s.KubeConfig) {
+    super(configuration);
+    this.setDefaultNamespace(kc);
+  }
+}
+
+/** A request that gets no answer in time fails with an error `kubeError` reports as "does not answer". */
+function withTimeout(inner: k8s.HttpLibrary, timeoutMs: number, cluster: string): k8s.HttpLibrary {
+  return k8s.wrapHttpLibrary({
+    async send(request) {
+      const timer = AbortSignal.timeout(timeoutMs);
+      const own = request.getSignal();
+      request.setSignal(own ? AbortSignal.any([own, timer]) : timer);
+      const timedOut = (err: unknown): never => {
+        if (!timer.aborted || own?.aborted) throw err;
+        const seconds = timeoutMs / 1000;
+        throw Object.assign(new Error(`The cluster ${cluster} does not answer (timed out after ${seconds} s).`), { code: 'ETIMEDOUT', timeoutMs, cluster });
+      };
+      const response = await inner.send(request).toPromise().catch(timedOut);
+      // The body is read after the headers came, under the same signal: a stall there is the same timeout.
+      const body = response.body;
+      response.body = { text: () => body.text().catch(timedOut), binary: () => body.binary().catch(timedOut) };
+      return response;
+    },
+  });
 }
 
 /** Loads the kubeconfig and picks the context; says plainly when there is none. */
@@ -72,7 +124,7 @@ export function loadKube(target: KubeTarget = {}): Kube {
   if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext()) || !kc.getCurrentCluster()) {
     throw new SandpiperError('no-cluster', 'No Kubernetes cluster is configured: the kubeconfig has no current context.', 'Set KUBECONFIG to a kubeconfig, or pick a context.');
   }
-  return new Kube(kc);
+  return new Kube(kc, { requestTimeoutMs: target.requestTimeoutMs });
 }
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';

@@ -50,6 +50,11 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code;
+  // The request timeout of `Kube` (client.ts) says which cluster and how long.
+  const timedOut = err as { timeoutMs?: number; cluster?: string };
+  if (code === 'ETIMEDOUT' && timedOut.timeoutMs) {
+    return new SandpiperError('unreachable', `Cannot ${doing}: the cluster ${timedOut.cluster} does not answer (timed out after ${timedOut.timeoutMs / 1000} s).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
+  }
   if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(String(code))) {
     return new SandpiperError('unreachable', `Cannot ${doing}: the cluster does not answer (${code}).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
   }
