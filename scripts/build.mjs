@@ -1,9 +1,10 @@
 // Bundles the extension, the CLI, the webview and the extension-host tests with esbuild.
 // Usage: node scripts/build.mjs [--dev] [--tests]
 import * as esbuild from 'esbuild';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { lazyVendorPlugin, vendorBuilds } from './lazyVendors.mjs';
+import { writeSchemaValidator } from './schemaValidator.mjs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -38,6 +39,9 @@ const common = {
 };
 const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, mainFields: ['module', 'main'] };
 
+// A vendor dropped from LAZY_VENDORS must not linger in dist/ (and so in the .vsix).
+await rm(path.join(root, 'dist/vendor'), { recursive: true, force: true });
+if (writeSchemaValidator()) console.log('[build] schema changed: regenerated src/core/config/schemaValidator.cjs');
 const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [lazyVendorPlugin(root)] }),
   ...vendorBuilds(node),

@@ -11,17 +11,17 @@ export const LAZY_VENDORS = [
   '@kubernetes/client-node/dist/web-socket-handler.js',
   '@octokit/rest',
   '@vscode/debugadapter',
-  'ajv',
-  'ajv-formats',
   'codeowners-utils',
   'dockerode',
   'ignore',
   'tar-stream',
   'ws',
   'yaml',
+  // sandpiper.yaml's compiled schema (package.json "imports"; scripts/schemaValidator.mjs).
+  '#schema-validator',
 ];
 
-const fileName = (pkg) => pkg.replace(/^@/, '').replace(/\.js$/, '').replace(/\//g, '-');
+const fileName = (pkg) => pkg.replace(/^[@#]/, '').replace(/\.js$/, '').replace(/\//g, '-');
 
 export function lazyVendorPlugin(root) {
   const require = createRequire(path.join(root, 'package.json'));

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import Ajv from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
+// Compiled from resources/sandpiper.schema.json by the build (scripts/schemaValidator.mjs): no ajv at run time.
+import { validateSchema } from '#schema-validator';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
@@ -23,15 +23,6 @@ export interface ConfigProblem {
 
 export type ConfigResult = { ok: true; config: SandpiperConfig } | { ok: false; problems: ConfigProblem[] };
 
-let validator: ValidateFunction | undefined;
-function validate(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    addFormats(ajv);
-    validator = ajv.compile(schema);
-  }
-  return validator;
-}
 
 export function formatProblem(file: string, p: ConfigProblem): string {
   return `${file}:${p.line + 1}:${p.column + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
@@ -50,7 +41,7 @@ export function parseConfig(text: string, root: string): ConfigResult {
   if (syntax.length) return { ok: false, problems: syntax };
 
   const raw: unknown = doc.toJS() ?? {};
-  const check = validate();
+  const check = validateSchema;
   const problems: ConfigProblem[] = [];
   if (!check(raw)) problems.push(...schemaProblems(check.errors ?? [], doc, at));
   if (!problems.length) {
