@@ -21,7 +21,12 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
   private readonly ready = new Map<string, string>();
   private readonly watcher: ListWatcher<V1Pod>;
 
-  constructor(kube: Kube, namespace: string, selector: string, source: ListWatchSource<V1Pod> = podSource(kube, namespace, selector)) {
+  constructor(
+    kube: Kube,
+    namespace: string,
+    selector: string,
+    source: ListWatchSource<V1Pod> = podSource(kube, namespace, selector),
+  ) {
     super();
     this.watcher = new ListWatcher(source, {
       onChanges: (changes) => changes.forEach((c) => this.apply(c)),

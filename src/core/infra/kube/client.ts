@@ -95,7 +95,8 @@ function withTimeout(inner: k8s.HttpLibrary, timeoutMs: number, cluster: string)
       const timedOut = (err: unknown): never => {
         if (!timer.aborted || own?.aborted) throw err;
         const seconds = timeoutMs / 1000;
-        throw Object.assign(new Error(`The cluster ${cluster} does not answer (timed out after ${seconds} s).`), { code: 'ETIMEDOUT', timeoutMs, cluster });
+        const message = `The cluster ${cluster} does not answer (timed out after ${seconds} s).`;
+        throw Object.assign(new Error(message), { code: 'ETIMEDOUT', timeoutMs, cluster });
       };
       const response = await inner.send(request).toPromise().catch(timedOut);
       // The body is read after the headers came, under the same signal: a stall there is the same timeout.

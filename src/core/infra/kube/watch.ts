@@ -25,7 +25,11 @@ export interface Listed<T> {
 export interface ListWatchSource<T> {
   list(): Promise<Listed<T>>;
   /** Opens a watch from `resourceVersion`; `onDone` is called once when it ends (null: closed by the server). */
-  watch(resourceVersion: string, onEvent: (type: string, obj: T) => void, onDone: (err: unknown) => void): Promise<{ abort(): void }>;
+  watch(
+    resourceVersion: string,
+    onEvent: (type: string, obj: T) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<{ abort(): void }>;
 }
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -64,7 +68,8 @@ function keyOf(o: KubeObjectRef): string {
 
 /** An in-stream ERROR event (a `Status`) as an error carrying its HTTP code. */
 function statusError(status: { code?: number; message?: string; reason?: string }): Error {
-  return Object.assign(new Error(status.message ?? status.reason ?? 'the watch reported an error'), { code: status.code });
+  const message = status.message ?? status.reason ?? 'the watch reported an error';
+  return Object.assign(new Error(message), { code: status.code });
 }
 
 /**
@@ -185,7 +190,9 @@ export class ListWatcher<T extends KubeObjectRef> {
     for (const item of list.items) {
       const before = this.known.get(keyOf(item));
       if (!before) changes.push({ type: 'ADDED', object: item });
-      else if (before.metadata?.resourceVersion !== item.metadata?.resourceVersion) changes.push({ type: 'MODIFIED', object: item });
+      else if (before.metadata?.resourceVersion !== item.metadata?.resourceVersion) {
+        changes.push({ type: 'MODIFIED', object: item });
+      }
       this.known.set(keyOf(item), item);
     }
     this.resourceVersion = list.resourceVersion;
@@ -274,7 +281,12 @@ export function apiSource<T>(config: KubeConfig, o: ApiSourceOptions<T>): ListWa
   return {
     list: o.list,
     watch: (resourceVersion, onEvent, onDone) =>
-      watch.watch(o.path, { ...o.query, resourceVersion: resourceVersion || undefined, allowWatchBookmarks: true }, onEvent, onDone),
+      watch.watch(
+        o.path,
+        { ...o.query, resourceVersion: resourceVersion || undefined, allowWatchBookmarks: true },
+        onEvent,
+        onDone,
+      ),
   };
 }
 
@@ -297,7 +309,9 @@ export class ResourceWatch extends ListWatcher<WatchedObject> {
       resyncMs: o.resyncMs,
       onError: o.onError && ((err) => o.onError?.(err)),
       onChanges: (changes) =>
-        o.onEvents(changes.map((c) => ({ kind: o.kind, type: c.type === 'DELETED' ? 'delete' : 'upsert', object: c.object }))),
+        o.onEvents(
+          changes.map((c) => ({ kind: o.kind, type: c.type === 'DELETED' ? 'delete' : 'upsert', object: c.object })),
+        ),
     });
   }
 }
@@ -343,7 +357,8 @@ export function watchUntil<T, O extends KubeObjectRef>(
       onChanges: (changes) => changes.forEach((c) => judge(() => decide(c.type, c.object))),
       onSynced: (objects) => o.whenNone && !objects.length && judge(o.whenNone),
       onError: (err, failures) => {
-        if (failures > 3 || [401, 403, 404].includes(httpCode(err) ?? 0)) finish(() => reject(kubeError(err, `watch ${what}`)));
+        const refused = [401, 403, 404].includes(httpCode(err) ?? 0);
+        if (failures > 3 || refused) finish(() => reject(kubeError(err, `watch ${what}`)));
       },
     });
     const onAbort = () => finish(() => reject(cancelled()));
