@@ -46,7 +46,7 @@ export class Kube {
     this.core = new k8s.CoreV1Api(this.configuration);
     this.apps = new k8s.AppsV1Api(this.configuration);
     this.custom = new k8s.CustomObjectsApi(this.configuration);
-    this.objects = new ObjectApi(this.configuration, config);
+    this.objects = objectApi(this.configuration, config);
     this.coordination = new k8s.CoordinationV1Api(this.configuration);
     this.batch = new k8s.BatchV1Api(this.configuration);
   }
@@ -78,11 +78,16 @@ export class Kube {
 }
 
 /** `KubernetesObjectApi` on our configuration, with the context's default namespace as `makeApiClient` sets it. */
-class ObjectApi extends k8s.KubernetesObjectApi {
-  constructor(configuration: k8s.Configuration, kc: k8s.KubeConfig) {
-    super(configuration);
-    this.setDefaultNamespace(kc);
+function objectApi(configuration: k8s.Configuration, kc: k8s.KubeConfig): k8s.KubernetesObjectApi {
+  // Declared here, not at module level: extending client-node's class there would load client-node (a lazy vendor
+  // bundle) whenever this module is evaluated, e.g. for the editor's first command even when it needs no cluster.
+  class ObjectApi extends k8s.KubernetesObjectApi {
+    constructor() {
+      super(configuration);
+      this.setDefaultNamespace(kc);
+    }
   }
+  return new ObjectApi();
 }
 
 /** A request that gets no answer in time fails with an error `kubeError` reports as "does not answer". */
