@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { median, writeResult } from './support/results';
 
@@ -34,4 +35,6 @@ writeResult('activation', {
   activateMedianMs: +median(samples.map((s) => s.activateMs)).toFixed(2),
   vendorBundlesLoadedByActivation: [...new Set(samples.flatMap((s) => s.vendors))],
   vsixKiB: existsSync(vsix) ? Math.round(statSync(vsix).size / 1024) : null,
+  // The machine is shared: a 1-minute load average well above its core count inflates every figure above.
+  loadAverage1m: +os.loadavg()[0].toFixed(2),
 });
