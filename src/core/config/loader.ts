@@ -3,13 +3,19 @@ import * as path from 'node:path';
 import type { ErrorObject } from 'ajv';
 // Compiled from resources/sandpiper.schema.json by the build (scripts/schemaValidator.mjs): no ajv at run time.
 import { validateSchema } from '#schema-validator';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
 import { CONFIG_FILE, parseDuration, type CanaryConfig, type ReloadAction, type SandpiperConfig, type ServiceConfig, type Threshold } from './types';
+import { namedPaths, pathsEscapingThroughLinks, pathsOutside, type NamedPath } from './paths';
 
 export { CONFIG_FILE };
 const DURATION_PATTERN = schema.definitions.duration.pattern;
+const THRESHOLD_PATTERN = schema.definitions.threshold.pattern;
+/** Far above any real sandpiper.yaml (20,000 services fit); past it the editor would stall on every keystroke. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** yaml's own guard against alias bombs (a billion laughs), kept explicit: every alias expansion counts. */
+const MAX_ALIAS_COUNT = 100;
 
 /** One problem in sandpiper.yaml, located for an editor (0-based) and for people (1-based, in `toString`). */
 export interface ConfigProblem {
@@ -30,47 +36,123 @@ export function formatProblem(file: string, p: ConfigProblem): string {
 
 /** Parses and validates the text of a sandpiper.yaml; every problem is reported, none stops at the first. */
 export function parseConfig(text: string, root: string): ConfigResult {
+  return analyze(text, root).result;
+}
+
+interface Analysis {
+  result: ConfigResult;
+  /** Locates a problem at a path of the document (for checks made after parsing, such as on disk). */
+  problemAt(segments: Array<string | number>, message: string): ConfigProblem;
+  /** The manifests and sync paths, as written (when the document is valid). */
+  paths: NamedPath[];
+}
+
+function tooLarge(bytes: number): ConfigProblem {
+  const message = `${CONFIG_FILE} is ${(bytes / 1024 / 1024).toFixed(1)} MB; more than ${MAX_CONFIG_BYTES / 1024 / 1024} MB is not read`;
+  return { path: '', message, line: 0, column: 0, endLine: 0, endColumn: 0 };
+}
+
+function analyze(text: string, root: string): Analysis {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number, end = offset) => {
     const s = lines.linePos(offset);
     const e = lines.linePos(Math.max(end, offset));
     return { line: s.line - 1, column: s.col - 1, endLine: e.line - 1, endColumn: e.col - 1 };
   };
+  const fail = (problems: ConfigProblem[]): ConfigResult => ({ ok: false, problems: sortProblems(problems) });
+  if (text.length > MAX_CONFIG_BYTES) return { result: fail([tooLarge(text.length)]), problemAt: () => tooLarge(text.length), paths: [] };
+  // yaml's uniqueKeys compares each key with every earlier one (quadratic in a long map): duplicates are found below.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const problemAt = (segments: Array<string | number>, message: string) => locate(doc, segments, message, at);
   const syntax = doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0], ...at(e.pos[0], e.pos[1]) }));
-  if (syntax.length) return { ok: false, problems: syntax };
+  syntax.push(...duplicateKeys(doc, at));
+  if (syntax.length) return { result: fail(syntax), problemAt, paths: [] };
 
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    // The only throw of toJS on a parsed document: aliases that expand past the limit.
+    const alias = firstAlias(doc);
+    const message = `aliases expand too far (${(err as Error).message.replace(/\.$/, '')}); write the values out instead`;
+    return { result: fail([{ path: '', message, ...at(alias?.[0] ?? 0, alias?.[1]) }]), problemAt, paths: [] };
+  }
   const check = validateSchema;
   const problems: ConfigProblem[] = [];
+  let paths: NamedPath[] = [];
   if (!check(raw)) problems.push(...schemaProblems(check.errors ?? [], doc, at));
   if (!problems.length) {
-    const services = (raw as { services: Record<string, { sync?: { debounce?: string } }> }).services;
+    const services = (raw as RawConfig).services;
+    paths = namedPaths(services);
     for (const [name, svc] of Object.entries(services)) {
       const debounce = svc.sync?.debounce;
       if (debounce !== undefined && parseDuration(debounce) === undefined) {
         problems.push(locate(doc, ['services', name, 'sync', 'debounce'], `"${debounce}" is not a duration (use e.g. 200ms, 30s, 8h)`, at));
       }
     }
+    for (const p of pathsOutside(root, paths)) problems.push(problemAt(p.segments, outsideMessage(p.value)));
   }
-  if (problems.length) return { ok: false, problems: sortProblems(problems) };
-  return { ok: true, config: toConfig(raw as RawConfig, root) };
+  if (problems.length) return { result: fail(problems), problemAt, paths };
+  return { result: { ok: true, config: toConfig(raw as RawConfig, root) }, problemAt, paths };
+}
+
+function outsideMessage(value: string, real?: string): string {
+  const where = real ? ` (through a symbolic link, to ${real})` : '';
+  return `"${value}" leads outside the folder of ${CONFIG_FILE}${where}; manifests and sync paths must stay inside it`;
+}
+
+/** Each key that repeats an earlier key of the same mapping, found with one set per mapping. */
+function duplicateKeys(doc: Document, at: At): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  // A plain walk: yaml's visit() builds a path for every node, which costs more than the check.
+  const walk = (node: unknown): void => {
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) out.push({ path: '', message: 'Map keys must be unique', ...at(pair.key.range?.[0] ?? 0, pair.key.range?.[1]) });
+          seen.add(pair.key.value);
+        }
+        walk(pair.value);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach(walk);
+    }
+  };
+  walk(doc.contents);
+  return out;
+}
+
+function firstAlias(doc: Document): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) found = [node.range[0], node.range[1]];
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 export async function loadConfig(dir: string): Promise<SandpiperConfig> {
   const file = path.join(dir, CONFIG_FILE);
-  let text: string;
+  let size: number;
   try {
-    text = await fs.readFile(file, 'utf8');
+    size = (await fs.stat(file)).size;
   } catch {
     throw new SandpiperError('config-missing', `No ${CONFIG_FILE} in ${dir}.`, `Create ${CONFIG_FILE} at the root of the service's folder.`);
   }
-  const result = parseConfig(text, dir);
-  if (!result.ok) {
-    const list = result.problems.map((p) => formatProblem(file, p)).join('\n');
-    throw new SandpiperError('config-invalid', `${CONFIG_FILE} has ${result.problems.length} problem(s):\n${list}`, `Fix ${CONFIG_FILE}; nothing was run.`);
-  }
-  return result.config;
+  const invalid = (problems: ConfigProblem[]) => {
+    const list = problems.map((p) => formatProblem(file, p)).join('\n');
+    return new SandpiperError('config-invalid', `${CONFIG_FILE} has ${problems.length} problem(s):\n${list}`, `Fix ${CONFIG_FILE}; nothing was run.`);
+  };
+  if (size > MAX_CONFIG_BYTES) throw invalid([tooLarge(size)]);
+  const analysis = analyze(await fs.readFile(file, 'utf8'), dir);
+  if (!analysis.result.ok) throw invalid(analysis.result.problems);
+  // Only here, with the disk at hand: a path written inside the folder may still be a link out of it.
+  const escaping = await pathsEscapingThroughLinks(dir, analysis.paths);
+  if (escaping.length) throw invalid(escaping.map((p) => analysis.problemAt(p.segments, outsideMessage(p.value, p.real))));
+  return analysis.result.config;
 }
 
 /** Walks up from `start` to the nearest folder holding sandpiper.yaml. */
@@ -132,7 +214,9 @@ function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigPro
       case 'pattern':
         message = e.params.pattern === DURATION_PATTERN
           ? `"${doc.getIn(segments)}" is not a duration (use e.g. 200ms, 30s, 8h)`
-          : `"${doc.getIn(segments)}" does not match ${e.params.pattern}`;
+          : e.params.pattern === THRESHOLD_PATTERN
+            ? `"${doc.getIn(segments)}" is not a threshold (a comparison and a number, e.g. ">= 0.99" or "<= 300")`
+            : `"${doc.getIn(segments)}" does not match ${e.params.pattern}`;
         break;
       case 'type':
         message = `must be ${e.params.type}, not ${describe(doc.getIn(segments))}`;
@@ -193,10 +277,14 @@ interface RawConfig {
   services: Record<string, RawService>;
 }
 
+const THRESHOLD = new RegExp(THRESHOLD_PATTERN);
+
+/** ">= 0.99" → { op: '>=', value: 0.99 }; the schema's pattern is the one definition of the form. */
 export function parseThreshold(text: string): Threshold {
-  const m = /^(>=|<=|>|<)\s*([0-9.]+)$/.exec(text.trim());
-  if (!m) throw new SandpiperError('config-invalid', `"${text}" is not a threshold such as ">= 0.99".`);
-  return { op: m[1] as Threshold['op'], value: Number(m[2]) };
+  const m = THRESHOLD.exec(text.trim());
+  const value = m ? Number(text.trim().slice(m[1].length)) : NaN;
+  if (!m || !Number.isFinite(value)) throw new SandpiperError('config-invalid', `"${text}" is not a threshold such as ">= 0.99".`);
+  return { op: m[1] as Threshold['op'], value };
 }
 
 function toReload(r: NonNullable<RawService['sync']>['reload']): ReloadAction {
