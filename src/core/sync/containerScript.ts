@@ -54,12 +54,20 @@ mkdir -p "$T" || fail "cannot create $T"
 rm -rf "$S"; mkdir "$S" "$S/x" || fail "cannot create a staging folder in $T"
 head -c "$N" > "$S/in.tar" || fail "cannot read the archive"
 # busybox tar strips leading / and ../ even from its listing, saying so on stderr: that is checked too.
-tar -tf "$S/in.tar" > "$S/names" 2> "$S/warn" && tar -tvf "$S/in.tar" > "$S/kinds" 2>/dev/null || fail "cannot read the archive"
+# GNU tar would list non-ASCII bytes as backslash escapes in a C locale: ask it for the names as they are.
+Q=; if tar --version 2>/dev/null | grep -q GNU; then Q=--quoting-style=literal; fi
+tar $Q -tf "$S/in.tar" > "$S/names" 2> "$S/warn" && tar $Q -tvf "$S/in.tar" > "$S/kinds" 2>/dev/null || fail "cannot read the archive"
 BAD='^/|(^|/)\.\.(/|$)|^\.?$'
+# The sync only sends files/... and .sandpiper/...; anything else is a name busybox stripped (or a forgery).
+OUT='^(files|\.sandpiper)(/|$)'
 # A hard link lists as "h..." (GNU) or as "-... name -> target" (busybox; carried names never hold " -> ").
 KIND='^[^-d]|^-.* -> '
-if grep -qE "$BAD" "$S/names" || grep -qE "$KIND" "$S/kinds" || grep -qi 'removing leading' "$S/warn"; then
+# Carried names never hold a backslash (a forged one, or a GNU escape).
+if grep -qE "$BAD" "$S/names" || grep -qvE "$OUT" "$S/names" || grep -qF '\' "$S/names" || grep -qE "$KIND" "$S/kinds" ||
+  grep -qi 'removing leading' "$S/warn"; then
   grep -E "$BAD" "$S/names" | while IFS= read -r e; do refuse "$e" "absolute, or .. in the name"; done
+  grep -F '\' "$S/names" | while IFS= read -r e; do refuse "$e" "a backslash or control character in the name"; done
+  grep -vE "$OUT" "$S/names" | grep -vE "$BAD" | while IFS= read -r e; do refuse "$e" "outside files/ (a stripped / or ..)"; done
   grep -i 'removing leading' "$S/warn" | while IFS= read -r e; do refuse "$e" "absolute, or .. in the name"; done
   grep -E "$KIND" "$S/kinds" | while IFS= read -r e; do refuse "$e" "a link, hard link, device or fifo"; done
   CODE=3; fail "refused the archive: it holds entries the sync never sends"

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import { SandpiperError } from '../../../src/core/errors';
+import { applyCommand, hashCommand, scriptFailure } from '../../../src/core/sync/containerScript';
+import { buildSyncArchive } from '../../../src/core/infra/tar';
+import { SyncEngine } from '../../../src/core/sync/syncEngine';
+import { execIntoDir, type Disposable } from '../../support/testbed';
+import { docker, execIn, startContainer, toollessImage } from './containers';
+import { sleep } from '../../../src/core/errors';
+import { SyncFixture } from './syncFixture';
+
+describe('a container without the tools the sync needs gets one clear message, not a retry loop (testbed)', function () {
+  this.timeout(240_000);
+
+  describe('a FROM scratch container with one static binary (docker exec, as a runtime reports it)', () => {
+    const d = docker();
+    let ct: Docker.Container | undefined;
+    after(async () => ct?.remove({ force: true }));
+
+    it('names the missing /bin/sh and what to do, for the listing and for the apply', async () => {
+      ct = await startContainer(d, await toollessImage(d));
+      const tar = await buildSyncArchive([{ path: 'a.txt', content: Buffer.from('a'), mode: 0o644, mtime: new Date() }], []);
+      for (const cmd of [hashCommand('/app'), applyCommand('/app', tar.length, { kind: 'none' })]) {
+        const res = await execIn(d, ct, cmd, cmd === hashCommand('/app') ? undefined : tar);
+        const err = scriptFailure(res, 'web-1', 'web', 'Sync into pod');
+        assert.ok(err instanceof SandpiperError);
+        assert.equal(err.code, 'sync-tools-missing', `${res.exitCode} ${res.stdout} ${res.stderr}`);
+        assert.match(err.message, /container web of pod web-1: it has no \/bin\/sh to run the sync\. Use a base image with busybox, or point image\.build at a dev stage/);
+        assert.match(err.hint ?? '', /The runtime said: .*"sh": executable file not found/);
+      }
+    });
+  });
+
+  describe('a pod whose exec finds sh but no tar, find or md5sum (KWOK exec with a bare PATH)', () => {
+    let f: SyncFixture;
+    let engine: SyncEngine | undefined;
+    let binding: Disposable | undefined;
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sh-only-'));
+
+    before(async () => {
+      f = await SyncFixture.create('sync-notools');
+      await f.createDeployment(1);
+    });
+    after(async () => {
+      engine?.dispose();
+      await binding?.dispose();
+      await f?.dispose();
+      fs.rmSync(bin, { recursive: true, force: true });
+    });
+
+    it('fails once with the missing tools named, marks the change failed, and does not retry', async () => {
+      const [pod] = await f.readyPods(1);
+      fs.symlinkSync(fs.realpathSync('/bin/sh'), path.join(bin, 'sh'));
+      const dir = path.join(f.podsDir, pod);
+      binding = await execIntoDir(f.namespace, pod, dir, { env: { SANDPIPER_SYNC_ROOT: dir, PATH: bin } });
+      f.write('src/a.txt', 'a');
+      const logs: string[] = [];
+      const failed: string[] = [];
+      engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service: f.service() });
+      engine.on('log', (l) => logs.push(l));
+      engine.on('file', (_l, remote, state, detail) => state === 'failed' && failed.push(`${remote}: ${detail}`));
+      await engine.start();
+      const deadline = Date.now() + 60_000;
+      while (engine.status.state !== 'error' && Date.now() < deadline) await sleep(100);
+      assert.equal(engine.status.state, 'error', logs.join('\n'));
+      assert.match(engine.status.error ?? '', /it has no find, md5sum\. Use a base image with busybox, or point image\.build at a dev stage/);
+
+      // A save afterwards is reported at once with the same message, without another exec.
+      engine.notify({ local: f.write('src/b.txt', 'b'), kind: 'change' });
+      await sleep(3_000);
+      await engine.idle();
+      const attempts = logs.filter((l) => /has no find, md5sum/.test(l));
+      assert.equal(attempts.length, 1, logs.join('\n'));
+      assert.match(attempts[0], /giving up/);
+      assert.ok(!logs.some((l) => /retrying in/.test(l)), logs.join('\n'));
+      assert.ok(failed.some((x) => /^b\.txt: .*has no find, md5sum/.test(x)), failed.join('\n'));
+      assert.equal(engine.status.state, 'error');
+    });
+  });
+});
