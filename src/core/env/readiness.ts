@@ -92,6 +92,8 @@ export async function waitForWorkload(kube: Kube, workload: KubeObject, signal?:
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted before we listened (Ctrl+C during the apply): 'abort' will not fire again.
+  if (signal?.aborted) stop.abort();
   const timer = setTimeout(() => stop.abort(), timeoutMs);
   let latest: KubeObject = workload;
   try {
