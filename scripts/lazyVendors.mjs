@@ -14,6 +14,7 @@ export const LAZY_VENDORS = [
   'codeowners-utils',
   'dockerode',
   'ignore',
+  'js-yaml',
   'tar-stream',
   'ws',
   'yaml',

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ErrorObject } from 'ajv';
 // Compiled from resources/sandpiper.schema.json by the build (scripts/schemaValidator.mjs): no ajv at run time.
 import { validateSchema } from '#schema-validator';
+import { CORE_SCHEMA, load as quickLoad } from 'js-yaml';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
@@ -53,6 +54,37 @@ function tooLarge(bytes: number): ConfigProblem {
 }
 
 function analyze(text: string, root: string): Analysis {
+  if (text.length > MAX_CONFIG_BYTES) return { result: { ok: false, problems: [tooLarge(text.length)] }, problemAt: () => tooLarge(text.length), paths: [] };
+  return quickAnalysis(text, root) ?? locatedAnalysis(text, root);
+}
+
+/**
+ * Most files are valid, and js-yaml reads them about eight times faster than yaml's document model (20,000
+ * services: ~0.5 s against ~4 s). Its result is used only when it finds nothing wrong; anything else — a syntax
+ * error, a duplicate key, a schema problem, a path outside the folder — is reported by the located analysis.
+ * Files with an anchor (`&`, hence aliases or merge keys) always take the located path, where aliases are counted.
+ */
+function quickAnalysis(text: string, root: string): Analysis | undefined {
+  if (text.includes('&')) return undefined;
+  let raw: unknown;
+  try {
+    // YAML 1.2's core schema, as yaml's parseDocument uses: no timestamps or binary, duplicate keys refused.
+    raw = quickLoad(text, { schema: CORE_SCHEMA }) ?? {};
+  } catch {
+    return undefined;
+  }
+  if (!validateSchema(raw)) return undefined;
+  const services = (raw as RawConfig).services;
+  const debounces = Object.values(services).map((s) => s.sync?.debounce);
+  if (debounces.some((d) => d !== undefined && parseDuration(d) === undefined)) return undefined;
+  const paths = namedPaths(services);
+  if (pathsOutside(root, paths).length) return undefined;
+  let located: Analysis | undefined;
+  const problemAt = (segments: Array<string | number>, message: string) => (located ??= locatedAnalysis(text, root)).problemAt(segments, message);
+  return { result: { ok: true, config: toConfig(raw as RawConfig, root) }, problemAt, paths };
+}
+
+function locatedAnalysis(text: string, root: string): Analysis {
   const lines = new LineCounter();
   const at = (offset: number, end = offset) => {
     const s = lines.linePos(offset);
@@ -60,7 +92,6 @@ function analyze(text: string, root: string): Analysis {
     return { line: s.line - 1, column: s.col - 1, endLine: e.line - 1, endColumn: e.col - 1 };
   };
   const fail = (problems: ConfigProblem[]): ConfigResult => ({ ok: false, problems: sortProblems(problems) });
-  if (text.length > MAX_CONFIG_BYTES) return { result: fail([tooLarge(text.length)]), problemAt: () => tooLarge(text.length), paths: [] };
   // yaml's uniqueKeys compares each key with every earlier one (quadratic in a long map): duplicates are found below.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const problemAt = (segments: Array<string | number>, message: string) => locate(doc, segments, message, at);
