@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CLUSTER_NAME, STATE, TESTBED_JSON, VERSIONS,
+  CLUSTER_NAME, REALNODE_VERSIONS, STATE, TESTBED_JSON, VERSIONS,
   componentFailure, daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
   sh, startDaemon, stopPid, timed, waitFor, waitForDaemon, which, writeJson,
 } from './lib.mjs';
@@ -13,6 +13,10 @@ import {
   K8S_BINS, argoBinDir, buildArgoRollouts, buildKubernetes, buildKwok, k8sBinDir, kwokBinDir, moduleDir,
 } from './build.mjs';
 import { debugpyPath, installDebugpy } from './lib/debugpy.mjs';
+import { buildRealNode } from './realnode/build.mjs';
+import { FAKE_NODE_TAINT, kwokctlRealNodeDocs } from './realnode/config.mjs';
+import { REALNODE_PORTS, realNodeDirs, realNodeInfo, realNodeStatus, upRealNode } from './realnode/node.mjs';
+import { downRealNode } from './realnode/teardown.mjs';
 
 const ARGO_ENABLED = process.env.SANDPIPER_TESTBED_ARGO !== '0';
 const BIN = path.join(STATE, 'bin');
@@ -27,6 +31,11 @@ const PROM_DIR = path.join(STATE, 'prometheus');
 const PROM_TARGETS = path.join(PROM_DIR, 'targets');
 const ARGO_DIR = path.join(STATE, 'argo-rollouts');
 const NODES = ['kwok-node-0', 'kwok-node-1'];
+// The real-node tier (opt-in for now): a kubelet node with containerd, kube-proxy, CoreDNS and Traefik as the Gateway.
+// A cluster created for it stays in that mode (kwok must leave the real node alone), marked by this file.
+const REALNODE_MARKER = path.join(KWOK_WORKDIR, 'real-node');
+const REAL_NODE_REQUESTED = process.argv.includes('--real-node') || process.env.SANDPIPER_REAL_NODE === '1';
+const REAL_NODE = REAL_NODE_REQUESTED || fs.existsSync(REALNODE_MARKER);
 
 const APT_PACKAGES = {
   dockerd: 'docker.io',
@@ -34,6 +43,19 @@ const APT_PACKAGES = {
   prometheus: 'prometheus',
   'docker-registry': 'docker-registry',
   busybox: 'busybox-static',
+};
+// Commands (or files) the real node needs, and the Debian package of each.
+const REALNODE_APT_PACKAGES = {
+  containerd: 'containerd',
+  ctr: 'containerd',
+  runc: 'runc',
+  '/usr/lib/cni/bridge': 'containernetworking-plugins',
+  '/usr/lib/cni/host-local': 'containernetworking-plugins',
+  iptables: 'iptables',
+  nft: 'nftables',
+  conntrack: 'conntrack',
+  gcc: 'gcc',
+  '/usr/lib/x86_64-linux-gnu/libc.a': 'libc6-dev',
 };
 
 function kwokEnv() {
@@ -61,7 +83,7 @@ function docker(args, opts = {}) {
 async function loadPorts() {
   const file = path.join(STATE, 'ports.json');
   const ports = readJson(file, {});
-  const want = ['kubeApiserver', 'registry', 'prometheus', 'argoMetrics', 'argoHealthz'];
+  const want = ['kubeApiserver', 'registry', 'prometheus', 'argoMetrics', 'argoHealthz', ...(REAL_NODE ? REALNODE_PORTS : [])];
   let changed = false;
   for (const k of want) {
     if (!ports[k]) {
@@ -78,7 +100,8 @@ async function loadPorts() {
 
 // ---------------------------------------------------------------- phase: host packages
 async function phaseHostPackages() {
-  const missing = Object.entries(APT_PACKAGES).filter(([bin]) => !which(bin)).map(([, pkg]) => pkg);
+  const wanted = { ...APT_PACKAGES, ...(REAL_NODE ? REALNODE_APT_PACKAGES : {}) };
+  const missing = Object.entries(wanted).filter(([bin]) => !(bin.startsWith('/') ? fs.existsSync(bin) : which(bin))).map(([, pkg]) => pkg);
   if (!which('docker')) missing.push('docker.io');
   if (!missing.length) return 'all present';
   const pkgs = [...new Set(missing)];
@@ -146,6 +169,10 @@ async function waitForApiserver() {
 async function phaseCluster(ports) {
   const kwokctl = path.join(BIN, 'kwokctl');
   const pids = clusterPids();
+  if (REAL_NODE && Object.keys(pids).length && !fs.existsSync(REALNODE_MARKER)) {
+    // Its kwok-controller manages every node and would take the real node over.
+    throw new Error('the existing kwok cluster was created without --real-node; run `testbed down` first');
+  }
   const allAlive = Object.keys(pids).length > 0 && Object.values(pids).every((p) => pidAlive(p));
   if (allAlive && (await apiserverReady())) return 'already running';
   if (fs.existsSync(path.join(CLUSTER_DIR, 'kwok.yaml')) && Object.keys(pids).length) {
@@ -168,7 +195,7 @@ async function phaseCluster(ports) {
     'kind: KwokctlConfiguration',
     'options:',
     '  bindAddress: 127.0.0.1',
-    '',
+    ...(REAL_NODE ? kwokctlRealNodeDocs() : ['']),
   ].join('\n'));
   const args = [
     '-c', kwokctlConfig,
@@ -193,7 +220,8 @@ async function phaseCluster(ports) {
     throw clusterFailure(`kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${said}\n`);
   }
   await waitForApiserver();
-  return 'created';
+  if (REAL_NODE) fs.writeFileSync(REALNODE_MARKER, `created ${new Date().toISOString()}\n`);
+  return REAL_NODE ? 'created (kwok manages annotated fake nodes only)' : 'created';
 }
 
 function nodeManifest(name) {
@@ -214,8 +242,9 @@ function nodeManifest(name) {
         type: 'kwok',
       },
     },
-    // No kwok.x-k8s.io/node=fake:NoSchedule taint on purpose: every test pod can land here without a toleration.
-    spec: {},
+    // Untainted in the KWOK-only tier: every test pod can land here without a toleration. With the real node they
+    // are tainted, so ordinary pods run real containers there and only the scale bench tolerates the fake nodes.
+    spec: REAL_NODE ? { taints: [FAKE_NODE_TAINT] } : {},
     status: {
       allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
       capacity: { cpu: '32', memory: '256Gi', pods: '110' },
@@ -241,22 +270,28 @@ async function phaseNodes() {
   return `${NODES.join(', ')} Ready`;
 }
 
-async function phaseCrds() {
+/** Traefik (the real node's Gateway) needs Gateway API >= 1.5; the KWOK-only tier keeps 1.4.1. */
+const GATEWAY_API_VERSION = REAL_NODE ? REALNODE_VERSIONS.gatewayApi : VERSIONS.gatewayApi;
+
+async function phaseCrds({ argo = true } = {}) {
   const files = [];
-  const argoDir = path.join(moduleDir(`github.com/argoproj/argo-rollouts@v${VERSIONS.argoRollouts}`), 'manifests', 'crds');
-  for (const f of fs.readdirSync(argoDir)) if (f.endsWith('-crd.yaml')) files.push(path.join(argoDir, f));
-  const gwDir = path.join(moduleDir(`sigs.k8s.io/gateway-api@v${VERSIONS.gatewayApi}`), 'config', 'crd', 'standard');
+  if (argo) {
+    const argoDir = path.join(moduleDir(`github.com/argoproj/argo-rollouts@v${VERSIONS.argoRollouts}`), 'manifests', 'crds');
+    for (const f of fs.readdirSync(argoDir)) if (f.endsWith('-crd.yaml')) files.push(path.join(argoDir, f));
+  }
+  // From 1.5 on the bundle also holds a ValidatingAdmissionPolicy (vap_safeupgrades) refusing older CRD versions.
+  const gwDir = path.join(moduleDir(`sigs.k8s.io/gateway-api@v${GATEWAY_API_VERSION}`), 'config', 'crd', 'standard');
   for (const f of fs.readdirSync(gwDir)) if (f.endsWith('.yaml')) files.push(path.join(gwDir, f));
   // Skip when every CRD of these files is already there at the pinned versions (fast warm up).
-  const marker = `argo-rollouts-v${VERSIONS.argoRollouts}+gateway-api-v${VERSIONS.gatewayApi}`;
+  const marker = `${argo ? `argo-rollouts-v${VERSIONS.argoRollouts}+` : ''}gateway-api-v${GATEWAY_API_VERSION}`;
   const cm = kubectl(['get', 'configmap', '-n', 'kube-public', 'sandpiper-testbed-crds', '-o', 'jsonpath={.data.versions}'], { check: false });
   if (cm.status === 0 && cm.stdout.trim() === marker) return `already applied (${marker})`;
   const args = ['apply', '--server-side', '--force-conflicts'];
   for (const f of files) args.push('-f', f);
   kubectl(args);
-  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/rollouts.argoproj.io', 'crd/httproutes.gateway.networking.k8s.io', 'crd/gateways.gateway.networking.k8s.io']);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...(argo ? ['crd/rollouts.argoproj.io'] : []), 'crd/httproutes.gateway.networking.k8s.io', 'crd/gateways.gateway.networking.k8s.io']);
   applyObjects([JSON.parse(kubectl(['create', 'configmap', '-n', 'kube-public', 'sandpiper-testbed-crds', `--from-literal=versions=${marker}`, '--dry-run=client', '-o', 'json']).stdout)]);
-  return `${files.length} CRDs (argo-rollouts v${VERSIONS.argoRollouts}, gateway-api v${VERSIONS.gatewayApi} standard)`;
+  return `${files.length} files (${argo ? `argo-rollouts v${VERSIONS.argoRollouts}, ` : ''}gateway-api v${GATEWAY_API_VERSION} standard)`;
 }
 
 // ---------------------------------------------------------------- phase: docker
@@ -439,6 +474,7 @@ function writeEnvFiles(ports) {
     argoRollouts: ARGO_ENABLED ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz } : { enabled: false },
     images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
     debugpyPath: debugpyPath(),
+    ...(REAL_NODE ? { realNode: realNodeInfo(realNodeCtx(ports)) } : {}),
     ports,
     pids: {
       ...Object.fromEntries(Object.entries(clusterPids()).map(([k, v]) => [k, v])),
@@ -463,6 +499,7 @@ function writeEnvFiles(ports) {
     `export PROMETHEUS_URL=${q(info.prometheusUrl)}`,
     `export SANDPIPER_PROMETHEUS_TARGETS=${q(PROM_TARGETS)}`,
     `export SANDPIPER_TESTBED_JSON=${q(TESTBED_JSON)}`,
+    ...(info.realNode ? ['export SANDPIPER_REAL_NODE=1', `export SANDPIPER_GATEWAY_URL=${q(info.realNode.gateway.url)}`] : []),
     '',
   ].join('\n'));
   return info;
@@ -473,6 +510,19 @@ function etcdVersion() {
   if (etcdVersionCache) return etcdVersionCache;
   const r = sh(which('etcd') || 'etcd', ['--version'], { check: false });
   return (etcdVersionCache = ((r.stdout || '').match(/etcd Version:\s*(\S+)/) || [])[1] || 'unknown');
+}
+
+function realNodeCtx(ports, timedFn) {
+  return {
+    state: STATE,
+    kubeconfig: KUBECONFIG,
+    ports,
+    registry: `127.0.0.1:${ports.registry}`,
+    images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
+    kubectl,
+    docker,
+    timed: timedFn,
+  };
 }
 
 // ---------------------------------------------------------------- up
@@ -492,6 +542,8 @@ async function up() {
     log('SANDPIPER_TESTBED_ONLY=host: stopping after the host services');
     return;
   }
+  // The real node's builds (niced, one after another) run beside everything below; awaited before the node starts.
+  const realBuild = REAL_NODE ? buildRealNode().then((built) => ({ built }), (error) => ({ error })) : null;
   // kubernetes and kwok build concurrently (go shares its build cache).
   await timed('build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok, async () => {
     const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
@@ -508,6 +560,15 @@ async function up() {
   } else {
     log('SANDPIPER_TESTBED_ARGO=0: skipping Argo Rollouts (controller and CRDs)');
   }
+  if (REAL_NODE) {
+    await timed('build real node (kubelet, kube-proxy, CoreDNS, Traefik)', async () => {
+      const { built, error } = await realBuild;
+      if (error) throw error;
+      return Object.entries(built).map(([k, v]) => `${k} ${v}`).join(', ');
+    }, timings);
+    if (!ARGO_ENABLED) await timed('CRDs (gateway-api)', () => phaseCrds({ argo: false }), timings);
+    await upRealNode(realNodeCtx(ports, (label, fn) => timed(label, fn, timings)));
+  }
   const info = writeEnvFiles(ports);
   const total = ((Date.now() - t0) / 1000).toFixed(1);
   log('phase timings:');
@@ -517,6 +578,7 @@ async function up() {
   log(`  docker:     ${info.dockerHost}`);
   log(`  registry:   ${info.registry}`);
   log(`  prometheus: ${info.prometheusUrl} (targets: ${info.prometheusTargetsDir}/*.json)`);
+  if (info.realNode) log(`  real node:  ${info.realNode.node}, gateway ${info.realNode.gateway.url} (class ${info.realNode.gateway.className})`);
   log(`use it: source ${path.relative(process.cwd(), info.envFile) || info.envFile}`);
 }
 
@@ -549,6 +611,14 @@ async function down() {
     if (await stopPid(pid, 5000)) stopped.push(`docker-child(${pid})`);
     else problems.push(`docker child pid ${pid} did not exit`);
   }
+  const rn = realNodeDirs(STATE);
+  const hadRealNode = fs.existsSync(rn.root);
+  if (hadRealNode) {
+    // Before the cluster goes: the node object can still be deleted; containers must not outlive their kubelet.
+    const r = await downRealNode({ state: STATE, dirs: rn, kubectl: (await apiserverReady()) ? kubectl : null });
+    stopped.push(...r.stopped);
+    problems.push(...r.problems.map((p) => `real node: ${p}`));
+  }
   const cpids = clusterPids();
   if (fs.existsSync(CLUSTER_DIR) && fs.existsSync(path.join(BIN, 'kwokctl'))) {
     const r = sh(path.join(BIN, 'kwokctl'), ['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', KUBECONFIG], { env: kwokEnv(), check: false });
@@ -562,6 +632,7 @@ async function down() {
     }
   }
   fs.rmSync(CLUSTER_DIR, { recursive: true, force: true });
+  fs.rmSync(REALNODE_MARKER, { force: true });
   const left = unmountUnder(STATE);
   for (const mp of left) problems.push(`mount ${mp} could not be unmounted`);
   // Host networking state: compare with the snapshot taken before our first dockerd start.
@@ -578,7 +649,8 @@ async function down() {
     for (const p of problems) log(`LEFT BEHIND: ${p}`);
     process.exitCode = 1;
   } else {
-    log('clean: no testbed processes, mounts under the state dir, or docker iptables rules remain');
+    log('clean: no testbed processes, mounts under the state dir, or docker iptables rules remain' +
+      (hadRealNode ? '; the real node left no container, netns, link, route, rule or sysctl change' : ''));
   }
 }
 
@@ -643,6 +715,7 @@ async function status() {
   if (ports.registry) rows.push([`registry http://127.0.0.1:${ports.registry}/v2/`, '', await httpOk(`http://127.0.0.1:${ports.registry}/v2/`)]);
   if (ports.prometheus) rows.push([`prometheus http://127.0.0.1:${ports.prometheus}/-/ready`, '', await httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`)]);
   if (ports.argoHealthz) rows.push([`rollouts-controller healthz :${ports.argoHealthz}`, '', await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`)]);
+  if (REAL_NODE || info?.realNode) rows.push(...(await realNodeStatus(realNodeCtx(ports))));
   const quiet = process.argv.includes('--quiet');
   const up = Boolean(info) && rows.every(([, , ok]) => ok);
   if (!quiet) {
