@@ -131,6 +131,7 @@ export async function waitForWorkloads(kube: Kube, objects: KubeObject[], signal
   const group = new AbortController();
   const onAbort = () => group.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) group.abort();
   try {
     await Promise.all(objects.filter((o) => WAITED_KINDS[o.kind ?? '']).map((o) => waitForWorkload(kube, o, group.signal, timeoutMs).catch((err: unknown) => {
       group.abort();
