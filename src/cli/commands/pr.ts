@@ -121,6 +121,10 @@ async function draftCommand(flags: DraftFlags, cmd: Command, cli: CliContext): P
   if (flags.json) printJson({ ...draftJson(draft), pullRequest: result.pullRequest, created: result.created, requested: result.requested, reviewerProblem: result.reviewerProblem });
   else printResult(result);
   if (flags.open) openInBrowser(result.pullRequest.url);
+  // The pull request is there (printed above), but part of what was asked was not done: say so in the exit code.
+  if (result.reviewerProblem) {
+    throw new SandpiperError('github-rejected', `Pull request #${result.pullRequest.number} is open, but reviewers were not requested: ${result.reviewerProblem}`, 'Request them on GitHub, or pick others with --reviewers.');
+  }
 }
 
 /**

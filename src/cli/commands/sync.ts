@@ -38,7 +38,10 @@ export function registerSyncCommands(program: Command, cli: CliContext): void {
         maxAttempts: opts.once ? 5 : undefined,
         log: (line) => print({ event: 'log', line }, line),
       });
+      // The last word on each file: one that ends failed makes --once fail, even when the pods are in step.
+      const fileStates = new Map<string, string>();
       session.engine.on('file', (local, remote, state, detail) => {
+        fileStates.set(path.relative(config.root, local), state);
         if (state !== 'pending') print({ event: 'file', file: path.relative(config.root, local), remote, state, detail }, `${state.padEnd(8)} ${path.relative(config.root, local)}${detail ? ` (${detail})` : ''}`);
       });
       try {
@@ -47,9 +50,14 @@ export function registerSyncCommands(program: Command, cli: CliContext): void {
         if (opts.once) {
           await unlessAborted(session.idle(), signal);
           const status = session.engine.status;
-          print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
           if (!status.pods) throw new SandpiperError('sync-no-pods', `No ready pod of ${workload.deployment} in ${env} to sync into.`, 'Wait for the rollout (sandpiper rollout status) and run it again.');
           if (status.state === 'error') throw new SandpiperError('sync-failed', status.error ?? 'The sync failed.');
+          const failed = [...fileStates].filter(([, state]) => state === 'failed').map(([file]) => file);
+          if (failed.length) {
+            const some = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}`;
+            throw new SandpiperError('sync-failed', `${failed.length} file(s) were not synced: ${some}.`, 'The reasons are printed above.');
+          }
+          print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
           return;
         }
         await watchUntilInterrupted(session, config, signal, (s) => print({ event: 'status', ...s }, `${s.state}${s.files ? ` ${s.files} file(s)` : ''}${s.lastLatencyMs !== undefined ? ` · last ${s.lastLatencyMs} ms` : ''}`));
