@@ -1,7 +1,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'tools/**', '.sandpiper/**', 'examples/**', 'bench/results/**', 'test-results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'out/**',
+      'node_modules/**',
+      'tools/**',
+      '.sandpiper/**',
+      'examples/**',
+      'bench/results/**',
+      'test-results/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -15,23 +26,39 @@ export default tseslint.config(
     // callers above it. It speaks domain values and events; features and the CLI turn them into what they show.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/core must not import vscode; put editor code in src/features.' }],
-        patterns: [
-          { regex: '(^|/)protocol(/|$)', message: 'src/core must not import the webview protocol; emit a domain event and let the feature make the message.' },
-          { regex: '(^|/)(features|cli)(/|$)', message: 'src/core must not import src/features or src/cli: they depend on core, not the other way round.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/core must not import vscode; put editor code in src/features.' }],
+          patterns: [
+            {
+              regex: '(^|/)protocol(/|$)',
+              message:
+                'src/core must not import the webview protocol; emit a domain event and let the feature make the message.',
+            },
+            {
+              regex: '(^|/)(features|cli)(/|$)',
+              message:
+                'src/core must not import src/features or src/cli: they depend on core, not the other way round.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The webview protocol is shared with the browser bundle: core's values only, never the editor or its callers.
     files: ['src/protocol/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/protocol is bundled into the webview: it must not import vscode.' }],
-        patterns: [{ regex: '(^|/)(features|cli)(/|$)', message: 'src/protocol must not import src/features or src/cli.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/protocol is bundled into the webview: it must not import vscode.' }],
+          patterns: [
+            { regex: '(^|/)(features|cli)(/|$)', message: 'src/protocol must not import src/features or src/cli.' },
+          ],
+        },
+      ],
     },
   },
   {

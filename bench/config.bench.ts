@@ -40,7 +40,11 @@ function main(): void {
     const samples = Array.from({ length: RUNS }, () => timeParse(text));
     const wall = +median(samples.map((s) => s.wallMs)).toFixed(0);
     medians.push(wall);
-    figures[`services${size}`] = { kiB: Math.round(text.length / 1024), medianMs: wall, medianCpuMs: +median(samples.map((s) => s.cpuMs)).toFixed(0) };
+    figures[`services${size}`] = {
+      kiB: Math.round(text.length / 1024),
+      medianMs: wall,
+      medianCpuMs: +median(samples.map((s) => s.cpuMs)).toFixed(0),
+    };
   }
   // Linear loading doubles the time when the services double; the old quadratic key check quadrupled it.
   figures.growth10kTo20k = +(medians[2] / medians[1]).toFixed(2);

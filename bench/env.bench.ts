@@ -13,7 +13,11 @@ import { median, writeResult } from './support/results';
 const RUNS = Number(process.env.SANDPIPER_BENCH_RUNS ?? 5);
 
 function kubectl(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => execFile('kubectl', args, { timeout: 300_000 }, (err, _out, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile('kubectl', args, { timeout: 300_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -34,7 +38,9 @@ async function main(): Promise<void> {
       objects = all.length;
       const file = path.join(tmp, `${id}.yaml`);
       fs.writeFileSync(file, all.map((o) => stringify(o)).join('---\n'));
-      const workloads = all.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => `${o.kind!.toLowerCase()}/${o.metadata!.name}`);
+      const workloads = all
+        .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+        .map((o) => `${o.kind!.toLowerCase()}/${o.metadata!.name}`);
 
       const timeSandpiper = async () => {
         const t0 = performance.now();

@@ -36,7 +36,12 @@ async function main(): Promise<void> {
   const kwokForward = await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', direct);
   await createService(ns.name, 'web', 8080);
   await createPod(ns.name, 'web-1', 'web');
-  const forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'web', remotePort: 8080 });
+  const forwarder = new PortForwarder({
+    kube: new Kube(kubeConfig()),
+    namespace: ns.name,
+    service: 'web',
+    remotePort: 8080,
+  });
   const forwarded = await forwarder.start();
   try {
     await timeRequests(forwarded, false); // warm-up

@@ -62,9 +62,22 @@ async function naiveLoop(f: SyncFixture, pod: { name: string; url: string }): Pr
       }
     }
     const tar = await singleFileTar('page.html', fs.readFileSync(file));
-    const cp = await execInPod(f.kube, { namespace: f.namespace, pod: pod.name, container: 'web', command: ['sh', '-c', 'tar -xmf - -C "$SANDPIPER_SYNC_ROOT/app"'], stdin: tar, timeoutMs: 30_000 });
+    const cp = await execInPod(f.kube, {
+      namespace: f.namespace,
+      pod: pod.name,
+      container: 'web',
+      command: ['sh', '-c', 'tar -xmf - -C "$SANDPIPER_SYNC_ROOT/app"'],
+      stdin: tar,
+      timeoutMs: 30_000,
+    });
     if (cp.exitCode !== 0) throw new Error(`naive cp failed: ${cp.stderr}`);
-    await execInPod(f.kube, { namespace: f.namespace, pod: pod.name, container: 'web', command: ['sh', '-c', 'kill -HUP "$(cat server.pid)"'], timeoutMs: 30_000 });
+    await execInPod(f.kube, {
+      namespace: f.namespace,
+      pod: pod.name,
+      container: 'web',
+      command: ['sh', '-c', 'kill -HUP "$(cat server.pid)"'],
+      timeoutMs: 30_000,
+    });
     await untilServed(`${pod.url}/page.html`, body);
     latencies.push(Date.now() - saved);
   }
@@ -85,7 +98,8 @@ async function singleFileTar(name: string, content: Buffer): Promise<Buffer> {
 }
 
 async function bigTree(f: SyncFixture): Promise<{ initialMs: number; unchangedResyncMs: number; files: number }> {
-  for (let i = 0; i < TREE; i++) f.write(`big/d${i % 100}/file-${i}.js`, `export const n = ${i};\n// ${'x'.repeat(i % 200)}\n`);
+  for (let i = 0; i < TREE; i++)
+    f.write(`big/d${i % 100}/file-${i}.js`, `export const n = ${i};\n// ${'x'.repeat(i % 200)}\n`);
   const service = f.service({ paths: ['big/'], target: '/big', reload: { kind: 'none' } });
   const engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service });
   const t0 = Date.now();
@@ -94,7 +108,9 @@ async function bigTree(f: SyncFixture): Promise<{ initialMs: number; unchangedRe
   await engine.idle();
   const initialMs = Date.now() - t0;
   const pod = [...f.pods.values()][0];
-  const arrived = fs.readdirSync(path.join(pod.dir, 'big')).reduce((n, d) => n + fs.readdirSync(path.join(pod.dir, 'big', d)).length, 0);
+  const arrived = fs
+    .readdirSync(path.join(pod.dir, 'big'))
+    .reduce((n, d) => n + fs.readdirSync(path.join(pod.dir, 'big', d)).length, 0);
   if (arrived !== TREE) throw new Error(`initial sync delivered ${arrived} of ${TREE} files`);
   const t1 = Date.now();
   engine.resync();
@@ -122,7 +138,12 @@ async function main(): Promise<void> {
       saveToServingMs: { p50, p95: percentile(live, 95), max: Math.max(...live) },
       naiveKubectlCpLoopMs: { p50: naiveP50, p95: percentile(naive, 95) },
       speedupP50: Number((naiveP50 / p50).toFixed(2)),
-      goals: { p50Ms: 250, p95Ms: 500, speedup: 4, met: p50 <= 250 && percentile(live, 95) <= 500 && naiveP50 / p50 >= 4 },
+      goals: {
+        p50Ms: 250,
+        p95Ms: 500,
+        speedup: 4,
+        met: p50 <= 250 && percentile(live, 95) <= 500 && naiveP50 / p50 >= 4,
+      },
       initialSync: { files: tree.files, ms: tree.initialMs },
       unchangedResyncMs: tree.unchangedResyncMs,
     });

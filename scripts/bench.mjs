@@ -13,9 +13,15 @@ const tb = existsSync(tbFile) ? JSON.parse(readFileSync(tbFile, 'utf8')) : undef
 const env = tb ? testbedVariables(tb) : {};
 spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 let failed = 0;
-for (const file of readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') && f.includes(filter)).sort()) {
+for (const file of readdirSync(path.join(root, 'bench'))
+  .filter((f) => f.endsWith('.bench.ts') && f.includes(filter))
+  .sort()) {
   console.log(`\n== ${file}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', path.join('bench', file)], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', path.join('bench', file)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed ? 1 : 0;

@@ -37,24 +37,60 @@ const common = {
   keepNames: true,
   legalComments: 'none',
 };
-const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, mainFields: ['module', 'main'] };
+const node = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: nodeExternal,
+  mainFields: ['module', 'main'],
+};
 
 // A vendor dropped from LAZY_VENDORS must not linger in dist/ (and so in the .vsix).
 await rm(path.join(root, 'dist/vendor'), { recursive: true, force: true });
 if (writeSchemaValidator()) console.log('[build] schema changed: regenerated src/core/config/schemaValidator.cjs');
 const builds = [
-  esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [lazyVendorPlugin(root)] }),
+  esbuild.build({
+    ...node,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    plugins: [lazyVendorPlugin(root)],
+  }),
   ...vendorBuilds(node),
   esbuild.build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
-  esbuild.build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview-ui/rollout/main.ts'], outfile: 'dist/webview/rollout.js' }),
+  esbuild.build({
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    entryPoints: ['webview-ui/rollout/main.ts'],
+    outfile: 'dist/webview/rollout.js',
+  }),
 ];
 if (tests) {
   builds.push(
-    esbuild.build({ ...node, minify: false, sourcemap: 'inline', entryPoints: { index: 'test/exthost/runner/index.ts' }, outdir: 'out/exthost', external: [...nodeExternal, './suite.js'] }),
+    esbuild.build({
+      ...node,
+      minify: false,
+      sourcemap: 'inline',
+      entryPoints: { index: 'test/exthost/runner/index.ts' },
+      outdir: 'out/exthost',
+      external: [...nodeExternal, './suite.js'],
+    }),
     // Every test/exthost/**/*.exthost.ts file, in one bundle the runner loads.
     esbuild.build({
-      ...node, minify: false, sourcemap: 'inline', outfile: 'out/exthost/suite.js',
-      stdin: { contents: exthostSuites().map((f) => `require('./${f}');`).join('\n'), resolveDir: root, sourcefile: 'exthost-suite.js', loader: 'js' },
+      ...node,
+      minify: false,
+      sourcemap: 'inline',
+      outfile: 'out/exthost/suite.js',
+      stdin: {
+        contents: exthostSuites()
+          .map((f) => `require('./${f}');`)
+          .join('\n'),
+        resolveDir: root,
+        sourcefile: 'exthost-suite.js',
+        loader: 'js',
+      },
     }),
   );
 }

@@ -61,9 +61,15 @@ module.exports = new Proxy(${callable ? 'function () {}' : '{}'}, {
 // Each vendor bundle exports what require() gives (the stub was made from that): as an entry point esbuild would
 // pick a package's "import" condition, and ws's ESM wrapper exports an object where require gives the class.
 export function vendorBuilds(options) {
-  return LAZY_VENDORS.map((pkg) => esbuild.build({
-    ...options,
-    stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: options.absWorkingDir, sourcefile: `${fileName(pkg)}.js` },
-    outfile: `dist/vendor/${fileName(pkg)}.js`,
-  }));
+  return LAZY_VENDORS.map((pkg) =>
+    esbuild.build({
+      ...options,
+      stdin: {
+        contents: `module.exports = require(${JSON.stringify(pkg)});`,
+        resolveDir: options.absWorkingDir,
+        sourcefile: `${fileName(pkg)}.js`,
+      },
+      outfile: `dist/vendor/${fileName(pkg)}.js`,
+    }),
+  );
 }

@@ -10,5 +10,17 @@ const i = process.argv.indexOf('--out');
 const out = path.resolve(root, i >= 0 ? process.argv[i + 1] : 'out/sandpiper.vsix');
 mkdirSync(path.dirname(out), { recursive: true });
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', out], { cwd: root, stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [
+    'node_modules/@vscode/vsce/vsce',
+    'package',
+    '--no-dependencies',
+    '--skip-license',
+    '--allow-missing-repository',
+    '--out',
+    out,
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
 console.log(`[package] ${path.relative(root, out)}: ${Math.round(statSync(out).size / 1024)} KiB`);

@@ -44,7 +44,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (process.argv.includes('--check')) {
     const current = readFileSync(path.join(root, SCHEMA_VALIDATOR), 'utf8');
     if (current !== schemaValidatorSource()) {
-      console.error(`${SCHEMA_VALIDATOR} is stale: run node scripts/schemaValidator.mjs (the build does) and commit it.`);
+      console.error(
+        `${SCHEMA_VALIDATOR} is stale: run node scripts/schemaValidator.mjs (the build does) and commit it.`,
+      );
       process.exit(1);
     }
   } else if (writeSchemaValidator()) {

@@ -48,7 +48,7 @@ function parseArgs(argv) {
 function step(label, args) {
   log(`${label}: node ${args.join(' ')}`);
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-  return r.status === 0 ? null : r.error?.message ?? `exit code ${r.status ?? r.signal}`;
+  return r.status === 0 ? null : (r.error?.message ?? `exit code ${r.status ?? r.signal}`);
 }
 
 function portFree(port, host) {
@@ -99,14 +99,33 @@ function writeSettings(userDataDir) {
 function applySampleBaseline() {
   const tb = testbedEnv();
   if (!tb) return;
-  const r = spawnSync('kubectl', ['apply', '--server-side', '--field-manager', 'sandpiper-start', '-f', path.join(root, 'examples', 'todo', 'baseline')], { env: { ...process.env, ...tb }, stdio: 'inherit' });
-  if (r.status !== 0) log('could not apply examples/todo/baseline (see above); environments of the sample will miss their dependencies');
+  const r = spawnSync(
+    'kubectl',
+    [
+      'apply',
+      '--server-side',
+      '--field-manager',
+      'sandpiper-start',
+      '-f',
+      path.join(root, 'examples', 'todo', 'baseline'),
+    ],
+    { env: { ...process.env, ...tb }, stdio: 'inherit' },
+  );
+  if (r.status !== 0)
+    log('could not apply examples/todo/baseline (see above); environments of the sample will miss their dependencies');
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
-    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+    console.log(
+      fs
+        .readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('//'))
+        .map((l) => l.slice(3))
+        .join('\n'),
+    );
     return 0;
   }
   const workspace = path.resolve(root, opts.workspace ?? path.join('examples', 'todo'));
@@ -122,7 +141,9 @@ async function main() {
     if (err) log(`testbed did not come up (${err}); continuing WITHOUT a cluster — see the output above`);
     else applySampleBaseline();
   } else if (ownCluster) {
-    log(`using your cluster (${opts.context ? `context ${opts.context}` : `KUBECONFIG=${process.env.KUBECONFIG}`}); testbed skipped`);
+    log(
+      `using your cluster (${opts.context ? `context ${opts.context}` : `KUBECONFIG=${process.env.KUBECONFIG}`}); testbed skipped`,
+    );
   }
 
   const vsix = path.join(root, 'out', 'sandpiper.vsix');
@@ -157,13 +178,31 @@ async function main() {
 
   const common = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
   log(`installing ${path.relative(root, vsix)} into code-server`);
-  const inst = spawnSync(process.execPath, [entry, ...common, '--force', '--install-extension', vsix], { env, stdio: 'inherit' });
+  const inst = spawnSync(process.execPath, [entry, ...common, '--force', '--install-extension', vsix], {
+    env,
+    stdio: 'inherit',
+  });
   if (inst.status !== 0) throw new Error(`code-server --install-extension failed (exit ${inst.status})`);
 
-  if (!(await portFree(opts.port, opts.host))) throw new Error(`port ${opts.port} on ${opts.host} became busy; pick another with --port N`);
+  if (!(await portFree(opts.port, opts.host)))
+    throw new Error(`port ${opts.port} on ${opts.host} became busy; pick another with --port N`);
   const child = spawn(
     process.execPath,
-    [entry, ...common, '--bind-addr', `${opts.host}:${opts.port}`, '--auth', 'none', '--cert', 'false', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace],
+    [
+      entry,
+      ...common,
+      '--bind-addr',
+      `${opts.host}:${opts.port}`,
+      '--auth',
+      'none',
+      '--cert',
+      'false',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
     { env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));

@@ -9,25 +9,34 @@ import { type ContributionManifest, deferContributions } from './features/shared
 export function activate(extension: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Sandpiper', { log: true });
   const manifest = extension.extension.packageJSON as ContributionManifest;
-  extension.subscriptions.push(log, registerConfigDiagnostics(), deferContributions(manifest, () => registerFeatures(extension, log)));
+  extension.subscriptions.push(
+    log,
+    registerConfigDiagnostics(),
+    deferContributions(manifest, () => registerFeatures(extension, log)),
+  );
 }
 
 /** All features at once, so each sees the others' events from the start; each owns its commands, views, cleanup. */
 async function registerFeatures(extension: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
   // import() keeps each module, and all it imports, unevaluated in the bundle until now.
-  const [{ ActiveEnvironmentState, ClusterAccess }, { registerCommand }, environments, sync, debug, logs, rollout, pr] = await Promise.all([
-    import('./features/shared/context'),
-    import('./features/shared/commands'),
-    import('./features/environments'),
-    import('./features/sync'),
-    import('./features/debug'),
-    import('./features/logs'),
-    import('./features/rollout'),
-    import('./features/pr'),
-  ]);
+  const [{ ActiveEnvironmentState, ClusterAccess }, { registerCommand }, environments, sync, debug, logs, rollout, pr] =
+    await Promise.all([
+      import('./features/shared/context'),
+      import('./features/shared/commands'),
+      import('./features/environments'),
+      import('./features/sync'),
+      import('./features/debug'),
+      import('./features/logs'),
+      import('./features/rollout'),
+      import('./features/pr'),
+    ]);
   const cluster = new ClusterAccess(extension.workspaceState);
   const ctx = { extension, log, cluster, environments: new ActiveEnvironmentState() };
-  extension.subscriptions.push(cluster, ctx.environments, registerCommand(log, 'sandpiper.selectContext', () => cluster.selectContext()));
+  extension.subscriptions.push(
+    cluster,
+    ctx.environments,
+    registerCommand(log, 'sandpiper.selectContext', () => cluster.selectContext()),
+  );
   environments.registerEnvironments(ctx);
   sync.registerSync(ctx);
   debug.registerDebug(ctx);

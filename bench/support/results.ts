@@ -7,7 +7,12 @@ const RESULTS = path.join(__dirname, '..', 'results');
 /** Writes one benchmark's figures to bench/results/<name>.json, with when and where they were taken. */
 export function writeResult(name: string, figures: Record<string, unknown>): void {
   mkdirSync(RESULTS, { recursive: true });
-  const record = { name, takenAt: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...figures };
+  const record = {
+    name,
+    takenAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version },
+    ...figures,
+  };
   writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
   console.log(`[bench] ${name}: ${JSON.stringify(figures)}`);
 }

@@ -5,13 +5,18 @@ const { readFileSync } = require('node:fs');
 const Module = require('node:module');
 
 function standIn(name) {
-  const target = function () { /* stand-in */ };
+  const target = function () {
+    /* stand-in */
+  };
   const cache = new Map();
   return new Proxy(target, {
     get(_t, key) {
       if (key === 'then') return undefined; // not a promise
       if (key === Symbol.toPrimitive) return () => name;
-      if (key === Symbol.iterator) return function* () { /* empty */ };
+      if (key === Symbol.iterator)
+        return function* () {
+          /* empty */
+        };
       if (key === 'prototype') return Object.prototype;
       if (!cache.has(key)) cache.set(key, standIn(`${name}.${String(key)}`));
       return cache.get(key);
@@ -29,7 +34,8 @@ function standIn(name) {
 function apiNames() {
   const dts = readFileSync(require.resolve('@types/vscode/index.d.ts'), 'utf8');
   const names = new Set();
-  for (const m of dts.matchAll(/^\s+export (?:namespace|class|enum|const|function|let) ([A-Za-z_]\w*)/gm)) names.add(m[1]);
+  for (const m of dts.matchAll(/^\s+export (?:namespace|class|enum|const|function|let) ([A-Za-z_]\w*)/gm))
+    names.add(m[1]);
   return [...names];
 }
 
@@ -43,7 +49,14 @@ function installVscodeStandIn() {
   const api = {};
   for (const name of apiNames()) {
     let value;
-    Object.defineProperty(api, name, { enumerable: true, configurable: true, get: () => (value ??= standIn(`vscode.${name}`)), set: (v) => { value = v; } });
+    Object.defineProperty(api, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => (value ??= standIn(`vscode.${name}`)),
+      set: (v) => {
+        value = v;
+      },
+    });
   }
   require.cache.vscode = { id: 'vscode', filename: 'vscode', loaded: true, exports: api };
 }

@@ -48,7 +48,12 @@ export async function goBuildWrapper({ name, wrapperDir, goMod, pkgs, outDir, ld
   const logFile = path.join(wrapperDir, 'build.log');
   const env = goEnv();
   const go = (args, what) =>
-    runLogged(nice ? 'nice' : 'go', nice ? ['-n', '19', 'go', ...args] : args, { logFile, env, cwd: wrapperDir, progress: `${name} (${what})` });
+    runLogged(nice ? 'nice' : 'go', nice ? ['-n', '19', 'go', ...args] : args, {
+      logFile,
+      env,
+      cwd: wrapperDir,
+      progress: `${name} (${what})`,
+    });
   await go(['mod', 'tidy'], 'go mod tidy');
   const tmpOut = outDir + '.tmp';
   fs.rmSync(tmpOut, { recursive: true, force: true });
@@ -112,8 +117,20 @@ export async function buildKwok() {
   mkdirp(tmpOut);
   await runLogged(
     'go',
-    ['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${v}`, `sigs.k8s.io/kwok/cmd/kwokctl@v${v}`],
-    { logFile: path.join(CACHE, `kwok-v${v}.build.log`), env: { ...goEnv(), GOFLAGS: '', GOBIN: tmpOut }, cwd: CACHE, progress: `kwok v${v} (go install)` },
+    [
+      'install',
+      '-trimpath',
+      '-ldflags',
+      '-s -w',
+      `sigs.k8s.io/kwok/cmd/kwok@v${v}`,
+      `sigs.k8s.io/kwok/cmd/kwokctl@v${v}`,
+    ],
+    {
+      logFile: path.join(CACHE, `kwok-v${v}.build.log`),
+      env: { ...goEnv(), GOFLAGS: '', GOBIN: tmpOut },
+      cwd: CACHE,
+      progress: `kwok v${v} (go install)`,
+    },
   );
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.renameSync(tmpOut, outDir);
@@ -128,7 +145,8 @@ export async function buildArgoRollouts() {
   const info = goModDownload(`github.com/argoproj/argo-rollouts@v${v}`);
   const upstream = fs.readFileSync(info.GoMod, 'utf8');
   const goLine = (upstream.match(/^go\s+(\S+)/m) || [])[1] || '1.23';
-  const replaces = [...upstream.matchAll(/^replace\s*\(([\s\S]*?)^\)/gm)].map((m) => `replace (${m[1]})\n`).join('') +
+  const replaces =
+    [...upstream.matchAll(/^replace\s*\(([\s\S]*?)^\)/gm)].map((m) => `replace (${m[1]})\n`).join('') +
     [...upstream.matchAll(/^replace\s+([^(\n].*)$/gm)].map((m) => `replace ${m[1]}\n`).join('');
   const goMod = `module sandpiper.local/argo-wrapper\n\ngo ${goLine}\n\nrequire github.com/argoproj/argo-rollouts v${v}\n\n${replaces}`;
   await goBuildWrapper({

@@ -73,7 +73,9 @@ export function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
   if (r.error && opts.check !== false) throw r.error;
   if (opts.check !== false && r.status !== 0) {
-    const err = new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${(r.stderr || '').slice(-4000)}${(r.stdout || '').slice(-2000)}`);
+    const err = new Error(
+      `${cmd} ${args.join(' ')} exited ${r.status}\n${(r.stderr || '').slice(-4000)}${(r.stdout || '').slice(-2000)}`,
+    );
     err.result = r;
     throw err;
   }
@@ -90,7 +92,10 @@ export function runLogged(cmd, args, { logFile, env, cwd, progress } = {}) {
   fs.writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
   const t0 = Date.now();
   const ticker = progress
-    ? setInterval(() => log(`… ${progress}: ${Math.round((Date.now() - t0) / 1000)}s elapsed (log: ${logFile})`), PROGRESS_MS)
+    ? setInterval(
+        () => log(`… ${progress}: ${Math.round((Date.now() - t0) / 1000)}s elapsed (log: ${logFile})`),
+        PROGRESS_MS,
+      )
     : null;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env || process.env, cwd });
@@ -143,7 +148,9 @@ export function logTail(file, lines = 30) {
 
 /** An error saying which component failed and showing the end of its log; `up` prints it without a stack. */
 export function componentFailure(name, why, logFile) {
-  const err = new Error(`${name} failed to start: ${why}\n---- last 30 lines of ${logFile} ----\n${logTail(logFile)}\n----`);
+  const err = new Error(
+    `${name} failed to start: ${why}\n---- last 30 lines of ${logFile} ----\n${logTail(logFile)}\n----`,
+  );
   err.component = name;
   return err;
 }
@@ -156,11 +163,21 @@ export async function waitForDaemon(name, what, ready, timeoutMs = 60000, interv
   const pid = readPid(name);
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (await Promise.resolve().then(ready).catch(() => false)) return;
-    if (!pidAlive(pid)) throw componentFailure(name, `the process (pid ${pid}) exited before ${what} answered`, daemonLogFile(name));
+    if (
+      await Promise.resolve()
+        .then(ready)
+        .catch(() => false)
+    )
+      return;
+    if (!pidAlive(pid))
+      throw componentFailure(name, `the process (pid ${pid}) exited before ${what} answered`, daemonLogFile(name));
     await sleep(intervalMs);
   }
-  throw componentFailure(name, `${what} did not answer within ${timeoutMs / 1000}s (pid ${pid} still running)`, daemonLogFile(name));
+  throw componentFailure(
+    name,
+    `${what} did not answer within ${timeoutMs / 1000}s (pid ${pid} still running)`,
+    daemonLogFile(name),
+  );
 }
 
 export function pidFile(name) {
@@ -275,7 +292,9 @@ export async function waitFor(what, fn, timeoutMs = 60000, intervalMs = 200) {
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`,
+  );
 }
 
 /** Mount points (from /proc/mounts) at or below dir, deepest first. */

@@ -20,10 +20,13 @@ const WEIGHTS = { v1: 80, v2: 20 };
 
 const info = readJson(TESTBED_JSON);
 if (!info?.realNode) {
-  console.error('[realnode-check] no real node in testbed.json: run `node scripts/testbed/testbed.mjs up --real-node` first');
+  console.error(
+    '[realnode-check] no real node in testbed.json: run `node scripts/testbed/testbed.mjs up --real-node` first',
+  );
   process.exit(2);
 }
-const kubectl = (args, opts = {}) => sh(path.join(info.binDir, 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], opts);
+const kubectl = (args, opts = {}) =>
+  sh(path.join(info.binDir, 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], opts);
 const t0 = Date.now();
 const secs = (from) => ((Date.now() - from) / 1000).toFixed(2);
 const results = [];
@@ -36,16 +39,24 @@ async function buildAndPush() {
   const docker = new Docker({ socketPath: info.dockerSocket });
   const ref = `${info.registry}/sandpiper-check/web:${Date.now().toString(36)}`;
   const ctx = pack();
-  ctx.entry({ name: 'Dockerfile' }, 'FROM sandpiper/busybox:latest\nCOPY serve.sh /serve.sh\nCMD ["sh", "/serve.sh"]\n');
+  ctx.entry(
+    { name: 'Dockerfile' },
+    'FROM sandpiper/busybox:latest\nCOPY serve.sh /serve.sh\nCMD ["sh", "/serve.sh"]\n',
+  );
   // httpd as a child so the shell's TERM trap ends the pod at once (busybox httpd as PID 1 ignores SIGTERM).
-  ctx.entry({ name: 'serve.sh' }, 'mkdir -p /www && echo "$VERSION" > /www/index.html\n' +
-    "trap 'exit 0' TERM\nhttpd -f -p 8080 -h /www &\nwait\n");
+  ctx.entry(
+    { name: 'serve.sh' },
+    'mkdir -p /www && echo "$VERSION" > /www/index.html\n' + "trap 'exit 0' TERM\nhttpd -f -p 8080 -h /www &\nwait\n",
+  );
   ctx.finalize();
-  const follow = (stream) => new Promise((resolve, reject) => docker.modem.followProgress(stream, (err, out) => {
-    const bad = err || out.find((e) => e.error);
-    if (bad) reject(new Error(bad.error || bad.message || String(bad)));
-    else resolve(out);
-  }));
+  const follow = (stream) =>
+    new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (err, out) => {
+        const bad = err || out.find((e) => e.error);
+        if (bad) reject(new Error(bad.error || bad.message || String(bad)));
+        else resolve(out);
+      }),
+    );
   await follow(await docker.buildImage(ctx, { t: ref }));
   await follow(await docker.getImage(ref).push({ authconfig: {} })); // the registry has no auth; the header must still be sent
   return ref;
@@ -64,37 +75,63 @@ function manifests(image, gatewayPort) {
         metadata: { labels: { app: 'web', version: v } },
         spec: {
           terminationGracePeriodSeconds: 2,
-          containers: [{
-            name: 'web', image, imagePullPolicy: 'Always', env: [{ name: 'VERSION', value: v }],
-            ports: [{ containerPort: 8080, name: 'http' }],
-            readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
-          }],
+          containers: [
+            {
+              name: 'web',
+              image,
+              imagePullPolicy: 'Always',
+              env: [{ name: 'VERSION', value: v }],
+              ports: [{ containerPort: 8080, name: 'http' }],
+              readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+            },
+          ],
         },
       },
     },
   });
   const svc = (name, selector) => ({
-    apiVersion: 'v1', kind: 'Service', metadata: meta(name), spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(name),
+    spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   });
   const route = (name, hostname, rules) => ({
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: meta(name),
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: meta(name),
     spec: { parentRefs: [{ name: 'gw' }], hostnames: [hostname], rules },
   });
   const backend = (v, weight) => ({ name: `web-${v}`, port: 80, ...(weight === undefined ? {} : { weight }) });
   return [
-    web('v1'), web('v2'), svc('web-v1', { app: 'web', version: 'v1' }), svc('web-v2', { app: 'web', version: 'v2' }),
+    web('v1'),
+    web('v2'),
+    svc('web-v1', { app: 'web', version: 'v1' }),
+    svc('web-v2', { app: 'web', version: 'v2' }),
     {
-      apiVersion: 'v1', kind: 'Pod', metadata: meta('client'),
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: meta('client'),
       spec: {
         terminationGracePeriodSeconds: 1,
-        containers: [{ name: 'sh', image: 'sandpiper/busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"] }],
+        containers: [
+          {
+            name: 'sh',
+            image: 'sandpiper/busybox:latest',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"],
+          },
+        ],
       },
     },
     {
-      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: meta('gw'),
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: meta('gw'),
       spec: {
         gatewayClassName: info.realNode.gateway.className,
-        listeners: [{ name: 'http', protocol: 'HTTP', port: gatewayPort, allowedRoutes: { namespaces: { from: 'Same' } } }],
+        listeners: [
+          { name: 'http', protocol: 'HTTP', port: gatewayPort, allowedRoutes: { namespaces: { from: 'Same' } } },
+        ],
       },
     },
     route('split', 'split.check.local', [{ backendRefs: [backend('v1', WEIGHTS.v1), backend('v2', WEIGHTS.v2)] }]),
@@ -108,11 +145,21 @@ function manifests(image, gatewayPort) {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 function get(host, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: info.realNode.gateway.port, path: '/', agent, headers: { host, ...headers }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode, body: body.trim() }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: info.realNode.gateway.port,
+        path: '/',
+        agent,
+        headers: { host, ...headers },
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, body: body.trim() }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -135,8 +182,12 @@ async function splitCounts(n) {
 }
 
 async function main() {
-  console.log(`[realnode-check] testbed ${info.state}, node ${info.realNode.node}, gateway ${info.realNode.gateway.url}`);
-  const ready = kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { check: false }).stdout;
+  console.log(
+    `[realnode-check] testbed ${info.state}, node ${info.realNode.node}, gateway ${info.realNode.gateway.url}`,
+  );
+  const ready = kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], {
+    check: false,
+  }).stdout;
   check(`node ${NODE_NAME} Ready`, ready.trim() === 'True');
   kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { check: false });
 
@@ -146,44 +197,76 @@ async function main() {
 
   t = Date.now();
   kubectl(['create', 'namespace', NS]);
-  kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests(image, info.realNode.gateway.port) }) });
+  kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests(image, info.realNode.gateway.port) }),
+  });
   kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=120s']);
   const pods = JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json']).stdout).items;
   const onNode = pods.every((p) => p.spec.nodeName === NODE_NAME);
-  check('pods Ready on the real node (web image pulled with imagePullPolicy Always)', onNode,
-    `${pods.length} pods Ready ${secs(t)}s after apply; nodes: ${[...new Set(pods.map((p) => p.spec.nodeName))].join(',')}`);
+  check(
+    'pods Ready on the real node (web image pulled with imagePullPolicy Always)',
+    onNode,
+    `${pods.length} pods Ready ${secs(t)}s after apply; nodes: ${[...new Set(pods.map((p) => p.spec.nodeName))].join(',')}`,
+  );
 
   const inPod = (cmd) => kubectl(['-n', NS, 'exec', 'client', '--', 'sh', '-c', cmd], { check: false });
   t = Date.now();
   const short = inPod('timeout 5 wget -qO- http://web-v1/').stdout.trim();
   const fqdn = inPod(`timeout 5 wget -qO- http://web-v2.${NS}.svc.cluster.local/`).stdout.trim();
-  check('Service answers from a pod by DNS name', short === 'v1' && fqdn === 'v2', `web-v1 → ${JSON.stringify(short)}, web-v2.${NS}.svc.cluster.local → ${JSON.stringify(fqdn)} (${secs(t)}s)`);
+  check(
+    'Service answers from a pod by DNS name',
+    short === 'v1' && fqdn === 'v2',
+    `web-v1 → ${JSON.stringify(short)}, web-v2.${NS}.svc.cluster.local → ${JSON.stringify(fqdn)} (${secs(t)}s)`,
+  );
 
   t = Date.now();
   kubectl(['-n', NS, 'wait', '--for=condition=Programmed', 'gateway/gw', '--timeout=60s']);
   // Converged when both backends answer and 20 requests in a row succeed (Traefik applies EndpointSlices throttled).
-  await waitFor('the split route to serve both backends', async () => {
-    const seen = new Set();
-    for (let i = 0; i < 20; i++) {
-      const r = await get('split.check.local').catch(() => ({}));
-      if (r.status !== 200) return false;
-      seen.add(r.body);
-    }
-    return seen.has('v1') && seen.has('v2');
-  }, 60000, 200);
-  await waitFor('the header route to serve', async () => (await get('header.check.local', { 'x-sandpiper-route': 'alice' }).catch(() => ({}))).body === 'v2', 60000, 200);
+  await waitFor(
+    'the split route to serve both backends',
+    async () => {
+      const seen = new Set();
+      for (let i = 0; i < 20; i++) {
+        const r = await get('split.check.local').catch(() => ({}));
+        if (r.status !== 200) return false;
+        seen.add(r.body);
+      }
+      return seen.has('v1') && seen.has('v2');
+    },
+    60000,
+    200,
+  );
+  await waitFor(
+    'the header route to serve',
+    async () => (await get('header.check.local', { 'x-sandpiper-route': 'alice' }).catch(() => ({}))).body === 'v2',
+    60000,
+    200,
+  );
   check('Gateway Programmed and routes serving', true, `${secs(t)}s`);
 
   t = Date.now();
   const counts = await splitCounts(REQUESTS);
   const v1Share = (100 * (counts.v1 || 0)) / REQUESTS;
-  check(`80/20 HTTPRoute splits ${REQUESTS} requests within ±5 points`, Math.abs(v1Share - WEIGHTS.v1) <= 5 && (counts.v1 || 0) + (counts.v2 || 0) === REQUESTS,
-    `${JSON.stringify(counts)} in ${secs(t)}s`);
+  check(
+    `80/20 HTTPRoute splits ${REQUESTS} requests within ±5 points`,
+    Math.abs(v1Share - WEIGHTS.v1) <= 5 && (counts.v1 || 0) + (counts.v2 || 0) === REQUESTS,
+    `${JSON.stringify(counts)} in ${secs(t)}s`,
+  );
   const alice = await get('header.check.local', { 'x-sandpiper-route': 'alice' });
   const other = await get('header.check.local');
-  check('header match routes x-sandpiper-route: alice to v2, others to v1', alice.body === 'v2' && other.body === 'v1', `${alice.body}/${other.body}`);
+  check(
+    'header match routes x-sandpiper-route: alice to v2, others to v1',
+    alice.body === 'v2' && other.body === 'v1',
+    `${alice.body}/${other.body}`,
+  );
 
-  for (const r of await checkNetworkRule({ inPod, dirs: realNodeDirs(info.state), corednsBin: corednsBin(), pids: info.realNode.pids, ns: NS })) {
+  for (const r of await checkNetworkRule({
+    inPod,
+    dirs: realNodeDirs(info.state),
+    corednsBin: corednsBin(),
+    pids: info.realNode.pids,
+    ns: NS,
+  })) {
     check(r.name, r.ok, r.detail);
   }
 

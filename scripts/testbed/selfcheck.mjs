@@ -21,7 +21,8 @@ const env = {
   DOCKER_BUILDKIT: '0',
 };
 const kubectl = (args, opts = {}) => sh(path.join(tb.binDir, 'kubectl'), args, { env, ...opts });
-const docker = (args, opts = {}) => sh('docker', args, { env: { ...env, DOCKER_CONFIG: path.join(tmp(), 'docker-config') }, ...opts });
+const docker = (args, opts = {}) =>
+  sh('docker', args, { env: { ...env, DOCKER_CONFIG: path.join(tmp(), 'docker-config') }, ...opts });
 const rand = Math.random().toString(36).slice(2, 7);
 const ns = `selfcheck-${rand}`;
 let tmpDir;
@@ -48,13 +49,20 @@ function apply(obj) {
   kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
 }
 
-const kwok = (kind, name, spec) => ({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind, metadata: { name, namespace: ns }, spec });
+const kwok = (kind, name, spec) => ({
+  apiVersion: 'kwok.x-k8s.io/v1alpha1',
+  kind,
+  metadata: { name, namespace: ns },
+  spec,
+});
 
 async function main() {
   let podName;
   await check('kubectl get nodes: kwok nodes Ready', async () => {
     const items = JSON.parse(kubectl(['get', 'nodes', '-o', 'json']).stdout).items;
-    const ready = items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name);
+    const ready = items
+      .filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((n) => n.metadata.name);
     if (!ready.length) throw new Error('no Ready node');
     const v = kubectl(['version', '-o', 'json']).stdout;
     return `${ready.join(', ')}; server ${JSON.parse(v).serverVersion.gitVersion}`;
@@ -76,11 +84,16 @@ async function main() {
         },
       },
     });
-    podName = await waitFor('a Running pod', () => {
-      const pods = JSON.parse(kubectl(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'json']).stdout).items;
-      const p = pods.find((x) => x.status.phase === 'Running');
-      return p?.metadata.name;
-    }, 60000, 300);
+    podName = await waitFor(
+      'a Running pod',
+      () => {
+        const pods = JSON.parse(kubectl(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'json']).stdout).items;
+        const p = pods.find((x) => x.status.phase === 'Running');
+        return p?.metadata.name;
+      },
+      60000,
+      300,
+    );
     return podName;
   });
 
@@ -88,11 +101,20 @@ async function main() {
     const dir = path.join(tmp(), 'exec');
     fs.mkdirSync(dir, { recursive: true });
     apply(kwok('Exec', podName, { execs: [{ local: { workDir: dir } }] }));
-    const out = await waitFor('exec output', () => {
-      const r = kubectl(['exec', '-n', ns, podName, '--', 'sh', '-c', 'echo hi > x; cat x'], { check: false, timeout: 15000 });
-      return r.status === 0 && r.stdout.trim() === 'hi' ? r.stdout.trim() : false;
-    }, 30000, 500);
-    if (fs.readFileSync(path.join(dir, 'x'), 'utf8').trim() !== 'hi') throw new Error('file x not written in the work dir');
+    const out = await waitFor(
+      'exec output',
+      () => {
+        const r = kubectl(['exec', '-n', ns, podName, '--', 'sh', '-c', 'echo hi > x; cat x'], {
+          check: false,
+          timeout: 15000,
+        });
+        return r.status === 0 && r.stdout.trim() === 'hi' ? r.stdout.trim() : false;
+      },
+      30000,
+      500,
+    );
+    if (fs.readFileSync(path.join(dir, 'x'), 'utf8').trim() !== 'hi')
+      throw new Error('file x not written in the work dir');
     return `stdout "${out}", ${dir}/x written`;
   });
 
@@ -101,10 +123,15 @@ async function main() {
     const ts = new Date().toISOString();
     fs.writeFileSync(file, `${ts} stdout F hello from selfcheck ${rand}\n${ts} stderr F second line\n`);
     apply(kwok('Logs', podName, { logs: [{ containers: ['web'], logsFile: file, follow: true }] }));
-    await waitFor('logs', () => {
-      const r = kubectl(['logs', '-n', ns, podName, '-c', 'web'], { check: false, timeout: 10000 });
-      return r.status === 0 && r.stdout.includes(`hello from selfcheck ${rand}`);
-    }, 30000, 500);
+    await waitFor(
+      'logs',
+      () => {
+        const r = kubectl(['logs', '-n', ns, podName, '-c', 'web'], { check: false, timeout: 10000 });
+        return r.status === 0 && r.stdout.includes(`hello from selfcheck ${rand}`);
+      },
+      30000,
+      500,
+    );
     // follow: a line appended later arrives on a running `kubectl logs -f`
     const child = spawn(path.join(tb.binDir, 'kubectl'), ['logs', '-f', '-n', ns, podName, '-c', 'web'], { env });
     let buf = '';
@@ -123,15 +150,26 @@ async function main() {
     const server = http.createServer((req, res) => res.end(`pong ${rand}`));
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     const target = server.address().port;
-    apply(kwok('PortForward', podName, { forwards: [{ ports: [8080], target: { address: '127.0.0.1', port: target } }] }));
+    apply(
+      kwok('PortForward', podName, { forwards: [{ ports: [8080], target: { address: '127.0.0.1', port: target } }] }),
+    );
     const local = await freePort();
-    const child = spawn(path.join(tb.binDir, 'kubectl'), ['port-forward', '-n', ns, `pod/${podName}`, `${local}:8080`], { env, stdio: 'ignore' });
+    const child = spawn(
+      path.join(tb.binDir, 'kubectl'),
+      ['port-forward', '-n', ns, `pod/${podName}`, `${local}:8080`],
+      { env, stdio: 'ignore' },
+    );
     try {
-      const body = await waitFor('forwarded response', async () => {
-        const r = await fetch(`http://127.0.0.1:${local}/`, { signal: AbortSignal.timeout(2000) });
-        const t = await r.text();
-        return t === `pong ${rand}` ? t : false;
-      }, 30000, 500);
+      const body = await waitFor(
+        'forwarded response',
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${local}/`, { signal: AbortSignal.timeout(2000) });
+          const t = await r.text();
+          return t === `pong ${rand}` ? t : false;
+        },
+        30000,
+        500,
+      );
       return `127.0.0.1:${local} -> pod:8080 -> 127.0.0.1:${target}: "${body}"`;
     } finally {
       child.kill('SIGTERM');
@@ -143,7 +181,10 @@ async function main() {
     const ctx = path.join(tmp(), 'ctx');
     fs.mkdirSync(ctx, { recursive: true });
     fs.writeFileSync(path.join(ctx, 'hello.txt'), `hello ${rand}\n`);
-    fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM sandpiper/busybox:latest\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n');
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      'FROM sandpiper/busybox:latest\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n',
+    );
     const ref = `${tb.registry}/selfcheck/hello:${rand}`;
     docker(['build', '-q', '-t', ref, ctx]);
     const run = docker(['run', '--rm', ref]).stdout.trim();
@@ -166,13 +207,21 @@ async function main() {
     });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     const file = path.join(tb.prometheusTargetsDir, `selfcheck-${rand}.json`);
-    fs.writeFileSync(file, JSON.stringify([{ targets: [`127.0.0.1:${server.address().port}`], labels: { job: `selfcheck-${rand}` } }]));
+    fs.writeFileSync(
+      file,
+      JSON.stringify([{ targets: [`127.0.0.1:${server.address().port}`], labels: { job: `selfcheck-${rand}` } }]),
+    );
     try {
-      const v = await waitFor('scraped sample', async () => {
-        const q = encodeURIComponent(`selfcheck_value{run="${rand}"}`);
-        const r = await (await fetch(`${tb.prometheusUrl}/api/v1/query?query=${q}`)).json();
-        return r.data?.result?.[0]?.value?.[1];
-      }, 30000, 500);
+      const v = await waitFor(
+        'scraped sample',
+        async () => {
+          const q = encodeURIComponent(`selfcheck_value{run="${rand}"}`);
+          const r = await (await fetch(`${tb.prometheusUrl}/api/v1/query?query=${q}`)).json();
+          return r.data?.result?.[0]?.value?.[1];
+        },
+        30000,
+        500,
+      );
       return `selfcheck_value = ${v}`;
     } finally {
       fs.rmSync(file, { force: true });
@@ -196,10 +245,15 @@ async function main() {
           strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
         },
       });
-      const st = await waitFor('rollout status', () => {
-        const r = JSON.parse(kubectl(['get', 'rollout', '-n', ns, 'canary', '-o', 'json']).stdout);
-        return r.status?.phase && r.status?.availableReplicas >= 2 ? r.status : false;
-      }, 90000, 500);
+      const st = await waitFor(
+        'rollout status',
+        () => {
+          const r = JSON.parse(kubectl(['get', 'rollout', '-n', ns, 'canary', '-o', 'json']).stdout);
+          return r.status?.phase && r.status?.availableReplicas >= 2 ? r.status : false;
+        },
+        90000,
+        500,
+      );
       return `phase ${st.phase}, available ${st.availableReplicas}, stableRS ${st.stableRS}`;
     });
     await check('Gateway API CRDs are served', async () => {

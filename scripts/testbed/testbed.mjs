@@ -5,12 +5,39 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CLUSTER_NAME, REALNODE_VERSIONS, STATE, TESTBED_JSON, VERSIONS,
-  componentFailure, daemonAlive, freePort, httpOk, log, mkdirp, mountsUnder, pidAlive, readJson, readPid,
-  sh, startDaemon, stopPid, timed, waitFor, waitForDaemon, which, writeJson,
+  CLUSTER_NAME,
+  REALNODE_VERSIONS,
+  STATE,
+  TESTBED_JSON,
+  VERSIONS,
+  componentFailure,
+  daemonAlive,
+  freePort,
+  httpOk,
+  log,
+  mkdirp,
+  mountsUnder,
+  pidAlive,
+  readJson,
+  readPid,
+  sh,
+  startDaemon,
+  stopPid,
+  timed,
+  waitFor,
+  waitForDaemon,
+  which,
+  writeJson,
 } from './lib.mjs';
 import {
-  K8S_BINS, argoBinDir, buildArgoRollouts, buildKubernetes, buildKwok, k8sBinDir, kwokBinDir, moduleDir,
+  K8S_BINS,
+  argoBinDir,
+  buildArgoRollouts,
+  buildKubernetes,
+  buildKwok,
+  k8sBinDir,
+  kwokBinDir,
+  moduleDir,
 } from './build.mjs';
 import { debugpyPath, installDebugpy } from './lib/debugpy.mjs';
 import { buildRealNode } from './realnode/build.mjs';
@@ -83,7 +110,14 @@ function docker(args, opts = {}) {
 async function loadPorts() {
   const file = path.join(STATE, 'ports.json');
   const ports = readJson(file, {});
-  const want = ['kubeApiserver', 'registry', 'prometheus', 'argoMetrics', 'argoHealthz', ...(REAL_NODE ? REALNODE_PORTS : [])];
+  const want = [
+    'kubeApiserver',
+    'registry',
+    'prometheus',
+    'argoMetrics',
+    'argoHealthz',
+    ...(REAL_NODE ? REALNODE_PORTS : []),
+  ];
   let changed = false;
   for (const k of want) {
     if (!ports[k]) {
@@ -101,7 +135,9 @@ async function loadPorts() {
 // ---------------------------------------------------------------- phase: host packages
 async function phaseHostPackages() {
   const wanted = { ...APT_PACKAGES, ...(REAL_NODE ? REALNODE_APT_PACKAGES : {}) };
-  const missing = Object.entries(wanted).filter(([bin]) => !(bin.startsWith('/') ? fs.existsSync(bin) : which(bin))).map(([, pkg]) => pkg);
+  const missing = Object.entries(wanted)
+    .filter(([bin]) => !(bin.startsWith('/') ? fs.existsSync(bin) : which(bin)))
+    .map(([, pkg]) => pkg);
   if (!which('docker')) missing.push('docker.io');
   if (!missing.length) return 'all present';
   const pkgs = [...new Set(missing)];
@@ -123,7 +159,8 @@ function linkBins() {
   for (const b of K8S_BINS) links[b] = path.join(k8sBinDir(), b);
   links.kwok = path.join(kwokBinDir(), 'kwok');
   links.kwokctl = path.join(kwokBinDir(), 'kwokctl');
-  if (fs.existsSync(path.join(argoBinDir(), 'rollouts-controller'))) links['rollouts-controller'] = path.join(argoBinDir(), 'rollouts-controller');
+  if (fs.existsSync(path.join(argoBinDir(), 'rollouts-controller')))
+    links['rollouts-controller'] = path.join(argoBinDir(), 'rollouts-controller');
   for (const [name, target] of Object.entries(links)) {
     const l = path.join(BIN, name);
     try {
@@ -157,7 +194,11 @@ function clusterPids() {
 function clusterFailure(why) {
   const dead = Object.entries(clusterPids()).find(([, pid]) => !pidAlive(pid))?.[0];
   const name = dead ?? 'kube-apiserver';
-  return componentFailure(name, dead ? `${why}; its process has exited` : why, path.join(CLUSTER_DIR, 'logs', `${name}.log`));
+  return componentFailure(
+    name,
+    dead ? `${why}; its process has exited` : why,
+    path.join(CLUSTER_DIR, 'logs', `${name}.log`),
+  );
 }
 
 async function waitForApiserver() {
@@ -179,7 +220,11 @@ async function phaseCluster(ports) {
     // Exists but (partly) stopped: start it again.
     log('cluster exists but is not fully running — restarting it');
     sh(kwokctl, ['stop', 'cluster', '--name', CLUSTER_NAME], { env: kwokEnv(), check: false, stdio: 'inherit' });
-    const r = sh(kwokctl, ['start', 'cluster', '--name', CLUSTER_NAME, '--wait', '120s'], { env: kwokEnv(), check: false, stdio: 'inherit' });
+    const r = sh(kwokctl, ['start', 'cluster', '--name', CLUSTER_NAME, '--wait', '120s'], {
+      env: kwokEnv(),
+      check: false,
+      stdio: 'inherit',
+    });
     if (r.status === 0) {
       await waitForApiserver();
       return 'restarted';
@@ -190,34 +235,55 @@ async function phaseCluster(ports) {
   mkdirp(KWOK_WORKDIR);
   // kwokctl binds every component to 0.0.0.0 by default; keep them on loopback.
   const kwokctlConfig = path.join(KWOK_WORKDIR, 'kwokctl-options.yaml');
-  fs.writeFileSync(kwokctlConfig, [
-    'apiVersion: config.kwok.x-k8s.io/v1alpha1',
-    'kind: KwokctlConfiguration',
-    'options:',
-    '  bindAddress: 127.0.0.1',
-    ...(REAL_NODE ? kwokctlRealNodeDocs() : ['']),
-  ].join('\n'));
+  fs.writeFileSync(
+    kwokctlConfig,
+    [
+      'apiVersion: config.kwok.x-k8s.io/v1alpha1',
+      'kind: KwokctlConfiguration',
+      'options:',
+      '  bindAddress: 127.0.0.1',
+      ...(REAL_NODE ? kwokctlRealNodeDocs() : ['']),
+    ].join('\n'),
+  );
   const args = [
-    '-c', kwokctlConfig,
-    'create', 'cluster',
-    '--name', CLUSTER_NAME,
-    '--runtime', 'binary',
-    '--kube-apiserver-port', String(ports.kubeApiserver),
+    '-c',
+    kwokctlConfig,
+    'create',
+    'cluster',
+    '--name',
+    CLUSTER_NAME,
+    '--runtime',
+    'binary',
+    '--kube-apiserver-port',
+    String(ports.kubeApiserver),
     '--kube-authorization',
-    '--kube-apiserver-binary', path.join(BIN, 'kube-apiserver'),
-    '--kube-controller-manager-binary', path.join(BIN, 'kube-controller-manager'),
-    '--kube-scheduler-binary', path.join(BIN, 'kube-scheduler'),
-    '--kwok-controller-binary', path.join(BIN, 'kwok'),
-    '--etcd-binary', which('etcd'),
-    '--enable-crds', 'Logs,ClusterLogs,Exec,ClusterExec,PortForward,ClusterPortForward',
-    '--kubeconfig', KUBECONFIG,
-    '--wait', '120s',
+    '--kube-apiserver-binary',
+    path.join(BIN, 'kube-apiserver'),
+    '--kube-controller-manager-binary',
+    path.join(BIN, 'kube-controller-manager'),
+    '--kube-scheduler-binary',
+    path.join(BIN, 'kube-scheduler'),
+    '--kwok-controller-binary',
+    path.join(BIN, 'kwok'),
+    '--etcd-binary',
+    which('etcd'),
+    '--enable-crds',
+    'Logs,ClusterLogs,Exec,ClusterExec,PortForward,ClusterPortForward',
+    '--kubeconfig',
+    KUBECONFIG,
+    '--wait',
+    '120s',
   ];
   const r = sh(kwokctl, args, { env: kwokEnv(), check: false });
-  fs.writeFileSync(path.join(mkdirp(path.join(STATE, 'logs')), 'kwokctl-create.log'), (r.stdout || '') + (r.stderr || ''));
+  fs.writeFileSync(
+    path.join(mkdirp(path.join(STATE, 'logs')), 'kwokctl-create.log'),
+    (r.stdout || '') + (r.stderr || ''),
+  );
   if (r.status !== 0) {
     const said = (r.stderr || '').trimEnd().split('\n').slice(-15).join('\n');
-    throw clusterFailure(`kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${said}\n`);
+    throw clusterFailure(
+      `kwokctl create cluster failed (log: ${path.join(STATE, 'logs', 'kwokctl-create.log')}):\n${said}\n`,
+    );
   }
   await waitForApiserver();
   if (REAL_NODE) fs.writeFileSync(REALNODE_MARKER, `created ${new Date().toISOString()}\n`);
@@ -260,12 +326,21 @@ function applyObjects(objs) {
 
 async function phaseNodes() {
   applyObjects(NODES.map(nodeManifest));
-  await waitFor('kwok nodes Ready', () => {
-    const r = kubectl(['get', 'nodes', '-o', 'json'], { check: false });
-    if (r.status !== 0) return false;
-    const items = JSON.parse(r.stdout).items;
-    return NODES.every((n) => items.find((i) => i.metadata.name === n)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  }, 60000, 300);
+  await waitFor(
+    'kwok nodes Ready',
+    () => {
+      const r = kubectl(['get', 'nodes', '-o', 'json'], { check: false });
+      if (r.status !== 0) return false;
+      const items = JSON.parse(r.stdout).items;
+      return NODES.every((n) =>
+        items
+          .find((i) => i.metadata.name === n)
+          ?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+    },
+    60000,
+    300,
+  );
   mkdirp(EXEC_WORKDIR);
   return `${NODES.join(', ')} Ready`;
 }
@@ -276,7 +351,11 @@ const GATEWAY_API_VERSION = REAL_NODE ? REALNODE_VERSIONS.gatewayApi : VERSIONS.
 async function phaseCrds({ argo = true } = {}) {
   const files = [];
   if (argo) {
-    const argoDir = path.join(moduleDir(`github.com/argoproj/argo-rollouts@v${VERSIONS.argoRollouts}`), 'manifests', 'crds');
+    const argoDir = path.join(
+      moduleDir(`github.com/argoproj/argo-rollouts@v${VERSIONS.argoRollouts}`),
+      'manifests',
+      'crds',
+    );
     for (const f of fs.readdirSync(argoDir)) if (f.endsWith('-crd.yaml')) files.push(path.join(argoDir, f));
   }
   // From 1.5 on the bundle also holds a ValidatingAdmissionPolicy (vap_safeupgrades) refusing older CRD versions.
@@ -284,13 +363,37 @@ async function phaseCrds({ argo = true } = {}) {
   for (const f of fs.readdirSync(gwDir)) if (f.endsWith('.yaml')) files.push(path.join(gwDir, f));
   // Skip when every CRD of these files is already there at the pinned versions (fast warm up).
   const marker = `${argo ? `argo-rollouts-v${VERSIONS.argoRollouts}+` : ''}gateway-api-v${GATEWAY_API_VERSION}`;
-  const cm = kubectl(['get', 'configmap', '-n', 'kube-public', 'sandpiper-testbed-crds', '-o', 'jsonpath={.data.versions}'], { check: false });
+  const cm = kubectl(
+    ['get', 'configmap', '-n', 'kube-public', 'sandpiper-testbed-crds', '-o', 'jsonpath={.data.versions}'],
+    { check: false },
+  );
   if (cm.status === 0 && cm.stdout.trim() === marker) return `already applied (${marker})`;
   const args = ['apply', '--server-side', '--force-conflicts'];
   for (const f of files) args.push('-f', f);
   kubectl(args);
-  kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...(argo ? ['crd/rollouts.argoproj.io'] : []), 'crd/httproutes.gateway.networking.k8s.io', 'crd/gateways.gateway.networking.k8s.io']);
-  applyObjects([JSON.parse(kubectl(['create', 'configmap', '-n', 'kube-public', 'sandpiper-testbed-crds', `--from-literal=versions=${marker}`, '--dry-run=client', '-o', 'json']).stdout)]);
+  kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...(argo ? ['crd/rollouts.argoproj.io'] : []),
+    'crd/httproutes.gateway.networking.k8s.io',
+    'crd/gateways.gateway.networking.k8s.io',
+  ]);
+  applyObjects([
+    JSON.parse(
+      kubectl([
+        'create',
+        'configmap',
+        '-n',
+        'kube-public',
+        'sandpiper-testbed-crds',
+        `--from-literal=versions=${marker}`,
+        '--dry-run=client',
+        '-o',
+        'json',
+      ]).stdout,
+    ),
+  ]);
   return `${files.length} files (${argo ? `argo-rollouts v${VERSIONS.argoRollouts}, ` : ''}gateway-api v${GATEWAY_API_VERSION} standard)`;
 }
 
@@ -312,11 +415,19 @@ async function phaseDocker() {
   // --bridge=none --iptables=false --ip-forward=false: dockerd touches no iptables rules and no sysctl,
   // so nothing stays behind on the host. Builds/run use the host network (or none).
   startDaemon('dockerd', which('dockerd'), [
-    '--data-root', path.join(DOCKER_DIR, 'data'),
-    '--exec-root', path.join(DOCKER_DIR, 'exec'),
-    '--pidfile', path.join(DOCKER_DIR, 'dockerd.pid'),
-    '-H', `unix://${DOCKER_SOCK}`,
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+    '--data-root',
+    path.join(DOCKER_DIR, 'data'),
+    '--exec-root',
+    path.join(DOCKER_DIR, 'exec'),
+    '--pidfile',
+    path.join(DOCKER_DIR, 'dockerd.pid'),
+    '-H',
+    `unix://${DOCKER_SOCK}`,
+    '--bridge=none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-forward=false',
+    '--ip-masq=false',
     '--userland-proxy=false',
     '--storage-driver=overlay2',
   ]);
@@ -333,16 +444,35 @@ async function phaseImages() {
   if (!hasImage('sandpiper/busybox:latest')) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-busybox-'));
     try {
-      for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev', 'usr/bin', 'var', 'home']) mkdirp(path.join(root, d));
+      for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev', 'usr/bin', 'var', 'home'])
+        mkdirp(path.join(root, d));
       fs.chmodSync(path.join(root, 'tmp'), 0o1777);
       fs.copyFileSync(which('busybox'), path.join(root, 'bin', 'busybox'));
       fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
       const applets = sh(which('busybox'), ['--list']).stdout.split('\n').filter(Boolean);
-      for (const a of applets) if (a !== 'busybox') try { fs.symlinkSync('busybox', path.join(root, 'bin', a)); } catch {}
-      fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
+      for (const a of applets)
+        if (a !== 'busybox')
+          try {
+            fs.symlinkSync('busybox', path.join(root, 'bin', a));
+          } catch {}
+      fs.writeFileSync(
+        path.join(root, 'etc', 'passwd'),
+        'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n',
+      );
       fs.writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
       const tar = sh('tar', ['-C', root, '-c', '.'], { encoding: 'buffer' }).stdout;
-      docker(['import', '--change', 'ENV PATH=/usr/local/bin:/usr/bin:/bin', '--change', 'CMD ["/bin/sh"]', '-', 'sandpiper/busybox:latest'], { input: tar });
+      docker(
+        [
+          'import',
+          '--change',
+          'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+          '--change',
+          'CMD ["/bin/sh"]',
+          '-',
+          'sandpiper/busybox:latest',
+        ],
+        { input: tar },
+      );
       made.push('sandpiper/busybox');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -362,7 +492,10 @@ async function phaseImages() {
         mkdirp(path.dirname(dest));
         fs.copyFileSync(fs.realpathSync(lib), dest);
       }
-      fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM sandpiper/busybox:latest\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\nCMD ["node"]\n');
+      fs.writeFileSync(
+        path.join(ctx, 'Dockerfile'),
+        'FROM sandpiper/busybox:latest\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\nCMD ["node"]\n',
+      );
       docker(['build', '-q', '-t', 'sandpiper/node:20', ctx]);
       made.push('sandpiper/node:20');
     } finally {
@@ -380,19 +513,22 @@ async function phaseRegistry(ports) {
   if (pid) await stopPid(pid);
   mkdirp(path.join(REGISTRY_DIR, 'data'));
   const cfg = path.join(REGISTRY_DIR, 'config.yml');
-  fs.writeFileSync(cfg, [
-    'version: 0.1',
-    'log:',
-    '  level: info',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${path.join(REGISTRY_DIR, 'data')}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${ports.registry}`,
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    cfg,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: info',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(REGISTRY_DIR, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${ports.registry}`,
+      '',
+    ].join('\n'),
+  );
   startDaemon('registry', which('docker-registry'), ['serve', cfg]);
   await waitForDaemon('registry', url, () => httpOk(url), 30000, 200);
   return `started on 127.0.0.1:${ports.registry}`;
@@ -407,29 +543,37 @@ async function phasePrometheus(ports) {
   mkdirp(PROM_TARGETS);
   mkdirp(path.join(PROM_DIR, 'data'));
   const cfg = path.join(PROM_DIR, 'prometheus.yml');
-  fs.writeFileSync(cfg, [
-    'global:',
-    '  scrape_interval: 1s',
-    '  evaluation_interval: 1s',
-    'scrape_configs:',
-    '  - job_name: prometheus',
-    '    static_configs:',
-    `      - targets: ['127.0.0.1:${ports.prometheus}']`,
-    '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
-    '  - job_name: testbed',
-    '    file_sd_configs:',
-    '      - files:',
-    `          - ${path.join(PROM_TARGETS, '*.json')}`,
-    '        refresh_interval: 1s',
-    '',
-  ].join('\n'));
-  startDaemon('prometheus', which('prometheus'), [
-    `--config.file=${cfg}`,
-    `--storage.tsdb.path=${path.join(PROM_DIR, 'data')}`,
-    `--web.listen-address=127.0.0.1:${ports.prometheus}`,
-    '--web.enable-lifecycle',
-    '--storage.tsdb.retention.time=1d',
-  ], { cwd: PROM_DIR });
+  fs.writeFileSync(
+    cfg,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: prometheus',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${ports.prometheus}']`,
+      '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
+      '  - job_name: testbed',
+      '    file_sd_configs:',
+      '      - files:',
+      `          - ${path.join(PROM_TARGETS, '*.json')}`,
+      '        refresh_interval: 1s',
+      '',
+    ].join('\n'),
+  );
+  startDaemon(
+    'prometheus',
+    which('prometheus'),
+    [
+      `--config.file=${cfg}`,
+      `--storage.tsdb.path=${path.join(PROM_DIR, 'data')}`,
+      `--web.listen-address=127.0.0.1:${ports.prometheus}`,
+      '--web.enable-lifecycle',
+      '--storage.tsdb.retention.time=1d',
+    ],
+    { cwd: PROM_DIR },
+  );
   await waitForDaemon('prometheus', `${base}/-/ready`, () => httpOk(`${base}/-/ready`), 60000, 250);
   return `started on ${base}`;
 }
@@ -441,13 +585,22 @@ async function phaseArgo(ports) {
   const pid = readPid('rollouts-controller');
   if (pid) await stopPid(pid);
   mkdirp(ARGO_DIR);
-  startDaemon('rollouts-controller', path.join(BIN, 'rollouts-controller'), [
-    '--kubeconfig', KUBECONFIG,
-    '--leader-elect=false',
-    '--metricsport', String(ports.argoMetrics),
-    '--healthzPort', String(ports.argoHealthz),
-    '--loglevel', 'info',
-  ], { cwd: ARGO_DIR, env: { ...process.env, KUBECONFIG, HOME: ARGO_DIR } });
+  startDaemon(
+    'rollouts-controller',
+    path.join(BIN, 'rollouts-controller'),
+    [
+      '--kubeconfig',
+      KUBECONFIG,
+      '--leader-elect=false',
+      '--metricsport',
+      String(ports.argoMetrics),
+      '--healthzPort',
+      String(ports.argoHealthz),
+      '--loglevel',
+      'info',
+    ],
+    { cwd: ARGO_DIR, env: { ...process.env, KUBECONFIG, HOME: ARGO_DIR } },
+  );
   await waitForDaemon('rollouts-controller', healthz, () => httpOk(healthz), 60000, 500);
   return `started (pid ${readPid('rollouts-controller')})`;
 }
@@ -471,7 +624,9 @@ function writeEnvFiles(ports) {
     prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
     prometheusTargetsDir: PROM_TARGETS,
     prometheusConfig: path.join(PROM_DIR, 'prometheus.yml'),
-    argoRollouts: ARGO_ENABLED ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz } : { enabled: false },
+    argoRollouts: ARGO_ENABLED
+      ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz }
+      : { enabled: false },
     images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
     debugpyPath: debugpyPath(),
     ...(REAL_NODE ? { realNode: realNodeInfo(realNodeCtx(ports)) } : {}),
@@ -489,19 +644,24 @@ function writeEnvFiles(ports) {
   };
   writeJson(TESTBED_JSON, info);
   const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
-  fs.writeFileSync(path.join(STATE, 'env.sh'), [
-    '# Generated by scripts/testbed/testbed.mjs — source it: source .sandpiper/testbed/env.sh',
-    `export PATH=${q(BIN)}:"$PATH"`,
-    `export KUBECONFIG=${q(KUBECONFIG)}`,
-    `export DOCKER_HOST=${q(info.dockerHost)}`,
-    'export DOCKER_BUILDKIT=0',
-    `export SANDPIPER_REGISTRY=${q(info.registry)}`,
-    `export PROMETHEUS_URL=${q(info.prometheusUrl)}`,
-    `export SANDPIPER_PROMETHEUS_TARGETS=${q(PROM_TARGETS)}`,
-    `export SANDPIPER_TESTBED_JSON=${q(TESTBED_JSON)}`,
-    ...(info.realNode ? ['export SANDPIPER_REAL_NODE=1', `export SANDPIPER_GATEWAY_URL=${q(info.realNode.gateway.url)}`] : []),
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(STATE, 'env.sh'),
+    [
+      '# Generated by scripts/testbed/testbed.mjs — source it: source .sandpiper/testbed/env.sh',
+      `export PATH=${q(BIN)}:"$PATH"`,
+      `export KUBECONFIG=${q(KUBECONFIG)}`,
+      `export DOCKER_HOST=${q(info.dockerHost)}`,
+      'export DOCKER_BUILDKIT=0',
+      `export SANDPIPER_REGISTRY=${q(info.registry)}`,
+      `export PROMETHEUS_URL=${q(info.prometheusUrl)}`,
+      `export SANDPIPER_PROMETHEUS_TARGETS=${q(PROM_TARGETS)}`,
+      `export SANDPIPER_TESTBED_JSON=${q(TESTBED_JSON)}`,
+      ...(info.realNode
+        ? ['export SANDPIPER_REAL_NODE=1', `export SANDPIPER_GATEWAY_URL=${q(info.realNode.gateway.url)}`]
+        : []),
+      '',
+    ].join('\n'),
+  );
   return info;
 }
 
@@ -543,12 +703,21 @@ async function up() {
     return;
   }
   // The real node's builds (niced, one after another) run beside everything below; awaited before the node starts.
-  const realBuild = REAL_NODE ? buildRealNode().then((built) => ({ built }), (error) => ({ error })) : null;
+  const realBuild = REAL_NODE
+    ? buildRealNode().then(
+        (built) => ({ built }),
+        (error) => ({ error }),
+      )
+    : null;
   // kubernetes and kwok build concurrently (go shares its build cache).
-  await timed('build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok, async () => {
-    const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
-    return `kubernetes ${a}, kwok ${b}`;
-  }, timings);
+  await timed(
+    'build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok,
+    async () => {
+      const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
+      return `kubernetes ${a}, kwok ${b}`;
+    },
+    timings,
+  );
   linkBins();
   await timed('kwok cluster (etcd ' + etcdVersion() + ')', () => phaseCluster(ports), timings);
   await timed('kwok nodes', phaseNodes, timings);
@@ -561,11 +730,17 @@ async function up() {
     log('SANDPIPER_TESTBED_ARGO=0: skipping Argo Rollouts (controller and CRDs)');
   }
   if (REAL_NODE) {
-    await timed('build real node (kubelet, kube-proxy, CoreDNS, Traefik)', async () => {
-      const { built, error } = await realBuild;
-      if (error) throw error;
-      return Object.entries(built).map(([k, v]) => `${k} ${v}`).join(', ');
-    }, timings);
+    await timed(
+      'build real node (kubelet, kube-proxy, CoreDNS, Traefik)',
+      async () => {
+        const { built, error } = await realBuild;
+        if (error) throw error;
+        return Object.entries(built)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+      },
+      timings,
+    );
     if (!ARGO_ENABLED) await timed('CRDs (gateway-api)', () => phaseCrds({ argo: false }), timings);
     await upRealNode(realNodeCtx(ports, (label, fn) => timed(label, fn, timings)));
   }
@@ -578,7 +753,10 @@ async function up() {
   log(`  docker:     ${info.dockerHost}`);
   log(`  registry:   ${info.registry}`);
   log(`  prometheus: ${info.prometheusUrl} (targets: ${info.prometheusTargetsDir}/*.json)`);
-  if (info.realNode) log(`  real node:  ${info.realNode.node}, gateway ${info.realNode.gateway.url} (class ${info.realNode.gateway.className})`);
+  if (info.realNode)
+    log(
+      `  real node:  ${info.realNode.node}, gateway ${info.realNode.gateway.url} (class ${info.realNode.gateway.className})`,
+    );
   log(`use it: source ${path.relative(process.cwd(), info.envFile) || info.envFile}`);
 }
 
@@ -621,7 +799,10 @@ async function down() {
   }
   const cpids = clusterPids();
   if (fs.existsSync(CLUSTER_DIR) && fs.existsSync(path.join(BIN, 'kwokctl'))) {
-    const r = sh(path.join(BIN, 'kwokctl'), ['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', KUBECONFIG], { env: kwokEnv(), check: false });
+    const r = sh(path.join(BIN, 'kwokctl'), ['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig', KUBECONFIG], {
+      env: kwokEnv(),
+      check: false,
+    });
     if (r.status !== 0) log(`kwokctl delete cluster failed: ${r.stderr.trim()}`);
     else stopped.push('kwok cluster');
   }
@@ -649,8 +830,10 @@ async function down() {
     for (const p of problems) log(`LEFT BEHIND: ${p}`);
     process.exitCode = 1;
   } else {
-    log('clean: no testbed processes, mounts under the state dir, or docker iptables rules remain' +
-      (hadRealNode ? '; the real node left no container, netns, link, route, rule or sysctl change' : ''));
+    log(
+      'clean: no testbed processes, mounts under the state dir, or docker iptables rules remain' +
+        (hadRealNode ? '; the real node left no container, netns, link, route, rule or sysctl change' : ''),
+    );
   }
 }
 
@@ -687,7 +870,7 @@ function cleanupIptables() {
   for (const line of rules) {
     if (line.startsWith('*')) table = line.slice(1);
     else if (line.startsWith(':DOCKER')) chains.push([table, line.slice(1).split(' ')[0]]);
-    else if (line.startsWith('-A ') && (/DOCKER|docker0/.test(line))) dels.push([table, line.slice(3)]);
+    else if (line.startsWith('-A ') && /DOCKER|docker0/.test(line)) dels.push([table, line.slice(3)]);
   }
   for (const [t, rule] of dels) {
     sh('sh', ['-c', `iptables -t ${t} -D ${rule}`], { check: false });
@@ -708,13 +891,33 @@ async function status() {
   const cp = clusterPids();
   for (const [name, pid] of Object.entries(cp)) rows.push([`kwok/${name}`, pid, pidAlive(pid)]);
   rows.push(['kube-apiserver /readyz', '', await apiserverReady()]);
-  for (const [name, exe] of [['dockerd', 'dockerd'], ['registry', 'docker-registry'], ['prometheus', 'prometheus'], ['rollouts-controller', 'rollouts-controller']]) {
+  for (const [name, exe] of [
+    ['dockerd', 'dockerd'],
+    ['registry', 'docker-registry'],
+    ['prometheus', 'prometheus'],
+    ['rollouts-controller', 'rollouts-controller'],
+  ]) {
     const pid = readPid(name);
     rows.push([name, pid || '-', pidAlive(pid, exe)]);
   }
-  if (ports.registry) rows.push([`registry http://127.0.0.1:${ports.registry}/v2/`, '', await httpOk(`http://127.0.0.1:${ports.registry}/v2/`)]);
-  if (ports.prometheus) rows.push([`prometheus http://127.0.0.1:${ports.prometheus}/-/ready`, '', await httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`)]);
-  if (ports.argoHealthz) rows.push([`rollouts-controller healthz :${ports.argoHealthz}`, '', await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`)]);
+  if (ports.registry)
+    rows.push([
+      `registry http://127.0.0.1:${ports.registry}/v2/`,
+      '',
+      await httpOk(`http://127.0.0.1:${ports.registry}/v2/`),
+    ]);
+  if (ports.prometheus)
+    rows.push([
+      `prometheus http://127.0.0.1:${ports.prometheus}/-/ready`,
+      '',
+      await httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`),
+    ]);
+  if (ports.argoHealthz)
+    rows.push([
+      `rollouts-controller healthz :${ports.argoHealthz}`,
+      '',
+      await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`),
+    ]);
   if (REAL_NODE || info?.realNode) rows.push(...(await realNodeStatus(realNodeCtx(ports))));
   const quiet = process.argv.includes('--quiet');
   const up = Boolean(info) && rows.every(([, , ok]) => ok);

@@ -67,5 +67,10 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
 
 /** `work`, or a cancellation as soon as the signal fires (the caller then cleans up what `work` holds). */
 export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return Promise.race([work, untilAborted(signal).then((): never => { throw cancelled(); })]);
+  return Promise.race([
+    work,
+    untilAborted(signal).then((): never => {
+      throw cancelled();
+    }),
+  ]);
 }

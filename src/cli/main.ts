@@ -84,7 +84,12 @@ export function kubeFor(cmd: Command): Kube {
 export async function configFor(cmd: Command): Promise<SandpiperConfig> {
   const o = globals(cmd);
   const root = o.dir ?? (await findConfigRoot(process.cwd()));
-  if (!root) throw new SandpiperError('config-missing', 'No sandpiper.yaml in this folder or above it.', 'Run from the service folder or pass --dir.');
+  if (!root)
+    throw new SandpiperError(
+      'config-missing',
+      'No sandpiper.yaml in this folder or above it.',
+      'Run from the service folder or pass --dir.',
+    );
   return loadConfig(root);
 }
 

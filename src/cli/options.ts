@@ -38,7 +38,12 @@ export function percentages(text: string): number[] {
 }
 
 /** An option parsed by `parse`, whose default (when given) is parsed too and shown as written. */
-export function parsedOption<T>(flags: string, description: string, parse: (text: string) => T, fallback?: string): Option {
+export function parsedOption<T>(
+  flags: string,
+  description: string,
+  parse: (text: string) => T,
+  fallback?: string,
+): Option {
   const option = new Option(flags, description).argParser((text: string) => parse(text));
   return fallback === undefined ? option : option.default(parse(fallback), fallback);
 }

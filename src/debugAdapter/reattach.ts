@@ -63,7 +63,9 @@ export class PathMapping {
 
   /** The workspace path of a script URL or path the inspector reports; undefined outside remoteRoot. */
   toLocal(scriptUrlOrPath: string): string | undefined {
-    const remote = scriptUrlOrPath.startsWith('file://') ? fileURLToPath(scriptUrlOrPath, { windows: false }) : scriptUrlOrPath;
+    const remote = scriptUrlOrPath.startsWith('file://')
+      ? fileURLToPath(scriptUrlOrPath, { windows: false })
+      : scriptUrlOrPath;
     if (!remote.startsWith('/')) return undefined;
     const rel = path.posix.relative(this.remoteRoot, remote);
     if (rel.startsWith('..') || path.posix.isAbsolute(rel)) return undefined;

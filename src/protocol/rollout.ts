@@ -37,8 +37,10 @@ export type HostMessage =
 /** The webview's message for one event of the workload feed. */
 export function hostMessageOf(event: FeedEvent): HostMessage {
   switch (event.kind) {
-    case 'workloads': return { type: 'workloads', workloads: event.workloads };
-    case 'metrics': return { type: 'metrics', key: event.key, samples: event.samples };
+    case 'workloads':
+      return { type: 'workloads', workloads: event.workloads };
+    case 'metrics':
+      return { type: 'metrics', key: event.key, samples: event.samples };
   }
 }
 
@@ -46,9 +48,19 @@ export function hostMessageOf(event: FeedEvent): HostMessage {
 export const WORKLOAD_ACTIONS = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'undo'] as const;
 export type WorkloadAction = (typeof WORKLOAD_ACTIONS)[number];
 
-export interface ReadyMessage { type: 'ready' }
-export interface ActionMessage { type: 'action'; action: WorkloadAction; kind: 'Deployment' | 'Rollout'; namespace: string; name: string }
-export interface PickNamespaceMessage { type: 'pickNamespace' }
+export interface ReadyMessage {
+  type: 'ready';
+}
+export interface ActionMessage {
+  type: 'action';
+  action: WorkloadAction;
+  kind: 'Deployment' | 'Rollout';
+  namespace: string;
+  name: string;
+}
+export interface PickNamespaceMessage {
+  type: 'pickNamespace';
+}
 export type WebviewMessage = ReadyMessage | ActionMessage | PickNamespaceMessage;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -73,11 +85,17 @@ export function isPickNamespaceMessage(v: unknown): v is PickNamespaceMessage {
 
 export function isActionMessage(v: unknown): v is ActionMessage {
   return (
-    isRecord(v) && v.type === 'action' && hasOnlyKeys(v, ['type', 'action', 'kind', 'namespace', 'name']) &&
-    typeof v.action === 'string' && (WORKLOAD_ACTIONS as readonly string[]).includes(v.action) &&
+    isRecord(v) &&
+    v.type === 'action' &&
+    hasOnlyKeys(v, ['type', 'action', 'kind', 'namespace', 'name']) &&
+    typeof v.action === 'string' &&
+    (WORKLOAD_ACTIONS as readonly string[]).includes(v.action) &&
     (v.kind === 'Deployment' || v.kind === 'Rollout') &&
-    typeof v.namespace === 'string' && DNS_LABEL.test(v.namespace) &&
-    typeof v.name === 'string' && v.name.length <= 253 && DNS_SUBDOMAIN.test(v.name)
+    typeof v.namespace === 'string' &&
+    DNS_LABEL.test(v.namespace) &&
+    typeof v.name === 'string' &&
+    v.name.length <= 253 &&
+    DNS_SUBDOMAIN.test(v.name)
   );
 }
 
@@ -92,12 +110,18 @@ export function parseWebviewMessage(v: unknown): { ok: true; message: WebviewMes
 export function isHostMessage(v: unknown): v is HostMessage {
   if (!isRecord(v) || typeof v.type !== 'string') return false;
   switch (v.type) {
-    case 'state': return isRecord(v.state) && Array.isArray(v.state.workloads);
-    case 'workloads': return Array.isArray(v.workloads);
-    case 'metrics': return typeof v.key === 'string' && Array.isArray(v.samples);
-    case 'analysis': return typeof v.key === 'string' && isRecord(v.analysis);
-    case 'busy': return typeof v.key === 'string' && typeof v.busy === 'boolean';
-    default: return false;
+    case 'state':
+      return isRecord(v.state) && Array.isArray(v.state.workloads);
+    case 'workloads':
+      return Array.isArray(v.workloads);
+    case 'metrics':
+      return typeof v.key === 'string' && Array.isArray(v.samples);
+    case 'analysis':
+      return typeof v.key === 'string' && isRecord(v.analysis);
+    case 'busy':
+      return typeof v.key === 'string' && typeof v.busy === 'boolean';
+    default:
+      return false;
   }
 }
 
@@ -108,7 +132,11 @@ export interface WebviewMessageHandlers {
 }
 
 /** Validates, then dispatches; a rejected message is logged and never reaches a handler. */
-export async function dispatchWebviewMessage(raw: unknown, handlers: WebviewMessageHandlers, warn: (reason: string) => void): Promise<boolean> {
+export async function dispatchWebviewMessage(
+  raw: unknown,
+  handlers: WebviewMessageHandlers,
+  warn: (reason: string) => void,
+): Promise<boolean> {
   const parsed = parseWebviewMessage(raw);
   if (!parsed.ok) {
     warn(parsed.reason);

@@ -75,7 +75,22 @@ describe('debugging a service in code-server', function () {
       fs.mkdirSync(path.join(ws, 'k8s'));
       fs.writeFileSync(
         path.join(ws, '.vscode', 'launch.json'),
-        JSON.stringify({ version: '0.2.0', configurations: [{ type: 'sandpiper', request: 'attach', name: 'Sandpiper: attach to tasks', service: 'tasks', env: ns.name }] }, null, 2),
+        JSON.stringify(
+          {
+            version: '0.2.0',
+            configurations: [
+              {
+                type: 'sandpiper',
+                request: 'attach',
+                name: 'Sandpiper: attach to tasks',
+                service: 'tasks',
+                env: ns.name,
+              },
+            ],
+          },
+          null,
+          2,
+        ),
       );
 
       const server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
@@ -88,7 +103,10 @@ describe('debugging a service in code-server', function () {
       // Open the file at the handler's line and toggle a breakpoint there, as a user does.
       await runCommand(page, 'Go to File...');
       await page.keyboard.type(fileName);
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: fileName }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await page
+        .locator('.quick-input-widget .monaco-list-row', { hasText: fileName })
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 });
       await page.keyboard.press('Enter');
       await page.locator('.tab.active', { hasText: fileName }).waitFor({ state: 'visible', timeout: 15_000 });
       await runCommand(page, 'Go to Line/Column...');
@@ -103,15 +121,31 @@ describe('debugging a service in code-server', function () {
       await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
 
       const response = target.request();
-      await page.getByText(/paused on breakpoint/i).first().waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .getByText(/paused on breakpoint/i)
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
       await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
       // The call stack view renders its rows a moment after the top frame's line is highlighted.
-      const stackShowsFile = await page.locator('.debug-call-stack .monaco-list-row', { hasText: fileName }).first()
-        .waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false);
-      const stack = await page.locator('.debug-call-stack').first().innerText().catch(() => '');
+      const stackShowsFile = await page
+        .locator('.debug-call-stack .monaco-list-row', { hasText: fileName })
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      const stack = await page
+        .locator('.debug-call-stack')
+        .first()
+        .innerText()
+        .catch(() => '');
       assert.ok(stackShowsFile, `call stack shows ${fileName}: ${stack}`);
       // The Variables view fills in from scopes/variables through the adapter ("Local" for Node, "Locals" for debugpy).
-      await page.locator('.part.sidebar .monaco-list-row', { hasText: /^Local/ }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page
+        .locator('.part.sidebar .monaco-list-row', { hasText: /^Local/ })
+        .first()
+        .waitFor({ state: 'visible', timeout: 20_000 });
       await screenshot(page, `debug-${rt.runtime}-stopped-at-breakpoint`);
 
       await runCommand(page, 'Debug: Continue');

@@ -10,7 +10,14 @@ import type { Page } from 'playwright-core';
 import { environmentName } from '../../src/core/env/naming';
 import { loadKube } from '../../src/core/infra/kube/client';
 import { loadTestbed } from '../support/testbed';
-import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, waitForNotification, type Workbench } from './support/browser';
+import {
+  openWorkbench,
+  runCommand,
+  screenshot,
+  waitForActivityBarIcon,
+  waitForNotification,
+  type Workbench,
+} from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 
 const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
@@ -34,8 +41,14 @@ async function acceptQuickPick(page: Page, title: RegExp): Promise<void> {
 
 /** A baseline namespace with the example's search and mongo, applied with kubectl as a user would. */
 function applyBaseline(kubeconfig: string, binDir: string, baseline: string): void {
-  const yaml = fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8').replace(/namespace: staging/g, `namespace: ${baseline}`).replace('name: staging', `name: ${baseline}`);
-  execFileSync('kubectl', ['apply', '-f', '-'], { input: yaml, env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH}` } });
+  const yaml = fs
+    .readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')
+    .replace(/namespace: staging/g, `namespace: ${baseline}`)
+    .replace('name: staging', `name: ${baseline}`);
+  execFileSync('kubectl', ['apply', '-f', '-'], {
+    input: yaml,
+    env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH}` },
+  });
 }
 
 function gitWorkspace(ws: string, branch: string): void {
@@ -67,7 +80,10 @@ describe('environments in code-server', function () {
     await runCommand(bench.page, 'Sandpiper: Create Ephemeral Environment');
     const toast = await waitForNotification(bench.page, /no Kubernetes cluster is reachable/);
     const text = (await toast.innerText()).replace(/\s+/g, ' ');
-    assert.match(text, /Cannot create an ephemeral environment: no Kubernetes cluster is reachable \(kubeconfig .*no-such-kubeconfig\)/);
+    assert.match(
+      text,
+      /Cannot create an ephemeral environment: no Kubernetes cluster is reachable \(kubeconfig .*no-such-kubeconfig\)/,
+    );
     assert.ok(await toast.locator('.monaco-button', { hasText: 'Select Kubernetes Context' }).isVisible());
     // Let the notification finish sliding in, so the picture shows all of it.
     const viewport = bench.page.viewportSize();
@@ -109,8 +125,14 @@ describe('environments in code-server', function () {
 
       const ns = await kube.core.readNamespace({ name: expected });
       assert.equal(ns.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
-      assert.equal((await kube.core.readNamespacedService({ name: 'search', namespace: expected })).spec?.type, 'ExternalName');
-      assert.equal((await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: expected })).status?.readyReplicas, 1);
+      assert.equal(
+        (await kube.core.readNamespacedService({ name: 'search', namespace: expected })).spec?.type,
+        'ExternalName',
+      );
+      assert.equal(
+        (await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: expected })).status?.readyReplicas,
+        1,
+      );
 
       const row = page.locator('.monaco-list-row', { hasText: expected });
       await row.first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -121,7 +143,10 @@ describe('environments in code-server', function () {
       const picker = page.locator('.quick-input-widget .quick-input-box input');
       await picker.waitFor({ state: 'visible', timeout: 15_000 });
       await picker.fill(expected);
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: expected }).first().waitFor({ state: 'visible' });
+      await page
+        .locator('.quick-input-widget .monaco-list-row', { hasText: expected })
+        .first()
+        .waitFor({ state: 'visible' });
       await page.keyboard.press('Enter');
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor({ state: 'visible', timeout: 15_000 });
@@ -148,7 +173,15 @@ describe('environments in code-server', function () {
     temps.push(ws);
     // A service no node can run: the scheduler says Unschedulable.
     const deployment = path.join(ws, 'k8s/deployment.yaml');
-    fs.writeFileSync(deployment, fs.readFileSync(deployment, 'utf8').replace('    spec:\n      containers:', '    spec:\n      nodeSelector: { sandpiper.dev/no-such-node: "true" }\n      containers:'));
+    fs.writeFileSync(
+      deployment,
+      fs
+        .readFileSync(deployment, 'utf8')
+        .replace(
+          '    spec:\n      containers:',
+          '    spec:\n      nodeSelector: { sandpiper.dev/no-such-node: "true" }\n      containers:',
+        ),
+    );
     gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
     applyBaseline(tb.kubeconfig, tb.binDir, baseline);
@@ -162,11 +195,17 @@ describe('environments in code-server', function () {
       await acceptQuickPick(page, /Time to live/);
       const toast = await waitForNotification(page, new RegExp(`Creating ${expected} failed`), { timeoutMs: 120_000 });
       const text = (await toast.innerText()).replace(/\s+/g, ' ');
-      assert.match(text, /Deployment "tasks" in "sp-e2e-e2e-fail-[a-z0-9-]+" is not ready: pod "tasks-[a-z0-9-]+" Unschedulable: 0\/\d+ nodes are available/);
+      assert.match(
+        text,
+        /Deployment "tasks" in "sp-e2e-e2e-fail-[a-z0-9-]+" is not ready: pod "tasks-[a-z0-9-]+" Unschedulable: 0\/\d+ nodes are available/,
+      );
       await toast.locator('.monaco-button', { hasText: 'Keep for Inspection' }).waitFor({ state: 'visible' });
       await page.waitForTimeout(600); // the toast slides in; let it settle for the picture
       await screenshot(page, 'env-create-failed');
-      assert.ok((await kube.core.readNamespace({ name: expected })).metadata, 'the half-made env exists until the user decides');
+      assert.ok(
+        (await kube.core.readNamespace({ name: expected })).metadata,
+        'the half-made env exists until the user decides',
+      );
       await toast.locator('.monaco-button', { hasText: /^Delete$/ }).click();
       for (let i = 0; i < 100; i++) {
         const ns = await kube.core.readNamespace({ name: expected }).catch(() => undefined);

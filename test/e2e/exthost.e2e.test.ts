@@ -26,7 +26,10 @@ describe('extension host suite (code-server)', () => {
         env,
         timeoutMs: 540_000,
       });
-      const report = result.output.split('\n').filter((l) => /passing|failing|pending|✔|✓|\d+\) |Error|at .*exthost/.test(l)).join('\n');
+      const report = result.output
+        .split('\n')
+        .filter((l) => /passing|failing|pending|✔|✓|\d+\) |Error|at .*exthost/.test(l))
+        .join('\n');
       console.log(report.replace(/^/gm, '      | '));
       assert.equal(result.exitCode, 0, `extension-host tests failed:\n${result.output.slice(-8000)}`);
     } finally {

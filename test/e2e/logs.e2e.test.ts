@@ -30,7 +30,10 @@ describe('environment logs in code-server', function () {
     const tb = loadTestbed();
     ns = await createNamespace('sp-logs-e2e');
     // Make it a Sandpiper environment so the palette's environment pick lists it.
-    await coreApi().patchNamespace({ name: ns.name, body: [{ op: 'add', path: '/metadata/labels/app.kubernetes.io~1managed-by', value: 'sandpiper' }] });
+    await coreApi().patchNamespace({
+      name: ns.name,
+      body: [{ op: 'add', path: '/metadata/labels/app.kubernetes.io~1managed-by', value: 'sandpiper' }],
+    });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-logs-'));
     const file = path.join(dir, 'tasks-1.log');
     writeCriLogLine(file, 'booted before the follow');
@@ -48,7 +51,10 @@ describe('environment logs in code-server', function () {
     const pick = page.locator('.quick-input-widget');
     await pick.waitFor({ state: 'visible', timeout: 30_000 });
     await page.keyboard.type(ns.name);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: ns.name }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { hasText: ns.name })
+      .first()
+      .waitFor({ state: 'visible', timeout: 30_000 });
     await page.keyboard.press('Enter');
 
     const output = page.locator('.part.panel .monaco-editor .view-lines');

@@ -16,7 +16,10 @@ const VSIX = process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix';
 const quickInput = (page: Page) => page.locator('.quick-input-widget');
 
 async function waitForQuickInputTitle(page: Page, text: RegExp): Promise<void> {
-  await quickInput(page).locator('.quick-input-title', { hasText: text }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await quickInput(page)
+    .locator('.quick-input-title', { hasText: text })
+    .first()
+    .waitFor({ state: 'visible', timeout: 30_000 });
 }
 
 describe('pr draft in code-server', function () {
@@ -27,9 +30,16 @@ describe('pr draft in code-server', function () {
 
   before(async () => {
     repo = TestRepo.create('sandpiper-pr-e2e-');
-    github = await GitHubStandIn.start({ token: TOKEN, tls: true, login: 'alice-gh', headExists: async (b) => repo.remoteBranches().includes(b) });
+    github = await GitHubStandIn.start({
+      token: TOKEN,
+      tls: true,
+      login: 'alice-gh',
+      headExists: async (b) => repo.remoteBranches().includes(b),
+    });
     sampleProject(repo, {
-      files: { 'sandpiper.yaml': `baseline: staging\ngithub: { baseUrl: "${github.baseUrl}" }\nservices:\n  tasks:\n    manifests: k8s/\n` },
+      files: {
+        'sandpiper.yaml': `baseline: staging\ngithub: { baseUrl: "${github.baseUrl}" }\nservices:\n  tasks:\n    manifests: k8s/\n`,
+      },
     });
   });
 
@@ -40,7 +50,16 @@ describe('pr draft in code-server', function () {
   });
 
   it('SCM title bar button → review title and checked reviewers → draft created on the stand-in', async () => {
-    server = await CodeServer.start({ workspace: repo.work, vsix: path.resolve(repoRoot(), VSIX), env: { GH_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: github.caFile }, settings: { 'git.enabled': true, 'workbench.view.alwaysShowHeaderActions': true, 'sandpiper.github.approvedHosts': [github.host] } });
+    server = await CodeServer.start({
+      workspace: repo.work,
+      vsix: path.resolve(repoRoot(), VSIX),
+      env: { GH_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: github.caFile },
+      settings: {
+        'git.enabled': true,
+        'workbench.view.alwaysShowHeaderActions': true,
+        'sandpiper.github.approvedHosts': [github.host],
+      },
+    });
     const wb = await openWorkbench(server);
     try {
       const { page } = wb;
@@ -62,16 +81,27 @@ describe('pr draft in code-server', function () {
       await rows.first().waitFor({ state: 'visible' });
       const texts = await rows.allInnerTexts();
       const labels: string[] = [];
-      for (let i = 0; i < texts.length; i++) labels.push((await rows.nth(i).locator('.label-name').first().innerText()).trim());
+      for (let i = 0; i < texts.length; i++)
+        labels.push((await rows.nth(i).locator('.label-name').first().innerText()).trim());
       assert.deepEqual(labels, ['@bob-b', '@acme/tasks-team', '@carol']);
-      const checked = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('aria-checked') ?? (el.querySelector('input[type=checkbox]') as HTMLInputElement | null)?.checked?.toString()));
+      const checked = await rows.evaluateAll((els) =>
+        els.map(
+          (el) =>
+            el.getAttribute('aria-checked') ??
+            (el.querySelector('input[type=checkbox]') as HTMLInputElement | null)?.checked?.toString(),
+        ),
+      );
       assert.deepEqual(checked, ['true', 'true', 'true']);
       assert.match(texts[0], /owns src\/tasks\/\*\* · edited src\/tasks\/api\.ts/);
       assert.match(texts[2], /owns docs\/ · edited 2 of the changed files/);
       await screenshot(page, 'pr-review-pick');
       await page.keyboard.press('Enter');
 
-      await waitForNotification(page, /Draft pull request #1 created; review requested from @bob-b, @carol, tasks-team/, { timeoutMs: 60_000 });
+      await waitForNotification(
+        page,
+        /Draft pull request #1 created; review requested from @bob-b, @carol, tasks-team/,
+        { timeoutMs: 60_000 },
+      );
       await screenshot(page, 'pr-created');
     } catch (err) {
       await screenshot(wb.page, 'pr-failure').catch(() => undefined);

@@ -54,14 +54,36 @@ describe('rollout panel in code-server', function () {
     metrics.tracks.canary.latencyMs = 80;
     metrics.tracks.canary.rps = 20;
     // With the Gateway API CRDs the canary splits traffic on an HTTPRoute, else by replica ratio; the panel says which.
-    const gateway = await kube.custom.listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 }).then(() => true, () => false);
+    const gateway = await kube.custom
+      .listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 })
+      .then(
+        () => true,
+        () => false,
+      );
     await createService(kube, ns.name, 'web', { replicas: 4, route: gateway });
-    await eventually('web available', async () => ((await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' })).status?.availableReplicas ?? 0) >= 4);
-    await waitForSeries(loadTestbed().prometheusUrl, `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`);
+    await eventually(
+      'web available',
+      async () =>
+        ((await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' })).status?.availableReplicas ??
+          0) >= 4,
+    );
+    await waitForSeries(
+      loadTestbed().prometheusUrl,
+      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
+    );
     // A long interval: nobody drives it, it waits at step 1 for the button.
-    await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:2', canary: { steps: [10, 50, 100], intervalMs: 600_000, analysis: { failureLimit: 0, queries: [] } } });
+    await startCanary(kube, {
+      namespace: ns.name,
+      deployment: 'web',
+      image: 'web:2',
+      canary: { steps: [10, 50, 100], intervalMs: 600_000, analysis: { failureLimit: 0, queries: [] } },
+    });
 
-    server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: kubeconfigFor(ns.name, tmp), PROMETHEUS_URL: loadTestbed().prometheusUrl } });
+    server = await CodeServer.start({
+      workspace: ws,
+      vsix: VSIX,
+      env: { KUBECONFIG: kubeconfigFor(ns.name, tmp), PROMETHEUS_URL: loadTestbed().prometheusUrl },
+    });
     bench = await openWorkbench(server, { viewport: { width: 1400, height: 1000 } });
     const { page } = bench;
     await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
@@ -71,14 +93,26 @@ describe('rollout panel in code-server', function () {
       if (await header.isVisible().catch(() => false)) await header.click();
     }
     await runCommand(page, 'Focus on Rollouts View');
-    const panel = page.frameLocator('iframe.webview.ready[src*="extensionId=sandpiper.sandpiper"]').frameLocator('iframe#active-frame');
+    const panel = page
+      .frameLocator('iframe.webview.ready[src*="extensionId=sandpiper.sandpiper"]')
+      .frameLocator('iframe#active-frame');
     const section = panel.locator('section[aria-label="Deployment web"]');
-    await section.locator('.canary-status', { hasText: 'Canary progressing · step 1/3 · weight 10%' }).waitFor({ timeout: 60_000 });
-    assert.match(await section.innerText(), gateway ? /traffic split by HTTPRoute weights/ : /traffic split by replica ratio/);
+    await section
+      .locator('.canary-status', { hasText: 'Canary progressing · step 1/3 · weight 10%' })
+      .waitFor({ timeout: 60_000 });
+    assert.match(
+      await section.innerText(),
+      gateway ? /traffic split by HTTPRoute weights/ : /traffic split by replica ratio/,
+    );
     const charts = section.locator('.charts');
-    await eventually('live chart samples', async () => Number((await charts.getAttribute('data-samples')) ?? 0) >= 6, 60_000);
+    await eventually(
+      'live chart samples',
+      async () => Number((await charts.getAttribute('data-samples')) ?? 0) >= 6,
+      60_000,
+    );
     assert.equal(await charts.locator('.uplot').count(), 3);
-    for (const title of ['requests/s', 'error rate', 'p99 latency (ms)']) assert.equal(await charts.locator('.u-title', { hasText: title }).count(), 1);
+    for (const title of ['requests/s', 'error rate', 'p99 latency (ms)'])
+      assert.equal(await charts.locator('.u-title', { hasText: title }).count(), 1);
     const promote = section.locator('vscode-button[aria-label="Promote web"]');
     assert.equal(await section.locator('vscode-button[aria-label="Abort web and roll back"]').count(), 1);
     assert.equal(await section.locator('vscode-button[aria-label="Pause web"]').count(), 1);
@@ -88,12 +122,26 @@ describe('rollout panel in code-server', function () {
     // Keyboard: the button is reachable and pressed with Enter.
     await promote.focus();
     await page.keyboard.press('Enter');
-    await eventually('promoted on the cluster', async () => {
-      const d = await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' });
-      return d.spec?.template.spec?.containers[0].image === 'web:2' && /"status":"promoted"/.test(d.metadata?.annotations?.['sandpiper.dev/canary'] ?? '');
-    }, 120_000);
+    await eventually(
+      'promoted on the cluster',
+      async () => {
+        const d = await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' });
+        return (
+          d.spec?.template.spec?.containers[0].image === 'web:2' &&
+          /"status":"promoted"/.test(d.metadata?.annotations?.['sandpiper.dev/canary'] ?? '')
+        );
+      },
+      120_000,
+    );
     await section.locator('.canary-status', { hasText: 'Canary promoted' }).waitFor({ timeout: 30_000 });
-    await eventually('canary Deployment removed', async () => !(await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web-canary' }).then(() => true, () => false)));
+    await eventually(
+      'canary Deployment removed',
+      async () =>
+        !(await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web-canary' }).then(
+          () => true,
+          () => false,
+        )),
+    );
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, 'rollout-panel-promoted');
   });

@@ -34,8 +34,17 @@ describe('live sync in code-server', function () {
     f = await SyncFixture.create('sync-e2e');
     // Listed by "Work on Environment" like any environment Sandpiper made.
     const ns = await f.kube.core.readNamespace({ name: f.namespace });
-    ns.metadata!.labels = { ...ns.metadata!.labels, 'app.kubernetes.io/managed-by': 'sandpiper', 'sandpiper.dev/owner': 'e2e', 'sandpiper.dev/branch': 'sync-e2e' };
-    ns.metadata!.annotations = { ...ns.metadata!.annotations, 'sandpiper.dev/ttl': '1h', 'sandpiper.dev/last-activity': new Date().toISOString() };
+    ns.metadata!.labels = {
+      ...ns.metadata!.labels,
+      'app.kubernetes.io/managed-by': 'sandpiper',
+      'sandpiper.dev/owner': 'e2e',
+      'sandpiper.dev/branch': 'sync-e2e',
+    };
+    ns.metadata!.annotations = {
+      ...ns.metadata!.annotations,
+      'sandpiper.dev/ttl': '1h',
+      'sandpiper.dev/last-activity': new Date().toISOString(),
+    };
     await f.kube.core.replaceNamespace({ name: f.namespace, body: ns });
     await f.createDeployment(1);
     pod = await f.bind((await f.readyPods(1))[0]);
@@ -44,7 +53,12 @@ describe('live sync in code-server', function () {
     server = await CodeServer.start({
       workspace,
       vsix: path.resolve(root, process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix'),
-      env: { KUBECONFIG: loadTestbed().kubeconfig, DOCKER_HOST: env.DOCKER_HOST!, SANDPIPER_REGISTRY: env.SANDPIPER_REGISTRY!, PATH: env.PATH! },
+      env: {
+        KUBECONFIG: loadTestbed().kubeconfig,
+        DOCKER_HOST: env.DOCKER_HOST!,
+        SANDPIPER_REGISTRY: env.SANDPIPER_REGISTRY!,
+        PATH: env.PATH!,
+      },
     });
     wb = await openWorkbench(server);
     page = wb.page;
@@ -52,7 +66,8 @@ describe('live sync in code-server', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await screenshot(page, `sync-failed-${this.currentTest.title.slice(0, 30)}`);
+    if (this.currentTest?.state === 'failed' && page)
+      await screenshot(page, `sync-failed-${this.currentTest.title.slice(0, 30)}`);
   });
 
   after(async () => {
@@ -99,7 +114,10 @@ describe('live sync in code-server', function () {
   it('pause holds changes and resume sends them', async () => {
     await runCommand(page, 'Sandpiper: Pause Sync');
     await saveHello('held while paused');
-    await page.locator('.statusbar-item', { hasText: /Sync paused/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await page
+      .locator('.statusbar-item', { hasText: /Sync paused/ })
+      .first()
+      .waitFor({ state: 'visible', timeout: 15_000 });
     await sleep(1500);
     assert.equal(await served(), 'saved in the browser');
     await runCommand(page, 'Sandpiper: Resume Sync');

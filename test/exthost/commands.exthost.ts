@@ -6,7 +6,10 @@ const EXTENSION_ID = 'sandpiper.sandpiper';
 const VIEW_COMMAND_SUFFIXES = ['focus', 'open', 'resetViewLocation', 'toggleVisibility', 'removeView'];
 
 interface PackageJson {
-  contributes: { commands: Array<{ command: string; title: string; category?: string }>; views: Record<string, Array<{ id: string }>> };
+  contributes: {
+    commands: Array<{ command: string; title: string; category?: string }>;
+    views: Record<string, Array<{ id: string }>>;
+  };
 }
 
 describe('commands', () => {
@@ -20,9 +23,13 @@ describe('commands', () => {
   });
 
   it('registers exactly the commands package.json contributes', async () => {
-    const viewIds = Object.values(pkg.contributes.views).flat().map((v) => v.id);
+    const viewIds = Object.values(pkg.contributes.views)
+      .flat()
+      .map((v) => v.id);
     const workbenchMade = new Set(viewIds.flatMap((id) => VIEW_COMMAND_SUFFIXES.map((s) => `${id}.${s}`)));
-    const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('sandpiper.') && !workbenchMade.has(c)).sort();
+    const registered = (await vscode.commands.getCommands(true))
+      .filter((c) => c.startsWith('sandpiper.') && !workbenchMade.has(c))
+      .sort();
     const contributed = pkg.contributes.commands.map((c) => c.command).sort();
     assert.deepEqual(registered, contributed);
   });

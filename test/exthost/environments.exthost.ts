@@ -17,10 +17,20 @@ describe('environments (extension host)', function () {
   before(async () => {
     await vscode.extensions.getExtension('sandpiper.sandpiper')?.activate();
     if (!haveCluster) return;
-    await applyObject(loadKube(), namespaceObject({
-      namespace: name, owner: 'exthost@example.com', branch, service: 'tasks', baseline: 'staging', clusterDomain: 'cluster.local',
-      ttlMs: 3_600_000, now: new Date(Date.now() - 10 * 60_000), modes: { search: 'shared', mongo: 'copy' },
-    }));
+    await applyObject(
+      loadKube(),
+      namespaceObject({
+        namespace: name,
+        owner: 'exthost@example.com',
+        branch,
+        service: 'tasks',
+        baseline: 'staging',
+        clusterDomain: 'cluster.local',
+        ttlMs: 3_600_000,
+        now: new Date(Date.now() - 10 * 60_000),
+        modes: { search: 'shared', mongo: 'copy' },
+      }),
+    );
   });
   after(async () => {
     if (haveCluster) await deleteEnvironment(loadKube(), name).catch(() => undefined);
@@ -44,7 +54,8 @@ describe('environments (extension host)', function () {
     for (let i = 0; i < 50; i++) {
       const ns = await kube.core.readNamespace({ name });
       const last = Date.parse(ns.metadata?.annotations?.['sandpiper.dev/last-activity'] ?? '');
-      if (ns.metadata?.annotations?.['sandpiper.dev/last-activity-reason'] === 'select' && Date.now() - last < 60_000) return;
+      if (ns.metadata?.annotations?.['sandpiper.dev/last-activity-reason'] === 'select' && Date.now() - last < 60_000)
+        return;
       await sleep(100);
     }
     assert.fail('the select was not recorded as activity on the namespace');

@@ -30,7 +30,11 @@ describe('pr (extension host)', function () {
     const scm = pkg.contributes.menus['scm/title']?.find((m) => m.command === 'sandpiper.pr.draft');
     assert.ok(scm, 'no scm/title entry');
     assert.match(scm.when ?? '', /scmProvider == git/);
-    assert.ok(pkg.contributes.menus['view/title']?.some((m) => m.command === 'sandpiper.pr.draft' && /sandpiper\.environments/.test(m.when ?? '')));
+    assert.ok(
+      pkg.contributes.menus['view/title']?.some(
+        (m) => m.command === 'sandpiper.pr.draft' && /sandpiper\.environments/.test(m.when ?? ''),
+      ),
+    );
     assert.ok((await vscode.commands.getCommands(true)).includes('sandpiper.pr.draft'));
   });
 
@@ -53,8 +57,15 @@ describe('pr (extension host)', function () {
       sampleProject(repo);
       const git = new GitCli(repo.work);
       const draft = await planDraft(git, { maxReviewers: 2, summary: {} });
-      assert.deepEqual(draft.reviewers.map((r) => r.label), ['@bob-b', '@acme/tasks-team']);
-      const result = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers: draft.reviewers }, { git, host: new OctokitGitHost(token, github.baseUrl) });
+      assert.deepEqual(
+        draft.reviewers.map((r) => r.label),
+        ['@bob-b', '@acme/tasks-team'],
+      );
+      const result = await publishDraft(
+        draft,
+        { title: draft.title, body: draft.body, reviewers: draft.reviewers },
+        { git, host: new OctokitGitHost(token, github.baseUrl) },
+      );
       assert.equal(result.created, true);
       assert.deepEqual(github.sequence(), ['GET pulls/list', 'POST pulls/create', 'POST pulls/request-reviewers']);
       assert.deepEqual(result.requested, { reviewers: ['bob-b'], team_reviewers: ['tasks-team'] });

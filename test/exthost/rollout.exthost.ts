@@ -16,15 +16,23 @@ describe('rollout panel (extension host)', () => {
 
   it('contributes and registers the rollout commands', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['sandpiper.rollout.start', 'sandpiper.rollout.promote', 'sandpiper.rollout.abort', 'sandpiper.rollouts.focus']) assert.ok(all.includes(id), id);
+    for (const id of [
+      'sandpiper.rollout.start',
+      'sandpiper.rollout.promote',
+      'sandpiper.rollout.abort',
+      'sandpiper.rollouts.focus',
+    ])
+      assert.ok(all.includes(id), id);
   });
 
   it('opens the Rollouts view', async () => {
     await vscode.commands.executeCommand('sandpiper.rollouts.focus');
   });
 
-  it('serves its page with a strict CSP: no source but the nonce\'d script and its own assets', () => {
-    const panel = vscode.window.createWebviewPanel('sandpiper.rolloutCspTest', 'csp', vscode.ViewColumn.One, { enableScripts: true });
+  it("serves its page with a strict CSP: no source but the nonce'd script and its own assets", () => {
+    const panel = vscode.window.createWebviewPanel('sandpiper.rolloutCspTest', 'csp', vscode.ViewColumn.One, {
+      enableScripts: true,
+    });
     try {
       const assets = vscode.Uri.joinPath(extension.extensionUri, 'dist', 'webview');
       const html = panelHtml(panel.webview, assets, vscode.Uri.joinPath);

@@ -49,7 +49,11 @@ describe('live sync (extension host + testbed)', function () {
 
   it('a save in the editor is served by the pod', async () => {
     await saveInEditor('src/hello.txt', 'hello from the editor');
-    await eventually('the saved file to be served', async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'hello from the editor', 30_000);
+    await eventually(
+      'the saved file to be served',
+      async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'hello from the editor',
+      30_000,
+    );
   });
 
   it('pause holds changes and resume sends them', async () => {
@@ -58,12 +62,19 @@ describe('live sync (extension host + testbed)', function () {
     await sleep(1500);
     assert.equal((await httpGet(`${pod.url}/hello.txt`)).body, 'hello from the editor');
     await vscode.commands.executeCommand('sandpiper.sync.resume');
-    await eventually('the held change after resume', async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'held while paused', 30_000);
+    await eventually(
+      'the held change after resume',
+      async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'held while paused',
+      30_000,
+    );
   });
 
   it('resync puts back a file changed in the container behind our back', async () => {
     fs.writeFileSync(path.join(pod.dir, 'app/tasks.js'), 'tampered');
     await vscode.commands.executeCommand('sandpiper.sync.resync');
-    assert.equal(fs.readFileSync(path.join(pod.dir, 'app/tasks.js'), 'utf8'), fs.readFileSync(path.join(root, 'src/tasks.js'), 'utf8'));
+    assert.equal(
+      fs.readFileSync(path.join(pod.dir, 'app/tasks.js'), 'utf8'),
+      fs.readFileSync(path.join(root, 'src/tasks.js'), 'utf8'),
+    );
   });
 });

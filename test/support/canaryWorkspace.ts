@@ -11,7 +11,12 @@ export function testbedKube(): Kube {
   return new Kube(kc);
 }
 
-export async function createService(kube: Kube, namespace: string, name: string, o: { replicas?: number; image?: string; route?: boolean } = {}): Promise<void> {
+export async function createService(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { replicas?: number; image?: string; route?: boolean } = {},
+): Promise<void> {
   const labels = { app: name };
   await kube.apps.createNamespacedDeployment({
     namespace,
@@ -21,11 +26,17 @@ export async function createService(kube: Kube, namespace: string, name: string,
         replicas: o.replicas ?? 4,
         selector: { matchLabels: labels },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: '100%' } },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: o.image ?? `${name}:1`, ports: [{ containerPort: 8080 }] }] } },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'app', image: o.image ?? `${name}:1`, ports: [{ containerPort: 8080 }] }] },
+        },
       },
     },
   });
-  await kube.core.createNamespacedService({ namespace, body: { metadata: { name }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } });
+  await kube.core.createNamespacedService({
+    namespace,
+    body: { metadata: { name }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+  });
   if (o.route) {
     await kube.custom.createNamespacedCustomObject({
       ...GATEWAY,
@@ -34,7 +45,10 @@ export async function createService(kube: Kube, namespace: string, name: string,
         apiVersion: `${GATEWAY.group}/${GATEWAY.version}`,
         kind: 'HTTPRoute',
         metadata: { name },
-        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name, port: 80 }] }] },
+        spec: {
+          parentRefs: [{ name: 'gateway' }],
+          rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name, port: 80 }] }],
+        },
       },
     });
   }

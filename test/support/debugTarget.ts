@@ -46,7 +46,10 @@ export abstract class HostedDebuggee {
   /** Starts the process and resolves once the app prints `listening on`. */
   protected async startProcess(): Promise<void> {
     const { program, args, env, label } = this.command();
-    const child = spawn(program, args, { env: { ...env, APP_PORT: String(this.appPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, {
+      env: { ...env, APP_PORT: String(this.appPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       // Only stdout says the app is up: node's "Debugger listening on" goes to stderr, before the app listens.
@@ -103,7 +106,12 @@ export class DebugTarget extends HostedDebuggee {
   }
 
   protected command() {
-    return { program: process.execPath, args: [`--inspect=127.0.0.1:${this.inspectPort}`, this.file], env: { ...process.env, NODE_OPTIONS: '' }, label: 'debug target' };
+    return {
+      program: process.execPath,
+      args: [`--inspect=127.0.0.1:${this.inspectPort}`, this.file],
+      env: { ...process.env, NODE_OPTIONS: '' },
+      label: 'debug target',
+    };
   }
 }
 
@@ -133,7 +141,9 @@ export const PYTHON_BREAKPOINT_LINE = 7;
 export function debugpyPath(): string {
   const info = loadTestbed();
   if (!info.debugpyPath || !fs.existsSync(path.join(info.debugpyPath, 'debugpy'))) {
-    throw new Error('testbed.json has no debugpyPath with debugpy in it: run `node scripts/testbed/testbed.mjs up` (it installs debugpy).');
+    throw new Error(
+      'testbed.json has no debugpyPath with debugpy in it: run `node scripts/testbed/testbed.mjs up` (it installs debugpy).',
+    );
   }
   return info.debugpyPath;
 }
@@ -200,7 +210,8 @@ function debugpyAdapterPids(port: number): number[] {
       continue;
     }
     const at = args.indexOf('--port');
-    if (args.some((a) => a.endsWith(path.join('debugpy', 'adapter'))) && at >= 0 && args[at + 1] === String(port)) pids.push(Number(entry));
+    if (args.some((a) => a.endsWith(path.join('debugpy', 'adapter'))) && at >= 0 && args[at + 1] === String(port))
+      pids.push(Number(entry));
   }
   return pids;
 }

@@ -90,7 +90,14 @@ function loadSpec(): { spec: Json; operations: Operation[] } {
           return '([^/]+)';
         });
         const literals = template.split('/').filter((s) => s && !s.startsWith('{')).length;
-        list.push({ method: method.toUpperCase(), template, regex: new RegExp(`^${pattern}$`), names, literals, op: item[method] });
+        list.push({
+          method: method.toUpperCase(),
+          template,
+          regex: new RegExp(`^${pattern}$`),
+          names,
+          literals,
+          op: item[method],
+        });
       }
     }
     // A literal segment beats a parameter (/pulls/comments before /pulls/{pull_number}).
@@ -118,7 +125,10 @@ function strictSchema(node: Json, depth = 0): Json {
   const out: Json = {};
   for (const [k, v] of Object.entries<Json>(n)) {
     if (k === 'example' || k === 'examples' || k === 'nullable') continue;
-    out[k] = k === 'properties' ? Object.fromEntries(Object.entries<Json>(v).map(([p, s]) => [p, strictSchema(s, depth + 1)])) : strictSchema(v, depth + 1);
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries<Json>(v).map(([p, s]) => [p, strictSchema(s, depth + 1)]))
+        : strictSchema(v, depth + 1);
   }
   if (n.nullable) return { anyOf: [out, { type: 'null' }] };
   if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
@@ -137,7 +147,29 @@ function selfSignedCertificate(): { key: string; cert: string; caFile: string } 
     const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'github-stand-in-tls-'));
     const keyFile = nodePath.join(dir, 'key.pem');
     const caFile = nodePath.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', caFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+      ],
+      { stdio: 'ignore' },
+    );
     certificate = { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(caFile, 'utf8'), caFile };
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
@@ -168,7 +200,9 @@ export class GitHubStandIn {
 
   static async start(opts: StandInOptions): Promise<GitHubStandIn> {
     loadSpec();
-    const server = opts.tls ? https.createServer({ key: selfSignedCertificate().key, cert: selfSignedCertificate().cert }) : http.createServer();
+    const server = opts.tls
+      ? https.createServer({ key: selfSignedCertificate().key, cert: selfSignedCertificate().cert })
+      : http.createServer();
     const standIn = new GitHubStandIn(server, opts);
     server.on('request', (req, res) => void standIn.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -223,11 +257,21 @@ export class GitHubStandIn {
     const prefix = this.opts.prefix ?? '';
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || '/' : url.pathname;
     const query = Object.fromEntries(url.searchParams);
-    const rec: RecordedRequest = { method: req.method ?? 'GET', path, query, status: 0, authorized: !!req.headers.authorization };
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      query,
+      status: 0,
+      authorized: !!req.headers.authorization,
+    };
     this.requests.push(rec);
     const send = (status: number, body?: Json, headers: Record<string, string> = {}) => {
       rec.status = status;
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '4999', ...headers });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-ratelimit-remaining': '4999',
+        ...headers,
+      });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     const docs = 'https://docs.github.com/rest';
@@ -242,7 +286,11 @@ export class GitHubStandIn {
     rec.operationId = match.op.operationId;
 
     const auth = req.headers.authorization ?? '';
-    if (auth !== `token ${this.opts.token}` && auth !== `Bearer ${this.opts.token}` && auth !== `bearer ${this.opts.token}`) {
+    if (
+      auth !== `token ${this.opts.token}` &&
+      auth !== `Bearer ${this.opts.token}` &&
+      auth !== `bearer ${this.opts.token}`
+    ) {
       return send(401, { message: 'Bad credentials', documentation_url: docs, status: '401' });
     }
 
@@ -257,11 +305,18 @@ export class GitHubStandIn {
         continue;
       }
       const schema = resolveRef(p.schema) ?? {};
-      const typed = schema.type === 'integer' || schema.type === 'number' ? Number(value) : schema.type === 'boolean' ? value === 'true' : value;
-      if (!ajv.validate(strictSchema(schema), typed)) problems.push(`${p.in} parameter ${p.name}=${value}: ${ajv.errorsText(ajv.errors)}`);
+      const typed =
+        schema.type === 'integer' || schema.type === 'number'
+          ? Number(value)
+          : schema.type === 'boolean'
+            ? value === 'true'
+            : value;
+      if (!ajv.validate(strictSchema(schema), typed))
+        problems.push(`${p.in} parameter ${p.name}=${value}: ${ajv.errorsText(ajv.errors)}`);
     }
     for (const name of Object.keys(query)) {
-      if (!declared.some((p: Json) => p.in === 'query' && p.name === name)) problems.push(`unknown query parameter ${name}`);
+      if (!declared.some((p: Json) => p.in === 'query' && p.name === name))
+        problems.push(`unknown query parameter ${name}`);
     }
 
     let body: Json;
@@ -281,17 +336,28 @@ export class GitHubStandIn {
         const key = `${match.method} ${match.template}`;
         let check = bodyValidators.get(key);
         if (!check) bodyValidators.set(key, (check = ajv.compile(strictSchema(schema))));
-        if (!check(body)) problems.push(...(check.errors ?? []).map((e) => `body${e.instancePath} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`));
+        if (!check(body))
+          problems.push(
+            ...(check.errors ?? []).map(
+              (e) =>
+                `body${e.instancePath} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`,
+            ),
+          );
       }
     } else if (body !== undefined) {
       problems.push('this operation takes no body');
     }
-    if (problems.length) return send(422, { message: 'Invalid request.', errors: problems, documentation_url: docs, status: '422' });
+    if (problems.length)
+      return send(422, { message: 'Invalid request.', errors: problems, documentation_url: docs, status: '422' });
 
     const fault = this.faults.get(rec.operationId!);
     if (fault) {
       this.faults.delete(rec.operationId!);
-      return send(fault.status, fault.body ?? { message: `stand-in fault ${fault.status}`, documentation_url: docs }, fault.headers);
+      return send(
+        fault.status,
+        fault.body ?? { message: `stand-in fault ${fault.status}`, documentation_url: docs },
+        fault.headers,
+      );
     }
     const answer = await this.answer(match.op, params, query, body);
     return send(answer.status, answer.body);
@@ -317,7 +383,12 @@ export class GitHubStandIn {
     };
   }
 
-  private async answer(op: Json, params: Record<string, string>, query: Record<string, string>, body: Json): Promise<{ status: number; body: Json }> {
+  private async answer(
+    op: Json,
+    params: Record<string, string>,
+    query: Record<string, string>,
+    body: Json,
+  ): Promise<{ status: number; body: Json }> {
     const example = exampleFor(op);
     const { owner, repo } = params;
     switch (op.operationId) {
@@ -334,17 +405,48 @@ export class GitHubStandIn {
         return { status: 200, body: found.map((p) => this.prJson(p, simple)) };
       }
       case 'pulls/create': {
-        if (this.pulls.some((p) => p.owner === owner && p.repo === repo && p.head === body.head && p.state === 'open')) {
-          return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${body.head}.` }] } };
+        if (
+          this.pulls.some((p) => p.owner === owner && p.repo === repo && p.head === body.head && p.state === 'open')
+        ) {
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [
+                {
+                  resource: 'PullRequest',
+                  code: 'custom',
+                  message: `A pull request already exists for ${owner}:${body.head}.`,
+                },
+              ],
+            },
+          };
         }
         if (this.opts.headExists && !(await this.opts.headExists(body.head))) {
-          return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] } };
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }],
+            },
+          };
         }
-        const pr = this.seedPullRequest({ owner, repo, head: body.head, base: body.base, title: body.title ?? '', body: body.body ?? '', draft: !!body.draft, state: 'open' });
+        const pr = this.seedPullRequest({
+          owner,
+          repo,
+          head: body.head,
+          base: body.base,
+          title: body.title ?? '',
+          body: body.body ?? '',
+          draft: !!body.draft,
+          state: 'open',
+        });
         return { status: 201, body: this.prJson(pr, example.body) };
       }
       case 'pulls/request-reviewers': {
-        const pr = this.pulls.find((p) => p.owner === owner && p.repo === repo && p.number === Number(params.pull_number));
+        const pr = this.pulls.find(
+          (p) => p.owner === owner && p.repo === repo && p.number === Number(params.pull_number),
+        );
         if (!pr) return { status: 404, body: { message: 'Not Found' } };
         pr.requestedReviewers.push(...(body?.reviewers ?? []));
         pr.requestedTeams.push(...(body?.team_reviewers ?? []));

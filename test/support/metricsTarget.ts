@@ -15,7 +15,12 @@ export interface TrackBehaviour {
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-interface Counters { ok: number; err: number; buckets: number[]; sum: number }
+interface Counters {
+  ok: number;
+  err: number;
+  buckets: number[];
+  sum: number;
+}
 
 export class MetricsTarget {
   readonly tracks: Record<'canary' | 'stable', TrackBehaviour> = {
@@ -27,7 +32,10 @@ export class MetricsTarget {
   private server?: http.Server;
   private target?: Disposable;
 
-  constructor(readonly namespace: string, readonly service: string) {}
+  constructor(
+    readonly namespace: string,
+    readonly service: string,
+  ) {}
 
   /** Advances the counters by what the behaviours produced since the last scrape. */
   private advance(): void {
@@ -57,7 +65,11 @@ export class MetricsTarget {
       lines.push(`http_requests_total{${l},code="200"} ${c.ok}`, `http_requests_total{${l},code="500"} ${c.err}`);
       BUCKETS.forEach((le, i) => lines.push(`http_request_duration_seconds_bucket{${l},le="${le}"} ${c.buckets[i]}`));
       const total = c.ok + c.err;
-      lines.push(`http_request_duration_seconds_bucket{${l},le="+Inf"} ${total}`, `http_request_duration_seconds_sum{${l}} ${c.sum}`, `http_request_duration_seconds_count{${l}} ${total}`);
+      lines.push(
+        `http_request_duration_seconds_bucket{${l},le="+Inf"} ${total}`,
+        `http_request_duration_seconds_sum{${l}} ${c.sum}`,
+        `http_request_duration_seconds_count{${l}} ${total}`,
+      );
     }
     return lines.join('\n') + '\n';
   }

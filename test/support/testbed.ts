@@ -44,7 +44,8 @@ function repoRoot(): string {
   // test/support/testbed.ts -> repo root (works from sources run by tsx; also walks up if bundled elsewhere)
   let dir = __dirnameSafe();
   for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scripts', 'testbed'))) return dir;
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'scripts', 'testbed')))
+      return dir;
     dir = path.dirname(dir);
   }
   return process.cwd();
@@ -91,7 +92,12 @@ export function customApi(): CustomObjectsApi {
 /** Creates a throwaway namespace `<prefix>-<random>`; dispose() deletes it (does not wait for it to be gone). */
 export async function createNamespace(prefix: string): Promise<{ name: string; dispose(): Promise<void> }> {
   const core = coreApi();
-  const safe = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
+  const safe =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'test';
   const name = `${safe}-${Math.random().toString(36).slice(2, 8)}`;
   await core.createNamespace({ body: { metadata: { name, labels: { 'sandpiper.dev/test': 'true' } } } });
   return {
@@ -120,7 +126,13 @@ async function createKwokObject(
   } catch (e: unknown) {
     if ((e as { code?: number }).code !== 409) throw e;
     // Replace an existing one (same pod name).
-    const cur = (await api.getNamespacedCustomObject({ group: KWOK_GROUP, version: KWOK_VERSION, namespace, plural, name })) as {
+    const cur = (await api.getNamespacedCustomObject({
+      group: KWOK_GROUP,
+      version: KWOK_VERSION,
+      namespace,
+      plural,
+      name,
+    })) as {
       metadata: { resourceVersion: string };
     };
     await api.replaceNamespacedCustomObject({

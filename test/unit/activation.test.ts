@@ -50,6 +50,9 @@ describe('activation', () => {
   });
 
   it('evaluates no feature code: nothing that speaks HTTP or runs processes is loaded', () => {
-    assert.deepEqual(loaded.builtins.filter((m) => ['http', 'https', 'child_process'].includes(m)), []);
+    assert.deepEqual(
+      loaded.builtins.filter((m) => ['http', 'https', 'child_process'].includes(m)),
+      [],
+    );
   });
 });

@@ -14,7 +14,11 @@ function cssVar(name: string, fallback: string): string {
 }
 
 function columns(samples: MetricSample[], field: Field): uPlot.AlignedData {
-  return [samples.map((s) => s.t), samples.map((s) => s.canary[field] ?? null), samples.map((s) => s.stable[field] ?? null)];
+  return [
+    samples.map((s) => s.t),
+    samples.map((s) => s.canary[field] ?? null),
+    samples.map((s) => s.stable[field] ?? null),
+  ];
 }
 
 /** Three small live charts of one canary, canary against stable, redrawn in place as samples arrive. */
@@ -43,7 +47,14 @@ export class CanaryCharts {
           legend: { show: true, live: false },
           cursor: { show: false },
           scales: { x: { time: true } },
-          axes: [{ ...axis, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })) }, { ...axis, size: 60, values: (_u, ticks) => ticks.map(c.format) }],
+          axes: [
+            {
+              ...axis,
+              values: (_u, ticks) =>
+                ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })),
+            },
+            { ...axis, size: 60, values: (_u, ticks) => ticks.map(c.format) },
+          ],
           series: [
             {},
             { label: 'canary', stroke: cssVar('--vscode-charts-orange', '#d18616'), width: 2, spanGaps: false },

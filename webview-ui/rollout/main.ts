@@ -1,6 +1,12 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import { isHostMessage, type HostMessage, type PanelState, type WebviewMessage, type WorkloadAction } from '../../src/protocol/rollout';
+import {
+  isHostMessage,
+  type HostMessage,
+  type PanelState,
+  type WebviewMessage,
+  type WorkloadAction,
+} from '../../src/protocol/rollout';
 import { CanaryCharts } from './charts';
 import { renderWorkload } from './workloadView';
 import { installStyles } from './styles';
@@ -41,7 +47,9 @@ function chartsFor(key: string): CanaryCharts {
 function render(): void {
   const header = document.createElement('header');
   const title = document.createElement('span');
-  title.textContent = state.namespace ? `${state.namespace}${state.context ? ` · ${state.context}` : ''}` : 'No namespace';
+  title.textContent = state.namespace
+    ? `${state.namespace}${state.context ? ` · ${state.context}` : ''}`
+    : 'No namespace';
   const pick = document.createElement('vscode-button');
   pick.setAttribute('secondary', '');
   pick.setAttribute('aria-label', 'Show the rollouts of another namespace');
@@ -65,7 +73,14 @@ function render(): void {
     const key = `${w.namespace}/${w.name}`;
     const withCharts = !!w.canary;
     if (withCharts) live.add(key);
-    body.push(renderWorkload(w, { busy: busy.has(key), analysis: state.analyses[key], charts: withCharts ? chartsFor(key).element : undefined, act }));
+    body.push(
+      renderWorkload(w, {
+        busy: busy.has(key),
+        analysis: state.analyses[key],
+        charts: withCharts ? chartsFor(key).element : undefined,
+        act,
+      }),
+    );
   }
   for (const [key, c] of charts) {
     if (!live.has(key)) {

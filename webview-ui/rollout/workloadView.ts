@@ -7,7 +7,11 @@ export interface WorkloadViewOptions {
   act: (action: WorkloadAction, kind: 'Deployment' | 'Rollout', namespace: string, name: string) => void;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (className) e.className = className;
   // textContent only: names and messages come from the cluster and are never parsed as HTML.
@@ -41,7 +45,13 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
   badge.textContent = w.kind === 'Rollout' ? 'Rollout' : `rev ${w.revision || '?'}`;
   h.append(badge);
   s.append(h);
-  s.append(el('div', 'counts', `desired ${w.desired} · updated ${w.updated} · ready ${w.ready} · available ${w.available} · pods ${w.pods}`));
+  s.append(
+    el(
+      'div',
+      'counts',
+      `desired ${w.desired} · updated ${w.updated} · ready ${w.ready} · available ${w.available} · pods ${w.pods}`,
+    ),
+  );
   if (w.progressDeadlineExceeded) s.append(el('div', 'warn', 'Progress deadline exceeded'));
   const failing = w.conditions.filter((c) => c.status === 'False' && c.type !== 'Progressing');
   for (const c of failing) s.append(el('div', 'warn', `${c.type}: ${c.reason ?? ''} ${c.message ?? ''}`.trim()));
@@ -50,13 +60,20 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
 
   const box = el('div', 'canary');
   const step = Math.min(c.stepIndex + 1, c.stepCount);
-  box.append(el('div', 'canary-status', `Canary ${c.status} · step ${step}/${c.stepCount} · weight ${c.weight}%${c.paused ? ' · paused' : ''}`));
+  box.append(
+    el(
+      'div',
+      'canary-status',
+      `Canary ${c.status} · step ${step}/${c.stepCount} · weight ${c.weight}%${c.paused ? ' · paused' : ''}`,
+    ),
+  );
   const steps = el('div', 'steps');
   steps.setAttribute('role', 'progressbar');
   steps.setAttribute('aria-valuemin', '0');
   steps.setAttribute('aria-valuemax', String(c.stepCount));
   steps.setAttribute('aria-valuenow', String(c.stepIndex));
-  for (let i = 0; i < c.stepCount; i++) steps.append(el('span', i < c.stepIndex ? 'done' : i === c.stepIndex ? 'current' : ''));
+  for (let i = 0; i < c.stepCount; i++)
+    steps.append(el('span', i < c.stepIndex ? 'done' : i === c.stepIndex ? 'current' : ''));
   box.append(steps);
   box.append(el('div', 'notice', TRAFFIC[c.trafficMode] ?? c.trafficMode));
   if (c.image) box.append(el('div', 'notice', `image ${c.image}`));
@@ -64,7 +81,17 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
   const verdict = o.analysis ?? c.verdict;
   if (verdict) box.append(el('div', `verdict-${verdict.verdict}`, `Analysis: ${verdict.verdict} — ${verdict.summary}`));
   for (const run of c.analysis) {
-    box.append(el('div', run.phase === 'Failed' || run.phase === 'Error' ? 'verdict-fail' : run.phase === 'Successful' ? 'verdict-pass' : 'notice', `Analysis ${run.name}: ${run.phase}${run.metrics.map((m) => ` · ${m.name} ${m.value ?? '–'} (${m.phase})`).join('')}`));
+    box.append(
+      el(
+        'div',
+        run.phase === 'Failed' || run.phase === 'Error'
+          ? 'verdict-fail'
+          : run.phase === 'Successful'
+            ? 'verdict-pass'
+            : 'notice',
+        `Analysis ${run.name}: ${run.phase}${run.metrics.map((m) => ` · ${m.name} ${m.value ?? '–'} (${m.phase})`).join('')}`,
+      ),
+    );
   }
   s.append(box);
 
@@ -73,7 +100,11 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
     const actions = el('div', 'actions');
     const go = (a: WorkloadAction) => () => o.act(a, w.kind, w.namespace, w.name);
     actions.append(button('Promote', `Promote ${w.name}`, go('promote'), o.busy));
-    actions.append(c.paused ? button('Resume', `Resume ${w.name}`, go('resume'), o.busy, true) : button('Pause', `Pause ${w.name}`, go('pause'), o.busy, true));
+    actions.append(
+      c.paused
+        ? button('Resume', `Resume ${w.name}`, go('resume'), o.busy, true)
+        : button('Pause', `Pause ${w.name}`, go('pause'), o.busy, true),
+    );
     actions.append(button('Abort', `Abort ${w.name} and roll back`, go('abort'), o.busy, true));
     s.append(actions);
   } else if (w.kind === 'Rollout' && c.status === 'aborted') {

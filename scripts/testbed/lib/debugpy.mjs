@@ -25,10 +25,24 @@ export async function installDebugpy() {
   fs.rmSync(scratch, { recursive: true, force: true });
   mkdirp(path.dirname(dir));
   log(`pip install debugpy==${DEBUGPY_VERSION} → ${dir}`);
-  sh(python(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--target', scratch, `debugpy==${DEBUGPY_VERSION}`]);
-  sh(python(), ['-c', 'import debugpy, sys; sys.exit(0 if debugpy.__version__ == sys.argv[1] else 1)', DEBUGPY_VERSION], {
-    env: { ...process.env, PYTHONPATH: scratch },
-  });
+  sh(python(), [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-warn-script-location',
+    '--target',
+    scratch,
+    `debugpy==${DEBUGPY_VERSION}`,
+  ]);
+  sh(
+    python(),
+    ['-c', 'import debugpy, sys; sys.exit(0 if debugpy.__version__ == sys.argv[1] else 1)', DEBUGPY_VERSION],
+    {
+      env: { ...process.env, PYTHONPATH: scratch },
+    },
+  );
   fs.writeFileSync(path.join(scratch, '.sandpiper-installed'), `${DEBUGPY_VERSION}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(scratch, dir);

@@ -5,7 +5,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CACHE, PROGRESS_MS, REALNODE_VERSIONS as RV, VERSIONS, log, mkdirp, pidAlive, runLogged, sleep } from '../lib.mjs';
+import {
+  CACHE,
+  PROGRESS_MS,
+  REALNODE_VERSIONS as RV,
+  VERSIONS,
+  log,
+  mkdirp,
+  pidAlive,
+  runLogged,
+  sleep,
+} from '../lib.mjs';
 import { goBuildWrapper, goEnv, goModDownload, haveAll, k8sWrapper } from '../build.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -82,17 +92,30 @@ export async function buildCoreDNS() {
   const v = RV.coredns;
   const src = copyModule(`github.com/coredns/coredns@v${v}`, path.join(CACHE, 'src', `coredns-v${v}`));
   const cfg = path.join(src, 'plugin.cfg');
-  const kept = fs.readFileSync(cfg, 'utf8').split('\n')
+  const kept = fs
+    .readFileSync(cfg, 'utf8')
+    .split('\n')
     .filter((l) => COREDNS_PLUGINS.includes(l.split(':')[0]));
-  if (kept.length !== COREDNS_PLUGINS.length) throw new Error(`coredns v${v}: plugin.cfg lacks one of ${COREDNS_PLUGINS}`);
+  if (kept.length !== COREDNS_PLUGINS.length)
+    throw new Error(`coredns v${v}: plugin.cfg lacks one of ${COREDNS_PLUGINS}`);
   fs.writeFileSync(cfg, kept.join('\n') + '\n');
   const logFile = path.join(src, 'build.log');
   const progress = `coredns v${v}`;
   await niceGo(['generate', '.'], { logFile, cwd: src, progress: `${progress} (go generate)` });
-  await intoCache(bin, (out) => niceGo(
-    ['build', '-trimpath', '-ldflags', `-s -w -X github.com/coredns/coredns/coremain.GitCommit=v${v}`, '-o', out, '.'],
-    { logFile, cwd: src, progress: `${progress} (go build)` },
-  ));
+  await intoCache(bin, (out) =>
+    niceGo(
+      [
+        'build',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X github.com/coredns/coredns/coremain.GitCommit=v${v}`,
+        '-o',
+        out,
+        '.',
+      ],
+      { logFile, cwd: src, progress: `${progress} (go build)` },
+    ),
+  );
   return 'built';
 }
 
@@ -124,10 +147,21 @@ export async function buildTraefik() {
   fs.writeFileSync(goModFile, goMod);
   const logFile = path.join(src, 'build.log');
   // The web UI assets are not in the module zip; the dashboard stays off.
-  await intoCache(bin, (out) => niceGo(
-    ['build', '-mod=mod', '-trimpath', '-ldflags', `-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v${v}`, '-o', out, './cmd/traefik'],
-    { logFile, cwd: src, progress: `traefik v${v} (go build)` },
-  ));
+  await intoCache(bin, (out) =>
+    niceGo(
+      [
+        'build',
+        '-mod=mod',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v${v}`,
+        '-o',
+        out,
+        './cmd/traefik',
+      ],
+      { logFile, cwd: src, progress: `traefik v${v} (go build)` },
+    ),
+  );
   return 'built';
 }
 
@@ -137,10 +171,13 @@ function trimLego(dir) {
   fs.rmSync(path.join(dir, 'main.go'), { force: true });
   const dns = path.join(dir, 'providers', 'dns');
   for (const e of fs.readdirSync(dns, { withFileTypes: true })) {
-    if (e.isDirectory() && !['exec', 'manual', 'internal'].includes(e.name)) fs.rmSync(path.join(dns, e.name), { recursive: true });
+    if (e.isDirectory() && !['exec', 'manual', 'internal'].includes(e.name))
+      fs.rmSync(path.join(dns, e.name), { recursive: true });
   }
   fs.rmSync(path.join(dns, 'dns_providers_test.go'), { force: true });
-  fs.writeFileSync(path.join(dns, 'zz_gen_dns_providers.go'), `// Trimmed by scripts/testbed/realnode/build.mjs: only providers that need no cloud SDK.
+  fs.writeFileSync(
+    path.join(dns, 'zz_gen_dns_providers.go'),
+    `// Trimmed by scripts/testbed/realnode/build.mjs: only providers that need no cloud SDK.
 
 package dns
 
@@ -163,13 +200,16 @@ func NewDNSChallengeProviderByName(name string) (challenge.Provider, error) {
 		return nil, fmt.Errorf("unrecognized DNS provider: %s", name)
 	}
 }
-`);
+`,
+  );
 }
 
 function writeDynamicExt(dir) {
   mkdirp(dir);
   fs.writeFileSync(path.join(dir, 'go.mod'), 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24\n');
-  fs.writeFileSync(path.join(dir, 'ext.go'), `// Package ext recreates Traefik's nested module that its module zip leaves out (empty extension points).
+  fs.writeFileSync(
+    path.join(dir, 'ext.go'),
+    `// Package ext recreates Traefik's nested module that its module zip leaves out (empty extension points).
 package ext
 
 // HTTP is embedded in dynamic.HTTPConfiguration.
@@ -183,7 +223,8 @@ type RouterIng struct{}
 
 // ToRouter converts the annotation form.
 func (RouterIng) ToRouter() Router { return Router{} }
-`);
+`,
+  );
 }
 
 /** One build of a component at a time across processes (two `up`s must not patch the same source folder). */

@@ -20,7 +20,15 @@ export const FAKE_NODE_TAINT = { key: 'kwok.x-k8s.io/node', value: 'fake', effec
 export const SYSCTLS = ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops', 'net.ipv4.ip_forward'];
 
 /** Places outside the state dir that kubelet / containerd 1.6 / CNI write whatever their config says. */
-export const HOST_PATHS = ['/var/lib/kubelet', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/run/containerd', '/run/netns', '/var/run/netns'];
+export const HOST_PATHS = [
+  '/var/lib/kubelet',
+  '/var/log/containers',
+  '/var/log/pods',
+  '/var/lib/cni',
+  '/run/containerd',
+  '/run/netns',
+  '/var/run/netns',
+];
 
 /** The egress guard: nothing from a pod, nor anything kube-proxy DNATed, leaves except by the bridge or lo. */
 export function guardRules() {
@@ -85,23 +93,31 @@ export function registryHostsToml(d) {
 
 /** bridge + host-local: no masquerade, no default route in pods (only the Service range via the bridge). */
 export function cniConflist(d) {
-  return JSON.stringify({
-    cniVersion: '0.4.0',
-    name: 'sandpiper-realnode',
-    plugins: [{
-      type: 'bridge',
-      bridge: BRIDGE,
-      isGateway: true,
-      ipMasq: false,
-      hairpinMode: true,
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: POD_CIDR, gateway: BRIDGE_IP }]],
-        routes: [{ dst: SERVICE_CIDR }],
-        dataDir: d.cniIpamDir,
+  return (
+    JSON.stringify(
+      {
+        cniVersion: '0.4.0',
+        name: 'sandpiper-realnode',
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: BRIDGE,
+            isGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: 'host-local',
+              ranges: [[{ subnet: POD_CIDR, gateway: BRIDGE_IP }]],
+              routes: [{ dst: SERVICE_CIDR }],
+              dataDir: d.cniIpamDir,
+            },
+          },
+        ],
       },
-    }],
-  }, null, 2) + '\n';
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 export function kubeletYaml(d) {

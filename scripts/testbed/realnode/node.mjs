@@ -6,20 +6,54 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  REALNODE_VERSIONS as RV, daemonAlive, httpOk, mkdirp, pidAlive, readPid, sh, startDaemon, stopPid, waitFor, waitForDaemon, which,
+  REALNODE_VERSIONS as RV,
+  daemonAlive,
+  httpOk,
+  mkdirp,
+  pidAlive,
+  readPid,
+  sh,
+  startDaemon,
+  stopPid,
+  waitFor,
+  waitForDaemon,
+  which,
 } from '../lib.mjs';
 import { NODE_BINS, corednsBin, kubeNodeBinDir, traefikBin } from './build.mjs';
 import {
-  BRIDGE, BRIDGE_IP, EGRESS_GUARD, GATEWAY_CLASS, NODE_NAME, POD_CIDR, SERVICE_CIDR,
-  REDIRECTED_REGISTRIES, cniConflist, containerdToml, corefile, guardRules, kubeProxyYaml, kubeletYaml, registryHostsToml,
-  resolvConf, traefikYaml,
+  BRIDGE,
+  BRIDGE_IP,
+  EGRESS_GUARD,
+  GATEWAY_CLASS,
+  NODE_NAME,
+  POD_CIDR,
+  SERVICE_CIDR,
+  REDIRECTED_REGISTRIES,
+  cniConflist,
+  containerdToml,
+  corefile,
+  guardRules,
+  kubeProxyYaml,
+  kubeletYaml,
+  registryHostsToml,
+  resolvConf,
+  traefikYaml,
 } from './config.mjs';
 import { recordHost } from './teardown.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
 /** Ports of the real node's listeners (all on 127.0.0.1), allocated once into ports.json. */
-export const REALNODE_PORTS = ['kubelet', 'kubeletHealthz', 'kubeProxyHealthz', 'kubeProxyMetrics', 'corednsHealth', 'corednsReady', 'gateway', 'traefikPing'];
+export const REALNODE_PORTS = [
+  'kubelet',
+  'kubeletHealthz',
+  'kubeProxyHealthz',
+  'kubeProxyMetrics',
+  'corednsHealth',
+  'corednsReady',
+  'gateway',
+  'traefikPing',
+];
 
 /** Every path of the real node under the testbed state dir. */
 export function realNodeDirs(state) {
@@ -62,7 +96,8 @@ function writeConfigs(d, ctx) {
     [path.join(d.config, 'Corefile')]: corefile(vars),
     [path.join(d.config, 'traefik.yaml')]: traefikYaml(vars),
   };
-  for (const r of REDIRECTED_REGISTRIES) files[path.join(mkdirp(path.join(d.registryHostsDir, r)), 'hosts.toml')] = registryHostsToml(vars);
+  for (const r of REDIRECTED_REGISTRIES)
+    files[path.join(mkdirp(path.join(d.registryHostsDir, r)), 'hosts.toml')] = registryHostsToml(vars);
   // Only on change: kube-proxy exits when its config file is written, even with the same content.
   for (const [f, text] of Object.entries(files)) if (readText(f) !== text) fs.writeFileSync(f, text);
 }
@@ -78,7 +113,8 @@ function readText(f) {
 /** A recorded process that runs but does not answer is stopped before a new one starts (never two of a kind). */
 async function stopStale(name) {
   const pid = readPid(name);
-  if (pid && pidAlive(pid) && !(await stopPid(pid, 15000))) throw new Error(`${name} (pid ${pid}) does not answer and did not stop`);
+  if (pid && pidAlive(pid) && !(await stopPid(pid, 15000)))
+    throw new Error(`${name} (pid ${pid}) does not answer and did not stop`);
 }
 
 function linkExists(name) {
@@ -103,7 +139,8 @@ function phaseNetwork() {
     for (const r of guardRules()) ipt(['-A', EGRESS_GUARD, ...r]);
     did.push('egress guard');
   }
-  if (ipt(['-C', 'POSTROUTING', '-j', EGRESS_GUARD], false).status !== 0) ipt(['-I', 'POSTROUTING', '1', '-j', EGRESS_GUARD]);
+  if (ipt(['-C', 'POSTROUTING', '-j', EGRESS_GUARD], false).status !== 0)
+    ipt(['-I', 'POSTROUTING', '1', '-j', EGRESS_GUARD]);
   return did.length ? did.join(', ') : 'present';
 }
 
@@ -162,7 +199,9 @@ async function phaseCoreDNS(d, ctx) {
 }
 
 function nodeReady(ctx) {
-  const r = ctx.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { check: false });
+  const r = ctx.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], {
+    check: false,
+  });
   return r.status === 0 && r.stdout.trim() === 'True';
 }
 
@@ -189,7 +228,10 @@ async function phaseKubeProxy(d, ctx) {
   const healthz = `http://127.0.0.1:${ctx.ports.kubeProxyHealthz}/healthz`;
   if (daemonAlive('kube-proxy', 'kube-proxy') && (await httpOk(healthz))) return 'already running';
   await stopStale('kube-proxy');
-  startDaemon('kube-proxy', path.join(kubeNodeBinDir(), 'kube-proxy'), [`--config=${path.join(d.config, 'kube-proxy.yaml')}`, '--v=2']);
+  startDaemon('kube-proxy', path.join(kubeNodeBinDir(), 'kube-proxy'), [
+    `--config=${path.join(d.config, 'kube-proxy.yaml')}`,
+    '--v=2',
+  ]);
   await waitForDaemon('kube-proxy', healthz, () => httpOk(healthz), 60000, 200);
   return `started, iptables mode (pid ${readPid('kube-proxy')})`;
 }
@@ -212,10 +254,18 @@ async function phaseTraefik(d, ctx) {
       spec: { controllerName: 'traefik.io/gateway-controller' },
     }),
   });
-  await waitFor(`GatewayClass ${GATEWAY_CLASS} Accepted`, () => {
-    const r = ctx.kubectl(['get', 'gatewayclass', GATEWAY_CLASS, '-o', 'jsonpath={.status.conditions[?(@.type=="Accepted")].status}'], { check: false });
-    return r.stdout.trim() === 'True';
-  }, 60000, 300);
+  await waitFor(
+    `GatewayClass ${GATEWAY_CLASS} Accepted`,
+    () => {
+      const r = ctx.kubectl(
+        ['get', 'gatewayclass', GATEWAY_CLASS, '-o', 'jsonpath={.status.conditions[?(@.type=="Accepted")].status}'],
+        { check: false },
+      );
+      return r.stdout.trim() === 'True';
+    },
+    60000,
+    300,
+  );
   return `gateway listener 127.0.0.1:${ctx.ports.gateway}, GatewayClass ${GATEWAY_CLASS} Accepted (pid ${readPid('traefik')})`;
 }
 
@@ -271,11 +321,21 @@ function containerdVersion() {
 /** Status rows: [name, pid, ok]. */
 export async function realNodeStatus(ctx) {
   const rows = [];
-  for (const [n, exe] of [['containerd', 'containerd.toml'], ['coredns', 'coredns'], ['kubelet', 'kubelet'], ['kube-proxy', 'kube-proxy'], ['traefik', 'traefik']]) {
+  for (const [n, exe] of [
+    ['containerd', 'containerd.toml'],
+    ['coredns', 'coredns'],
+    ['kubelet', 'kubelet'],
+    ['kube-proxy', 'kube-proxy'],
+    ['traefik', 'traefik'],
+  ]) {
     const pid = readPid(n);
     rows.push([`real node: ${n}`, pid || '-', Boolean(daemonAlive(n, exe))]);
   }
   rows.push([`real node: node ${NODE_NAME} Ready`, '', nodeReady(ctx)]);
-  rows.push([`real node: gateway ping :${ctx.ports.traefikPing}`, '', await httpOk(`http://127.0.0.1:${ctx.ports.traefikPing}/ping`)]);
+  rows.push([
+    `real node: gateway ping :${ctx.ports.traefikPing}`,
+    '',
+    await httpOk(`http://127.0.0.1:${ctx.ports.traefikPing}/ping`),
+  ]);
   return rows;
 }

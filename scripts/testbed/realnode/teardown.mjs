@@ -19,7 +19,12 @@ function ruleLines(tool) {
   if (!which(`${tool}-save`)) return [];
   const r = sh(`${tool}-save`, [], { check: false });
   // Counters and comments change run to run; the rules themselves are what must come back.
-  return r.status === 0 ? r.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')) : [];
+  return r.status === 0
+    ? r.stdout
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.replace(/ \[\d+:\d+\]$/, ''))
+    : [];
 }
 
 function nftTables() {
@@ -30,7 +35,10 @@ function nftTables() {
 
 function cgroupHierarchies() {
   try {
-    return fs.readdirSync(CGROUP_ROOT).map((h) => path.join(CGROUP_ROOT, h)).filter((p) => fs.statSync(p).isDirectory());
+    return fs
+      .readdirSync(CGROUP_ROOT)
+      .map((h) => path.join(CGROUP_ROOT, h))
+      .filter((p) => fs.statSync(p).isDirectory());
   } catch {
     return [];
   }
@@ -38,7 +46,11 @@ function cgroupHierarchies() {
 
 function vethLinks() {
   const r = sh('ip', ['-o', 'link', 'show', 'type', 'veth'], { check: false });
-  return (r.stdout || '').split('\n').map((l) => (l.split(': ')[1] || '').split('@')[0]).filter(Boolean).sort();
+  return (r.stdout || '')
+    .split('\n')
+    .map((l) => (l.split(': ')[1] || '').split('@')[0])
+    .filter(Boolean)
+    .sort();
 }
 
 function netnsMounts() {
@@ -83,7 +95,10 @@ function killPodProcesses() {
     for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
   };
   for (const h of cgroupHierarchies()) walk(path.join(h, 'kubepods'));
-  for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch {}
+  for (const pid of pids)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
   return pids.size;
 }
 
@@ -95,7 +110,9 @@ function removeCgroupTree(dir) {
     return;
   }
   for (const e of entries) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
-  try { fs.rmdirSync(dir); } catch {}
+  try {
+    fs.rmdirSync(dir);
+  } catch {}
 }
 
 /** PIDs whose command line mentions dir (containerd, its shims). */
@@ -116,7 +133,9 @@ function procsMentioning(dir) {
 function restoreRules(tool, before) {
   const now = ruleLines(tool);
   if (!now.some((l) => OUR_RULES.test(l) && !before.includes(l))) return;
-  const keep = sh(`${tool}-save`, []).stdout.split('\n').filter((l) => !(OUR_RULES.test(l) && !before.includes(l.replace(/ \[\d+:\d+\]$/, ''))));
+  const keep = sh(`${tool}-save`, [])
+    .stdout.split('\n')
+    .filter((l) => !(OUR_RULES.test(l) && !before.includes(l.replace(/ \[\d+:\d+\]$/, ''))));
   sh(`${tool}-restore`, [], { input: keep.join('\n') + '\n' });
 }
 
@@ -129,7 +148,11 @@ export async function downRealNode(ctx) {
   const stopped = [];
   const problems = [];
   const before = readJson(d.hostBefore);
-  if (ctx.kubectl) ctx.kubectl(['delete', 'node', 'localhost', '--ignore-not-found', '--wait=false'], { check: false, timeout: 15000 });
+  if (ctx.kubectl)
+    ctx.kubectl(['delete', 'node', 'localhost', '--ignore-not-found', '--wait=false'], {
+      check: false,
+      timeout: 15000,
+    });
   for (const name of ['traefik', 'coredns', 'kube-proxy', 'kubelet']) {
     const pid = readPid(name);
     if (pid && pidAlive(pid)) {
@@ -143,10 +166,13 @@ export async function downRealNode(ctx) {
   if (killed) stopped.push(`${killed} container process(es)`);
   const cpid = readPid('containerd');
   if (cpid && pidAlive(cpid)) {
-    const ctr = (args) => sh(which('ctr') || 'ctr', ['-a', d.containerdSock, '-n', 'k8s.io', ...args], { check: false, timeout: 20000 });
+    const ctr = (args) =>
+      sh(which('ctr') || 'ctr', ['-a', d.containerdSock, '-n', 'k8s.io', ...args], { check: false, timeout: 20000 });
     await sleep(300);
-    for (const t of (ctr(['tasks', 'ls', '-q']).stdout || '').split('\n').filter(Boolean)) ctr(['tasks', 'delete', '-f', t]);
-    for (const c of (ctr(['containers', 'ls', '-q']).stdout || '').split('\n').filter(Boolean)) ctr(['containers', 'delete', c]);
+    for (const t of (ctr(['tasks', 'ls', '-q']).stdout || '').split('\n').filter(Boolean))
+      ctr(['tasks', 'delete', '-f', t]);
+    for (const c of (ctr(['containers', 'ls', '-q']).stdout || '').split('\n').filter(Boolean))
+      ctr(['containers', 'delete', c]);
     if (await stopPid(cpid, 15000)) stopped.push(`containerd(${cpid})`);
     else problems.push(`containerd (pid ${cpid}) did not exit`);
   }
@@ -185,14 +211,19 @@ function restoreHost(before) {
       if (!rules.length) sh('nft', ['delete', 'table', family, name], { check: false });
     }
   }
-  if (sh('ip', ['link', 'show', BRIDGE], { check: false }).status === 0) sh('ip', ['link', 'del', BRIDGE], { check: false });
-  for (const v of vethLinks().filter((x) => !(before.veths || []).includes(x))) sh('ip', ['link', 'del', v], { check: false });
+  if (sh('ip', ['link', 'show', BRIDGE], { check: false }).status === 0)
+    sh('ip', ['link', 'del', BRIDGE], { check: false });
+  for (const v of vethLinks().filter((x) => !(before.veths || []).includes(x)))
+    sh('ip', ['link', 'del', v], { check: false });
   for (const [k, v] of Object.entries(before.sysctls || {})) sh('sysctl', ['-qw', `${k}=${v}`], { check: false });
-  for (const h of cgroupHierarchies()) if (!(before.kubepods || []).includes(h)) removeCgroupTree(path.join(h, 'kubepods'));
+  for (const h of cgroupHierarchies())
+    if (!(before.kubepods || []).includes(h)) removeCgroupTree(path.join(h, 'kubepods'));
   for (const p of HOST_PATHS) {
     if ((before.hostPaths || []).includes(p)) continue;
     if (NETNS_DIRS.includes(p)) {
-      try { fs.rmdirSync(p); } catch {}
+      try {
+        fs.rmdirSync(p);
+      } catch {}
     } else fs.rmSync(p, { recursive: true, force: true });
   }
 }
@@ -203,19 +234,27 @@ function verify(d, before) {
   for (const pid of procsMentioning(d.run)) problems.push(`process ${pid} still references ${d.run}`);
   for (const mp of mountsUnder(d.root)) problems.push(`mount ${mp} still present`);
   for (const mp of netnsMounts()) problems.push(`network namespace mount ${mp} still present`);
-  if (sh('ip', ['link', 'show', BRIDGE], { check: false }).status === 0) problems.push(`bridge ${BRIDGE} still present`);
-  if ((sh('ip', ['route', 'show', SERVICE_CIDR], { check: false }).stdout || '').trim()) problems.push(`route ${SERVICE_CIDR} still present`);
+  if (sh('ip', ['link', 'show', BRIDGE], { check: false }).status === 0)
+    problems.push(`bridge ${BRIDGE} still present`);
+  if ((sh('ip', ['route', 'show', SERVICE_CIDR], { check: false }).stdout || '').trim())
+    problems.push(`route ${SERVICE_CIDR} still present`);
   if (!before) return problems;
-  for (const v of vethLinks().filter((x) => !(before.veths || []).includes(x))) problems.push(`veth ${v} still present`);
+  for (const v of vethLinks().filter((x) => !(before.veths || []).includes(x)))
+    problems.push(`veth ${v} still present`);
   for (const tool of ['iptables', 'ip6tables']) {
-    for (const l of ruleLines(tool)) if (OUR_RULES.test(l) && !(before[tool] || []).includes(l)) problems.push(`${tool}: ${l}`);
+    for (const l of ruleLines(tool))
+      if (OUR_RULES.test(l) && !(before[tool] || []).includes(l)) problems.push(`${tool}: ${l}`);
   }
   const tables = nftTables();
-  if (tables && before.nftTables) for (const t of tables.filter((x) => !before.nftTables.includes(x))) problems.push(`nft ${t} left`);
-  for (const [k, v] of Object.entries(before.sysctls || {})) if (sysctl(k) !== v) problems.push(`sysctl ${k}=${sysctl(k)} (was ${v})`);
+  if (tables && before.nftTables)
+    for (const t of tables.filter((x) => !before.nftTables.includes(x))) problems.push(`nft ${t} left`);
+  for (const [k, v] of Object.entries(before.sysctls || {}))
+    if (sysctl(k) !== v) problems.push(`sysctl ${k}=${sysctl(k)} (was ${v})`);
   for (const h of cgroupHierarchies()) {
-    if (!(before.kubepods || []).includes(h) && fs.existsSync(path.join(h, 'kubepods'))) problems.push(`cgroup ${h}/kubepods still present`);
+    if (!(before.kubepods || []).includes(h) && fs.existsSync(path.join(h, 'kubepods')))
+      problems.push(`cgroup ${h}/kubepods still present`);
   }
-  for (const p of HOST_PATHS) if (!(before.hostPaths || []).includes(p) && fs.existsSync(p)) problems.push(`${p} still present`);
+  for (const p of HOST_PATHS)
+    if (!(before.hostPaths || []).includes(p) && fs.existsSync(p)) problems.push(`${p} still present`);
   return problems;
 }

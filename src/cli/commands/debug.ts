@@ -16,10 +16,18 @@ interface DebugOptions {
 export function registerDebugCommands(program: Command, cli: CliContext): void {
   program
     .command('debug')
-    .description("Forward a service's debug port (from sandpiper.yaml) to 127.0.0.1 and keep forwarding until Ctrl+C; attach any debugger to it.")
+    .description(
+      "Forward a service's debug port (from sandpiper.yaml) to 127.0.0.1 and keep forwarding until Ctrl+C; attach any debugger to it.",
+    )
     .argument('<env>', 'environment (namespace)')
     .option('-s, --service <name>', 'service from sandpiper.yaml (default: the only one)')
-    .addOption(parsedOption('--port <n>', 'debug port in the container (default: the service debug.port)', wholeNumber(1, 65535)))
+    .addOption(
+      parsedOption(
+        '--port <n>',
+        'debug port in the container (default: the service debug.port)',
+        wholeNumber(1, 65535),
+      ),
+    )
     .addOption(parsedOption('--local-port <n>', 'local port (default: a free one)', wholeNumber(1, 65535)))
     .option('--json', 'print the forward as JSON')
     .action(async (env: string, o: DebugOptions, cmd: Command) => {
@@ -27,20 +35,52 @@ export function registerDebugCommands(program: Command, cli: CliContext): void {
       const config = await configFor(cmd);
       const names = Object.keys(config.services);
       const name = o.service ?? (names.length === 1 ? names[0] : undefined);
-      if (!name) throw new SandpiperError('usage', `Which service? sandpiper.yaml has ${names.join(', ')}.`, 'Pass --service <name>.');
+      if (!name)
+        throw new SandpiperError(
+          'usage',
+          `Which service? sandpiper.yaml has ${names.join(', ')}.`,
+          'Pass --service <name>.',
+        );
       const service = config.services[name];
-      if (!service) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${name}".`, `Use one of: ${names.join(', ')}.`);
+      if (!service)
+        throw new SandpiperError(
+          'unknown-service',
+          `sandpiper.yaml has no service "${name}".`,
+          `Use one of: ${names.join(', ')}.`,
+        );
       const remotePort = o.port ?? service.debug?.port;
-      if (!remotePort) throw new SandpiperError('no-debug-config', `Service "${name}" has no debug section in sandpiper.yaml.`, 'Add `debug: { runtime: node, port: 9229, remoteRoot: /app }`, or pass --port.');
-      const forwarder = new PortForwarder({ kube: kubeFor(cmd), namespace: env, service: name, remotePort, localPort: o.localPort });
+      if (!remotePort)
+        throw new SandpiperError(
+          'no-debug-config',
+          `Service "${name}" has no debug section in sandpiper.yaml.`,
+          'Add `debug: { runtime: node, port: 9229, remoteRoot: /app }`, or pass --port.',
+        );
+      const forwarder = new PortForwarder({
+        kube: kubeFor(cmd),
+        namespace: env,
+        service: name,
+        remotePort,
+        localPort: o.localPort,
+      });
       forwarder.onEvent((e) => {
         if (e.kind === 'pod-changed') process.stderr.write(`sandpiper: forwarding to pod ${e.to}\n`);
         if (e.kind === 'stream-error') process.stderr.write(`sandpiper: ${e.pod}: ${e.message}\n`);
       });
       try {
         const localPort = await unlessAborted(forwarder.start(), signal);
-        if (o.json) printJson({ env, service: name, pod: forwarder.currentPod, remotePort, localPort, address: `127.0.0.1:${localPort}` });
-        else process.stdout.write(`Forwarding 127.0.0.1:${localPort} -> ${name}:${remotePort} in ${env} (pod ${forwarder.currentPod}). Attach your debugger there; Ctrl+C stops.\n`);
+        if (o.json)
+          printJson({
+            env,
+            service: name,
+            pod: forwarder.currentPod,
+            remotePort,
+            localPort,
+            address: `127.0.0.1:${localPort}`,
+          });
+        else
+          process.stdout.write(
+            `Forwarding 127.0.0.1:${localPort} -> ${name}:${remotePort} in ${env} (pod ${forwarder.currentPod}). Attach your debugger there; Ctrl+C stops.\n`,
+          );
         await untilAborted(signal);
       } finally {
         await forwarder.dispose();

@@ -16,7 +16,9 @@ interface LogsOptions {
 export function registerLogsCommands(program: Command, cli: CliContext): void {
   program
     .command('logs')
-    .description('Print (and with --follow, follow) the logs of every pod of an environment, prefixed by pod/container.')
+    .description(
+      'Print (and with --follow, follow) the logs of every pod of an environment, prefixed by pod/container.',
+    )
     .argument('<env>', 'environment (namespace)')
     .option('-s, --service <name>', 'only the pods of this service')
     .option('-f, --follow', 'keep following; resumes after drops and restarts without losing or repeating lines')
@@ -28,16 +30,19 @@ export function registerLogsCommands(program: Command, cli: CliContext): void {
       const writer = new BatchedLogWriter({ append: (text) => process.stdout.write(text) });
       try {
         // Also stops waiting on a request that does not take the signal (the first pod list).
-        await unlessAborted(followEnvironmentLogs({
-          kube,
-          namespace: env,
-          service: o.service,
-          follow: !!o.follow,
-          tailLines: o.tail < 0 ? undefined : o.tail,
+        await unlessAborted(
+          followEnvironmentLogs({
+            kube,
+            namespace: env,
+            service: o.service,
+            follow: !!o.follow,
+            tailLines: o.tail < 0 ? undefined : o.tail,
+            signal,
+            onLine: (record) => (o.json ? process.stdout.write(`${JSON.stringify(record)}\n`) : writer.write(record)),
+            onNotice: (message) => process.stderr.write(`sandpiper: ${message}\n`),
+          }),
           signal,
-          onLine: (record) => (o.json ? process.stdout.write(`${JSON.stringify(record)}\n`) : writer.write(record)),
-          onNotice: (message) => process.stderr.write(`sandpiper: ${message}\n`),
-        }), signal);
+        );
       } finally {
         writer.dispose();
       }

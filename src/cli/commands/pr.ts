@@ -4,7 +4,13 @@ import { SandpiperError } from '../../core/errors';
 import { GitCli } from '../../core/infra/git';
 import { planDraft, type PullRequestDraft } from '../../core/pr/draft';
 import { environmentSummary, type SandpiperSummary } from '../../core/pr/body';
-import { OctokitGitHost, apiBaseCandidate, normalizeHost, requireRepository, type GitHubRepository } from '../../core/infra/github';
+import {
+  OctokitGitHost,
+  apiBaseCandidate,
+  normalizeHost,
+  requireRepository,
+  type GitHubRepository,
+} from '../../core/infra/github';
 import { approvedApiBase, approvedHostsFile, readApprovedHosts } from '../../core/pr/hostApproval';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
 import { latestCanary } from '../../core/canary/state';
@@ -38,7 +44,11 @@ async function optionalConfig(cmd: Command): Promise<SandpiperConfig | undefined
 function tokenFromEnvironment(): string {
   const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN;
   if (!token) {
-    throw new SandpiperError('github-no-token', 'No GitHub token found in GITHUB_TOKEN or GH_TOKEN.', 'Create a token with the "repo" scope, or run `export GITHUB_TOKEN=$(gh auth token)`; --dry-run works without one.');
+    throw new SandpiperError(
+      'github-no-token',
+      'No GitHub token found in GITHUB_TOKEN or GH_TOKEN.',
+      'Create a token with the "repo" scope, or run `export GITHUB_TOKEN=$(gh auth token)`; --dry-run works without one.',
+    );
   }
   return token;
 }
@@ -56,21 +66,45 @@ function draftJson(d: PullRequestDraft) {
     changedFiles: d.changedFiles,
     commits: d.commits.map((c) => ({ sha: c.sha, subject: c.subject })),
     uncommitted: d.uncommitted,
-    reviewers: d.reviewers.map((r) => ({ label: r.label, kind: r.kind, login: r.login, team: r.team, reasons: r.reasons })),
+    reviewers: d.reviewers.map((r) => ({
+      label: r.label,
+      kind: r.kind,
+      login: r.login,
+      team: r.team,
+      reasons: r.reasons,
+    })),
   };
 }
 
 function printDraft(d: PullRequestDraft): void {
-  const out = [`${d.branch} → ${d.base}${d.repository ? ` on ${d.repository.owner}/${d.repository.repo}` : ''}`, `Title: ${d.title}`];
-  if (d.templates.length > 1) out.push(`Template: ${d.template?.path} (others: ${d.templates.filter((t) => t !== d.template).map((t) => t.name).join(', ')}; pick with --template)`);
-  out.push('Reviewers:', ...(d.reviewers.length ? d.reviewers.map((r, i) => `  ${i + 1}. ${r.label} — ${r.reasons.join('; ')}`) : ['  none suggested']));
+  const out = [
+    `${d.branch} → ${d.base}${d.repository ? ` on ${d.repository.owner}/${d.repository.repo}` : ''}`,
+    `Title: ${d.title}`,
+  ];
+  if (d.templates.length > 1)
+    out.push(
+      `Template: ${d.template?.path} (others: ${d.templates
+        .filter((t) => t !== d.template)
+        .map((t) => t.name)
+        .join(', ')}; pick with --template)`,
+    );
+  out.push(
+    'Reviewers:',
+    ...(d.reviewers.length
+      ? d.reviewers.map((r, i) => `  ${i + 1}. ${r.label} — ${r.reasons.join('; ')}`)
+      : ['  none suggested']),
+  );
   out.push('', d.body);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
 function printResult(r: PublishResult): void {
   const pr = r.pullRequest;
-  const lines = [r.created ? `Created draft pull request #${pr.number}: ${pr.url}` : `Pull request #${pr.number} is already open for this branch: ${pr.url}`];
+  const lines = [
+    r.created
+      ? `Created draft pull request #${pr.number}: ${pr.url}`
+      : `Pull request #${pr.number} is already open for this branch: ${pr.url}`,
+  ];
   const who = [...r.requested.reviewers.map((l) => `@${l}`), ...r.requested.team_reviewers.map((t) => `team ${t}`)];
   if (who.length) lines.push(`Requested reviews from ${who.join(', ')}`);
   if (r.reviewerProblem) lines.push(`Reviewers were not requested: ${r.reviewerProblem}`);
@@ -106,24 +140,43 @@ async function draftCommand(flags: DraftFlags, cmd: Command, cli: CliContext): P
   const repository = requireRepository(flags.remote, await git.remoteUrl(flags.remote));
   const token = tokenFromEnvironment();
   if (draft.uncommitted.length) {
-    process.stderr.write(`warning: ${draft.uncommitted.length} file(s) have uncommitted changes that will not be in the pull request: ${draft.uncommitted.slice(0, 5).join(', ')}${draft.uncommitted.length > 5 ? ', …' : ''}\n`);
+    process.stderr.write(
+      `warning: ${draft.uncommitted.length} file(s) have uncommitted changes that will not be in the pull request: ${draft.uncommitted.slice(0, 5).join(', ')}${draft.uncommitted.length > 5 ? ', …' : ''}\n`,
+    );
   }
   const keep = flags.reviewers?.split(',').map((s) => s.trim().replace(/^@/, '').toLowerCase());
-  const reviewers = keep ? draft.reviewers.filter((r) => keep.includes(r.label.replace(/^@/, '').toLowerCase())) : draft.reviewers;
+  const reviewers = keep
+    ? draft.reviewers.filter((r) => keep.includes(r.label.replace(/^@/, '').toLowerCase()))
+    : draft.reviewers;
   const host = new OctokitGitHost(token, await cliApiBase(repository, flags, config));
-  const result = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers }, {
-    git,
-    host,
-    // Ctrl+C stops the push (git is killed) and every GitHub call after it.
-    signal: cli.interruptSignal(),
-    progress: (step) => process.stderr.write(`… ${step}\n`),
-  });
-  if (flags.json) printJson({ ...draftJson(draft), pullRequest: result.pullRequest, created: result.created, requested: result.requested, reviewerProblem: result.reviewerProblem });
+  const result = await publishDraft(
+    draft,
+    { title: draft.title, body: draft.body, reviewers },
+    {
+      git,
+      host,
+      // Ctrl+C stops the push (git is killed) and every GitHub call after it.
+      signal: cli.interruptSignal(),
+      progress: (step) => process.stderr.write(`… ${step}\n`),
+    },
+  );
+  if (flags.json)
+    printJson({
+      ...draftJson(draft),
+      pullRequest: result.pullRequest,
+      created: result.created,
+      requested: result.requested,
+      reviewerProblem: result.reviewerProblem,
+    });
   else printResult(result);
   if (flags.open) openInBrowser(result.pullRequest.url);
   // The pull request is there (printed above), but part of what was asked was not done: say so in the exit code.
   if (result.reviewerProblem) {
-    throw new SandpiperError('github-rejected', `Pull request #${result.pullRequest.number} is open, but reviewers were not requested: ${result.reviewerProblem}`, 'Request them on GitHub, or pick others with --reviewers.');
+    throw new SandpiperError(
+      'github-rejected',
+      `Pull request #${result.pullRequest.number} is open, but reviewers were not requested: ${result.reviewerProblem}`,
+      'Request them on GitHub, or pick others with --reviewers.',
+    );
   }
 }
 
@@ -137,10 +190,19 @@ async function cliApiBase(repository: GitHubRepository, flags: DraftFlags, confi
   return approvedApiBase(candidate, await readApprovedHosts(approvedHostsFile()), async (host) => {
     if (!flags.githubHost) return false;
     if (normalizeHost(flags.githubHost) !== host) {
-      throw new SandpiperError('github-host-not-approved', `--github-host ${flags.githubHost} is not ${host}, the host ${candidate.source} names as the GitHub API.`, `Pass --github-host ${host} if you trust it.`);
+      throw new SandpiperError(
+        'github-host-not-approved',
+        `--github-host ${flags.githubHost} is not ${host}, the host ${candidate.source} names as the GitHub API.`,
+        `Pass --github-host ${host} if you trust it.`,
+      );
     }
     if (flags.yes) return true;
-    if (!process.stdin.isTTY) throw new SandpiperError('usage', `Refusing to send the GitHub token to ${host} without confirmation.`, 'Pass --yes.');
+    if (!process.stdin.isTTY)
+      throw new SandpiperError(
+        'usage',
+        `Refusing to send the GitHub token to ${host} without confirmation.`,
+        'Pass --yes.',
+      );
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
@@ -155,7 +217,9 @@ async function cliApiBase(repository: GitHubRepository, flags: DraftFlags, confi
 export function registerPullRequestCommands(program: Command, cli: CliContext): void {
   const pr = program.command('pr').description('Pull requests for the current branch.');
   pr.command('draft')
-    .description('Push the branch and open a draft pull request with the template filled, the linked issue and suggested reviewers (token: $GITHUB_TOKEN or $GH_TOKEN).')
+    .description(
+      'Push the branch and open a draft pull request with the template filled, the linked issue and suggested reviewers (token: $GITHUB_TOKEN or $GH_TOKEN).',
+    )
     .option('--dry-run', 'show the title, body and ranked reviewers without pushing or calling GitHub')
     .option('--json', 'print JSON')
     .option('--base <branch>', "target branch (default: the remote's default branch)")
@@ -165,7 +229,10 @@ export function registerPullRequestCommands(program: Command, cli: CliContext): 
     .option('--remote <name>', 'remote to push to and read owner/repo from', 'origin')
     .option('--reviewers <list>', 'keep only these suggested reviewers (comma-separated labels, e.g. bob,acme/api)')
     .option('--open', 'open the pull request in the browser')
-    .option('--github-host <host>', 'send the token to this GitHub Enterprise host (asks to confirm; api.github.com needs no approval)')
+    .option(
+      '--github-host <host>',
+      'send the token to this GitHub Enterprise host (asks to confirm; api.github.com needs no approval)',
+    )
     .option('-y, --yes', 'confirm --github-host without asking')
     .action(async (flags: DraftFlags, cmd: Command) => draftCommand(flags, cmd, cli));
 }
@@ -173,7 +240,11 @@ export function registerPullRequestCommands(program: Command, cli: CliContext): 
 /** Opens a URL with the platform's opener (CLI only; the extension uses vscode.env.openExternal). */
 export function openInBrowser(url: string): void {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
   const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
   child.on('error', () => {
     // No opener installed (a server, a container): the URL is printed anyway.

@@ -14,17 +14,34 @@ import { configFor, globals, kubeFor, printJson, type CliContext } from '../main
 import { unlessAborted, untilAborted } from '../interrupt';
 import { durationMs, durationText, parsedOption, percentages, wholeNumber } from '../options';
 
-
-interface TargetOptions { namespace?: string; json?: boolean }
-interface DriveOptions extends TargetOptions { prometheus?: string; service?: string; window?: string }
-interface StartOptions extends DriveOptions { image: string; container?: string; steps?: number[]; interval?: number; failureLimit?: number; detach?: boolean }
+interface TargetOptions {
+  namespace?: string;
+  json?: boolean;
+}
+interface DriveOptions extends TargetOptions {
+  prometheus?: string;
+  service?: string;
+  window?: string;
+}
+interface StartOptions extends DriveOptions {
+  image: string;
+  container?: string;
+  steps?: number[];
+  interval?: number;
+  failureLimit?: number;
+  detach?: boolean;
+}
 
 function namespaceOf(kube: Kube, o: TargetOptions): string {
   return o.namespace ?? kube.defaultNamespace;
 }
 
 /** The canary settings: sandpiper.yaml's service (when there is one), then the flags. */
-async function canaryConfig(cmd: Command, service: string, o: StartOptions | DriveOptions): Promise<{ canary: CanaryConfig; container?: string }> {
+async function canaryConfig(
+  cmd: Command,
+  service: string,
+  o: StartOptions | DriveOptions,
+): Promise<{ canary: CanaryConfig; container?: string }> {
   let config: SandpiperConfig | undefined;
   if (globals(cmd).dir || o.service) config = await configFor(cmd);
   else config = await configFor(cmd).catch(() => undefined);
@@ -35,20 +52,42 @@ async function canaryConfig(cmd: Command, service: string, o: StartOptions | Dri
   const steps = s.steps ?? base.steps;
   const intervalMs = s.interval ?? base.intervalMs;
   const failureLimit = s.failureLimit ?? base.analysis.failureLimit;
-  return { canary: { ...base, steps, intervalMs, analysis: { ...base.analysis, failureLimit } }, container: s.container ?? svc?.container };
+  return {
+    canary: { ...base, steps, intervalMs, analysis: { ...base.analysis, failureLimit } },
+    container: s.container ?? svc?.container,
+  };
 }
 
 function printDriverEvent(e: DriverEvent): void {
   if (e.kind === 'analysis') process.stderr.write(`· analysis ${e.result.verdict}: ${e.result.summary}\n`);
-  else process.stderr.write(`· ${e.state.status} step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} weight ${e.state.weight}%\n`);
+  else
+    process.stderr.write(
+      `· ${e.state.status} step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} weight ${e.state.weight}%\n`,
+    );
 }
 
 /** Drives until promotion or rollback; Ctrl+C stops driving and leaves the canary for `rollout continue`. */
-async function drive(kube: Kube, namespace: string, deployment: string, o: DriveOptions, canary: CanaryConfig, signal: AbortSignal, resume = false): Promise<void> {
+async function drive(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  o: DriveOptions,
+  canary: CanaryConfig,
+  signal: AbortSignal,
+  resume = false,
+): Promise<void> {
   let lastState = '';
   const end = await driveCanary({
-    kube, namespace, deployment, service: deployment, analysis: canary.analysis,
-    metrics: new PrometheusClient(prometheusUrl(o.prometheus)), holder: `cli@${os.hostname()}:${process.pid}`, window: o.window, signal, resume,
+    kube,
+    namespace,
+    deployment,
+    service: deployment,
+    analysis: canary.analysis,
+    metrics: new PrometheusClient(prometheusUrl(o.prometheus)),
+    holder: `cli@${os.hostname()}:${process.pid}`,
+    window: o.window,
+    signal,
+    resume,
     onEvent: (e) => {
       const line = e.kind === 'state' ? `${e.state.status}/${e.state.stepIndex}` : '';
       if (e.kind === 'analysis' || line !== lastState) printDriverEvent(e);
@@ -57,7 +96,12 @@ async function drive(kube: Kube, namespace: string, deployment: string, o: Drive
   });
   if (o.json) printJson(end);
   else process.stdout.write(`canary of ${deployment}: ${end.status}${end.reason ? ` (${end.reason})` : ''}\n`);
-  if (end.status !== 'promoted') throw new SandpiperError('canary-rolled-back', `The canary of ${deployment} was rolled back: ${end.reason ?? end.status}.`, 'Look at the analysis above; fix and start a new canary.');
+  if (end.status !== 'promoted')
+    throw new SandpiperError(
+      'canary-rolled-back',
+      `The canary of ${deployment} was rolled back: ${end.reason ?? end.status}.`,
+      'Look at the analysis above; fix and start a new canary.',
+    );
 }
 
 async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Deployment' | 'Rollout'> {
@@ -68,10 +112,20 @@ async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Dep
     if (httpCode(err) !== 404) throw kubeError(err, `read Deployment ${namespace}/${name}`);
   }
   try {
-    await kube.custom.getNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name });
+    await kube.custom.getNamespacedCustomObject({
+      group: ARGO.group,
+      version: ARGO.version,
+      namespace,
+      plural: ARGO.rollouts,
+      name,
+    });
     return 'Rollout';
   } catch {
-    throw new SandpiperError('not-found', `No Deployment or Rollout "${name}" in ${namespace}.`, 'Check the name and --namespace.');
+    throw new SandpiperError(
+      'not-found',
+      `No Deployment or Rollout "${name}" in ${namespace}.`,
+      'Check the name and --namespace.',
+    );
   }
 }
 
@@ -83,7 +137,13 @@ async function listWorkloads(kube: Kube, namespace: string): Promise<WorkloadSum
 }
 
 /** Prints a workload's status each time it changes, until the signal fires. */
-async function watchStatus(kube: Kube, namespace: string, name: string | undefined, json: boolean, signal: AbortSignal): Promise<void> {
+async function watchStatus(
+  kube: Kube,
+  namespace: string,
+  name: string | undefined,
+  json: boolean,
+  signal: AbortSignal,
+): Promise<void> {
   const model = new RolloutModel();
   const printed = new Map<string, string>();
   const show = () => {
@@ -97,7 +157,15 @@ async function watchStatus(kube: Kube, namespace: string, name: string | undefin
   };
   const watching = watchNamespace(kube, namespace, model, { onChange: show });
   // A Ctrl+C while the watches start still stops them once they have.
-  signal.addEventListener('abort', () => void watching.then((w) => w.dispose(), () => undefined), { once: true });
+  signal.addEventListener(
+    'abort',
+    () =>
+      void watching.then(
+        (w) => w.dispose(),
+        () => undefined,
+      ),
+    { once: true },
+  );
   await unlessAborted(watching, signal);
   show();
   await untilAborted(signal);
@@ -105,17 +173,25 @@ async function watchStatus(kube: Kube, namespace: string, name: string | undefin
 
 function statusLine(w: WorkloadSummary): string {
   const c = w.canary;
-  const canary = c ? `  canary ${c.status} step ${Math.min(c.stepIndex + 1, c.stepCount)}/${c.stepCount} weight ${c.weight}% (${c.trafficMode})` : '';
+  const canary = c
+    ? `  canary ${c.status} step ${Math.min(c.stepIndex + 1, c.stepCount)}/${c.stepCount} weight ${c.weight}% (${c.trafficMode})`
+    : '';
   return `${w.kind.padEnd(10)} ${w.name.padEnd(28)} rev ${String(w.revision || '-').padEnd(4)} ${w.ready}/${w.desired} ready, ${w.updated} updated, ${w.available} available${w.progressDeadlineExceeded ? '  PROGRESS DEADLINE EXCEEDED' : ''}${canary}`;
 }
 
 /** Adds the `rollout` verb: status, start/continue a built-in canary, and promote/abort/pause/resume/retry/undo for Deployments and Argo Rollouts. */
 export function registerRolloutCommands(program: Command, cli: CliContext): void {
-  const rollout = program.command('rollout').description('Progressive delivery: canaries of Deployments (built in) and Argo Rollouts');
-  const ns = (c: Command) => c.option('-n, --namespace <ns>', 'namespace (default: the context\'s)').option('--json', 'print JSON');
+  const rollout = program
+    .command('rollout')
+    .description('Progressive delivery: canaries of Deployments (built in) and Argo Rollouts');
+  const ns = (c: Command) =>
+    c.option('-n, --namespace <ns>', "namespace (default: the context's)").option('--json', 'print JSON');
 
   ns(rollout.command('status [name]').description('revision, replicas and canary state of the workloads'))
-    .option('-w, --watch', 'print each workload again whenever it changes, until Ctrl+C (with --json: one object a line)')
+    .option(
+      '-w, --watch',
+      'print each workload again whenever it changes, until Ctrl+C (with --json: one object a line)',
+    )
     .action(async (name: string | undefined, o: TargetOptions & { watch?: boolean }, cmd: Command) => {
       const kube = kubeFor(cmd);
       if (o.watch) return watchStatus(kube, namespaceOf(kube, o), name, !!o.json, cli.interruptSignal());
@@ -125,7 +201,11 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
       else for (const w of all) process.stdout.write(`${statusLine(w)}\n`);
     });
 
-  ns(rollout.command('start <deployment>').description('start a built-in canary of a Deployment and drive it to promotion or rollback'))
+  ns(
+    rollout
+      .command('start <deployment>')
+      .description('start a built-in canary of a Deployment and drive it to promotion or rollback'),
+  )
     .requiredOption('--image <ref>', 'the image the canary runs')
     .option('--container <name>', 'container to change (default: sandpiper.yaml, else the first)')
     .option('--service <name>', 'service of sandpiper.yaml whose canary settings apply (default: the Deployment name)')
@@ -143,12 +223,18 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
       const { canary, container } = await canaryConfig(cmd, deployment, o);
       if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
       const state = await startCanary(kube, { namespace, deployment, image: o.image, container, canary });
-      process.stderr.write(`✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`);
+      process.stderr.write(
+        `✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`,
+      );
       if (o.detach) return o.json ? printJson(state) : undefined;
       await drive(kube, namespace, deployment, o, canary, signal);
     });
 
-  ns(rollout.command('continue <deployment>').description('drive a built-in canary from the step its annotations record (resume after a stop)'))
+  ns(
+    rollout
+      .command('continue <deployment>')
+      .description('drive a built-in canary from the step its annotations record (resume after a stop)'),
+  )
     .option('--service <name>', 'service of sandpiper.yaml whose analysis applies')
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
     .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
@@ -160,25 +246,39 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
     });
 
   const simple = (verb: CanaryOverride | 'retry', what: string) =>
-    ns(rollout.command(`${verb} <name>`).description(what)).action(async (name: string, o: TargetOptions & { full?: boolean }, cmd: Command) => {
-      const kube = kubeFor(cmd);
-      const namespace = namespaceOf(kube, o);
-      if ((await kindOf(kube, namespace, name)) === 'Rollout') {
-        const action: ArgoAction = verb === 'promote' && o.full ? 'promote-full' : verb;
-        await runArgoAction(kube, namespace, name, action);
-        process.stdout.write(`rollout '${name}' ${action}\n`);
-        return;
-      }
-      if (verb === 'retry') throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
-      if (verb === 'resume' && !(await liveDriver(kube, namespace, name))) {
-        // Nobody drives it (stopped, or its driver lost the lease): take it over and drive it here.
-        return drive(kube, namespace, name, o, (await canaryConfig(cmd, name, o)).canary, cli.interruptSignal(), true);
-      }
-      const state = await overrideCanary(kube, namespace, name, verb, cli.interruptSignal(), `cli@${os.hostname()}`);
-      if (o.json) printJson(state);
-      else process.stdout.write(`canary of ${name}: ${state.status}\n`);
-    });
-  simple('promote', 'promote now: a built-in canary fully; an Argo Rollout one step (or --full)').option('--full', 'Argo: skip the remaining steps, analysis and pauses');
+    ns(rollout.command(`${verb} <name>`).description(what)).action(
+      async (name: string, o: TargetOptions & { full?: boolean }, cmd: Command) => {
+        const kube = kubeFor(cmd);
+        const namespace = namespaceOf(kube, o);
+        if ((await kindOf(kube, namespace, name)) === 'Rollout') {
+          const action: ArgoAction = verb === 'promote' && o.full ? 'promote-full' : verb;
+          await runArgoAction(kube, namespace, name, action);
+          process.stdout.write(`rollout '${name}' ${action}\n`);
+          return;
+        }
+        if (verb === 'retry')
+          throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
+        if (verb === 'resume' && !(await liveDriver(kube, namespace, name))) {
+          // Nobody drives it (stopped, or its driver lost the lease): take it over and drive it here.
+          return drive(
+            kube,
+            namespace,
+            name,
+            o,
+            (await canaryConfig(cmd, name, o)).canary,
+            cli.interruptSignal(),
+            true,
+          );
+        }
+        const state = await overrideCanary(kube, namespace, name, verb, cli.interruptSignal(), `cli@${os.hostname()}`);
+        if (o.json) printJson(state);
+        else process.stdout.write(`canary of ${name}: ${state.status}\n`);
+      },
+    );
+  simple('promote', 'promote now: a built-in canary fully; an Argo Rollout one step (or --full)').option(
+    '--full',
+    'Argo: skip the remaining steps, analysis and pauses',
+  );
   simple('abort', 'abort: all traffic back to stable, canary removed (Argo: status.abort)');
   simple('pause', 'pause stepping');
   simple('resume', 'resume stepping; with no live driver, take the canary over and drive it');

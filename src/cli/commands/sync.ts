@@ -42,25 +42,46 @@ export function registerSyncCommands(program: Command, cli: CliContext): void {
       const fileStates = new Map<string, string>();
       session.engine.on('file', (local, remote, state, detail) => {
         fileStates.set(path.relative(config.root, local), state);
-        if (state !== 'pending') print({ event: 'file', file: path.relative(config.root, local), remote, state, detail }, `${state.padEnd(8)} ${path.relative(config.root, local)}${detail ? ` (${detail})` : ''}`);
+        if (state !== 'pending')
+          print(
+            { event: 'file', file: path.relative(config.root, local), remote, state, detail },
+            `${state.padEnd(8)} ${path.relative(config.root, local)}${detail ? ` (${detail})` : ''}`,
+          );
       });
       try {
         const workload = await unlessAborted(session.start(), signal);
-        print({ event: 'started', deployment: workload.deployment, container: workload.container }, `syncing ${service.name} into ${env}/${workload.deployment} (container ${workload.container})`);
+        print(
+          { event: 'started', deployment: workload.deployment, container: workload.container },
+          `syncing ${service.name} into ${env}/${workload.deployment} (container ${workload.container})`,
+        );
         if (opts.once) {
           await unlessAborted(session.idle(), signal);
           const status = session.engine.status;
-          if (!status.pods) throw new SandpiperError('sync-no-pods', `No ready pod of ${workload.deployment} in ${env} to sync into.`, 'Wait for the rollout (sandpiper rollout status) and run it again.');
+          if (!status.pods)
+            throw new SandpiperError(
+              'sync-no-pods',
+              `No ready pod of ${workload.deployment} in ${env} to sync into.`,
+              'Wait for the rollout (sandpiper rollout status) and run it again.',
+            );
           if (status.state === 'error') throw new SandpiperError('sync-failed', status.error ?? 'The sync failed.');
           const failed = [...fileStates].filter(([, state]) => state === 'failed').map(([file]) => file);
           if (failed.length) {
             const some = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}`;
-            throw new SandpiperError('sync-failed', `${failed.length} file(s) were not synced: ${some}.`, 'The reasons are printed above.');
+            throw new SandpiperError(
+              'sync-failed',
+              `${failed.length} file(s) were not synced: ${some}.`,
+              'The reasons are printed above.',
+            );
           }
           print({ event: 'done', ...status }, `done: ${status.pods} pod(s) in step`);
           return;
         }
-        await watchUntilInterrupted(session, config, signal, (s) => print({ event: 'status', ...s }, `${s.state}${s.files ? ` ${s.files} file(s)` : ''}${s.lastLatencyMs !== undefined ? ` · last ${s.lastLatencyMs} ms` : ''}`));
+        await watchUntilInterrupted(session, config, signal, (s) =>
+          print(
+            { event: 'status', ...s },
+            `${s.state}${s.files ? ` ${s.files} file(s)` : ''}${s.lastLatencyMs !== undefined ? ` · last ${s.lastLatencyMs} ms` : ''}`,
+          ),
+        );
       } finally {
         session.dispose();
       }
@@ -70,24 +91,44 @@ export function registerSyncCommands(program: Command, cli: CliContext): void {
 function syncedService(config: SandpiperConfig, name?: string): ServiceConfig {
   if (name) {
     const s = config.services[name];
-    if (!s) throw new SandpiperError('unknown-service', `No service "${name}" in sandpiper.yaml.`, `Pick one of: ${Object.keys(config.services).join(', ')}.`);
+    if (!s)
+      throw new SandpiperError(
+        'unknown-service',
+        `No service "${name}" in sandpiper.yaml.`,
+        `Pick one of: ${Object.keys(config.services).join(', ')}.`,
+      );
     return s;
   }
   const withSync = Object.values(config.services).filter((s) => s.sync);
-  if (withSync.length !== 1) throw new SandpiperError('unknown-service', withSync.length ? 'Several services have a sync section.' : 'No service has a sync section.', withSync.length ? 'Pick one with --service.' : 'Add sync: { paths, target } to a service in sandpiper.yaml.');
+  if (withSync.length !== 1)
+    throw new SandpiperError(
+      'unknown-service',
+      withSync.length ? 'Several services have a sync section.' : 'No service has a sync section.',
+      withSync.length ? 'Pick one with --service.' : 'Add sync: { paths, target } to a service in sandpiper.yaml.',
+    );
   return withSync[0];
 }
 
 /** Feeds chokidar events to the engine until Ctrl+C. */
-async function watchUntilInterrupted(session: SyncSession, config: SandpiperConfig, signal: AbortSignal, onStatus: (s: SyncStatus) => void): Promise<void> {
+async function watchUntilInterrupted(
+  session: SyncSession,
+  config: SandpiperConfig,
+  signal: AbortSignal,
+  onStatus: (s: SyncStatus) => void,
+): Promise<void> {
   const watcher = watch(config.root, {
     ignoreInitial: true,
     // .git churns on every commit and never travels.
     ignored: (p) => p.split(path.sep).includes('.git') || p.split(path.sep).includes('node_modules'),
     awaitWriteFinish: false,
   });
-  const feed = (kind: 'change' | 'delete') => (file: string) => session.engine.notify({ local: path.resolve(file), kind });
-  watcher.on('add', feed('change')).on('change', feed('change')).on('unlink', feed('delete')).on('unlinkDir', feed('delete'));
+  const feed = (kind: 'change' | 'delete') => (file: string) =>
+    session.engine.notify({ local: path.resolve(file), kind });
+  watcher
+    .on('add', feed('change'))
+    .on('change', feed('change'))
+    .on('unlink', feed('delete'))
+    .on('unlinkDir', feed('delete'));
   let last = '';
   session.engine.on('status', (s) => {
     const key = `${s.state}/${s.files}/${s.lastLatencyMs}`;

@@ -23,10 +23,14 @@ export interface AnalysisResult {
 
 export function meets(value: number, t: Threshold): boolean {
   switch (t.op) {
-    case '>=': return value >= t.value;
-    case '<=': return value <= t.value;
-    case '>': return value > t.value;
-    case '<': return value < t.value;
+    case '>=':
+      return value >= t.value;
+    case '<=':
+      return value <= t.value;
+    case '>':
+      return value > t.value;
+    case '<':
+      return value < t.value;
   }
 }
 
@@ -58,15 +62,31 @@ const DEFAULT_SUCCESS: Threshold = { op: '>=', value: 0.99 };
 
 function checksOf(analysis: CanaryConfig['analysis'], target: QueryTarget): Check[] {
   const checks: Check[] = [
-    { name: 'success rate', threshold: analysis.successRate ?? DEFAULT_SUCCESS, query: (track) => successRateQuery(target, track) },
+    {
+      name: 'success rate',
+      threshold: analysis.successRate ?? DEFAULT_SUCCESS,
+      query: (track) => successRateQuery(target, track),
+    },
   ];
-  if (analysis.p99LatencyMs) checks.push({ name: 'p99 latency (ms)', threshold: analysis.p99LatencyMs, query: (track) => p99LatencyMsQuery(target, track) });
-  for (const q of analysis.queries) checks.push({ name: q.name, threshold: q.threshold, query: (track) => customQuery(q.query, target, track) });
+  if (analysis.p99LatencyMs)
+    checks.push({
+      name: 'p99 latency (ms)',
+      threshold: analysis.p99LatencyMs,
+      query: (track) => p99LatencyMsQuery(target, track),
+    });
+  for (const q of analysis.queries)
+    checks.push({ name: q.name, threshold: q.threshold, query: (track) => customQuery(q.query, target, track) });
   return checks;
 }
 
 /** Asks Prometheus for every check, canary beside stable, and judges the canary against the thresholds. */
-export async function analyseCanary(source: MetricsSource, analysis: CanaryConfig['analysis'], target: QueryTarget, now: Date, signal?: AbortSignal): Promise<AnalysisResult> {
+export async function analyseCanary(
+  source: MetricsSource,
+  analysis: CanaryConfig['analysis'],
+  target: QueryTarget,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<AnalysisResult> {
   const metrics: MetricResult[] = [];
   // Vanished canary metrics must read as no data at once, not as the last window's good numbers.
   const presence = presenceQuery(target, 'canary');
@@ -83,16 +103,28 @@ export async function analyseCanary(source: MetricsSource, analysis: CanaryConfi
     let canary: number | undefined;
     let stable: number | undefined;
     try {
-      [canary, stable] = await Promise.all([source.scalar(query, signal), source.scalar(check.query('stable'), signal)]);
+      [canary, stable] = await Promise.all([
+        source.scalar(query, signal),
+        source.scalar(check.query('stable'), signal),
+      ]);
     } catch (err) {
       // A query that cannot be answered gives no data, which rolls back: it never promotes.
       if (isCancellation(err)) throw err;
       canary = undefined;
     }
-    metrics.push({ name: check.name, query, canary, stable, threshold: formatThreshold(check.threshold), verdict: judge(canary, check.threshold) });
+    metrics.push({
+      name: check.name,
+      query,
+      canary,
+      stable,
+      threshold: formatThreshold(check.threshold),
+      verdict: judge(canary, check.threshold),
+    });
   }
   const verdict = combine(metrics);
-  const summary = metrics.map((m) => `${m.name} ${m.canary === undefined ? 'no data' : round(m.canary)} (${m.threshold}): ${m.verdict}`).join('; ');
+  const summary = metrics
+    .map((m) => `${m.name} ${m.canary === undefined ? 'no data' : round(m.canary)} (${m.threshold}): ${m.verdict}`)
+    .join('; ');
   return { verdict, metrics, at: now.toISOString(), summary };
 }
 
@@ -141,7 +173,10 @@ export function p99LatencyMsQuery(t: QueryTarget, track: Track): string {
 
 /** A custom query from sandpiper.yaml with {{namespace}}, {{service}} and {{track}} filled in. */
 export function customQuery(template: string, t: QueryTarget, track: Track): string {
-  return template.replaceAll('{{namespace}}', t.namespace).replaceAll('{{service}}', t.service).replaceAll('{{track}}', track);
+  return template
+    .replaceAll('{{namespace}}', t.namespace)
+    .replaceAll('{{service}}', t.service)
+    .replaceAll('{{track}}', track);
 }
 
 const KEEP = 120;
@@ -168,13 +203,20 @@ export class CanarySampler {
 
   private async track(t: QueryTarget, track: Track, signal?: AbortSignal): Promise<TrackSample> {
     const safe = (q: string) => this.source.scalar(q, signal).catch(() => undefined);
-    const [rps, errorRate, p99Ms] = await Promise.all([safe(requestRateQuery(t, track)), safe(errorRateQuery(t, track)), safe(p99LatencyMsQuery(t, track))]);
+    const [rps, errorRate, p99Ms] = await Promise.all([
+      safe(requestRateQuery(t, track)),
+      safe(errorRateQuery(t, track)),
+      safe(p99LatencyMsQuery(t, track)),
+    ]);
     return { rps, errorRate, p99Ms };
   }
 
   /** Takes one sample for a workload and returns its whole series. */
   async sample(key: string, target: QueryTarget, now: Date, signal?: AbortSignal): Promise<MetricSample[]> {
-    const [canary, stable] = await Promise.all([this.track(target, 'canary', signal), this.track(target, 'stable', signal)]);
+    const [canary, stable] = await Promise.all([
+      this.track(target, 'canary', signal),
+      this.track(target, 'stable', signal),
+    ]);
     const list = this.series.get(key) ?? [];
     list.push({ t: Math.floor(now.getTime() / 1000), canary, stable });
     if (list.length > KEEP) list.splice(0, list.length - KEEP);

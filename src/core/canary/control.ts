@@ -3,8 +3,28 @@ import { strategicMergePatch, MANAGED_BY, SANDPIPER, type Kube } from '../infra/
 import { httpCode, kubeError } from '../infra/kube/errors';
 import type { CanaryConfig } from '../config/types';
 import { SandpiperError } from '../errors';
-import { CANARY_OF_ANNOTATION, TERMINAL, TRACK_LABEL, canaryName, withEvent, type CanaryState, readDeployment, updateState, readState } from './state';
-import { applyWeight, canaryServiceOf, pinStableService, routeFor, routeNameOf, scaleDeployment, serviceFor, serviceOfRoute, setRouteWeight } from './traffic';
+import {
+  CANARY_OF_ANNOTATION,
+  TERMINAL,
+  TRACK_LABEL,
+  canaryName,
+  withEvent,
+  type CanaryState,
+  readDeployment,
+  updateState,
+  readState,
+} from './state';
+import {
+  applyWeight,
+  canaryServiceOf,
+  pinStableService,
+  routeFor,
+  routeNameOf,
+  scaleDeployment,
+  serviceFor,
+  serviceOfRoute,
+  setRouteWeight,
+} from './traffic';
 import { waitForDeployment } from '../workloads/actions';
 import { assertAnalysisValid } from './driver';
 import { CanaryLease, liveDriver, takeOverHint } from './lease';
@@ -19,14 +39,30 @@ export interface StartOptions {
 }
 
 /** The canary Deployment: the stable one's template with the new image and a track label, beside it. */
-export function canaryDeploymentOf(stable: V1Deployment, container: string, image: string, replicas: number): V1Deployment {
+export function canaryDeploymentOf(
+  stable: V1Deployment,
+  container: string,
+  image: string,
+  replicas: number,
+): V1Deployment {
   const name = stable.metadata?.name ?? '';
   const template = structuredClone(stable.spec!.template);
-  template.metadata = { ...template.metadata, labels: { ...(template.metadata?.labels ?? {}), [TRACK_LABEL]: 'canary' } };
+  template.metadata = {
+    ...template.metadata,
+    labels: { ...(template.metadata?.labels ?? {}), [TRACK_LABEL]: 'canary' },
+  };
   template.spec!.containers = template.spec!.containers.map((c) => (c.name === container ? { ...c, image } : c));
   return {
-    metadata: { name: canaryName(name), labels: { ...(stable.metadata?.labels ?? {}), [TRACK_LABEL]: 'canary', [MANAGED_BY]: SANDPIPER }, annotations: { [CANARY_OF_ANNOTATION]: name } },
-    spec: { replicas, selector: { matchLabels: { ...(stable.spec?.selector.matchLabels ?? {}), [TRACK_LABEL]: 'canary' } }, template },
+    metadata: {
+      name: canaryName(name),
+      labels: { ...(stable.metadata?.labels ?? {}), [TRACK_LABEL]: 'canary', [MANAGED_BY]: SANDPIPER },
+      annotations: { [CANARY_OF_ANNOTATION]: name },
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: { ...(stable.spec?.selector.matchLabels ?? {}), [TRACK_LABEL]: 'canary' } },
+      template,
+    },
   };
 }
 
@@ -35,7 +71,11 @@ async function stableHash(kube: Kube, namespace: string, deployment: V1Deploymen
     throw kubeError(err, 'list ReplicaSets');
   });
   const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-  const rs = list.items.find((r) => r.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid) && r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision);
+  const rs = list.items.find(
+    (r) =>
+      r.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid) &&
+      r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision,
+  );
   return rs?.metadata?.labels?.['pod-template-hash'];
 }
 
@@ -45,42 +85,92 @@ export async function startCanary(kube: Kube, o: StartOptions): Promise<CanarySt
   const stable = await readDeployment(kube, o.namespace, o.deployment);
   const container = o.container ?? stable.spec?.template.spec?.containers[0]?.name;
   if (!container || !stable.spec?.template.spec?.containers.some((c) => c.name === container)) {
-    throw new SandpiperError('canary-container', `Deployment ${o.deployment} has no container "${container ?? ''}".`, 'Set `container` for the service in sandpiper.yaml.');
+    throw new SandpiperError(
+      'canary-container',
+      `Deployment ${o.deployment} has no container "${container ?? ''}".`,
+      'Set `container` for the service in sandpiper.yaml.',
+    );
   }
-  if (!o.canary.steps.length) throw new SandpiperError('canary-steps', 'The canary has no steps.', 'Add canary.steps to sandpiper.yaml, e.g. [10, 50, 100].');
-  if (!(o.canary.intervalMs > 0)) throw new SandpiperError('invalid', `The canary interval ${o.canary.intervalMs} ms is not a positive duration.`, 'Set canary.interval, e.g. 30s.');
+  if (!o.canary.steps.length)
+    throw new SandpiperError(
+      'canary-steps',
+      'The canary has no steps.',
+      'Add canary.steps to sandpiper.yaml, e.g. [10, 50, 100].',
+    );
+  if (!(o.canary.intervalMs > 0))
+    throw new SandpiperError(
+      'invalid',
+      `The canary interval ${o.canary.intervalMs} ms is not a positive duration.`,
+      'Set canary.interval, e.g. 30s.',
+    );
   assertAnalysisValid(o.canary.analysis);
   const driver = await liveDriver(kube, o.namespace, o.deployment);
   const service = await serviceFor(kube, o.namespace, stable);
-  const route = service?.metadata?.name ? await routeFor(kube, o.namespace, service.metadata.name, o.canary.route) : undefined;
+  const route = service?.metadata?.name
+    ? await routeFor(kube, o.namespace, service.metadata.name, o.canary.route)
+    : undefined;
   const mode = route && service ? 'httproute' : 'replicas';
   const hash = mode === 'httproute' ? await stableHash(kube, o.namespace, stable) : undefined;
   const state = await updateState(kube, o.namespace, o.deployment, (current) => {
     if (current && !TERMINAL.has(current.status)) {
-      const hint = driver ? `${driver} drives it: promote or abort it first.` : `Nobody drives it any more. ${takeOverHint(o.deployment)}`;
-      throw new SandpiperError('canary-active', `Deployment ${o.deployment} already has a canary (${current.status}, step ${current.stepIndex + 1}/${current.steps.length}).`, hint);
+      const hint = driver
+        ? `${driver} drives it: promote or abort it first.`
+        : `Nobody drives it any more. ${takeOverHint(o.deployment)}`;
+      throw new SandpiperError(
+        'canary-active',
+        `Deployment ${o.deployment} already has a canary (${current.status}, step ${current.stepIndex + 1}/${current.steps.length}).`,
+        hint,
+      );
     }
     const fresh: CanaryState = {
-      version: 1, status: 'progressing', image: o.image, container, steps: o.canary.steps, stepIndex: 0, weight: o.canary.steps[0],
-      intervalMs: o.canary.intervalMs, stepStartedAt: now.toISOString(), failures: 0, trafficMode: mode,
+      version: 1,
+      status: 'progressing',
+      image: o.image,
+      container,
+      steps: o.canary.steps,
+      stepIndex: 0,
+      weight: o.canary.steps[0],
+      intervalMs: o.canary.intervalMs,
+      stepStartedAt: now.toISOString(),
+      failures: 0,
+      trafficMode: mode,
       route: mode === 'httproute' ? `${route!.metadata!.name}/${service!.metadata!.name}` : undefined,
-      stableReplicas: stable.spec?.replicas ?? 1, pinnedHash: hash, history: [],
+      stableReplicas: stable.spec?.replicas ?? 1,
+      pinnedHash: hash,
+      history: [],
     };
-    return withEvent(fresh, now, `started: ${o.image}`, mode === 'httproute' ? `traffic by HTTPRoute ${route!.metadata!.name}` : 'traffic by replica ratio');
+    return withEvent(
+      fresh,
+      now,
+      `started: ${o.image}`,
+      mode === 'httproute' ? `traffic by HTTPRoute ${route!.metadata!.name}` : 'traffic by replica ratio',
+    );
   });
   const s = state!;
   const canary = canaryDeploymentOf(stable, container, o.image, 0);
-  await createOrReplace(() => kube.apps.createNamespacedDeployment({ namespace: o.namespace, body: canary }), () => kube.apps.replaceNamespacedDeployment({ namespace: o.namespace, name: canary.metadata!.name!, body: canary }), `create Deployment ${canary.metadata!.name}`);
+  await createOrReplace(
+    () => kube.apps.createNamespacedDeployment({ namespace: o.namespace, body: canary }),
+    () => kube.apps.replaceNamespacedDeployment({ namespace: o.namespace, name: canary.metadata!.name!, body: canary }),
+    `create Deployment ${canary.metadata!.name}`,
+  );
   if (mode === 'httproute') {
     const svc = canaryServiceOf(service!, o.deployment);
-    await createOrReplace(() => kube.core.createNamespacedService({ namespace: o.namespace, body: svc }), async () => undefined, `create Service ${svc.metadata!.name}`);
+    await createOrReplace(
+      () => kube.core.createNamespacedService({ namespace: o.namespace, body: svc }),
+      async () => undefined,
+      `create Service ${svc.metadata!.name}`,
+    );
     if (hash) await pinStableService(kube, o.namespace, service!.metadata!.name!, hash);
   }
   await applyWeight(kube, o.namespace, o.deployment, canaryName(o.deployment), s);
   return s;
 }
 
-async function createOrReplace(create: () => Promise<unknown>, replace: () => Promise<unknown>, doing: string): Promise<void> {
+async function createOrReplace(
+  create: () => Promise<unknown>,
+  replace: () => Promise<unknown>,
+  doing: string,
+): Promise<void> {
   try {
     await create();
   } catch (err) {
@@ -103,7 +193,13 @@ async function removeCanarySide(kube: Kube, namespace: string, deployment: strin
 }
 
 /** Traffic back to stable and the canary removed; safe to repeat when a previous abort was interrupted. */
-export async function finishAbort(kube: Kube, namespace: string, deployment: string, state: CanaryState, now = new Date()): Promise<CanaryState> {
+export async function finishAbort(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  state: CanaryState,
+  now = new Date(),
+): Promise<CanaryState> {
   if (state.trafficMode === 'httproute') {
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
     await pinStableService(kube, namespace, serviceOfRoute(state), null);
@@ -111,22 +207,52 @@ export async function finishAbort(kube: Kube, namespace: string, deployment: str
     await scaleDeployment(kube, namespace, deployment, state.stableReplicas);
   }
   await removeCanarySide(kube, namespace, deployment, state);
-  const done = await updateState(kube, namespace, deployment, (cur) => (cur ? withEvent({ ...cur, status: 'aborted', weight: 0 }, now, 'aborted', cur.reason) : null));
+  const done = await updateState(kube, namespace, deployment, (cur) =>
+    cur ? withEvent({ ...cur, status: 'aborted', weight: 0 }, now, 'aborted', cur.reason) : null,
+  );
   return done ?? state;
 }
 
 /** The stable Deployment takes the canary's image; then the canary goes. Safe to repeat. */
-export async function finishPromote(kube: Kube, namespace: string, deployment: string, state: CanaryState, signal?: AbortSignal, now = new Date()): Promise<CanaryState> {
+export async function finishPromote(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  state: CanaryState,
+  signal?: AbortSignal,
+  now = new Date(),
+): Promise<CanaryState> {
   if (state.trafficMode === 'httproute') await pinStableService(kube, namespace, serviceOfRoute(state), null);
   const stable = await readDeployment(kube, namespace, deployment);
-  const containers = stable.spec!.template.spec!.containers.map((c) => (c.name === state.container ? { name: c.name, image: state.image } : { name: c.name }));
-  await kube.apps.patchNamespacedDeployment({ namespace, name: deployment, body: { spec: { replicas: state.stableReplicas, template: { spec: { containers } } } } }, strategicMergePatch()).catch((err) => {
-    throw kubeError(err, `update Deployment ${deployment} to ${state.image}`);
-  });
+  const containers = stable.spec!.template.spec!.containers.map((c) =>
+    c.name === state.container ? { name: c.name, image: state.image } : { name: c.name },
+  );
+  await kube.apps
+    .patchNamespacedDeployment(
+      {
+        namespace,
+        name: deployment,
+        body: { spec: { replicas: state.stableReplicas, template: { spec: { containers } } } },
+      },
+      strategicMergePatch(),
+    )
+    .catch((err) => {
+      throw kubeError(err, `update Deployment ${deployment} to ${state.image}`);
+    });
   await waitForDeployment(kube, namespace, deployment, signal);
-  if (state.trafficMode === 'httproute') await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
+  if (state.trafficMode === 'httproute')
+    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
   await removeCanarySide(kube, namespace, deployment, state);
-  const done = await updateState(kube, namespace, deployment, (cur) => (cur ? withEvent({ ...cur, status: 'promoted', weight: 100, stepIndex: cur.steps.length, reason: cur.reason }, now, 'promoted', state.image) : null));
+  const done = await updateState(kube, namespace, deployment, (cur) =>
+    cur
+      ? withEvent(
+          { ...cur, status: 'promoted', weight: 100, stepIndex: cur.steps.length, reason: cur.reason },
+          now,
+          'promoted',
+          state.image,
+        )
+      : null,
+  );
   return done ?? state;
 }
 
@@ -135,7 +261,11 @@ export type CanaryOverride = 'promote' | 'abort' | 'pause' | 'resume';
 
 function active(state: CanaryState | undefined, deployment: string): CanaryState {
   if (!state || TERMINAL.has(state.status)) {
-    throw new SandpiperError('no-canary', `Deployment ${deployment} has no canary in progress.`, 'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.');
+    throw new SandpiperError(
+      'no-canary',
+      `Deployment ${deployment} has no canary in progress.`,
+      'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.',
+    );
   }
   return state;
 }
@@ -146,7 +276,15 @@ function active(state: CanaryState | undefined, deployment: string): CanaryState
  * abort change the cluster, so they do it only under the lease: while a live driver holds it, they wait for it to
  * finish the job itself; once the lease is free or expired they take it and finish it here. Never two at once.
  */
-export async function overrideCanary(kube: Kube, namespace: string, deployment: string, action: CanaryOverride, signal?: AbortSignal, by = 'user', leaseSeconds = 15): Promise<CanaryState> {
+export async function overrideCanary(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  action: CanaryOverride,
+  signal?: AbortSignal,
+  by = 'user',
+  leaseSeconds = 15,
+): Promise<CanaryState> {
   const now = new Date();
   const next = await updateState(kube, namespace, deployment, (cur) => {
     const s = active(cur, deployment);
@@ -156,10 +294,12 @@ export async function overrideCanary(kube: Kube, namespace: string, deployment: 
       case 'abort':
         return withEvent({ ...s, status: 'aborting', reason: `aborted by ${by}` }, now, 'abort-requested', by);
       case 'pause':
-        if (s.status !== 'progressing') throw new SandpiperError('canary-state', `The canary is ${s.status}; only a progressing canary pauses.`);
+        if (s.status !== 'progressing')
+          throw new SandpiperError('canary-state', `The canary is ${s.status}; only a progressing canary pauses.`);
         return withEvent({ ...s, status: 'paused' }, now, 'paused', by);
       case 'resume':
-        if (s.status !== 'paused') throw new SandpiperError('canary-state', `The canary is ${s.status}; only a paused canary resumes.`);
+        if (s.status !== 'paused')
+          throw new SandpiperError('canary-state', `The canary is ${s.status}; only a paused canary resumes.`);
         // The step's interval starts again: the metrics while paused do not count.
         return withEvent({ ...s, status: 'progressing', stepStartedAt: now.toISOString() }, now, 'resumed', by);
     }
@@ -168,10 +308,17 @@ export async function overrideCanary(kube: Kube, namespace: string, deployment: 
   if (action === 'pause' || action === 'resume') return state;
   const current = async () => (await readState(kube, namespace, deployment)).state;
   const holder = `${by} ${action} ${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
-  const lease = await CanaryLease.acquireWhenFree(kube, namespace, deployment, { holder, durationSeconds: leaseSeconds }, async () => {
-    const cur = await current();
-    return !cur || TERMINAL.has(cur.status);
-  }, signal);
+  const lease = await CanaryLease.acquireWhenFree(
+    kube,
+    namespace,
+    deployment,
+    { holder, durationSeconds: leaseSeconds },
+    async () => {
+      const cur = await current();
+      return !cur || TERMINAL.has(cur.status);
+    },
+    signal,
+  );
   if (!lease) return (await current()) ?? state;
   const guarded = signal ? AbortSignal.any([signal, lease.lostSignal]) : lease.lostSignal;
   try {

@@ -9,8 +9,7 @@ import { TERMINAL, canaryName, type CanaryState, readState, updateState, withEve
 import { applyWeight } from './traffic';
 
 export type DriverEvent =
-  | { kind: 'state'; state: CanaryState }
-  | { kind: 'analysis'; result: AnalysisResult; state: CanaryState };
+  { kind: 'state'; state: CanaryState } | { kind: 'analysis'; result: AnalysisResult; state: CanaryState };
 
 export interface DriverOptions {
   kube: Kube;
@@ -44,7 +43,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** Refuses thresholds that are not numbers: a NaN limit compares false forever, so the canary would never abort. */
 export function assertAnalysisValid(analysis: CanaryConfig['analysis']): void {
   const bad: string[] = [];
-  if (!Number.isInteger(analysis.failureLimit) || analysis.failureLimit < 0) bad.push(`failureLimit ${analysis.failureLimit}`);
+  if (!Number.isInteger(analysis.failureLimit) || analysis.failureLimit < 0)
+    bad.push(`failureLimit ${analysis.failureLimit}`);
   const thresholds = [
     ['successRate', analysis.successRate],
     ['p99LatencyMs', analysis.p99LatencyMs],
@@ -52,7 +52,11 @@ export function assertAnalysisValid(analysis: CanaryConfig['analysis']): void {
   ] as const;
   for (const [name, t] of thresholds) if (t && !Number.isFinite(t.value)) bad.push(`${name} ${t.op} ${t.value}`);
   if (bad.length) {
-    throw new SandpiperError('invalid', `The canary analysis has settings that are not valid numbers: ${bad.join(', ')}.`, 'Fix canary.analysis in sandpiper.yaml or the flag (e.g. --failure-limit 2).');
+    throw new SandpiperError(
+      'invalid',
+      `The canary analysis has settings that are not valid numbers: ${bad.join(', ')}.`,
+      'Fix canary.analysis in sandpiper.yaml or the flag (e.g. --failure-limit 2).',
+    );
   }
 }
 
@@ -64,7 +68,11 @@ export function assertAnalysisValid(analysis: CanaryConfig['analysis']): void {
  */
 export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
   assertAnalysisValid(o.analysis);
-  const lease = await CanaryLease.acquire(o.kube, o.namespace, o.deployment, { holder: o.holder, durationSeconds: o.leaseSeconds ?? 15, retryMs: o.leaseRetryMs });
+  const lease = await CanaryLease.acquire(o.kube, o.namespace, o.deployment, {
+    holder: o.holder,
+    durationSeconds: o.leaseSeconds ?? 15,
+    retryMs: o.leaseRetryMs,
+  });
   const signal = o.signal ? AbortSignal.any([o.signal, lease.lostSignal]) : lease.lostSignal;
   try {
     return await drive(o, signal);
@@ -79,20 +87,33 @@ export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
 async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState> {
   const tick = o.tickMs ?? 1000;
   let { state } = await readState(o.kube, o.namespace, o.deployment);
-  if (!state) throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
+  if (!state)
+    throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
   if (o.resume && TERMINAL.has(state.status)) {
-    throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary in progress (the last one was ${state.status}).`, 'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.');
+    throw new SandpiperError(
+      'no-canary',
+      `Deployment ${o.deployment} has no canary in progress (the last one was ${state.status}).`,
+      'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.',
+    );
   }
   if (o.resume && state.status === 'paused') {
     // The step's interval starts again: the metrics while paused (or driverless) do not count.
     const at = new Date();
     state = (await updateState(o.kube, o.namespace, o.deployment, (cur) => {
       if (!cur) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
-      return cur.status === 'paused' ? withEvent({ ...cur, status: 'progressing', stepStartedAt: at.toISOString(), reason: undefined }, at, 'resumed', o.holder) : cur;
+      return cur.status === 'paused'
+        ? withEvent(
+            { ...cur, status: 'progressing', stepStartedAt: at.toISOString(), reason: undefined },
+            at,
+            'resumed',
+            o.holder,
+          )
+        : cur;
     }))!;
   }
   // Whoever stopped last may have recorded a step without setting its weight: make the cluster match.
-  if (state.status === 'progressing' || state.status === 'paused') await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state);
+  if (state.status === 'progressing' || state.status === 'paused')
+    await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state);
   for (;;) {
     if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
     state = (await readState(o.kube, o.namespace, o.deployment)).state;
@@ -117,12 +138,24 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
       await pause(Math.min(decision.ms, tick), signal);
       continue;
     }
-    const result = await analyseCanary(o.metrics, o.analysis, { namespace: o.namespace, service: o.service, window: o.window ?? '10s' }, new Date(), signal);
+    const result = await analyseCanary(
+      o.metrics,
+      o.analysis,
+      { namespace: o.namespace, service: o.service, window: o.window ?? '10s' },
+      new Date(),
+      signal,
+    );
     const seen = state;
     const outcome = applyAnalysis(seen, result, o.analysis.failureLimit, new Date());
     // Only if nobody changed the canary while we measured (an override from the panel or the CLI wins).
     const written = await updateState(o.kube, o.namespace, o.deployment, (cur) => {
-      if (!cur || cur.status !== seen.status || cur.stepIndex !== seen.stepIndex || cur.stepStartedAt !== seen.stepStartedAt) throw new StaleAnalysis();
+      if (
+        !cur ||
+        cur.status !== seen.status ||
+        cur.stepIndex !== seen.stepIndex ||
+        cur.stepStartedAt !== seen.stepStartedAt
+      )
+        throw new StaleAnalysis();
       return outcome.state;
     }).catch((err) => {
       if (err instanceof StaleAnalysis) return undefined;
@@ -130,7 +163,8 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
     });
     if (!written) continue;
     o.onEvent?.({ kind: 'analysis', result, state: written });
-    if (outcome.kind === 'advance') await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written);
+    if (outcome.kind === 'advance')
+      await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written);
     else if (outcome.kind === 'promote') return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
     else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written);
   }
@@ -145,26 +179,40 @@ async function recordLeaseLost(o: DriverOptions, lost: SandpiperError): Promise<
   const now = new Date();
   try {
     const other = await liveDriver(o.kube, o.namespace, o.deployment, now);
-    if (other && other !== o.holder) return new SandpiperError('canary-lease-lost', `${lost.message}; ${other} drives the canary of ${o.deployment} now.`);
+    if (other && other !== o.holder)
+      return new SandpiperError(
+        'canary-lease-lost',
+        `${lost.message}; ${other} drives the canary of ${o.deployment} now.`,
+      );
     const reason = `driver ${o.holder} stopped: ${lost.message}`;
     const left = await updateState(o.kube, o.namespace, o.deployment, (cur) => {
       if (!cur || TERMINAL.has(cur.status)) throw new StaleAnalysis();
-      return withEvent({ ...cur, status: cur.status === 'progressing' ? 'paused' : cur.status, reason }, now, 'driver-lost', reason);
+      return withEvent(
+        { ...cur, status: cur.status === 'progressing' ? 'paused' : cur.status, reason },
+        now,
+        'driver-lost',
+        reason,
+      );
     });
-    return new SandpiperError('canary-lease-lost', `${lost.message}. The canary of ${o.deployment} is left ${left!.status} at ${left!.weight}% with nobody driving it.`, hint);
+    return new SandpiperError(
+      'canary-lease-lost',
+      `${lost.message}. The canary of ${o.deployment} is left ${left!.status} at ${left!.weight}% with nobody driving it.`,
+      hint,
+    );
   } catch (err) {
     if (err instanceof StaleAnalysis) return lost;
-    return new SandpiperError('canary-lease-lost', `${lost.message}. The canary of ${o.deployment} is left at its step with nobody driving it (recording that failed too: ${(err as Error).message}).`, hint);
+    return new SandpiperError(
+      'canary-lease-lost',
+      `${lost.message}. The canary of ${o.deployment} is left at its step with nobody driving it (recording that failed too: ${(err as Error).message}).`,
+      hint,
+    );
   }
 }
 
 class StaleAnalysis extends Error {}
 
 /** What the driver does next for a canary; decided without I/O so every branch is unit-tested. */
-export type StepDecision =
-  | { kind: 'idle' }
-  | { kind: 'wait'; ms: number }
-  | { kind: 'analyse' };
+export type StepDecision = { kind: 'idle' } | { kind: 'wait'; ms: number } | { kind: 'analyse' };
 
 export function decideStep(state: CanaryState, now: Date): StepDecision {
   if (state.status !== 'progressing') return { kind: 'idle' };
@@ -183,29 +231,65 @@ export type AnalysisOutcome =
  * Applies an analysis to the state: a pass moves one step (or promotes after the last), a fail or missing data
  * counts against failureLimit and aborts beyond it. Missing data never promotes.
  */
-export function applyAnalysis(state: CanaryState, result: AnalysisResult, failureLimit: number, now: Date): AnalysisOutcome {
+export function applyAnalysis(
+  state: CanaryState,
+  result: AnalysisResult,
+  failureLimit: number,
+  now: Date,
+): AnalysisOutcome {
   const at = now.toISOString();
   state = { ...state, lastAnalysis: { verdict: result.verdict, summary: result.summary, at: result.at || at } };
   if (result.verdict === 'pass') {
     const next = state.stepIndex + 1;
     if (next >= state.steps.length) {
-      return { kind: 'promote', state: withEvent({ ...state, status: 'promoting', reason: 'analysis passed at every step' }, now, 'analysis-passed', result.summary) };
+      return {
+        kind: 'promote',
+        state: withEvent(
+          { ...state, status: 'promoting', reason: 'analysis passed at every step' },
+          now,
+          'analysis-passed',
+          result.summary,
+        ),
+      };
     }
     return {
       kind: 'advance',
-      state: withEvent({ ...state, stepIndex: next, weight: state.steps[next], stepStartedAt: at, reason: undefined }, now, `step ${next + 1}/${state.steps.length}: ${state.steps[next]}%`, result.summary),
+      state: withEvent(
+        { ...state, stepIndex: next, weight: state.steps[next], stepStartedAt: at, reason: undefined },
+        now,
+        `step ${next + 1}/${state.steps.length}: ${state.steps[next]}%`,
+        result.summary,
+      ),
     };
   }
   const failures = state.failures + 1;
-  const why = result.verdict === 'no-data' ? `no metrics for the canary (${result.summary})` : `analysis failed (${result.summary})`;
+  const why =
+    result.verdict === 'no-data'
+      ? `no metrics for the canary (${result.summary})`
+      : `analysis failed (${result.summary})`;
   if (failures > failureLimit) {
-    return { kind: 'abort', state: withEvent({ ...state, failures, status: 'aborting', reason: why }, now, 'analysis-aborted', why) };
+    return {
+      kind: 'abort',
+      state: withEvent({ ...state, failures, status: 'aborting', reason: why }, now, 'analysis-aborted', why),
+    };
   }
-  return { kind: 'retry', state: withEvent({ ...state, failures, stepStartedAt: at, reason: why }, now, `analysis-failure ${failures}/${failureLimit}`, why) };
+  return {
+    kind: 'retry',
+    state: withEvent(
+      { ...state, failures, stepStartedAt: at, reason: why },
+      now,
+      `analysis-failure ${failures}/${failureLimit}`,
+      why,
+    ),
+  };
 }
 
 /** Canary and stable replica counts for a weight: in replica-ratio mode the split of pods is the split of traffic. */
-export function replicaSplit(total: number, weight: number, mode: 'httproute' | 'replicas'): { canary: number; stable: number } {
+export function replicaSplit(
+  total: number,
+  weight: number,
+  mode: 'httproute' | 'replicas',
+): { canary: number; stable: number } {
   const share = Math.max(0, Math.min(100, weight)) / 100;
   const canary = weight <= 0 ? 0 : Math.max(1, Math.ceil(total * share));
   if (mode === 'httproute') return { canary, stable: total };

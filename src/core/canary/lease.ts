@@ -14,7 +14,10 @@ export interface LeaseOptions {
 
 /** The slice of the API the lease uses: `Kube` fits it, unit tests pass an in-memory fake. */
 export interface LeaseApi {
-  coordination: Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease' | 'deleteNamespacedLease'>;
+  coordination: Pick<
+    CoordinationV1Api,
+    'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease' | 'deleteNamespacedLease'
+  >;
 }
 
 export function leaseName(deployment: string): string {
@@ -34,16 +37,27 @@ function expired(lease: V1Lease, now: Date): boolean {
 
 /** Advice for a canary nobody drives any more: both verbs take over an expired lease. */
 export function takeOverHint(deployment: string): string {
-  return `Take it over with \`sandpiper rollout resume ${deployment}\` (Resume in the Rollouts panel), ` +
-    `or roll it back with \`sandpiper rollout abort ${deployment}\` (Abort).`;
+  return (
+    `Take it over with \`sandpiper rollout resume ${deployment}\` (Resume in the Rollouts panel), ` +
+    `or roll it back with \`sandpiper rollout abort ${deployment}\` (Abort).`
+  );
 }
 
 function busy(holder: string | undefined, deployment: string): SandpiperError {
-  return new SandpiperError('canary-busy', `Another Sandpiper (${holder ?? 'unknown'}) is driving the canary of ${deployment}.`, 'Let it finish, or stop it; its lease expires a few seconds after it stops.');
+  return new SandpiperError(
+    'canary-busy',
+    `Another Sandpiper (${holder ?? 'unknown'}) is driving the canary of ${deployment}.`,
+    'Let it finish, or stop it; its lease expires a few seconds after it stops.',
+  );
 }
 
 /** The holder of a live lease on the canary, or undefined when nobody drives it (no lease, released or expired). */
-export async function liveDriver(kube: LeaseApi, namespace: string, deployment: string, now = new Date()): Promise<string | undefined> {
+export async function liveDriver(
+  kube: LeaseApi,
+  namespace: string,
+  deployment: string,
+  now = new Date(),
+): Promise<string | undefined> {
   try {
     const lease = await kube.coordination.readNamespacedLease({ namespace, name: leaseName(deployment) });
     return expired(lease, now) ? undefined : lease.spec?.holderIdentity;
@@ -77,7 +91,12 @@ export class CanaryLease {
   }
 
   /** Takes the lease, or refuses with `canary-busy` when another holder's lease is still live. */
-  static async acquire(kube: LeaseApi, namespace: string, deployment: string, options: LeaseOptions): Promise<CanaryLease> {
+  static async acquire(
+    kube: LeaseApi,
+    namespace: string,
+    deployment: string,
+    options: LeaseOptions,
+  ): Promise<CanaryLease> {
     const lease = new CanaryLease(kube, namespace, leaseName(deployment), options);
     await lease.take(deployment);
     lease.schedule(lease.period);
@@ -89,8 +108,12 @@ export class CanaryLease {
    * with undefined as soon as `done()` says there is nothing left to do, or with the lease once it is ours.
    */
   static async acquireWhenFree(
-    kube: LeaseApi, namespace: string, deployment: string, options: LeaseOptions & { pollMs?: number },
-    done: () => Promise<boolean>, signal?: AbortSignal,
+    kube: LeaseApi,
+    namespace: string,
+    deployment: string,
+    options: LeaseOptions & { pollMs?: number },
+    done: () => Promise<boolean>,
+    signal?: AbortSignal,
   ): Promise<CanaryLease | undefined> {
     for (;;) {
       if (await done()) return undefined;
@@ -122,7 +145,7 @@ export class CanaryLease {
     return {
       holderIdentity: this.options.holder,
       leaseDurationSeconds: this.options.durationSeconds,
-      acquireTime: acquire ? microTime(now) : existing?.spec?.acquireTime ?? microTime(now),
+      acquireTime: acquire ? microTime(now) : (existing?.spec?.acquireTime ?? microTime(now)),
       renewTime: microTime(now),
     };
   }
@@ -137,11 +160,19 @@ export class CanaryLease {
     }
     try {
       if (!existing) {
-        await this.kube.coordination.createNamespacedLease({ namespace: this.namespace, body: { metadata: { name: this.name }, spec: this.spec(now, true) } });
+        await this.kube.coordination.createNamespacedLease({
+          namespace: this.namespace,
+          body: { metadata: { name: this.name }, spec: this.spec(now, true) },
+        });
       } else {
-        if (existing.spec?.holderIdentity !== this.options.holder && !expired(existing, now)) throw busy(existing.spec?.holderIdentity, deployment);
+        if (existing.spec?.holderIdentity !== this.options.holder && !expired(existing, now))
+          throw busy(existing.spec?.holderIdentity, deployment);
         // The resourceVersion makes two takers of an expired lease race safely: one gets 409.
-        await this.kube.coordination.replaceNamespacedLease({ namespace: this.namespace, name: this.name, body: { ...existing, spec: this.spec(now, true) } });
+        await this.kube.coordination.replaceNamespacedLease({
+          namespace: this.namespace,
+          name: this.name,
+          body: { ...existing, spec: this.spec(now, true) },
+        });
       }
       this.renewedAt = now.getTime();
     } catch (err) {
@@ -154,8 +185,13 @@ export class CanaryLease {
   private async renewOnce(): Promise<void> {
     const now = new Date();
     const existing = await this.kube.coordination.readNamespacedLease({ namespace: this.namespace, name: this.name });
-    if (existing.spec?.holderIdentity !== this.options.holder) throw new TakenOver(`taken by ${existing.spec?.holderIdentity ?? 'nobody'}`);
-    await this.kube.coordination.replaceNamespacedLease({ namespace: this.namespace, name: this.name, body: { ...existing, spec: this.spec(now, false, existing) } });
+    if (existing.spec?.holderIdentity !== this.options.holder)
+      throw new TakenOver(`taken by ${existing.spec?.holderIdentity ?? 'nobody'}`);
+    await this.kube.coordination.replaceNamespacedLease({
+      namespace: this.namespace,
+      name: this.name,
+      body: { ...existing, spec: this.spec(now, false, existing) },
+    });
     this.renewedAt = now.getTime();
   }
 

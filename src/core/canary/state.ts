@@ -45,7 +45,14 @@ export interface CanaryState {
 
 export const TERMINAL: ReadonlySet<CanaryStatus> = new Set(['promoted', 'aborted']);
 
-const STATUSES: ReadonlySet<string> = new Set(['progressing', 'paused', 'promoting', 'promoted', 'aborting', 'aborted']);
+const STATUSES: ReadonlySet<string> = new Set([
+  'progressing',
+  'paused',
+  'promoting',
+  'promoted',
+  'aborting',
+  'aborted',
+]);
 const MODES: ReadonlySet<string> = new Set(['httproute', 'replicas']);
 const HISTORY_LIMIT = 30;
 
@@ -57,10 +64,18 @@ export function readCanaryState(annotations: Record<string, string> | undefined)
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new SandpiperError('canary-state-invalid', `The ${CANARY_STATE_ANNOTATION} annotation is not JSON.`, 'Remove the annotation and start the canary again.');
+    throw new SandpiperError(
+      'canary-state-invalid',
+      `The ${CANARY_STATE_ANNOTATION} annotation is not JSON.`,
+      'Remove the annotation and start the canary again.',
+    );
   }
   if (!isCanaryState(raw)) {
-    throw new SandpiperError('canary-state-invalid', `The ${CANARY_STATE_ANNOTATION} annotation does not describe a canary.`, 'Remove the annotation and start the canary again.');
+    throw new SandpiperError(
+      'canary-state-invalid',
+      `The ${CANARY_STATE_ANNOTATION} annotation does not describe a canary.`,
+      'Remove the annotation and start the canary again.',
+    );
   }
   return raw;
 }
@@ -71,12 +86,20 @@ export function isCanaryState(v: unknown): v is CanaryState {
   const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
   return (
     s.version === 1 &&
-    typeof s.status === 'string' && STATUSES.has(s.status) &&
-    typeof s.image === 'string' && typeof s.container === 'string' &&
-    Array.isArray(s.steps) && s.steps.every((x) => num(x) && (x as number) >= 0 && (x as number) <= 100) &&
-    num(s.stepIndex) && num(s.weight) && num(s.intervalMs) && num(s.failures) && num(s.stableReplicas) &&
+    typeof s.status === 'string' &&
+    STATUSES.has(s.status) &&
+    typeof s.image === 'string' &&
+    typeof s.container === 'string' &&
+    Array.isArray(s.steps) &&
+    s.steps.every((x) => num(x) && (x as number) >= 0 && (x as number) <= 100) &&
+    num(s.stepIndex) &&
+    num(s.weight) &&
+    num(s.intervalMs) &&
+    num(s.failures) &&
+    num(s.stableReplicas) &&
     typeof s.stepStartedAt === 'string' &&
-    typeof s.trafficMode === 'string' && MODES.has(s.trafficMode) &&
+    typeof s.trafficMode === 'string' &&
+    MODES.has(s.trafficMode) &&
     Array.isArray(s.history)
   );
 }
@@ -87,7 +110,10 @@ export function writeCanaryState(state: CanaryState): string {
 
 /** A copy with one more history line; the state is never mutated in place (it may be a cached watch object). */
 export function withEvent(state: CanaryState, at: Date, event: string, detail?: string): CanaryState {
-  return { ...state, history: [...state.history, { at: at.toISOString(), event, ...(detail ? { detail } : {}) }].slice(-HISTORY_LIMIT) };
+  return {
+    ...state,
+    history: [...state.history, { at: at.toISOString(), event, ...(detail ? { detail } : {}) }].slice(-HISTORY_LIMIT),
+  };
 }
 
 export function canaryName(stable: string): string {
@@ -109,7 +135,11 @@ export async function readDeployment(kube: StateApi, namespace: string, name: st
   }
 }
 
-export async function readState(kube: StateApi, namespace: string, name: string): Promise<{ deployment: V1Deployment; state?: CanaryState }> {
+export async function readState(
+  kube: StateApi,
+  namespace: string,
+  name: string,
+): Promise<{ deployment: V1Deployment; state?: CanaryState }> {
   const deployment = await readDeployment(kube, namespace, name);
   return { deployment, state: readCanaryState(deployment.metadata?.annotations) };
 }
@@ -128,13 +158,23 @@ export async function updateState(
   for (let attempt = 0; ; attempt++) {
     const { deployment, state } = await readState(kube, namespace, name);
     const next = change(state, deployment);
-    const body = { metadata: { resourceVersion: deployment.metadata?.resourceVersion, annotations: { [CANARY_STATE_ANNOTATION]: next ? writeCanaryState(next) : null } } };
+    const body = {
+      metadata: {
+        resourceVersion: deployment.metadata?.resourceVersion,
+        annotations: { [CANARY_STATE_ANNOTATION]: next ? writeCanaryState(next) : null },
+      },
+    };
     try {
       await kube.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch());
       return next;
     } catch (err) {
       if (httpCode(err) === 409 && attempt < ATTEMPTS) continue;
-      if (httpCode(err) === 409) throw new SandpiperError('conflict', `Deployment ${name} keeps changing under us; another Sandpiper is driving this canary.`, 'Wait for it, or stop the other window/CLI.');
+      if (httpCode(err) === 409)
+        throw new SandpiperError(
+          'conflict',
+          `Deployment ${name} keeps changing under us; another Sandpiper is driving this canary.`,
+          'Wait for it, or stop the other window/CLI.',
+        );
       throw kubeError(err, `record the canary state on Deployment ${namespace}/${name}`);
     }
   }
@@ -143,13 +183,21 @@ export async function updateState(
 type CanarySummary = NonNullable<SandpiperSummary['canary']>;
 
 function lastEventTime(state: CanaryState): number {
-  const times = [state.stepStartedAt, state.lastAnalysis?.at, ...state.history.map((h) => h.at)].map((t) => (t ? Date.parse(t) : 0));
+  const times = [state.stepStartedAt, state.lastAnalysis?.at, ...state.history.map((h) => h.at)].map((t) =>
+    t ? Date.parse(t) : 0,
+  );
   return Math.max(0, ...times.filter((t) => Number.isFinite(t)));
 }
 
 export function describeCanary(service: string, state: CanaryState): CanarySummary {
-  const verdict = state.lastAnalysis ? `${state.status}, analysis ${state.lastAnalysis.verdict}: ${state.lastAnalysis.summary}` : state.status;
-  return { service, verdict: state.reason ? `${verdict} (${state.reason})` : verdict, step: `${Math.min(state.stepIndex + 1, state.steps.length)}/${state.steps.length} (${state.weight}%)` };
+  const verdict = state.lastAnalysis
+    ? `${state.status}, analysis ${state.lastAnalysis.verdict}: ${state.lastAnalysis.summary}`
+    : state.status;
+  return {
+    service,
+    verdict: state.reason ? `${verdict} (${state.reason})` : verdict,
+    step: `${Math.min(state.stepIndex + 1, state.steps.length)}/${state.steps.length} (${state.weight}%)`,
+  };
 }
 
 /**
@@ -157,7 +205,13 @@ export function describeCanary(service: string, state: CanaryState): CanarySumma
  * state the rollout feature keeps on the stable Deployment. Best effort: anything unreadable is skipped,
  * a PR never waits on or fails because of the cluster.
  */
-export async function latestCanary(kube: Kube, namespaces: string[], services: string[], log?: (m: string) => void, timeoutMs = 5000): Promise<CanarySummary | undefined> {
+export async function latestCanary(
+  kube: Kube,
+  namespaces: string[],
+  services: string[],
+  log?: (m: string) => void,
+  timeoutMs = 5000,
+): Promise<CanarySummary | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
@@ -172,7 +226,12 @@ export async function latestCanary(kube: Kube, namespaces: string[], services: s
   }
 }
 
-async function readLatest(kube: Kube, namespaces: string[], services: string[], log?: (m: string) => void): Promise<CanarySummary | undefined> {
+async function readLatest(
+  kube: Kube,
+  namespaces: string[],
+  services: string[],
+  log?: (m: string) => void,
+): Promise<CanarySummary | undefined> {
   let best: { at: number; summary: CanarySummary } | undefined;
   for (const namespace of namespaces) {
     for (const service of services) {

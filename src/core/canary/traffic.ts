@@ -29,7 +29,12 @@ export function routeTargets(route: HttpRoute, service: string): boolean {
 }
 
 /** The rules with every reference to the service split between it and its canary Service by weight (0 drops the canary). */
-export function weightedRules(route: HttpRoute, service: string, canaryService: string, weight: number): NonNullable<HttpRoute['spec']>['rules'] {
+export function weightedRules(
+  route: HttpRoute,
+  service: string,
+  canaryService: string,
+  weight: number,
+): NonNullable<HttpRoute['spec']>['rules'] {
   return (route.spec?.rules ?? []).map((rule) => {
     const refs = rule.backendRefs ?? [];
     const stable = refs.find((b) => isServiceRef(b, service));
@@ -37,24 +42,41 @@ export function weightedRules(route: HttpRoute, service: string, canaryService: 
     const others = refs.filter((b) => !isServiceRef(b, service) && !isServiceRef(b, canaryService));
     const { weight: _w, ...stableRef } = stable;
     if (weight <= 0) return { ...rule, backendRefs: [...others, stableRef] };
-    return { ...rule, backendRefs: [...others, { ...stableRef, weight: 100 - weight }, { ...stableRef, name: canaryService, weight }] };
+    return {
+      ...rule,
+      backendRefs: [...others, { ...stableRef, weight: 100 - weight }, { ...stableRef, name: canaryService, weight }],
+    };
   });
 }
 
 /** The Service whose selector picks the Deployment's pods. */
-export async function serviceFor(kube: Kube, namespace: string, deployment: V1Deployment): Promise<V1Service | undefined> {
+export async function serviceFor(
+  kube: Kube,
+  namespace: string,
+  deployment: V1Deployment,
+): Promise<V1Service | undefined> {
   const labels = deployment.spec?.template.metadata?.labels ?? {};
   const list = await kube.core.listNamespacedService({ namespace }).catch((err) => {
     throw kubeError(err, `list the Services of ${namespace}`);
   });
   return list.items.find((s) => {
     const sel = s.spec?.selector;
-    return sel && !s.metadata?.annotations?.[CANARY_OF_ANNOTATION] && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v || k === 'pod-template-hash');
+    return (
+      sel &&
+      !s.metadata?.annotations?.[CANARY_OF_ANNOTATION] &&
+      Object.keys(sel).length > 0 &&
+      Object.entries(sel).every(([k, v]) => labels[k] === v || k === 'pod-template-hash')
+    );
   });
 }
 
 /** The HTTPRoute that sends traffic to the Service: the one sandpiper.yaml names, else the first that refers to it. */
-export async function routeFor(kube: Kube, namespace: string, service: string, named?: string): Promise<HttpRoute | undefined> {
+export async function routeFor(
+  kube: Kube,
+  namespace: string,
+  service: string,
+  named?: string,
+): Promise<HttpRoute | undefined> {
   let items: HttpRoute[];
   try {
     const list = (await kube.custom.listNamespacedCustomObject({ ...GATEWAY, namespace })) as { items: HttpRoute[] };
@@ -79,15 +101,28 @@ const ROUTE_ATTEMPTS = 5;
  * read, so an edit by anyone in between (a GitOps sync, another window) fails ours with 409 and we recompute
  * the rules from theirs instead of overwriting them.
  */
-export async function setRouteWeight(kube: RouteApi, namespace: string, routeName: string, service: string, weight: number): Promise<void> {
+export async function setRouteWeight(
+  kube: RouteApi,
+  namespace: string,
+  routeName: string,
+  service: string,
+  weight: number,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const route = (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName }).catch((err) => {
-      throw kubeError(err, `read HTTPRoute ${routeName}`);
-    })) as HttpRoute;
+    const route = (await kube.custom
+      .getNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName })
+      .catch((err) => {
+        throw kubeError(err, `read HTTPRoute ${routeName}`);
+      })) as HttpRoute;
     const rules = weightedRules(route, service, `${service}-canary`, weight);
     if (JSON.stringify(rules) === JSON.stringify(route.spec?.rules ?? [])) return;
     try {
-      await kube.custom.replaceNamespacedCustomObject({ ...GATEWAY, namespace, name: routeName, body: { ...route, spec: { ...route.spec, rules } } });
+      await kube.custom.replaceNamespacedCustomObject({
+        ...GATEWAY,
+        namespace,
+        name: routeName,
+        body: { ...route, spec: { ...route.spec, rules } },
+      });
       return;
     } catch (err) {
       if (httpCode(err) === 409 && attempt < ROUTE_ATTEMPTS) continue;
@@ -99,28 +134,62 @@ export async function setRouteWeight(kube: RouteApi, namespace: string, routeNam
 /** The canary's own Service: the stable one's ports, selecting only canary pods. */
 export function canaryServiceOf(stable: V1Service, stableDeployment: string): V1Service {
   return {
-    metadata: { name: `${stable.metadata?.name}-canary`, labels: { [TRACK_LABEL]: 'canary' }, annotations: { [CANARY_OF_ANNOTATION]: stableDeployment } },
-    spec: { selector: { ...(stable.spec?.selector ?? {}), [TRACK_LABEL]: 'canary' }, ports: (stable.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })) },
+    metadata: {
+      name: `${stable.metadata?.name}-canary`,
+      labels: { [TRACK_LABEL]: 'canary' },
+      annotations: { [CANARY_OF_ANNOTATION]: stableDeployment },
+    },
+    spec: {
+      selector: { ...(stable.spec?.selector ?? {}), [TRACK_LABEL]: 'canary' },
+      ports: (stable.spec?.ports ?? []).map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol,
+      })),
+    },
   };
 }
 
 /** Pins (or unpins, with null) the stable Service to the stable ReplicaSet's pods so canary pods get only the route's share. */
-export async function pinStableService(kube: Kube, namespace: string, service: string, hash: string | null): Promise<void> {
-  await kube.core.patchNamespacedService({ namespace, name: service, body: { spec: { selector: { 'pod-template-hash': hash } } } }, mergePatch()).catch((err) => {
-    if (hash === null && httpCode(err) === 404) return;
-    throw kubeError(err, `update the selector of Service ${service}`);
-  });
+export async function pinStableService(
+  kube: Kube,
+  namespace: string,
+  service: string,
+  hash: string | null,
+): Promise<void> {
+  await kube.core
+    .patchNamespacedService(
+      { namespace, name: service, body: { spec: { selector: { 'pod-template-hash': hash } } } },
+      mergePatch(),
+    )
+    .catch((err) => {
+      if (hash === null && httpCode(err) === 404) return;
+      throw kubeError(err, `update the selector of Service ${service}`);
+    });
 }
 
 export async function scaleDeployment(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
-  await kube.apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, mergePatch()).catch((err) => {
-    throw kubeError(err, `scale Deployment ${name} to ${replicas}`);
-  });
+  await kube.apps
+    .patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, mergePatch())
+    .catch((err) => {
+      throw kubeError(err, `scale Deployment ${name} to ${replicas}`);
+    });
 }
 
 /** Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. */
-export async function applyWeight(kube: Kube, namespace: string, stable: string, canary: string, state: CanaryState): Promise<void> {
-  const split = replicaSplit(state.stableReplicas, state.weight, state.trafficMode === 'httproute' ? 'httproute' : 'replicas');
+export async function applyWeight(
+  kube: Kube,
+  namespace: string,
+  stable: string,
+  canary: string,
+  state: CanaryState,
+): Promise<void> {
+  const split = replicaSplit(
+    state.stableReplicas,
+    state.weight,
+    state.trafficMode === 'httproute' ? 'httproute' : 'replicas',
+  );
   await scaleDeployment(kube, namespace, canary, split.canary);
   if (state.trafficMode === 'replicas') await scaleDeployment(kube, namespace, stable, split.stable);
   else if (state.route) await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);

@@ -7,7 +7,15 @@ import { CORE_SCHEMA, load as quickLoad } from 'js-yaml';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
-import { CONFIG_FILE, parseDuration, type CanaryConfig, type ReloadAction, type SandpiperConfig, type ServiceConfig, type Threshold } from './types';
+import {
+  CONFIG_FILE,
+  parseDuration,
+  type CanaryConfig,
+  type ReloadAction,
+  type SandpiperConfig,
+  type ServiceConfig,
+  type Threshold,
+} from './types';
 import { namedPaths, pathsEscapingThroughLinks, pathsOutside, type NamedPath } from './paths';
 
 export { CONFIG_FILE };
@@ -29,7 +37,6 @@ export interface ConfigProblem {
 }
 
 export type ConfigResult = { ok: true; config: SandpiperConfig } | { ok: false; problems: ConfigProblem[] };
-
 
 export function formatProblem(file: string, p: ConfigProblem): string {
   return `${file}:${p.line + 1}:${p.column + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
@@ -54,7 +61,12 @@ function tooLarge(bytes: number): ConfigProblem {
 }
 
 function analyze(text: string, root: string): Analysis {
-  if (text.length > MAX_CONFIG_BYTES) return { result: { ok: false, problems: [tooLarge(text.length)] }, problemAt: () => tooLarge(text.length), paths: [] };
+  if (text.length > MAX_CONFIG_BYTES)
+    return {
+      result: { ok: false, problems: [tooLarge(text.length)] },
+      problemAt: () => tooLarge(text.length),
+      paths: [],
+    };
   return quickAnalysis(text, root) ?? locatedAnalysis(text, root);
 }
 
@@ -80,7 +92,8 @@ function quickAnalysis(text: string, root: string): Analysis | undefined {
   const paths = namedPaths(services);
   if (pathsOutside(root, paths).length) return undefined;
   let located: Analysis | undefined;
-  const problemAt = (segments: Array<string | number>, message: string) => (located ??= locatedAnalysis(text, root)).problemAt(segments, message);
+  const problemAt = (segments: Array<string | number>, message: string) =>
+    (located ??= locatedAnalysis(text, root)).problemAt(segments, message);
   return { result: { ok: true, config: toConfig(raw as RawConfig, root) }, problemAt, paths };
 }
 
@@ -118,7 +131,14 @@ function locatedAnalysis(text: string, root: string): Analysis {
     for (const [name, svc] of Object.entries(services)) {
       const debounce = svc.sync?.debounce;
       if (debounce !== undefined && parseDuration(debounce) === undefined) {
-        problems.push(locate(doc, ['services', name, 'sync', 'debounce'], `"${debounce}" is not a duration (use e.g. 200ms, 30s, 8h)`, at));
+        problems.push(
+          locate(
+            doc,
+            ['services', name, 'sync', 'debounce'],
+            `"${debounce}" is not a duration (use e.g. 200ms, 30s, 8h)`,
+            at,
+          ),
+        );
       }
     }
     for (const p of pathsOutside(root, paths)) problems.push(problemAt(p.segments, outsideMessage(p.value)));
@@ -141,7 +161,12 @@ function duplicateKeys(doc: Document, at: At): ConfigProblem[] {
       const seen = new Set<unknown>();
       for (const pair of node.items) {
         if (isScalar(pair.key)) {
-          if (seen.has(pair.key.value)) out.push({ path: '', message: 'Map keys must be unique', ...at(pair.key.range?.[0] ?? 0, pair.key.range?.[1]) });
+          if (seen.has(pair.key.value))
+            out.push({
+              path: '',
+              message: 'Map keys must be unique',
+              ...at(pair.key.range?.[0] ?? 0, pair.key.range?.[1]),
+            });
           seen.add(pair.key.value);
         }
         walk(pair.value);
@@ -171,18 +196,27 @@ export async function loadConfig(dir: string): Promise<SandpiperConfig> {
   try {
     size = (await fs.stat(file)).size;
   } catch {
-    throw new SandpiperError('config-missing', `No ${CONFIG_FILE} in ${dir}.`, `Create ${CONFIG_FILE} at the root of the service's folder.`);
+    throw new SandpiperError(
+      'config-missing',
+      `No ${CONFIG_FILE} in ${dir}.`,
+      `Create ${CONFIG_FILE} at the root of the service's folder.`,
+    );
   }
   const invalid = (problems: ConfigProblem[]) => {
     const list = problems.map((p) => formatProblem(file, p)).join('\n');
-    return new SandpiperError('config-invalid', `${CONFIG_FILE} has ${problems.length} problem(s):\n${list}`, `Fix ${CONFIG_FILE}; nothing was run.`);
+    return new SandpiperError(
+      'config-invalid',
+      `${CONFIG_FILE} has ${problems.length} problem(s):\n${list}`,
+      `Fix ${CONFIG_FILE}; nothing was run.`,
+    );
   };
   if (size > MAX_CONFIG_BYTES) throw invalid([tooLarge(size)]);
   const analysis = analyze(await fs.readFile(file, 'utf8'), dir);
   if (!analysis.result.ok) throw invalid(analysis.result.problems);
   // Only here, with the disk at hand: a path written inside the folder may still be a link out of it.
   const escaping = await pathsEscapingThroughLinks(dir, analysis.paths);
-  if (escaping.length) throw invalid(escaping.map((p) => analysis.problemAt(p.segments, outsideMessage(p.value, p.real))));
+  if (escaping.length)
+    throw invalid(escaping.map((p) => analysis.problemAt(p.segments, outsideMessage(p.value, p.real))));
   return analysis.result.config;
 }
 
@@ -205,11 +239,15 @@ function locate(doc: Document, segments: Array<string | number>, message: string
   for (let n = segments.length; n >= 0; n--) {
     const parent = n > 0 ? doc.getIn(segments.slice(0, n - 1), true) : undefined;
     if (key && n === segments.length && parent && typeof parent === 'object' && 'items' in parent) {
-      const pair = (parent as { items: Array<{ key: unknown }> }).items.find((i) => isNode(i.key) && String((i.key as { value?: unknown }).value) === String(segments[n - 1]));
-      if (pair && isNode(pair.key) && pair.key.range) return { path: segments.join('.'), message, ...at(pair.key.range[0], pair.key.range[1]) };
+      const pair = (parent as { items: Array<{ key: unknown }> }).items.find(
+        (i) => isNode(i.key) && String((i.key as { value?: unknown }).value) === String(segments[n - 1]),
+      );
+      if (pair && isNode(pair.key) && pair.key.range)
+        return { path: segments.join('.'), message, ...at(pair.key.range[0], pair.key.range[1]) };
     }
     const node = n === 0 ? doc.contents : doc.getIn(segments.slice(0, n), true);
-    if (isNode(node) && node.range) return { path: segments.join('.'), message, ...at(node.range[0], Math.min(node.range[1], node.range[0] + 200)) };
+    if (isNode(node) && node.range)
+      return { path: segments.join('.'), message, ...at(node.range[0], Math.min(node.range[1], node.range[0] + 200)) };
   }
   return { path: segments.join('.'), message, ...at(0) };
 }
@@ -219,7 +257,10 @@ function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigPro
   const seen = new Set<string>();
   const out: ConfigProblem[] = [];
   for (const e of errors) {
-    const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segments = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     let message: string;
     let key = false;
     let target = segments;
@@ -233,9 +274,10 @@ function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigPro
       }
       case 'required':
         key = segments.length > 0;
-        message = segments.length >= 2 && segments[0] === 'services' && e.params.missingProperty === 'manifests'
-          ? `service "${segments[1]}" has no manifests (add manifests: <folder or files>)`
-          : `missing required key "${e.params.missingProperty}"`;
+        message =
+          segments.length >= 2 && segments[0] === 'services' && e.params.missingProperty === 'manifests'
+            ? `service "${segments[1]}" has no manifests (add manifests: <folder or files>)`
+            : `missing required key "${e.params.missingProperty}"`;
         break;
       case 'enum':
         message = isDependency(segments)
@@ -243,17 +285,24 @@ function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigPro
           : `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
         break;
       case 'pattern':
-        message = e.params.pattern === DURATION_PATTERN
-          ? `"${doc.getIn(segments)}" is not a duration (use e.g. 200ms, 30s, 8h)`
-          : e.params.pattern === THRESHOLD_PATTERN
-            ? `"${doc.getIn(segments)}" is not a threshold (a comparison and a number, e.g. ">= 0.99" or "<= 300")`
-            : `"${doc.getIn(segments)}" does not match ${e.params.pattern}`;
+        message =
+          e.params.pattern === DURATION_PATTERN
+            ? `"${doc.getIn(segments)}" is not a duration (use e.g. 200ms, 30s, 8h)`
+            : e.params.pattern === THRESHOLD_PATTERN
+              ? `"${doc.getIn(segments)}" is not a threshold (a comparison and a number, e.g. ">= 0.99" or "<= 300")`
+              : `"${doc.getIn(segments)}" does not match ${e.params.pattern}`;
         break;
       case 'type':
         message = `must be ${e.params.type}, not ${describe(doc.getIn(segments))}`;
         break;
       case 'oneOf':
-        if (errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && o.keyword !== 'oneOf' && o.keyword !== 'type')) continue;
+        if (
+          errors.some(
+            (o) =>
+              o !== e && o.instancePath.startsWith(e.instancePath) && o.keyword !== 'oneOf' && o.keyword !== 'type',
+          )
+        )
+          continue;
         message = 'does not match any of the allowed forms';
         break;
       default:
@@ -265,7 +314,13 @@ function schemaProblems(errors: ErrorObject[], doc: Document, at: At): ConfigPro
     out.push(locate(doc, target, message, at, key));
   }
   // A branch of oneOf that only said "must be string" while another branch has a specific complaint is noise.
-  return out.filter((p) => !(p.message.startsWith('must be ') && out.some((q) => q !== p && q.path.startsWith(p.path) && !q.message.startsWith('must be '))));
+  return out.filter(
+    (p) =>
+      !(
+        p.message.startsWith('must be ') &&
+        out.some((q) => q !== p && q.path.startsWith(p.path) && !q.message.startsWith('must be '))
+      ),
+  );
 }
 
 function suggest(e: ErrorObject): string {
@@ -292,10 +347,28 @@ interface RawService {
   image?: string | { build?: string; dockerfile?: string; name?: string };
   container?: string;
   port?: number;
-  sync?: { paths: string[]; target: string; exclude?: string[]; rebuildOn?: string[]; auto?: boolean; debounce?: string; reload?: 'none' | { signal: string; process?: string } | { command: string[] } };
+  sync?: {
+    paths: string[];
+    target: string;
+    exclude?: string[];
+    rebuildOn?: string[];
+    auto?: boolean;
+    debounce?: string;
+    reload?: 'none' | { signal: string; process?: string } | { command: string[] };
+  };
   debug?: { runtime?: 'node' | 'python'; port?: number; remoteRoot?: string; localRoot?: string };
   dependencies?: Record<string, 'shared' | 'copy'>;
-  canary?: { steps?: number[]; interval?: string; route?: string; analysis?: { successRate?: string; p99LatencyMs?: string; failureLimit?: number; queries?: Array<{ name: string; query: string; threshold: string }> } };
+  canary?: {
+    steps?: number[];
+    interval?: string;
+    route?: string;
+    analysis?: {
+      successRate?: string;
+      p99LatencyMs?: string;
+      failureLimit?: number;
+      queries?: Array<{ name: string; query: string; threshold: string }>;
+    };
+  };
 }
 
 interface RawConfig {
@@ -314,7 +387,8 @@ const THRESHOLD = new RegExp(THRESHOLD_PATTERN);
 export function parseThreshold(text: string): Threshold {
   const m = THRESHOLD.exec(text.trim());
   const value = m ? Number(text.trim().slice(m[1].length)) : NaN;
-  if (!m || !Number.isFinite(value)) throw new SandpiperError('config-invalid', `"${text}" is not a threshold such as ">= 0.99".`);
+  if (!m || !Number.isFinite(value))
+    throw new SandpiperError('config-invalid', `"${text}" is not a threshold such as ">= 0.99".`);
   return { op: m[1] as Threshold['op'], value };
 }
 
@@ -344,9 +418,18 @@ function toService(name: string, s: RawService): ServiceConfig {
   return {
     name,
     manifests: Array.isArray(s.manifests) ? s.manifests : [s.manifests],
-    image: s.image === undefined ? undefined
-      : typeof s.image === 'string' ? { ref: s.image }
-      : { build: { context: s.image.build ?? '.', dockerfile: s.image.dockerfile ?? 'Dockerfile', name: s.image.name } },
+    image:
+      s.image === undefined
+        ? undefined
+        : typeof s.image === 'string'
+          ? { ref: s.image }
+          : {
+              build: {
+                context: s.image.build ?? '.',
+                dockerfile: s.image.dockerfile ?? 'Dockerfile',
+                name: s.image.name,
+              },
+            },
     container: s.container,
     port: s.port,
     sync: s.sync && {

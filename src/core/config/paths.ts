@@ -44,7 +44,10 @@ export function pathsOutside(root: string, paths: NamedPath[]): NamedPath[] {
  * The paths that leave `root` once symbolic links are resolved (k8s -> /etc); for a path that does not exist
  * yet, the links of its nearest existing parent.
  */
-export async function pathsEscapingThroughLinks(root: string, paths: NamedPath[]): Promise<Array<NamedPath & { real: string }>> {
+export async function pathsEscapingThroughLinks(
+  root: string,
+  paths: NamedPath[],
+): Promise<Array<NamedPath & { real: string }>> {
   const realRoot = await fs.realpath(root);
   const out: Array<NamedPath & { real: string }> = [];
   for (const p of paths) {

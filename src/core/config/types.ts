@@ -3,7 +3,8 @@ export const CONFIG_FILE = 'sandpiper.yaml';
 /** The typed shape of sandpiper.yaml after defaults are applied. */
 export type DependencyMode = 'shared' | 'copy';
 
-export type ReloadAction = { kind: 'none' } | { kind: 'signal'; signal: string; process?: string } | { kind: 'command'; command: string[] };
+export type ReloadAction =
+  { kind: 'none' } | { kind: 'signal'; signal: string; process?: string } | { kind: 'command'; command: string[] };
 
 export interface SyncConfig {
   paths: string[];
@@ -41,7 +42,11 @@ export interface CanaryConfig {
 }
 
 /** The canary policy of a service that has none in sandpiper.yaml. */
-export const DEFAULT_CANARY: CanaryConfig = { steps: [10, 25, 50, 100], intervalMs: 30_000, analysis: { failureLimit: 0, queries: [] } };
+export const DEFAULT_CANARY: CanaryConfig = {
+  steps: [10, 25, 50, 100],
+  intervalMs: 30_000,
+  analysis: { failureLimit: 0, queries: [] },
+};
 
 export interface Threshold {
   op: '>=' | '<=' | '>' | '<';
@@ -91,7 +96,12 @@ export function formatDuration(ms: number): string {
   if (ms <= 0) return '0s';
   const parts: string[] = [];
   let rest = Math.round(ms / 1000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

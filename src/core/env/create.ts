@@ -36,38 +36,82 @@ export interface CreatedEnvironment {
  * namespace, so the caller can offer keep-for-inspection or delete (deleteEnvironment removes it all).
  */
 export class EnvironmentCreateError extends SandpiperError {
-  constructor(readonly failure: SandpiperError, readonly namespace: string, readonly namespaceCreated: boolean) {
+  constructor(
+    readonly failure: SandpiperError,
+    readonly namespace: string,
+    readonly namespaceCreated: boolean,
+  ) {
     super(failure.code, failure.message, failure.hint, failure.details);
   }
 }
 
-export function dependencyModes(config: SandpiperConfig, service: string, overrides: Record<string, DependencyMode> = {}): Record<string, DependencyMode> {
+export function dependencyModes(
+  config: SandpiperConfig,
+  service: string,
+  overrides: Record<string, DependencyMode> = {},
+): Record<string, DependencyMode> {
   const declared = config.services[service]?.dependencies ?? {};
   const unknown = Object.keys(overrides).filter((d) => !(d in declared));
-  if (unknown.length) throw new SandpiperError('unknown-dependency', `"${service}" has no dependency ${unknown.map((d) => `"${d}"`).join(', ')} (it has: ${Object.keys(declared).join(', ') || 'none'}).`, 'Name dependencies listed in sandpiper.yaml.');
+  if (unknown.length)
+    throw new SandpiperError(
+      'unknown-dependency',
+      `"${service}" has no dependency ${unknown.map((d) => `"${d}"`).join(', ')} (it has: ${Object.keys(declared).join(', ') || 'none'}).`,
+      'Name dependencies listed in sandpiper.yaml.',
+    );
   return { ...declared, ...overrides };
 }
 
 /** Reads the baseline and the service's manifests and plans the objects; applies nothing. */
-export async function planEnvironmentFor(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<EnvironmentPlan> {
+export async function planEnvironmentFor(
+  kube: Kube,
+  config: SandpiperConfig,
+  opts: CreateEnvironmentOptions,
+): Promise<EnvironmentPlan> {
   const service = config.services[opts.service];
-  if (!service) throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${opts.service}" (it has: ${Object.keys(config.services).join(', ')}).`, 'Pass one of those with --service.');
+  if (!service)
+    throw new SandpiperError(
+      'unknown-service',
+      `sandpiper.yaml has no service "${opts.service}" (it has: ${Object.keys(config.services).join(', ')}).`,
+      'Pass one of those with --service.',
+    );
   const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
   const modes = dependencyModes(config, opts.service, opts.modes);
-  opts.progress?.({ step: 'note', name: config.baseline, state: 'info', message: `Reading ${Object.keys(modes).length} dependencies from baseline "${config.baseline}"` });
-  const dependencies = await Promise.all(Object.entries(modes).map(async ([name, mode]) => ({
-    mode,
-    baseline: await readBaselineDependency(kube, config.baseline, name, { withWorkloads: mode === 'copy', copySecrets: config.copySecrets }),
-  })));
+  opts.progress?.({
+    step: 'note',
+    name: config.baseline,
+    state: 'info',
+    message: `Reading ${Object.keys(modes).length} dependencies from baseline "${config.baseline}"`,
+  });
+  const dependencies = await Promise.all(
+    Object.entries(modes).map(async ([name, mode]) => ({
+      mode,
+      baseline: await readBaselineDependency(kube, config.baseline, name, {
+        withWorkloads: mode === 'copy',
+        copySecrets: config.copySecrets,
+      }),
+    })),
+  );
   const serviceObjects = await serviceObjectsFor(config, service, namespace, objectLabels(opts), opts.image);
   return planEnvironment({
-    namespace, owner: opts.owner, branch: opts.branch, service: opts.service, baseline: config.baseline, clusterDomain: config.clusterDomain,
-    ttlMs: opts.ttlMs ?? config.ttlMs, now: (opts.now ?? (() => new Date()))(), dependencies, serviceObjects,
+    namespace,
+    owner: opts.owner,
+    branch: opts.branch,
+    service: opts.service,
+    baseline: config.baseline,
+    clusterDomain: config.clusterDomain,
+    ttlMs: opts.ttlMs ?? config.ttlMs,
+    now: (opts.now ?? (() => new Date()))(),
+    dependencies,
+    serviceObjects,
   });
 }
 
 /** Creates an environment step by step: namespace, each dependency (shared or copied), then the service. */
-export async function createEnvironment(kube: Kube, config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<CreatedEnvironment> {
+export async function createEnvironment(
+  kube: Kube,
+  config: SandpiperConfig,
+  opts: CreateEnvironmentOptions,
+): Promise<CreatedEnvironment> {
   const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
   const progress = opts.progress ?? (() => undefined);
   let namespaceCreated = false;
@@ -76,7 +120,12 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
     const plan = await planEnvironmentFor(kube, config, { ...opts, namespace, progress });
     for (const w of plan.warnings) progress({ step: 'note', name: namespace, state: 'info', message: w });
     for (const step of plan.steps) {
-      const label = step.kind === 'namespace' ? `namespace ${step.name}` : step.kind === 'dependency' ? `dependency ${step.name} (${step.mode})` : `service ${step.name}`;
+      const label =
+        step.kind === 'namespace'
+          ? `namespace ${step.name}`
+          : step.kind === 'dependency'
+            ? `dependency ${step.name} (${step.mode})`
+            : `service ${step.name}`;
       progress({ step: step.kind, name: step.name, state: 'started', message: `Creating ${label}` });
       if (step.kind === 'namespace') {
         // Applying over a namespace we do not own would label it ours, and so hand it to the janitor.
@@ -87,7 +136,11 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
           throw kubeError(err, `read namespace "${namespace}"`);
         });
         if (existing && !isManaged(existing)) {
-          throw new SandpiperError('not-ours', `Namespace "${namespace}" exists and is not a Sandpiper environment; Sandpiper leaves it alone.`, 'Pick another name with --namespace, or let Sandpiper name the environment.');
+          throw new SandpiperError(
+            'not-ours',
+            `Namespace "${namespace}" exists and is not a Sandpiper environment; Sandpiper leaves it alone.`,
+            'Pick another name with --namespace, or let Sandpiper name the environment.',
+          );
         }
         await applyObject(kube, step.objects[0], opts.signal);
         // An environment that existed before (created again to update it) is not ours to clean up on failure.
@@ -101,7 +154,12 @@ export async function createEnvironment(kube: Kube, config: SandpiperConfig, opt
     }
     return { namespace, plan };
   } catch (err) {
-    const cause = err instanceof SandpiperError ? err : isCancellation(err) ? new SandpiperError('cancelled', 'Cancelled.') : new SandpiperError('api', (err as Error).message ?? String(err));
+    const cause =
+      err instanceof SandpiperError
+        ? err
+        : isCancellation(err)
+          ? new SandpiperError('cancelled', 'Cancelled.')
+          : new SandpiperError('api', (err as Error).message ?? String(err));
     throw new EnvironmentCreateError(cause, namespace, namespaceCreated);
   }
 }
@@ -123,7 +181,10 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 }
 
 /** Names of the ConfigMaps and Secrets a pod template reads (volumes, envFrom, env valueFrom). */
-export function referencedConfig(template: V1PodTemplateSpec | undefined): { configMaps: Set<string>; secrets: Set<string> } {
+export function referencedConfig(template: V1PodTemplateSpec | undefined): {
+  configMaps: Set<string>;
+  secrets: Set<string>;
+} {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
   const spec = template?.spec;
@@ -162,7 +223,12 @@ function missing(kind: string, name: string, baseline: string, dependency: strin
  * StatefulSets that Service selects, and the ConfigMaps (and, with copySecrets, Secrets) they use.
  * `withWorkloads` is false for shared dependencies, which only need the Service's ports.
  */
-export async function readBaselineDependency(kube: Kube, baseline: string, name: string, opts: { withWorkloads: boolean; copySecrets: boolean }): Promise<BaselineDependency> {
+export async function readBaselineDependency(
+  kube: Kube,
+  baseline: string,
+  name: string,
+  opts: { withWorkloads: boolean; copySecrets: boolean },
+): Promise<BaselineDependency> {
   let service: V1Service;
   try {
     service = await kube.core.readNamespacedService({ name, namespace: baseline });
@@ -196,7 +262,11 @@ export async function readBaselineDependency(kube: Kube, baseline: string, name:
   }
   for (const cm of configMaps) {
     try {
-      result.configMaps.push({ ...(await kube.core.readNamespacedConfigMap({ name: cm, namespace: baseline })), apiVersion: 'v1', kind: 'ConfigMap' });
+      result.configMaps.push({
+        ...(await kube.core.readNamespacedConfigMap({ name: cm, namespace: baseline })),
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+      });
     } catch (err) {
       if (httpCode(err) === 404) throw missing('ConfigMap', cm, baseline, name);
       throw kubeError(err, `read ConfigMap "${cm}" in "${baseline}"`);
@@ -208,7 +278,11 @@ export async function readBaselineDependency(kube: Kube, baseline: string, name:
   }
   for (const s of secrets) {
     try {
-      result.secrets.push({ ...(await kube.core.readNamespacedSecret({ name: s, namespace: baseline })), apiVersion: 'v1', kind: 'Secret' });
+      result.secrets.push({
+        ...(await kube.core.readNamespacedSecret({ name: s, namespace: baseline })),
+        apiVersion: 'v1',
+        kind: 'Secret',
+      });
     } catch (err) {
       if (httpCode(err) === 404) throw missing('Secret', s, baseline, name);
       throw kubeError(err, `read Secret "${s}" in "${baseline}"`);

@@ -25,15 +25,32 @@ export function imageFor(service: ServiceConfig, override?: string): string | un
 }
 
 /** The service's objects as they will be applied into `namespace`. */
-export async function serviceObjectsFor(config: SandpiperConfig, service: ServiceConfig, namespace: string, labels: Record<string, string>, image?: string): Promise<KubeObject[]> {
+export async function serviceObjectsFor(
+  config: SandpiperConfig,
+  service: ServiceConfig,
+  namespace: string,
+  labels: Record<string, string>,
+  image?: string,
+): Promise<KubeObject[]> {
   const raw = await readServiceManifests(config.root, service);
   return prepareServiceObjects(raw, namespace, labels, service, imageFor(service, image));
 }
 
 /** Applies a service's manifests into a namespace (server-side apply) and waits until its workloads are ready. */
-export async function deployService(kube: Kube, config: SandpiperConfig, service: ServiceConfig, namespace: string, opts: DeployOptions = {}): Promise<KubeObject[]> {
+export async function deployService(
+  kube: Kube,
+  config: SandpiperConfig,
+  service: ServiceConfig,
+  namespace: string,
+  opts: DeployOptions = {},
+): Promise<KubeObject[]> {
   const objects = await serviceObjectsFor(config, service, namespace, opts.labels ?? {}, opts.image);
-  opts.progress?.({ step: 'service', name: service.name, state: 'started', message: `Deploying ${service.name} into ${namespace} (${objects.length} objects)` });
+  opts.progress?.({
+    step: 'service',
+    name: service.name,
+    state: 'started',
+    message: `Deploying ${service.name} into ${namespace} (${objects.length} objects)`,
+  });
   const applied = await applyAll(kube, objects, opts.signal);
   await waitForWorkloads(kube, applied, opts.signal, opts.timeoutMs);
   opts.progress?.({ step: 'service', name: service.name, state: 'ready', message: `${service.name} is ready` });
@@ -44,17 +61,28 @@ const YAML_FILE = /\.ya?ml$/i;
 
 async function filesUnder(entry: string): Promise<string[]> {
   const stat = await fs.stat(entry).catch(() => undefined);
-  if (!stat) throw new SandpiperError('manifests-missing', `The manifests path ${entry} does not exist.`, 'Fix `manifests` in sandpiper.yaml.');
+  if (!stat)
+    throw new SandpiperError(
+      'manifests-missing',
+      `The manifests path ${entry} does not exist.`,
+      'Fix `manifests` in sandpiper.yaml.',
+    );
   if (stat.isFile()) return [entry];
   const names = (await fs.readdir(entry)).sort();
   if (names.includes('kustomization.yaml') || names.includes('kustomization.yml')) {
-    throw new SandpiperError('manifests-kustomize', `${entry} is a kustomization; only plain YAML manifests are supported so far.`, 'Point `manifests` at plain YAML files or a folder of them.');
+    throw new SandpiperError(
+      'manifests-kustomize',
+      `${entry} is a kustomization; only plain YAML manifests are supported so far.`,
+      'Point `manifests` at plain YAML files or a folder of them.',
+    );
   }
-  const nested = await Promise.all(names.map(async (n) => {
-    const full = path.join(entry, n);
-    const s = await fs.stat(full);
-    return s.isDirectory() ? filesUnder(full) : YAML_FILE.test(n) ? [full] : [];
-  }));
+  const nested = await Promise.all(
+    names.map(async (n) => {
+      const full = path.join(entry, n);
+      const s = await fs.stat(full);
+      return s.isDirectory() ? filesUnder(full) : YAML_FILE.test(n) ? [full] : [];
+    }),
+  );
   return nested.flat();
 }
 
@@ -66,18 +94,31 @@ export async function readServiceManifests(root: string, service: ServiceConfig)
       const text = await fs.readFile(file, 'utf8');
       for (const doc of parseAllDocuments(text)) {
         if ('errors' in doc && doc.errors.length) {
-          throw new SandpiperError('manifests-invalid', `${path.relative(root, file)}: ${doc.errors[0].message.split('\n')[0]}`, 'Fix the YAML of that manifest.');
+          throw new SandpiperError(
+            'manifests-invalid',
+            `${path.relative(root, file)}: ${doc.errors[0].message.split('\n')[0]}`,
+            'Fix the YAML of that manifest.',
+          );
         }
         const obj = doc.toJS() as KubeObject | null;
         if (!obj) continue;
         if (!obj.apiVersion || !obj.kind || !obj.metadata?.name) {
-          throw new SandpiperError('manifests-invalid', `${path.relative(root, file)}: an object without apiVersion, kind or metadata.name.`, 'Every manifest needs apiVersion, kind and metadata.name.');
+          throw new SandpiperError(
+            'manifests-invalid',
+            `${path.relative(root, file)}: an object without apiVersion, kind or metadata.name.`,
+            'Every manifest needs apiVersion, kind and metadata.name.',
+          );
         }
         objects.push(obj);
       }
     }
   }
-  if (!objects.length) throw new SandpiperError('manifests-empty', `The manifests of "${service.name}" hold no objects.`, 'Add the Deployment and Service of the service.');
+  if (!objects.length)
+    throw new SandpiperError(
+      'manifests-empty',
+      `The manifests of "${service.name}" hold no objects.`,
+      'Add the Deployment and Service of the service.',
+    );
   return objects;
 }
 
@@ -91,12 +132,21 @@ export function isWorkload(obj: KubeObject): boolean {
  * Puts the objects into `namespace` with our labels and, when an image is given, sets it on the
  * service's container (the one named in config, else the first).
  */
-export function prepareServiceObjects(objects: KubeObject[], namespace: string, labels: Record<string, string>, service: ServiceConfig, image?: string): KubeObject[] {
+export function prepareServiceObjects(
+  objects: KubeObject[],
+  namespace: string,
+  labels: Record<string, string>,
+  service: ServiceConfig,
+  image?: string,
+): KubeObject[] {
   return objects.map((source) => {
     const obj = structuredClone(source);
     obj.metadata = { ...obj.metadata, namespace, labels: { ...(obj.metadata?.labels ?? {}), ...labels } };
     if (image && isWorkload(obj)) {
-      const podSpec = obj.kind === 'Pod' ? obj.spec : (obj.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec;
+      const podSpec =
+        obj.kind === 'Pod'
+          ? obj.spec
+          : (obj.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec;
       const containers = (podSpec?.containers ?? []) as Array<{ name: string; image?: string }>;
       const target = containers.find((c) => c.name === service.container) ?? containers[0];
       if (target) target.image = image;
@@ -116,7 +166,14 @@ export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSig
   const doing = `apply ${describeObject(obj)}`;
   try {
     // Managed fields must not be sent with an apply patch; clones have them stripped already.
-    return (await kube.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject;
+    return (await kube.objects.patch(
+      obj,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as KubeObject;
   } catch (err) {
     throw kubeError(err, doing);
   }
@@ -124,7 +181,8 @@ export async function applyObject(kube: Kube, obj: KubeObject, signal?: AbortSig
 
 export async function applyAll(kube: Kube, objects: KubeObject[], signal?: AbortSignal): Promise<KubeObject[]> {
   // Config first so workloads that mount it do not start without it.
-  const order = (o: KubeObject) => (['ConfigMap', 'Secret', 'ServiceAccount'].includes(o.kind ?? '') ? 0 : o.kind === 'Service' ? 1 : 2);
+  const order = (o: KubeObject) =>
+    ['ConfigMap', 'Secret', 'ServiceAccount'].includes(o.kind ?? '') ? 0 : o.kind === 'Service' ? 1 : 2;
   const sorted = [...objects].sort((a, b) => order(a) - order(b));
   const applied: KubeObject[] = [];
   for (const group of [0, 1, 2]) {

@@ -3,14 +3,28 @@ import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import { formatDuration } from '../config/types';
 import { SandpiperError } from '../errors';
-import { ANNOTATION_LAST_ACTIVITY, ANNOTATION_TTL, MANAGED_SELECTOR, environmentInfo, expiryOf, isManaged, type EnvironmentInfo, ANNOTATION_ACTIVITY_REASON, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from './metadata';
+import {
+  ANNOTATION_LAST_ACTIVITY,
+  ANNOTATION_TTL,
+  MANAGED_SELECTOR,
+  environmentInfo,
+  expiryOf,
+  isManaged,
+  type EnvironmentInfo,
+  ANNOTATION_ACTIVITY_REASON,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_VALUE,
+} from './metadata';
 import { ListWatcher, apiSource, listed, watchUntil, type ListWatchSource } from '../infra/kube/watch';
 import type { Disposable } from '../disposable';
 
 export async function listEnvironments(kube: Kube): Promise<EnvironmentInfo[]> {
   try {
     const list = await kube.core.listNamespace({ labelSelector: MANAGED_SELECTOR });
-    return list.items.filter(isManaged).map(environmentInfo).sort((a, b) => a.name.localeCompare(b.name));
+    return list.items
+      .filter(isManaged)
+      .map(environmentInfo)
+      .sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
     throw kubeError(err, 'list the Sandpiper environments');
   }
@@ -22,10 +36,20 @@ export async function readEnvironment(kube: Kube, name: string): Promise<V1Names
   try {
     ns = await kube.core.readNamespace({ name });
   } catch (err) {
-    if (httpCode(err) === 404) throw new SandpiperError('not-found', `There is no environment "${name}".`, 'List them with `sandpiper env list`.');
+    if (httpCode(err) === 404)
+      throw new SandpiperError(
+        'not-found',
+        `There is no environment "${name}".`,
+        'List them with `sandpiper env list`.',
+      );
     throw kubeError(err, `read namespace "${name}"`);
   }
-  if (!isManaged(ns)) throw new SandpiperError('not-ours', `Namespace "${name}" is not a Sandpiper environment; Sandpiper leaves it alone.`, 'Only namespaces labelled app.kubernetes.io/managed-by=sandpiper can be changed or deleted.');
+  if (!isManaged(ns))
+    throw new SandpiperError(
+      'not-ours',
+      `Namespace "${name}" is not a Sandpiper environment; Sandpiper leaves it alone.`,
+      'Only namespaces labelled app.kubernetes.io/managed-by=sandpiper can be changed or deleted.',
+    );
   return ns;
 }
 
@@ -49,7 +73,11 @@ export async function deleteEnvironment(kube: Kube, name: string, opts: DeleteOp
   }
   const uid = opts.uid ?? ns.metadata?.uid;
   try {
-    await kube.core.deleteNamespace({ name, propagationPolicy: 'Background', body: { preconditions: { uid, resourceVersion: opts.resourceVersion } } });
+    await kube.core.deleteNamespace({
+      name,
+      propagationPolicy: 'Background',
+      body: { preconditions: { uid, resourceVersion: opts.resourceVersion } },
+    });
   } catch (err) {
     if (httpCode(err) === 404) return false;
     throw kubeError(err, `delete namespace "${name}"`);
@@ -59,7 +87,11 @@ export async function deleteEnvironment(kube: Kube, name: string, opts: DeleteOp
 }
 
 /** Namespaces (of a label or field selector), listed and watched through client-node. */
-export function namespaceSource(kube: Kube, query: { labelSelector?: string; fieldSelector?: string }, doing: string): ListWatchSource<V1Namespace> {
+export function namespaceSource(
+  kube: Kube,
+  query: { labelSelector?: string; fieldSelector?: string },
+  doing: string,
+): ListWatchSource<V1Namespace> {
   return apiSource(kube.config, {
     path: '/api/v1/namespaces',
     query,
@@ -78,18 +110,33 @@ async function waitUntilGone(kube: Kube, name: string, signal?: AbortSignal): Pr
   const what = `namespace "${name}" go away`;
   const source = namespaceSource(kube, { fieldSelector: `metadata.name=${name}` }, `watch ${what}`);
   const gone = { done: true, value: undefined } as const;
-  await watchUntil(source, what, (type) => (type === 'DELETED' ? gone : { done: false }), { signal, whenNone: () => gone });
+  await watchUntil(source, what, (type) => (type === 'DELETED' ? gone : { done: false }), {
+    signal,
+    whenNone: () => gone,
+  });
 }
 
 /** Pushes expiry out: activity is "now" and the TTL grows by `byMs` beyond what was left. */
-export async function extendEnvironment(kube: Kube, name: string, byMs: number, now = new Date()): Promise<EnvironmentInfo> {
+export async function extendEnvironment(
+  kube: Kube,
+  name: string,
+  byMs: number,
+  now = new Date(),
+): Promise<EnvironmentInfo> {
   const ns = await readEnvironment(kube, name);
   const expiry = expiryOf(ns.metadata?.annotations);
   const left = expiry ? Math.max(0, expiry.getTime() - now.getTime()) : 0;
   const ttl = Math.ceil((left + byMs) / 1000) * 1000;
   try {
     const patched = await kube.core.patchNamespace(
-      { name, body: { metadata: { annotations: { [ANNOTATION_TTL]: formatDuration(ttl), [ANNOTATION_LAST_ACTIVITY]: now.toISOString() } } } },
+      {
+        name,
+        body: {
+          metadata: {
+            annotations: { [ANNOTATION_TTL]: formatDuration(ttl), [ANNOTATION_LAST_ACTIVITY]: now.toISOString() },
+          },
+        },
+      },
       mergePatch(),
     );
     return environmentInfo(patched);
@@ -113,7 +160,11 @@ export async function recordActivity(kube: Kube, namespace: string, reason: stri
       ],
     });
   } catch (err) {
-    if (httpCode(err) === 422) throw new SandpiperError('not-ours', `Namespace "${namespace}" is not a Sandpiper environment; its activity is not recorded.`);
+    if (httpCode(err) === 422)
+      throw new SandpiperError(
+        'not-ours',
+        `Namespace "${namespace}" is not a Sandpiper environment; its activity is not recorded.`,
+      );
     throw kubeError(err, `record activity on "${namespace}"`);
   }
 }
@@ -174,7 +225,8 @@ export function janitorDecisions(namespaces: V1Namespace[], now: Date): JanitorD
     if (ns.metadata?.deletionTimestamp) return { name, uid, action: 'keep', reason: 'already being deleted' };
     const expiry = expiryOf(ns.metadata?.annotations);
     if (!expiry) return { name, uid, action: 'keep', reason: 'no readable TTL or last activity' };
-    if (expiry.getTime() > now.getTime()) return { name, uid, action: 'keep', reason: 'not expired', expiresAt: expiry.toISOString() };
+    if (expiry.getTime() > now.getTime())
+      return { name, uid, action: 'keep', reason: 'not expired', expiresAt: expiry.toISOString() };
     return { name, uid, resourceVersion, action: 'delete', reason: 'expired', expiresAt: expiry.toISOString() };
   });
 }
@@ -200,7 +252,8 @@ export async function runJanitor(kube: Kube, opts: { dryRun?: boolean; now?: Dat
   for (const d of decisions.filter((x) => x.action === 'delete')) {
     try {
       // Preconditions: a namespace re-created, or touched (activity, extend) since the list, is not deleted on stale facts.
-      if (await deleteEnvironment(kube, d.name, { uid: d.uid, resourceVersion: d.resourceVersion })) result.deleted.push(d.name);
+      if (await deleteEnvironment(kube, d.name, { uid: d.uid, resourceVersion: d.resourceVersion }))
+        result.deleted.push(d.name);
     } catch (err) {
       result.errors.push({ name: d.name, message: (err as Error).message });
     }
@@ -212,7 +265,11 @@ export async function runJanitor(kube: Kube, opts: { dryRun?: boolean; now?: Dat
  * Calls `onChange` whenever a Sandpiper namespace is added, changed or removed (a relist after a gap
  * included); the one list+watch reconnects and backs off while it keeps failing. Dispose to stop.
  */
-export function watchEnvironments(kube: Kube, onChange: () => void, onError: (err: unknown) => void = () => undefined): Disposable {
+export function watchEnvironments(
+  kube: Kube,
+  onChange: () => void,
+  onError: (err: unknown) => void = () => undefined,
+): Disposable {
   const source = namespaceSource(kube, { labelSelector: MANAGED_SELECTOR }, 'list the Sandpiper environments');
   const watcher = new ListWatcher(source, { onChanges: () => onChange(), onError });
   // A failed first list is reported; the watcher keeps trying until disposed.

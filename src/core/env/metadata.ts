@@ -35,7 +35,12 @@ export interface EnvironmentInfo {
 
 /** Label values allow 63 chars of [A-Za-z0-9-_.], starting and ending alphanumeric. */
 export function labelValue(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'unknown';
+  return (
+    text
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .slice(0, 63)
+      .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'unknown'
+  );
 }
 
 export function isManaged(ns: V1Namespace): boolean {

@@ -8,7 +8,10 @@ const PREFIX = 'sp';
 
 /** Lower-case DNS-1123 label characters only, runs of others collapsed to one dash. */
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /** The part of an email before the @, else the text itself: owners are people, not domains. */
@@ -50,7 +53,11 @@ export interface Identity {
  * A workspace outside git (or without git installed) still gets a stable identity, so the name does not
  * change between runs.
  */
-export async function identityFor(dir: string, override: Partial<Identity> = {}, git: Git = new GitCli(dir)): Promise<Identity> {
+export async function identityFor(
+  dir: string,
+  override: Partial<Identity> = {},
+  git: Git = new GitCli(dir),
+): Promise<Identity> {
   const quiet = <T>(p: Promise<T>) => p.catch(() => undefined);
   const who = override.owner ? undefined : await quiet(git.userIdentity());
   const owner = override.owner ?? who?.email ?? who?.name ?? safeUser();

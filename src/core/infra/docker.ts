@@ -43,7 +43,10 @@ export class DockerImageBuilder implements ImageBuilder {
     say(`build context: ${(context.length / 1024).toFixed(0)} KiB`);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: req.ref, dockerfile: req.dockerfile, abortSignal: req.signal } as Docker.ImageBuildOptions);
+      stream = await this.docker.buildImage(
+        context as unknown as NodeJS.ReadableStream,
+        { t: req.ref, dockerfile: req.dockerfile, abortSignal: req.signal } as Docker.ImageBuildOptions,
+      );
     } catch (err) {
       throw dockerError(err, 'start the image build');
     }
@@ -62,7 +65,12 @@ export class DockerImageBuilder implements ImageBuilder {
   }
 
   /** Streams progress lines; a build or push that reports an error fails with the engine's message. */
-  private follow(stream: NodeJS.ReadableStream, say: (line: string) => void, signal: AbortSignal | undefined, what: string): Promise<string | undefined> {
+  private follow(
+    stream: NodeJS.ReadableStream,
+    say: (line: string) => void,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
       let digest: string | undefined;
       let failure: string | undefined;
@@ -77,7 +85,16 @@ export class DockerImageBuilder implements ImageBuilder {
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) return;
           if (!err && failure) err = new Error(failure);
-          if (err) reject(new SandpiperError('image-failed', `The image ${what} failed: ${err.message}`, what === 'push' ? 'Check that the registry is reachable (registry in sandpiper.yaml or SANDPIPER_REGISTRY).' : 'Fix the Dockerfile and save again.'));
+          if (err)
+            reject(
+              new SandpiperError(
+                'image-failed',
+                `The image ${what} failed: ${err.message}`,
+                what === 'push'
+                  ? 'Check that the registry is reachable (registry in sandpiper.yaml or SANDPIPER_REGISTRY).'
+                  : 'Fix the Dockerfile and save again.',
+              ),
+            );
           else resolve(digest);
         },
         (ev: ProgressEvent) => {
@@ -96,7 +113,11 @@ function dockerError(err: unknown, doing: string): SandpiperError {
   const e = err as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
   if (e?.name === 'AbortError') return cancelled();
   if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED') {
-    return new SandpiperError('docker-unreachable', `Cannot ${doing}: the Docker engine does not answer (${e.code}).`, 'Start Docker or set DOCKER_HOST.');
+    return new SandpiperError(
+      'docker-unreachable',
+      `Cannot ${doing}: the Docker engine does not answer (${e.code}).`,
+      'Start Docker or set DOCKER_HOST.',
+    );
   }
   return new SandpiperError('image-failed', `Cannot ${doing}: ${e?.json?.message ?? e?.message ?? String(err)}`);
 }

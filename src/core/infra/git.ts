@@ -54,11 +54,15 @@ export class GitCli implements Git {
         if (!err) return resolve(stdout);
         if (signal?.aborted) return reject(cancelled());
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          return reject(new SandpiperError('git-missing', 'git is not installed or not on PATH.', 'Install git and try again.'));
+          return reject(
+            new SandpiperError('git-missing', 'git is not installed or not on PATH.', 'Install git and try again.'),
+          );
         }
         // git echoes remote URLs, which may carry credentials (https://user:token@host/...).
         const detail = (stderr || err.message).trim().replace(/\/\/[^@/\s]+@/g, '//');
-        reject(new SandpiperError('git-failed', `git ${args[0]} failed: ${detail}`, undefined, `git ${args.join(' ')}`));
+        reject(
+          new SandpiperError('git-failed', `git ${args[0]} failed: ${detail}`, undefined, `git ${args.join(' ')}`),
+        );
       });
     });
   }
@@ -74,7 +78,12 @@ export class GitCli implements Git {
 
   async topLevel(): Promise<string> {
     const out = await this.tryRun(['rev-parse', '--show-toplevel']);
-    if (!out) throw new SandpiperError('git-not-repository', `${this.cwd} is not inside a git repository.`, 'Open the folder of a git repository (or run git init).');
+    if (!out)
+      throw new SandpiperError(
+        'git-not-repository',
+        `${this.cwd} is not inside a git repository.`,
+        'Open the folder of a git repository (or run git init).',
+      );
     return out.trim();
   }
 
@@ -164,18 +173,29 @@ export class GitCli implements Git {
 
   async createBranch(name: string): Promise<void> {
     await this.run(['check-ref-format', '--branch', name]).catch(() => {
-      throw new SandpiperError('git-bad-branch', `"${name}" is not a valid branch name.`, 'Use letters, digits, "-", "_" and "/".');
+      throw new SandpiperError(
+        'git-bad-branch',
+        `"${name}" is not a valid branch name.`,
+        'Use letters, digits, "-", "_" and "/".',
+      );
     });
     await this.run(['switch', '-c', name]);
   }
 
   async pushWithUpstream(remote: string, branch: string, signal?: AbortSignal): Promise<string> {
     try {
-      const out = await this.run(['push', '--porcelain', '-u', remote, `refs/heads/${branch}:refs/heads/${branch}`], signal);
+      const out = await this.run(
+        ['push', '--porcelain', '-u', remote, `refs/heads/${branch}:refs/heads/${branch}`],
+        signal,
+      );
       return out;
     } catch (err) {
       if (err instanceof SandpiperError && err.code === 'git-failed') {
-        throw new SandpiperError('pr-push-failed', `Pushing ${branch} to ${remote} failed: ${err.message.replace(/^git push failed: /, '')}`, 'Check that you can push to the remote (git push -u ' + `${remote} ${branch}` + ').');
+        throw new SandpiperError(
+          'pr-push-failed',
+          `Pushing ${branch} to ${remote} failed: ${err.message.replace(/^git push failed: /, '')}`,
+          'Check that you can push to the remote (git push -u ' + `${remote} ${branch}` + ').',
+        );
       }
       throw err;
     }

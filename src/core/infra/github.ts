@@ -19,9 +19,18 @@ export interface NewPullRequest {
 
 /** The hosting side of the PR flow; OctokitGitHost talks to GitHub's REST API. */
 export interface GitHost {
-  findOpenPullRequest(repo: GitHubRepository, branch: string, signal?: AbortSignal): Promise<PullRequestRef | undefined>;
+  findOpenPullRequest(
+    repo: GitHubRepository,
+    branch: string,
+    signal?: AbortSignal,
+  ): Promise<PullRequestRef | undefined>;
   createDraftPullRequest(repo: GitHubRepository, pr: NewPullRequest, signal?: AbortSignal): Promise<PullRequestRef>;
-  requestReviewers(repo: GitHubRepository, pull: number, who: { reviewers: string[]; team_reviewers: string[] }, signal?: AbortSignal): Promise<void>;
+  requestReviewers(
+    repo: GitHubRepository,
+    pull: number,
+    who: { reviewers: string[]; team_reviewers: string[] },
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /** The GitHub repository a remote points at. */
@@ -55,7 +64,11 @@ export function parseRemoteUrl(url: string): GitHubRepository | undefined {
   } else {
     return undefined;
   }
-  const segments = pathPart.replace(/\/+$/, '').replace(/\.git$/, '').split('/').filter(Boolean);
+  const segments = pathPart
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter(Boolean);
   if (segments.length < 2 || !host) return undefined;
   return { host, owner: segments[segments.length - 2], repo: segments[segments.length - 1] };
 }
@@ -75,7 +88,11 @@ export interface ApiBaseCandidate {
 }
 
 /** The URL proposed first: the configured one, then GITHUB_API_URL, then the one the remote's host implies. */
-export function apiBaseCandidate(repository: GitHubRepository, configured?: ApiBaseCandidate, env: NodeJS.ProcessEnv = process.env): ApiBaseCandidate {
+export function apiBaseCandidate(
+  repository: GitHubRepository,
+  configured?: ApiBaseCandidate,
+  env: NodeJS.ProcessEnv = process.env,
+): ApiBaseCandidate {
   if (configured?.url) return configured;
   if (env.GITHUB_API_URL) return { url: env.GITHUB_API_URL, source: 'GITHUB_API_URL' };
   return { url: defaultApiBaseUrl(repository.host), source: 'the origin remote' };
@@ -103,14 +120,26 @@ export function trustedApiBase(candidate: ApiBaseCandidate, approvedHosts: reado
     url = new URL(candidate.url);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
   } catch {
-    throw new SandpiperError('pr-bad-base-url', `"${candidate.url}" (from ${candidate.source}) is not a GitHub API URL.`, 'Use e.g. https://github.example.com/api/v3.');
+    throw new SandpiperError(
+      'pr-bad-base-url',
+      `"${candidate.url}" (from ${candidate.source}) is not a GitHub API URL.`,
+      'Use e.g. https://github.example.com/api/v3.',
+    );
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, '');
   if (url.username || url.password) {
-    throw new SandpiperError('pr-bad-base-url', `The GitHub API URL from ${candidate.source} carries credentials (${shown}).`, 'Remove the user and password from the URL.');
+    throw new SandpiperError(
+      'pr-bad-base-url',
+      `The GitHub API URL from ${candidate.source} carries credentials (${shown}).`,
+      'Remove the user and password from the URL.',
+    );
   }
   if (url.protocol !== 'https:') {
-    throw new SandpiperError('github-insecure-url', `${candidate.source} names ${shown} as the GitHub API: Sandpiper sends the GitHub token over https only.`, `Use https://${url.host}${url.pathname.replace(/\/+$/, '')}.`);
+    throw new SandpiperError(
+      'github-insecure-url',
+      `${candidate.source} names ${shown} as the GitHub API: Sandpiper sends the GitHub token over https only.`,
+      `Use https://${url.host}${url.pathname.replace(/\/+$/, '')}.`,
+    );
   }
   const host = url.host.toLowerCase();
   if (host !== 'api.github.com' && !approvedHosts.some((h) => normalizeHost(h) === host)) {
@@ -125,12 +154,20 @@ export function trustedApiBase(candidate: ApiBaseCandidate, approvedHosts: reado
 
 export function requireRepository(remote: string, url: string | undefined): GitHubRepository {
   if (!url) {
-    throw new SandpiperError('pr-no-remote', `This repository has no "${remote}" remote.`, `Add it: git remote add ${remote} https://github.com/<owner>/<repo>.git`);
+    throw new SandpiperError(
+      'pr-no-remote',
+      `This repository has no "${remote}" remote.`,
+      `Add it: git remote add ${remote} https://github.com/<owner>/<repo>.git`,
+    );
   }
   const repo = parseRemoteUrl(url);
   if (!repo) {
     const shown = url.replace(/\/\/[^@/]+@/, '//');
-    throw new SandpiperError('pr-remote-not-github', `The "${remote}" remote (${shown}) does not name a GitHub repository.`, 'Point it at https://<host>/<owner>/<repo>.git or git@<host>:<owner>/<repo>.git.');
+    throw new SandpiperError(
+      'pr-remote-not-github',
+      `The "${remote}" remote (${shown}) does not name a GitHub repository.`,
+      'Point it at https://<host>/<owner>/<repo>.git or git@<host>:<owner>/<repo>.git.',
+    );
   }
   return repo;
 }
@@ -156,7 +193,12 @@ export class OctokitGitHost implements GitHost {
       baseUrl,
       userAgent: 'sandpiper',
       // Octokit's own logger writes to the console; ours never sees request headers.
-      log: { debug: (m: string) => log.debug(m), info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.warn(m) },
+      log: {
+        debug: (m: string) => log.debug(m),
+        info: (m: string) => log.debug(m),
+        warn: (m: string) => log.warn(m),
+        error: (m: string) => log.warn(m),
+      },
     });
   }
 
@@ -168,24 +210,60 @@ export class OctokitGitHost implements GitHost {
     }
   }
 
-  async findOpenPullRequest(repo: GitHubRepository, branch: string, signal?: AbortSignal): Promise<PullRequestRef | undefined> {
+  async findOpenPullRequest(
+    repo: GitHubRepository,
+    branch: string,
+    signal?: AbortSignal,
+  ): Promise<PullRequestRef | undefined> {
     const { data } = await this.call(`listing the open pull requests of ${repo.owner}/${repo.repo}`, signal, () =>
-      this.octokit.pulls.list({ owner: repo.owner, repo: repo.repo, head: `${repo.owner}:${branch}`, state: 'open', per_page: 10, request: { signal } }),
+      this.octokit.pulls.list({
+        owner: repo.owner,
+        repo: repo.repo,
+        head: `${repo.owner}:${branch}`,
+        state: 'open',
+        per_page: 10,
+        request: { signal },
+      }),
     );
     const pr = data.find((p) => p.head.ref === branch) ?? data[0];
     return pr ? { number: pr.number, url: pr.html_url, draft: !!pr.draft, author: pr.user?.login } : undefined;
   }
 
-  async createDraftPullRequest(repo: GitHubRepository, pr: NewPullRequest, signal?: AbortSignal): Promise<PullRequestRef> {
+  async createDraftPullRequest(
+    repo: GitHubRepository,
+    pr: NewPullRequest,
+    signal?: AbortSignal,
+  ): Promise<PullRequestRef> {
     const { data } = await this.call(`creating the pull request on ${repo.owner}/${repo.repo}`, signal, () =>
-      this.octokit.pulls.create({ owner: repo.owner, repo: repo.repo, head: pr.head, base: pr.base, title: pr.title, body: pr.body, draft: true, request: { signal } }),
+      this.octokit.pulls.create({
+        owner: repo.owner,
+        repo: repo.repo,
+        head: pr.head,
+        base: pr.base,
+        title: pr.title,
+        body: pr.body,
+        draft: true,
+        request: { signal },
+      }),
     );
     return { number: data.number, url: data.html_url, draft: !!data.draft, author: data.user?.login };
   }
 
-  async requestReviewers(repo: GitHubRepository, pull: number, who: { reviewers: string[]; team_reviewers: string[] }, signal?: AbortSignal): Promise<void> {
+  async requestReviewers(
+    repo: GitHubRepository,
+    pull: number,
+    who: { reviewers: string[]; team_reviewers: string[] },
+    signal?: AbortSignal,
+  ): Promise<void> {
     await this.call(`requesting reviewers on #${pull}`, signal, () =>
-      this.octokit.pulls.requestReviewers({ owner: repo.owner, repo: repo.repo, pull_number: pull, reviewers: who.reviewers, team_reviewers: who.team_reviewers, request: { signal } }),
+      this.octokit.pulls.requestReviewers({
+        owner: repo.owner,
+        repo: repo.repo,
+        pull_number: pull,
+        reviewers: who.reviewers,
+        team_reviewers: who.team_reviewers,
+        request: { signal },
+      }),
     );
   }
 }
@@ -204,8 +282,11 @@ function header(err: HttpishError, name: string): string | undefined {
 }
 
 function validationDetail(data: unknown): string {
-  const d = data as { message?: string; errors?: Array<{ message?: string; field?: string; code?: string } | string> } | undefined;
-  const parts = (d?.errors ?? []).map((e) => (typeof e === 'string' ? e : e.message ?? [e.field, e.code].filter(Boolean).join(' ')));
+  const d = data as
+    { message?: string; errors?: Array<{ message?: string; field?: string; code?: string } | string> } | undefined;
+  const parts = (d?.errors ?? []).map((e) =>
+    typeof e === 'string' ? e : (e.message ?? [e.field, e.code].filter(Boolean).join(' ')),
+  );
   return [d?.message, ...parts].filter(Boolean).join(': ');
 }
 
@@ -220,28 +301,60 @@ export function gitHubError(err: unknown, doing: string, baseUrl: string, signal
     const reset = Number(header(e, 'x-ratelimit-reset'));
     const retryAfter = Number(header(e, 'retry-after'));
     const when = reset ? new Date(reset * 1000) : retryAfter ? new Date(Date.now() + retryAfter * 1000) : undefined;
-    const at = when ? ` It resets at ${when.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}.` : '';
-    return new SandpiperError('github-rate-limited', `GitHub's rate limit stopped ${doing}.${at}`, 'Wait until then and run the command again.');
+    const at = when
+      ? ` It resets at ${when
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, ' UTC')}.`
+      : '';
+    return new SandpiperError(
+      'github-rate-limited',
+      `GitHub's rate limit stopped ${doing}.${at}`,
+      'Wait until then and run the command again.',
+    );
   }
   if (status === 401) {
-    return new SandpiperError('github-unauthorized', `GitHub refused the token while ${doing} (401 Bad credentials).`, 'Sign in to GitHub again (or set a valid GITHUB_TOKEN for the CLI).');
+    return new SandpiperError(
+      'github-unauthorized',
+      `GitHub refused the token while ${doing} (401 Bad credentials).`,
+      'Sign in to GitHub again (or set a valid GITHUB_TOKEN for the CLI).',
+    );
   }
   if (status === 403) {
-    return new SandpiperError('github-forbidden', `GitHub did not allow ${doing} (403: ${validationDetail(e.response?.data) || "forbidden"}).`, 'Use a token with the "repo" scope (fine-grained: Pull requests read/write) on this repository.');
+    return new SandpiperError(
+      'github-forbidden',
+      `GitHub did not allow ${doing} (403: ${validationDetail(e.response?.data) || 'forbidden'}).`,
+      'Use a token with the "repo" scope (fine-grained: Pull requests read/write) on this repository.',
+    );
   }
   if (status === 404) {
-    return new SandpiperError('github-not-found', `GitHub answered 404 while ${doing}: the repository does not exist or the token cannot see it.`, 'Check the origin remote and that the token has access to the repository.');
+    return new SandpiperError(
+      'github-not-found',
+      `GitHub answered 404 while ${doing}: the repository does not exist or the token cannot see it.`,
+      'Check the origin remote and that the token has access to the repository.',
+    );
   }
   if (status === 422) {
-    return new SandpiperError('github-rejected', `GitHub rejected ${doing}: ${validationDetail(e.response?.data) || e.message}.`);
+    return new SandpiperError(
+      'github-rejected',
+      `GitHub rejected ${doing}: ${validationDetail(e.response?.data) || e.message}.`,
+    );
   }
   if (!status || status >= 500 || e.name === 'HttpError') {
     const cause = e.cause as { code?: string; message?: string } | undefined;
     const why = cause?.code ?? cause?.message ?? e.message ?? 'no answer';
     if (!status || /fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|socket/i.test(`${e.message} ${why}`)) {
-      return new SandpiperError('github-unreachable', `Cannot reach GitHub at ${baseUrl} while ${doing} (${why}).`, 'Check the network, or github.baseUrl in sandpiper.yaml for GitHub Enterprise.');
+      return new SandpiperError(
+        'github-unreachable',
+        `Cannot reach GitHub at ${baseUrl} while ${doing} (${why}).`,
+        'Check the network, or github.baseUrl in sandpiper.yaml for GitHub Enterprise.',
+      );
     }
-    return new SandpiperError('github-server-error', `GitHub failed while ${doing} (${status}).`, 'Try again in a minute; see https://www.githubstatus.com.');
+    return new SandpiperError(
+      'github-server-error',
+      `GitHub failed while ${doing} (${status}).`,
+      'Try again in a minute; see https://www.githubstatus.com.',
+    );
   }
   return new SandpiperError('github-failed', `GitHub answered ${status} while ${doing}: ${e.message ?? ''}`);
 }

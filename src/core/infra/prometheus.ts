@@ -31,11 +31,19 @@ export class PrometheusClient implements MetricsSource {
       });
     } catch (err) {
       if (signal?.aborted) throw new SandpiperError('cancelled', 'Cancelled.');
-      throw new SandpiperError('metrics-unreachable', `Prometheus at ${this.baseUrl} does not answer: ${(err as Error).message}`, 'Check the sandpiper.prometheusUrl setting (or PROMETHEUS_URL).');
+      throw new SandpiperError(
+        'metrics-unreachable',
+        `Prometheus at ${this.baseUrl} does not answer: ${(err as Error).message}`,
+        'Check the sandpiper.prometheusUrl setting (or PROMETHEUS_URL).',
+      );
     }
     const body = (await res.json().catch(() => ({ status: 'error', error: `HTTP ${res.status}` }))) as QueryResponse;
     if (body.status !== 'success' || !body.data) {
-      throw new SandpiperError('metrics-query', `Prometheus rejected the query ${query}: ${body.error ?? `HTTP ${res.status}`}`, 'Fix the PromQL in sandpiper.yaml canary.analysis.');
+      throw new SandpiperError(
+        'metrics-query',
+        `Prometheus rejected the query ${query}: ${body.error ?? `HTTP ${res.status}`}`,
+        'Fix the PromQL in sandpiper.yaml canary.analysis.',
+      );
     }
     return scalarOf(body.data);
   }
@@ -48,7 +56,12 @@ export function scalarOf(data: { resultType: string; result: unknown }): number 
   else if (data.resultType === 'vector') {
     const vector = data.result as Array<{ value: [number, string] }>;
     if (vector.length === 0) return undefined;
-    if (vector.length > 1) throw new SandpiperError('metrics-query', `The query returned ${vector.length} series where one number was expected.`, 'Aggregate it with sum(...) or by().');
+    if (vector.length > 1)
+      throw new SandpiperError(
+        'metrics-query',
+        `The query returned ${vector.length} series where one number was expected.`,
+        'Aggregate it with sum(...) or by().',
+      );
     text = vector[0].value[1];
   } else return undefined;
   const value = Number(text);
@@ -58,6 +71,11 @@ export function scalarOf(data: { resultType: string; result: unknown }): number 
 /** The Prometheus to ask: the setting, else $PROMETHEUS_URL. */
 export function prometheusUrl(setting?: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = setting || env.PROMETHEUS_URL;
-  if (!url) throw new SandpiperError('metrics-unconfigured', 'No Prometheus is configured for canary analysis.', 'Set sandpiper.prometheusUrl (or PROMETHEUS_URL for the CLI).');
+  if (!url)
+    throw new SandpiperError(
+      'metrics-unconfigured',
+      'No Prometheus is configured for canary analysis.',
+      'Set sandpiper.prometheusUrl (or PROMETHEUS_URL for the CLI).',
+    );
   return url;
 }

@@ -60,7 +60,11 @@ export function printablePath(p: string): string {
 export function assertSafeRelative(p: string): string {
   const problem = carryProblem(p);
   if (problem) {
-    throw new SandpiperError('sync-path-refused', `Refusing to sync "${printablePath(p)}": ${problem}.`, 'Rename the file, or exclude it with sync.exclude in sandpiper.yaml.');
+    throw new SandpiperError(
+      'sync-path-refused',
+      `Refusing to sync "${printablePath(p)}": ${problem}.`,
+      'Rename the file, or exclude it with sync.exclude in sandpiper.yaml.',
+    );
   }
   return p;
 }
@@ -76,7 +80,10 @@ export async function buildSyncArchive(files: ArchiveFile[], deletions: string[]
       p.entry({ name: `files/${f.path}`, mode: f.mode & 0o777, mtime: f.mtime, type: 'file' }, f.content);
     }
     if (files.length && files.length <= LISTED_FILES_MAX) {
-      p.entry({ name: '.sandpiper/files', mode: 0o644, mtime: new Date() }, Buffer.from(files.map((f) => f.path).join('\n') + '\n'));
+      p.entry(
+        { name: '.sandpiper/files', mode: 0o644, mtime: new Date() },
+        Buffer.from(files.map((f) => f.path).join('\n') + '\n'),
+      );
     }
     if (deletions.length) {
       deletions.forEach(assertSafeRelative);

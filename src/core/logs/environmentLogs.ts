@@ -76,7 +76,9 @@ export async function followEnvironmentLogs(o: EnvLogOptions): Promise<void> {
     },
     onError: (err) => o.onNotice?.(`pod watch: ${presentError(err).message}`),
   });
-  const aborted = new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
+  const aborted = new Promise<void>((resolve) =>
+    o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   try {
     await watcher.start();
     listedFirst = true;

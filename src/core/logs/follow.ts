@@ -103,7 +103,6 @@ function readLines(body: Readable, flushTail: boolean, onLine: (line: string) =>
   });
 }
 
-
 export interface ContainerLogQuery {
   follow: boolean;
   tailLines?: number;
@@ -115,10 +114,19 @@ export interface ContainerLogQuery {
  * Opens `GET …/pods/<pod>/log` and hands back the body. client-node's `Log` pipes the body into a stream
  * without telling when the connection drops, and a silent drop is exactly what the follower must see.
  */
-export async function openContainerLog(kc: KubeConfig, namespace: string, pod: string, container: string, query: ContainerLogQuery, signal: AbortSignal): Promise<Readable> {
+export async function openContainerLog(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  container: string,
+  query: ContainerLogQuery,
+  signal: AbortSignal,
+): Promise<Readable> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('No current cluster in the kubeconfig.');
-  const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
+  const url = new URL(
+    `${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
+  );
   url.searchParams.set('container', container);
   url.searchParams.set('timestamps', 'true');
   if (query.follow) url.searchParams.set('follow', 'true');

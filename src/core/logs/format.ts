@@ -56,7 +56,13 @@ export interface TimestampedLine {
 export function parseTimestampedLine(line: string): TimestampedLine {
   const space = line.indexOf(' ');
   const end = space < 0 ? line.length : space;
-  if (end < 20 || line.charCodeAt(4) !== 45 /* - */ || line.charCodeAt(10) !== 84 /* T */ || line.charCodeAt(13) !== 58 /* : */) return { timestamp: '', text: line };
+  if (
+    end < 20 ||
+    line.charCodeAt(4) !== 45 /* - */ ||
+    line.charCodeAt(10) !== 84 /* T */ ||
+    line.charCodeAt(13) !== 58 /* : */
+  )
+    return { timestamp: '', text: line };
   return { timestamp: line.slice(0, end), text: space < 0 ? '' : line.slice(space + 1) };
 }
 

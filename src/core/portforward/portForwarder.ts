@@ -42,7 +42,8 @@ export class PortForwarder {
   private closed = false;
 
   constructor(private readonly options: PortForwardOptions) {
-    if (!options.service && !options.pod) throw new SandpiperError('invalid', 'A port-forward needs a service or a pod.');
+    if (!options.service && !options.pod)
+      throw new SandpiperError('invalid', 'A port-forward needs a service or a pod.');
   }
 
   onEvent(listener: (event: PortForwardEvent) => void): () => void {
@@ -66,7 +67,15 @@ export class PortForwarder {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new SandpiperError('port-in-use', `Local port ${this.options.localPort} is in use.`, 'Pick another local port, or leave it out to get a free one.') : err),
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new SandpiperError(
+                'port-in-use',
+                `Local port ${this.options.localPort} is in use.`,
+                'Pick another local port, or leave it out to get a free one.',
+              )
+            : err,
+        ),
       );
       server.listen(this.options.localPort ?? 0, '127.0.0.1', () => resolve());
     });
@@ -131,7 +140,14 @@ export class PortForwarder {
         done();
       },
     });
-    const ws = (await new PortForward(kube.config, true, handler).portForward(namespace, pod, [remotePort], socket, errors, socket)) as unknown as WebSocket;
+    const ws = (await new PortForward(kube.config, true, handler).portForward(
+      namespace,
+      pod,
+      [remotePort],
+      socket,
+      errors,
+      socket,
+    )) as unknown as WebSocket;
     socket.resume();
     ws.on('close', () => {
       this.emit({ kind: 'closed', pod, connections: this.live.size - 1 });

@@ -21,7 +21,8 @@ export interface BodyInput {
 
 const DEFAULT_TEMPLATE = '## Summary\n\n';
 const COMMENT = /<!--[\s\S]*?-->/g;
-const ISSUE_PLACEHOLDER = /^([ \t]*(?:[-*][ \t]+)?(?:closes|fixes|resolves)[ \t]*)(?:#[ \t]*(?:\d+|x+|issue|number|<[^>]*>)?)?[ \t]*$/im;
+const ISSUE_PLACEHOLDER =
+  /^([ \t]*(?:[-*][ \t]+)?(?:closes|fixes|resolves)[ \t]*)(?:#[ \t]*(?:\d+|x+|issue|number|<[^>]*>)?)?[ \t]*$/im;
 const ISSUE_HEADING = /^#{1,6}\s.*\b(issues?|tickets?|related|links?)\b.*$/im;
 const SUMMARY_HEADING = /^#{1,6}\s.*\b(summary|description|what|changes|overview)\b.*$/im;
 
@@ -44,13 +45,19 @@ function fillSection(body: string, heading: RegExp, text: string): string | unde
 
 function withIssue(body: string, issue: LinkedIssue): string {
   if (ISSUE_PLACEHOLDER.test(body)) {
-    return body.replace(ISSUE_PLACEHOLDER, (_m, lead: string) => `${lead.replace(/[ \t]+$/, '')} ${issue.kind === 'github' ? issue.reference : issue.key}`);
+    return body.replace(
+      ISSUE_PLACEHOLDER,
+      (_m, lead: string) => `${lead.replace(/[ \t]+$/, '')} ${issue.kind === 'github' ? issue.reference : issue.key}`,
+    );
   }
   return fillSection(body, ISSUE_HEADING, issueLine(issue)) ?? `${issueLine(issue)}\n\n${body}`;
 }
 
 function commitList(commits: CommitInfo[]): string {
-  return [...commits].reverse().map((c) => `- ${c.subject}`).join('\n');
+  return [...commits]
+    .reverse()
+    .map((c) => `- ${c.subject}`)
+    .join('\n');
 }
 
 function percent(x: number): string {
@@ -68,7 +75,9 @@ export function renderSandpiperSection(summary: SandpiperSummary): string {
   }
   for (const t of summary.tests ?? []) {
     const mark = t.failed ? '❌' : '✅';
-    lines.push(`- Tests (${t.name}): ${mark} ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`);
+    lines.push(
+      `- Tests (${t.name}): ${mark} ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`,
+    );
   }
   const c = summary.canary;
   if (c) {
@@ -77,7 +86,9 @@ export function renderSandpiperSection(summary: SandpiperSummary): string {
       c.successRate !== undefined ? `success rate ${percent(c.successRate)}` : undefined,
       c.p99LatencyMs !== undefined ? `p99 ${Math.round(c.p99LatencyMs)} ms` : undefined,
     ].filter(Boolean);
-    lines.push(`- Canary${c.service ? ` (${c.service})` : ''}: ${c.verdict}${figures.length ? ` — ${figures.join(', ')}` : ''}`);
+    lines.push(
+      `- Canary${c.service ? ` (${c.service})` : ''}: ${c.verdict}${figures.length ? ` — ${figures.join(', ')}` : ''}`,
+    );
   }
   if (!summary.tests?.length && !c) lines.push('- Tests and canary: no results recorded yet');
   return lines.join('\n');
@@ -125,12 +136,20 @@ export async function findPullRequestTemplates(root: string): Promise<PullReques
     for (const entry of await entries(path.join(root, folder))) {
       const rel = folder ? `${folder}/${entry.name}` : entry.name;
       if (!entry.isDir && SINGLE_FILE.test(entry.name)) {
-        singles.push({ path: rel, name: entry.name.replace(/\.[^.]+$/, ''), text: await fs.readFile(path.join(root, rel), 'utf8') });
+        singles.push({
+          path: rel,
+          name: entry.name.replace(/\.[^.]+$/, ''),
+          text: await fs.readFile(path.join(root, rel), 'utf8'),
+        });
       } else if (entry.isDir && TEMPLATE_FOLDER.test(entry.name)) {
         for (const file of await entries(path.join(root, rel))) {
           if (file.isDir || !/\.(md|txt)$/i.test(file.name)) continue;
           const fileRel = `${rel}/${file.name}`;
-          multiples.push({ path: fileRel, name: file.name.replace(/\.[^.]+$/, ''), text: await fs.readFile(path.join(root, fileRel), 'utf8') });
+          multiples.push({
+            path: fileRel,
+            name: file.name.replace(/\.[^.]+$/, ''),
+            text: await fs.readFile(path.join(root, fileRel), 'utf8'),
+          });
         }
       }
     }
@@ -148,7 +167,10 @@ export function chooseTemplate(templates: PullRequestTemplate[], wanted?: string
 }
 
 /** The environment part of the PR's Sandpiper section: its namespace, the services and how each dependency is provided. */
-export function environmentSummary(namespace: string, config?: SandpiperConfig): NonNullable<SandpiperSummary['environment']> {
+export function environmentSummary(
+  namespace: string,
+  config?: SandpiperConfig,
+): NonNullable<SandpiperSummary['environment']> {
   const services: Array<{ name: string; detail?: string }> = [];
   const seen = new Set<string>();
   for (const svc of Object.values(config?.services ?? {})) {
@@ -159,7 +181,10 @@ export function environmentSummary(namespace: string, config?: SandpiperConfig):
     for (const [dep, mode] of Object.entries(svc.dependencies)) {
       if (seen.has(dep)) continue;
       seen.add(dep);
-      services.push({ name: dep, detail: mode === 'copy' ? `copied from ${config!.baseline}` : `shared from ${config!.baseline}` });
+      services.push({
+        name: dep,
+        detail: mode === 'copy' ? `copied from ${config!.baseline}` : `shared from ${config!.baseline}`,
+      });
     }
   }
   return { name: namespace, services };

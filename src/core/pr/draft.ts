@@ -1,6 +1,12 @@
 import type { CommitInfo, FileAuthor, Git } from '../infra/git';
 import { SandpiperError } from '../errors';
-import { renderPullRequestBody, type SandpiperSummary, chooseTemplate, findPullRequestTemplates, type PullRequestTemplate } from './body';
+import {
+  renderPullRequestBody,
+  type SandpiperSummary,
+  chooseTemplate,
+  findPullRequestTemplates,
+  type PullRequestTemplate,
+} from './body';
 import { loadCodeOwners, suggestReviewers, type PrAuthor, type ReviewerSuggestion } from './reviewers';
 import { parseRemoteUrl, type GitHubRepository } from '../infra/github';
 
@@ -50,14 +56,33 @@ export async function planDraft(git: Git, opts: DraftOptions): Promise<PullReque
   const remote = opts.remote ?? 'origin';
   const root = await git.topLevel();
   const branch = await git.currentBranch();
-  if (!branch) throw new SandpiperError('pr-detached', 'HEAD is detached: a pull request needs a branch.', 'Create one: git switch -c <name>.');
+  if (!branch)
+    throw new SandpiperError(
+      'pr-detached',
+      'HEAD is detached: a pull request needs a branch.',
+      'Create one: git switch -c <name>.',
+    );
   const base = opts.base ?? (await git.defaultBranch(remote));
-  if (!base) throw new SandpiperError('pr-no-base', `Cannot tell the default branch of "${remote}".`, `Pass --base, or run git remote set-head ${remote} --auto.`);
+  if (!base)
+    throw new SandpiperError(
+      'pr-no-base',
+      `Cannot tell the default branch of "${remote}".`,
+      `Pass --base, or run git remote set-head ${remote} --auto.`,
+    );
   if (branch === base) {
-    throw new SandpiperError('pr-default-branch', `You are on ${base}, the default branch: a pull request needs its own branch.`, 'Create a branch first: git switch -c <name>.');
+    throw new SandpiperError(
+      'pr-default-branch',
+      `You are on ${base}, the default branch: a pull request needs its own branch.`,
+      'Create a branch first: git switch -c <name>.',
+    );
   }
   const baseRef = await git.resolveBase(remote, base);
-  if (!baseRef) throw new SandpiperError('pr-no-base', `There is no branch "${base}" locally or on ${remote}.`, `Fetch it (git fetch ${remote}) or pass another --base.`);
+  if (!baseRef)
+    throw new SandpiperError(
+      'pr-no-base',
+      `There is no branch "${base}" locally or on ${remote}.`,
+      `Fetch it (git fetch ${remote}) or pass another --base.`,
+    );
 
   const [remoteUrl, uncommitted, changedFiles, commits, identity] = await Promise.all([
     git.remoteUrl(remote),
@@ -67,18 +92,32 @@ export async function planDraft(git: Git, opts: DraftOptions): Promise<PullReque
     git.userIdentity(),
   ]);
   if (!commits.length) {
-    throw new SandpiperError('pr-no-commits', `${branch} has no commits that ${base} does not have.`, 'Commit your change first, then create the pull request.');
+    throw new SandpiperError(
+      'pr-no-commits',
+      `${branch} has no commits that ${base} does not have.`,
+      'Commit your change first, then create the pull request.',
+    );
   }
   const issue = linkedIssueFromBranch(branch);
   const templates = await findPullRequestTemplates(root);
   const template = chooseTemplate(templates, opts.template);
   if (opts.template && !template) {
-    throw new SandpiperError('pr-no-template', `No pull request template called "${opts.template}".`, `Known: ${templates.map((t) => t.name).join(', ') || 'none'}.`);
+    throw new SandpiperError(
+      'pr-no-template',
+      `No pull request template called "${opts.template}".`,
+      `Known: ${templates.map((t) => t.name).join(', ') || 'none'}.`,
+    );
   }
   const history = new Map<string, FileAuthor[]>();
   for (const file of changedFiles) history.set(file, await git.fileAuthors(file, opts.historyDepth ?? 30));
   const author: PrAuthor = { email: identity.email, name: identity.name, login: opts.authorLogin };
-  const reviewers = suggestReviewers({ changedFiles, owners: await loadCodeOwners(root), history, author, max: opts.maxReviewers });
+  const reviewers = suggestReviewers({
+    changedFiles,
+    owners: await loadCodeOwners(root),
+    history,
+    author,
+    max: opts.maxReviewers,
+  });
 
   return {
     root,
@@ -103,7 +142,11 @@ export async function planDraft(git: Git, opts: DraftOptions): Promise<PullReque
 
 /** The same draft with another template (the user picked one). */
 export function withTemplate(draft: PullRequestDraft, template: PullRequestTemplate | undefined): PullRequestDraft {
-  return { ...draft, template, body: renderPullRequestBody({ template, issue: draft.issue, commits: draft.commits, summary: draft.summary }) };
+  return {
+    ...draft,
+    template,
+    body: renderPullRequestBody({ template, issue: draft.issue, commits: draft.commits, summary: draft.summary }),
+  };
 }
 
 /** What a branch name says about the change: the issue it belongs to and a readable title. */
@@ -127,7 +170,8 @@ export function linkedIssueFromBranch(branch: string): LinkedIssue | undefined {
   return undefined;
 }
 
-const TYPE_PREFIXES = /^(?:feature|feat|fix|bugfix|hotfix|chore|docs|refactor|test|perf|ci|build|release|users?\/[^/]+)$/i;
+const TYPE_PREFIXES =
+  /^(?:feature|feat|fix|bugfix|hotfix|chore|docs|refactor|test|perf|ci|build|release|users?\/[^/]+)$/i;
 
 /** "feature/ABC-123-add-search" → "ABC-123: Add search"; "123-fix-login" → "Fix login". */
 export function titleFromBranch(branch: string, issue?: LinkedIssue): string {
@@ -137,7 +181,10 @@ export function titleFromBranch(branch: string, issue?: LinkedIssue): string {
   let words = segments.join(' ');
   if (issue?.kind === 'key') words = words.replace(issue.key, ' ');
   if (issue?.kind === 'github') words = words.replace(GITHUB_NUMBER, ' ');
-  words = words.replace(/[-_.]+/g, ' ').replace(/\s+/g, ' ').trim();
+  words = words
+    .replace(/[-_.]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const sentence = words ? words[0].toUpperCase() + words.slice(1) : branch;
   return issue?.kind === 'key' ? `${issue.key}: ${sentence}` : sentence;
 }

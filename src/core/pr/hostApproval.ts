@@ -29,7 +29,11 @@ export async function readApprovedHosts(file: string): Promise<string[]> {
     hosts = undefined;
   }
   if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) {
-    throw new SandpiperError('invalid', `${file} is not a list of approved GitHub hosts.`, 'Write it as {"approvedHosts": ["github.example.com"]}.');
+    throw new SandpiperError(
+      'invalid',
+      `${file} is not a list of approved GitHub hosts.`,
+      'Write it as {"approvedHosts": ["github.example.com"]}.',
+    );
   }
   return hosts.map(normalizeHost);
 }
@@ -41,7 +45,11 @@ export type ApproveHost = (host: string, candidate: ApiBaseCandidate) => Promise
  * The base URL the token may go to: the candidate when its host is trusted already, else when `ask` gets the
  * person's approval now; otherwise the policy's error (http and bad URLs are never asked about).
  */
-export async function approvedApiBase(candidate: ApiBaseCandidate, approvedHosts: readonly string[], ask?: ApproveHost): Promise<string> {
+export async function approvedApiBase(
+  candidate: ApiBaseCandidate,
+  approvedHosts: readonly string[],
+  ask?: ApproveHost,
+): Promise<string> {
   try {
     return trustedApiBase(candidate, approvedHosts);
   } catch (err) {

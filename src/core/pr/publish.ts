@@ -32,11 +32,19 @@ function checkAborted(signal?: AbortSignal): void {
 }
 
 /** Pushes the branch with upstream, then reuses the branch's open PR or creates a draft and requests reviewers. */
-export async function publishDraft(draft: PullRequestDraft, choices: PublishChoices, deps: PublishDeps): Promise<PublishResult> {
+export async function publishDraft(
+  draft: PullRequestDraft,
+  choices: PublishChoices,
+  deps: PublishDeps,
+): Promise<PublishResult> {
   const { git, host, signal } = deps;
   const repo = draft.repository;
   if (!repo) {
-    throw new SandpiperError('pr-no-remote', `The "${draft.remote}" remote is missing or does not name a GitHub repository.`, `Add it: git remote add ${draft.remote} https://github.com/<owner>/<repo>.git`);
+    throw new SandpiperError(
+      'pr-no-remote',
+      `The "${draft.remote}" remote is missing or does not name a GitHub repository.`,
+      `Add it: git remote add ${draft.remote} https://github.com/<owner>/<repo>.git`,
+    );
   }
   deps.progress?.(`Pushing ${draft.branch} to ${draft.remote}`);
   await git.pushWithUpstream(draft.remote, draft.branch, signal);
@@ -48,7 +56,11 @@ export async function publishDraft(draft: PullRequestDraft, choices: PublishChoi
   checkAborted(signal);
 
   deps.progress?.('Creating the draft pull request');
-  const pullRequest = await host.createDraftPullRequest(repo, { head: draft.branch, base: draft.base, title: choices.title, body: choices.body }, signal);
+  const pullRequest = await host.createDraftPullRequest(
+    repo,
+    { head: draft.branch, base: draft.base, title: choices.title, body: choices.body },
+    signal,
+  );
 
   // GitHub answers 422 when the PR's author is asked to review their own change.
   const author = pullRequest.author?.toLowerCase();
@@ -60,7 +72,12 @@ export async function publishDraft(draft: PullRequestDraft, choices: PublishChoi
     } catch (err) {
       // The draft exists either way; say what failed instead of hiding the PR behind an error.
       if (signal?.aborted) throw err;
-      return { pullRequest, created: true, requested: { reviewers: [], team_reviewers: [] }, reviewerProblem: (err as Error).message };
+      return {
+        pullRequest,
+        created: true,
+        requested: { reviewers: [], team_reviewers: [] },
+        reviewerProblem: (err as Error).message,
+      };
     }
   }
   return { pullRequest, created: true, requested: request };

@@ -43,7 +43,9 @@ interface Candidate extends ReviewerSuggestion {
   latest: number;
 }
 
-function candidateFor(owner: string): Omit<Candidate, 'patterns' | 'edited' | 'latest' | 'reasons' | 'ownedFiles' | 'editedFiles'> {
+function candidateFor(
+  owner: string,
+): Omit<Candidate, 'patterns' | 'edited' | 'latest' | 'reasons' | 'ownedFiles' | 'editedFiles'> {
   const team = /^@([^/\s]+)\/(\S+)$/.exec(owner);
   if (team) return { kind: 'team', label: owner, team: { org: team[1], slug: team[2] } };
   if (owner.startsWith('@')) return { kind: 'user', label: owner, login: owner.slice(1) };
@@ -76,7 +78,13 @@ export function suggestReviewers(input: ReviewerInput): ReviewerSuggestion[] {
     const rule = input.owners ? ownerRule(input.owners, file) : undefined;
     for (const owner of rule?.owners ?? []) {
       const shape = candidateFor(owner);
-      if (isAuthor(input.author, { login: shape.login, email: owner.includes('@') && !owner.startsWith('@') ? owner : undefined })) continue;
+      if (
+        isAuthor(input.author, {
+          login: shape.login,
+          email: owner.includes('@') && !owner.startsWith('@') ? owner : undefined,
+        })
+      )
+        continue;
       const c = get((shape.login ? `@${shape.login}` : shape.label).toLowerCase(), () => shape);
       c.ownedFiles++;
       if (!c.patterns.includes(rule!.pattern)) c.patterns.push(rule!.pattern);
@@ -84,11 +92,14 @@ export function suggestReviewers(input: ReviewerInput): ReviewerSuggestion[] {
     const seen = new Set<string>();
     for (const a of input.history.get(file) ?? []) {
       const login = githubLoginFromEmail(a.email);
-      if (isAuthor(input.author, { login, email: a.email, name: a.name }) || /\[bot\]/i.test(a.name + a.email)) continue;
+      if (isAuthor(input.author, { login, email: a.email, name: a.name }) || /\[bot\]/i.test(a.name + a.email))
+        continue;
       const key = (login ? `@${login}` : a.email || a.name).toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      const c = get(key, () => (login ? { kind: 'user', label: `@${login}`, login } : { kind: 'unresolved', label: a.name || a.email }));
+      const c = get(key, () =>
+        login ? { kind: 'user', label: `@${login}`, login } : { kind: 'unresolved', label: a.name || a.email },
+      );
       c.editedFiles++;
       c.edited.push(file);
       c.latest = Math.max(c.latest, a.time);
@@ -96,7 +107,11 @@ export function suggestReviewers(input: ReviewerInput): ReviewerSuggestion[] {
   }
 
   const ranked = [...byKey.values()].sort(
-    (a, b) => b.ownedFiles - a.ownedFiles || b.editedFiles - a.editedFiles || b.latest - a.latest || a.label.localeCompare(b.label),
+    (a, b) =>
+      b.ownedFiles - a.ownedFiles ||
+      b.editedFiles - a.editedFiles ||
+      b.latest - a.latest ||
+      a.label.localeCompare(b.label),
   );
   return ranked.slice(0, Math.max(0, input.max)).map((c) => {
     const reasons: string[] = [];
@@ -104,7 +119,15 @@ export function suggestReviewers(input: ReviewerInput): ReviewerSuggestion[] {
     if (c.editedFiles === 1) reasons.push(`edited ${c.edited[0]}`);
     else if (c.editedFiles > 1) reasons.push(`edited ${c.editedFiles} of the changed files`);
     if (c.kind === 'unresolved') reasons.push('no GitHub login known: mention them yourself');
-    return { kind: c.kind, label: c.label, login: c.login, team: c.team, reasons, ownedFiles: c.ownedFiles, editedFiles: c.editedFiles };
+    return {
+      kind: c.kind,
+      label: c.label,
+      login: c.login,
+      team: c.team,
+      reasons,
+      ownedFiles: c.ownedFiles,
+      editedFiles: c.editedFiles,
+    };
   });
 }
 

@@ -141,10 +141,17 @@ export function reloadCommand(reload: ReloadAction): string[] {
       return reload.command;
     case 'signal': {
       const sig = reload.signal.replace(/^SIG/i, '').toUpperCase();
-      if (!/^[A-Z0-9]+$/.test(sig)) return ['sh', '-c', `echo "bad signal ${sig.replace(/[^A-Za-z0-9]/g, '')}" >&2; exit 1`];
+      if (!/^[A-Z0-9]+$/.test(sig))
+        return ['sh', '-c', `echo "bad signal ${sig.replace(/[^A-Za-z0-9]/g, '')}" >&2; exit 1`];
       if (!reload.process) return ['kill', '-s', sig, '1'];
       // pidof is in busybox and procps images, pgrep in most others.
-      return ['sh', '-c', 'p=$(pidof "$1" 2>/dev/null || pgrep -x "$1"); [ -n "$p" ] || { echo "no process $1" >&2; exit 1; }; kill -s "$0" $p', sig, reload.process];
+      return [
+        'sh',
+        '-c',
+        'p=$(pidof "$1" 2>/dev/null || pgrep -x "$1"); [ -n "$p" ] || { echo "no process $1" >&2; exit 1; }; kill -s "$0" $p',
+        sig,
+        reload.process,
+      ];
     }
   }
 }
@@ -180,7 +187,8 @@ export function scriptSaid(result: ExecResult): string {
 }
 
 const TOOLS_FIX = 'Use a base image with busybox, or point image.build at a dev stage of the Dockerfile that has them.';
-const TOOLS_NEEDED = 'Live sync runs sh, tar, head, grep, find, mkdir, mv, rm and md5sum in the container; distroless images have none.';
+const TOOLS_NEEDED =
+  'Live sync runs sh, tar, head, grep, find, mkdir, mv, rm and md5sum in the container; distroless images have none.';
 
 /**
  * The error for a failed exec of the scripts. A container without a shell or without the tools gets one clear,
@@ -191,17 +199,31 @@ export function scriptFailure(result: ExecResult, pod: string, container: string
   const missing = /sandpiper-sync: missing tools:(.*)/.exec(result.stderr);
   if (result.exitCode === EXIT_TOOLS_MISSING && missing) {
     const tools = missing[1].trim().split(/\s+/).join(', ');
-    return new SandpiperError('sync-tools-missing', `Cannot sync into ${where}: it has no ${tools}. ${TOOLS_FIX}`, TOOLS_NEEDED);
+    return new SandpiperError(
+      'sync-tools-missing',
+      `Cannot sync into ${where}: it has no ${tools}. ${TOOLS_FIX}`,
+      TOOLS_NEEDED,
+    );
   }
   // The runtime could not start sh: docker/runc say 126 or 127 and "executable file not found", a kubelet passes the
   // same words in the exec status without a code. Our scripts never exit 126/127 themselves (they check first).
   const runtime = `${result.message ?? ''}\n${result.stdout}\n${result.stderr}`;
-  const cannotStart = /executable file not found|no such file or directory|exec format error|permission denied/i.test(runtime) && /\bsh\b/.test(runtime);
+  const cannotStart =
+    /executable file not found|no such file or directory|exec format error|permission denied/i.test(runtime) &&
+    /\bsh\b/.test(runtime);
   const fromScript = result.stderr.includes('sandpiper-sync:');
   if (!fromScript && (result.exitCode === 126 || result.exitCode === 127 || (result.exitCode === -1 && cannotStart))) {
-    const lines = runtime.replace(/[\x00-\x08\x0e-\x1f]/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = runtime
+      .replace(/[\x00-\x08\x0e-\x1f]/g, '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const said = lines.at(-1) ?? `exit code ${result.exitCode}`;
-    return new SandpiperError('sync-tools-missing', `Cannot sync into ${where}: it has no /bin/sh to run the sync. ${TOOLS_FIX}`, `${TOOLS_NEEDED} The runtime said: ${said}`);
+    return new SandpiperError(
+      'sync-tools-missing',
+      `Cannot sync into ${where}: it has no /bin/sh to run the sync. ${TOOLS_FIX}`,
+      `${TOOLS_NEEDED} The runtime said: ${said}`,
+    );
   }
   return new SandpiperError('sync-failed', `${what} ${pod} failed: ${scriptSaid(result)}`);
 }

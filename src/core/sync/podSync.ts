@@ -8,7 +8,16 @@ import type { SyncPathMapper, MappedPath } from './syncPaths';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { execInPod } from '../infra/kube/exec';
-import { EXIT_REFUSED, EXIT_RELOAD_FAILED, type Refusal, applyCommand, hashCommand, parseRefusals, scriptFailure, scriptSaid } from './containerScript';
+import {
+  EXIT_REFUSED,
+  EXIT_RELOAD_FAILED,
+  type Refusal,
+  applyCommand,
+  hashCommand,
+  parseRefusals,
+  scriptFailure,
+  scriptSaid,
+} from './containerScript';
 
 interface PodSyncEvents {
   file: [change: PendingChange, state: FileSyncState, detail?: string];
@@ -95,7 +104,11 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
           let refused: Refusal[] = [];
           if (batch.files.length || batch.deletions.length || this.reloadOwed) {
             this.reloadOwed = false;
-            ({ refused } = await applyBatchToPod(this.kube, this.pod, batch, { target: this.sync.target, reload: this.sync.reload, signal: this.abort.signal }));
+            ({ refused } = await applyBatchToPod(this.kube, this.pod, batch, {
+              target: this.sync.target,
+              reload: this.sync.reload,
+              signal: this.abort.signal,
+            }));
           }
           const notSynced = new Map(batch.skipped.map((k) => [k.remote, k.reason]));
           for (const r of refused) notSynced.set(r.path, `the container refused it: ${r.reason}`);
@@ -109,12 +122,23 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
           for (const [remote, why] of notSynced) {
             const local = batch.locals.get(remote);
             this.emit('log', `not synced "${printablePath(remote)}": ${why}`);
-            if (local) this.emit('file', { local, remote, kind: 'change', at: Date.now(), version: 0 }, 'failed', `not synced: ${why}`);
+            if (local)
+              this.emit(
+                'file',
+                { local, remote, kind: 'change', at: Date.now(), version: 0 },
+                'failed',
+                `not synced: ${why}`,
+              );
           }
-          if (full) this.emit('log', `full sync sent ${batch.files.length} file(s), ${batch.deletions.length} deletion(s)`);
+          if (full)
+            this.emit('log', `full sync sent ${batch.files.length} file(s), ${batch.deletions.length} deletion(s)`);
           attempt = 0;
           this.failing = false;
-          this.emit('applied', snapshot.length ? Math.min(...snapshot.map((c) => c.at)) : undefined, batch.files.length + batch.deletions.length);
+          this.emit(
+            'applied',
+            snapshot.length ? Math.min(...snapshot.map((c) => c.at)) : undefined,
+            batch.files.length + batch.deletions.length,
+          );
         } catch (err) {
           if (this.stopped) return;
           if (err instanceof SandpiperError && err.code === 'sync-path-refused') {
@@ -195,7 +219,6 @@ export class PodSync extends EventEmitter<PodSyncEvents> {
   }
 }
 
-
 export interface PodRef {
   namespace: string;
   name: string;
@@ -222,7 +245,12 @@ export interface TransferOptions {
  * Sends one batch to one pod in one exec: extract, rename into place, delete, reload. Resolves with the files the
  * container refused one by one (the rest landed); throws when the batch as a whole failed.
  */
-export async function applyBatchToPod(kube: Kube, pod: PodRef, batch: Pick<Batch, 'files' | 'deletions'>, opts: TransferOptions): Promise<{ refused: Refusal[] }> {
+export async function applyBatchToPod(
+  kube: Kube,
+  pod: PodRef,
+  batch: Pick<Batch, 'files' | 'deletions'>,
+  opts: TransferOptions,
+): Promise<{ refused: Refusal[] }> {
   const archive = await buildSyncArchive(batch.files, batch.deletions);
   const result = await execInPod(kube, {
     namespace: pod.namespace,
@@ -237,15 +265,36 @@ export async function applyBatchToPod(kube: Kube, pod: PodRef, batch: Pick<Batch
   if (result.exitCode === 0) return { refused };
   if (result.exitCode === EXIT_REFUSED) {
     const named = refused.map((r) => `"${printablePath(r.path)}" (${r.reason})`).join(', ');
-    throw new SandpiperError('sync-path-refused', `Pod ${pod.name} refused the batch: ${scriptSaid(result)}${named ? `: ${named}` : ''}`, 'Sync only files inside the sync paths.');
+    throw new SandpiperError(
+      'sync-path-refused',
+      `Pod ${pod.name} refused the batch: ${scriptSaid(result)}${named ? `: ${named}` : ''}`,
+      'Sync only files inside the sync paths.',
+    );
   }
-  if (result.exitCode === EXIT_RELOAD_FAILED) throw new SandpiperError('sync-reload-failed', `The files reached pod ${pod.name}, but the reload failed: ${scriptSaid(result)}`, 'Check sync.reload in sandpiper.yaml.');
+  if (result.exitCode === EXIT_RELOAD_FAILED)
+    throw new SandpiperError(
+      'sync-reload-failed',
+      `The files reached pod ${pod.name}, but the reload failed: ${scriptSaid(result)}`,
+      'Check sync.reload in sandpiper.yaml.',
+    );
   throw scriptFailure(result, pod.name, pod.container, 'Sync into pod');
 }
 
 /** md5 of every file under the target in the container, by target-relative path. */
-export async function remoteHashes(kube: Kube, pod: PodRef, target: string, signal?: AbortSignal): Promise<Map<string, string>> {
-  const result = await execInPod(kube, { namespace: pod.namespace, pod: pod.name, container: pod.container, command: hashCommand(target), signal, timeoutMs: 120_000 });
+export async function remoteHashes(
+  kube: Kube,
+  pod: PodRef,
+  target: string,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
+  const result = await execInPod(kube, {
+    namespace: pod.namespace,
+    pod: pod.name,
+    container: pod.container,
+    command: hashCommand(target),
+    signal,
+    timeoutMs: 120_000,
+  });
   if (result.exitCode !== 0) throw scriptFailure(result, pod.name, pod.container, 'Listing the files in pod');
   return parseHashList(result.stdout);
 }
@@ -269,15 +318,18 @@ export async function readLocalFiles(paths: MappedPath[]): Promise<{ files: Arch
   const missing: MappedPath[] = [];
   // In slices, so a 10,000-file initial sync does not run out of file handles.
   for (let i = 0; i < paths.length; i += 128) {
-    await Promise.all(paths.slice(i, i + 128).map(async (p) => {
-      try {
-        const [content, st] = await Promise.all([fs.readFile(p.local), fs.stat(p.local)]);
-        files.push({ path: p.remote, content, mode: st.mode & 0o777, mtime: st.mtime });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') missing.push(p);
-        else throw err;
-      }
-    }));
+    await Promise.all(
+      paths.slice(i, i + 128).map(async (p) => {
+        try {
+          const [content, st] = await Promise.all([fs.readFile(p.local), fs.stat(p.local)]);
+          files.push({ path: p.remote, content, mode: st.mode & 0o777, mtime: st.mtime });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR')
+            missing.push(p);
+          else throw err;
+        }
+      }),
+    );
   }
   return { files, missing };
 }

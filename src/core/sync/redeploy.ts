@@ -23,20 +23,36 @@ export interface RedeployRequest {
 /** The registry images are pushed to: sandpiper.yaml's `registry`, else SANDPIPER_REGISTRY. */
 export function registryFor(config: SandpiperConfig, env: NodeJS.ProcessEnv = process.env): string {
   const registry = config.registry ?? env.SANDPIPER_REGISTRY;
-  if (!registry) throw new SandpiperError('no-registry', 'No image registry is configured for the rebuild.', 'Set "registry" in sandpiper.yaml or the SANDPIPER_REGISTRY environment variable.');
+  if (!registry)
+    throw new SandpiperError(
+      'no-registry',
+      'No image registry is configured for the rebuild.',
+      'Set "registry" in sandpiper.yaml or the SANDPIPER_REGISTRY environment variable.',
+    );
   return registry.replace(/\/+$/, '');
 }
 
 /** Rebuilds the service's image, pushes it, points the Deployment's container at it and waits for the rollout. */
 export async function rebuildAndRollOut(req: RedeployRequest): Promise<string> {
   const build = req.service.image?.build;
-  if (!build) throw new SandpiperError('no-image-build', `Service "${req.service.name}" uses a fixed image, so a change to its Dockerfile or dependencies cannot be rebuilt.`, 'Give the service image: { build: . } in sandpiper.yaml.');
+  if (!build)
+    throw new SandpiperError(
+      'no-image-build',
+      `Service "${req.service.name}" uses a fixed image, so a change to its Dockerfile or dependencies cannot be rebuilt.`,
+      'Give the service image: { build: . } in sandpiper.yaml.',
+    );
   const say = req.onProgress ?? (() => undefined);
   const tag = `sp-${Date.now().toString(36)}`;
   const ref = `${registryFor(req.config)}/${build.name ?? req.service.name}:${tag}`;
   const contextDir = path.resolve(req.config.root, build.context);
   say(`building ${ref}`);
-  const pushed = await req.builder.buildAndPush({ contextDir, dockerfile: build.dockerfile, ref, signal: req.signal, onProgress: say });
+  const pushed = await req.builder.buildAndPush({
+    contextDir,
+    dockerfile: build.dockerfile,
+    ref,
+    signal: req.signal,
+    onProgress: say,
+  });
   say(`pushed ${pushed}; rolling out ${req.workload.deployment}`);
   await setContainerImage(req.kube, req.workload, pushed);
   await waitForRollout(req.kube, req.workload, req.signal, req.rolloutTimeoutMs ?? 300_000, say);
@@ -48,7 +64,8 @@ async function setContainerImage(kube: Kube, w: ServiceWorkload, image: string):
     try {
       const d = await kube.apps.readNamespacedDeployment({ name: w.deployment, namespace: w.namespace });
       const c = d.spec?.template?.spec?.containers?.find((x) => x.name === w.container);
-      if (!c) throw new SandpiperError('sync-no-container', `Deployment ${w.deployment} has no container ${w.container}.`);
+      if (!c)
+        throw new SandpiperError('sync-no-container', `Deployment ${w.deployment} has no container ${w.container}.`);
       c.image = image;
       await kube.apps.replaceNamespacedDeployment({ name: w.deployment, namespace: w.namespace, body: d });
       return;
@@ -61,29 +78,60 @@ async function setContainerImage(kube: Kube, w: ServiceWorkload, image: string):
 }
 
 /** Waits as `kubectl rollout status` does: the new generation observed, every replica updated and available. */
-export async function waitForRollout(kube: Kube, w: ServiceWorkload, signal: AbortSignal | undefined, timeoutMs: number, say: (line: string) => void): Promise<void> {
+export async function waitForRollout(
+  kube: Kube,
+  w: ServiceWorkload,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  say: (line: string) => void,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     if (signal?.aborted) throw cancelled();
-    const d = await kube.apps.readNamespacedDeployment({ name: w.deployment, namespace: w.namespace }).catch((e: unknown) => {
-      throw kubeError(e, `read Deployment ${w.namespace}/${w.deployment}`);
-    });
+    const d = await kube.apps
+      .readNamespacedDeployment({ name: w.deployment, namespace: w.namespace })
+      .catch((e: unknown) => {
+        throw kubeError(e, `read Deployment ${w.namespace}/${w.deployment}`);
+      });
     const want = d.spec?.replicas ?? 1;
     const s = d.status ?? {};
     const line = `${s.updatedReplicas ?? 0}/${want} updated, ${s.availableReplicas ?? 0} available`;
     if (line !== last) say((last = line));
-    if ((s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.availableReplicas ?? 0) === want && (s.replicas ?? 0) === want) return;
+    if (
+      (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+      (s.updatedReplicas ?? 0) === want &&
+      (s.availableReplicas ?? 0) === want &&
+      (s.replicas ?? 0) === want
+    )
+      return;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new SandpiperError('rollout-timeout', `Deployment ${w.deployment} did not finish rolling out in ${Math.round(timeoutMs / 1000)} s.`, 'Look at its pods (sandpiper logs) for ImagePullBackOff or crashes.');
+  throw new SandpiperError(
+    'rollout-timeout',
+    `Deployment ${w.deployment} did not finish rolling out in ${Math.round(timeoutMs / 1000)} s.`,
+    'Look at its pods (sandpiper logs) for ImagePullBackOff or crashes.',
+  );
 }
 
 /** Files whose change the sync cannot carry: the image must be rebuilt (lockfiles and dependency manifests). */
 const DEPENDENCY_FILES = [
-  'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml',
-  'requirements.txt', 'poetry.lock', 'Pipfile.lock', 'pyproject.toml', 'go.mod', 'go.sum',
-  'Gemfile.lock', 'Cargo.lock', 'pom.xml', 'build.gradle', 'build.gradle.kts',
+  'package.json',
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'requirements.txt',
+  'poetry.lock',
+  'Pipfile.lock',
+  'pyproject.toml',
+  'go.mod',
+  'go.sum',
+  'Gemfile.lock',
+  'Cargo.lock',
+  'pom.xml',
+  'build.gradle',
+  'build.gradle.kts',
 ];
 
 /** Decides whether a changed file outside the sync paths means "rebuild the image". */
@@ -112,7 +160,8 @@ export class RebuildTrigger {
   matches(localFile: string): boolean {
     const abs = path.resolve(localFile);
     const rel = path.relative(this.configRoot, abs);
-    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel) && this.globs.ignores(rel.split(path.sep).join('/'))) return true;
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel) && this.globs.ignores(rel.split(path.sep).join('/')))
+      return true;
     if (!this.context) return false;
     if (abs === this.dockerfile || abs === path.join(this.context, '.dockerignore')) return true;
     // Dependency manifests at the build context's root (where a Dockerfile COPYs them from).

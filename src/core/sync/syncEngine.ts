@@ -81,7 +81,12 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
 
   constructor(private readonly opts: SyncEngineOptions) {
     super();
-    if (!opts.service.sync) throw new SandpiperError('sync-not-configured', `Service "${opts.service.name}" has no sync section.`, 'Add sync: { paths, target } to the service in sandpiper.yaml.');
+    if (!opts.service.sync)
+      throw new SandpiperError(
+        'sync-not-configured',
+        `Service "${opts.service.name}" has no sync section.`,
+        'Add sync: { paths, target } to the service in sandpiper.yaml.',
+      );
     this.sync = opts.service.sync;
     this.mapper = new SyncPathMapper(opts.configRoot, this.sync);
     this.rebuild = new RebuildTrigger(opts.configRoot, opts.service);
@@ -118,7 +123,13 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       return;
     }
     const prev = this.pending.get(remote);
-    this.pending.set(remote, { local: change.local, remote, kind: change.kind, at: prev?.at ?? at, version: ++this.version });
+    this.pending.set(remote, {
+      local: change.local,
+      remote,
+      kind: change.kind,
+      at: prev?.at ?? at,
+      version: ++this.version,
+    });
     this.emit('file', change.local, remote, 'pending');
     this.schedule(at);
     this.emitStatus();
@@ -133,7 +144,10 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     if (this.timer) clearTimeout(this.timer);
     const quiet = at - this.lastChangeAt > this.sync.debounceMs;
     this.lastChangeAt = at;
-    this.timer = setTimeout(() => this.flush(), quiet ? Math.min(LEADING_GATHER_MS, this.sync.debounceMs) : this.sync.debounceMs);
+    this.timer = setTimeout(
+      () => this.flush(),
+      quiet ? Math.min(LEADING_GATHER_MS, this.sync.debounceMs) : this.sync.debounceMs,
+    );
   }
 
   /** Hands the waiting changes to every ready pod (unless paused or a rebuild is under way). */
@@ -143,7 +157,10 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const batch = [...this.pending.values()];
     this.pending.clear();
     if (!this.pods.size) {
-      this.emit('log', `no ready pod of ${this.workload?.deployment ?? this.opts.service.name}: ${batch.length} change(s) go with the next full sync`);
+      this.emit(
+        'log',
+        `no ready pod of ${this.workload?.deployment ?? this.opts.service.name}: ${batch.length} change(s) go with the next full sync`,
+      );
       for (const c of batch) this.emit('file', c.local, c.remote, 'pending', 'waiting for a ready pod');
     }
     for (const pod of this.pods.values()) pod.enqueue(batch);
@@ -195,28 +212,53 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     for (const p of this.pods.values()) for (const k of p.owedPaths()) owed.add(k);
     const busy = [...this.pods.values()].some((p) => p.busy);
     const failing = [...this.pods.values()].some((p) => p.failing);
-    const state = this.paused ? 'paused' : this.holdForRebuild ? 'rebuilding' : failing ? 'error' : busy || owed.size ? 'syncing' : 'idle';
-    return { state, files: owed.size, pods: this.pods.size, lastLatencyMs: this.lastLatencyMs, error: failing ? this.lastError : undefined };
+    const state = this.paused
+      ? 'paused'
+      : this.holdForRebuild
+        ? 'rebuilding'
+        : failing
+          ? 'error'
+          : busy || owed.size
+            ? 'syncing'
+            : 'idle';
+    return {
+      state,
+      files: owed.size,
+      pods: this.pods.size,
+      lastLatencyMs: this.lastLatencyMs,
+      error: failing ? this.lastError : undefined,
+    };
   }
 
   private podReady(pod: ReadyPod): void {
     if (!this.workload) return;
     const previous = this.pods.get(pod.name);
     previous?.stop();
-    const ps = new PodSync(this.opts.kube, { namespace: this.opts.namespace, name: pod.name, container: this.workload.container }, this.sync, this.mapper, this.abort.signal, this.opts.maxAttempts);
+    const ps = new PodSync(
+      this.opts.kube,
+      { namespace: this.opts.namespace, name: pod.name, container: this.workload.container },
+      this.sync,
+      this.mapper,
+      this.abort.signal,
+      this.opts.maxAttempts,
+    );
     ps.on('file', (c, state, detail) => {
       // A file is synced once no pod owes it any more.
       if (state === 'synced' && [...this.pods.values()].some((p) => p !== ps && p.owes(c.remote))) return;
       this.emit('file', c.local, c.remote, state, detail);
     });
     ps.on('applied', (oldestAt) => {
-      if (oldestAt !== undefined && ![...this.pods.values()].some((p) => p.busy && p !== ps)) this.lastLatencyMs = Date.now() - oldestAt;
+      if (oldestAt !== undefined && ![...this.pods.values()].some((p) => p.busy && p !== ps))
+        this.lastLatencyMs = Date.now() - oldestAt;
       this.lastError = undefined;
       this.emitStatus();
     });
     ps.on('failed', (err, attempt, retryInMs) => {
       this.lastError = presentError(err).message;
-      this.emit('log', `${pod.name}: ${this.lastError} (attempt ${attempt}${retryInMs >= 0 ? `, retrying in ${retryInMs} ms` : ', giving up'})`);
+      this.emit(
+        'log',
+        `${pod.name}: ${this.lastError} (attempt ${attempt}${retryInMs >= 0 ? `, retrying in ${retryInMs} ms` : ', giving up'})`,
+      );
       this.emitStatus();
     });
     ps.on('log', (line) => this.emit('log', `${pod.name}: ${line}`));

@@ -77,7 +77,8 @@ export class SyncPathMapper {
     };
     for (const root of this.roots) {
       if (root.isDir) walk(root.local);
-      else if (fs.existsSync(root.local) && !this.isExcluded(root.local)) out.push({ local: root.local, remote: path.basename(root.local) });
+      else if (fs.existsSync(root.local) && !this.isExcluded(root.local))
+        out.push({ local: root.local, remote: path.basename(root.local) });
     }
     return out;
   }

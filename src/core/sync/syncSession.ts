@@ -32,7 +32,13 @@ export class SyncSession {
   private readonly builder: ImageBuilder;
 
   constructor(private readonly opts: SyncSessionOptions) {
-    this.engine = new SyncEngine({ kube: opts.kube, namespace: opts.namespace, configRoot: opts.config.root, service: opts.service, maxAttempts: opts.maxAttempts });
+    this.engine = new SyncEngine({
+      kube: opts.kube,
+      namespace: opts.namespace,
+      configRoot: opts.config.root,
+      service: opts.service,
+      maxAttempts: opts.maxAttempts,
+    });
     this.builder = opts.builder ?? new DockerImageBuilder();
     const log = opts.log ?? (() => undefined);
     this.engine.on('log', log);
@@ -67,7 +73,15 @@ export class SyncSession {
     this.rebuilding = this.engine
       .duringRebuild(async () => {
         const workload = await this.engine.resolveWorkload();
-        return rebuildAndRollOut({ kube: this.opts.kube, config: this.opts.config, service: this.opts.service, workload, builder: this.builder, signal: this.abort.signal, onProgress: log });
+        return rebuildAndRollOut({
+          kube: this.opts.kube,
+          config: this.opts.config,
+          service: this.opts.service,
+          workload,
+          builder: this.builder,
+          signal: this.abort.signal,
+          onProgress: log,
+        });
       })
       .then((image) => {
         log(`rolled out ${image}`);
@@ -103,7 +117,11 @@ export interface ServiceWorkload {
 }
 
 /** Finds the service's Deployment: named after the service, else labelled app.kubernetes.io/name or app with its name. */
-export async function findServiceWorkload(kube: Kube, namespace: string, service: ServiceConfig): Promise<ServiceWorkload> {
+export async function findServiceWorkload(
+  kube: Kube,
+  namespace: string,
+  service: ServiceConfig,
+): Promise<ServiceWorkload> {
   let deployment: V1Deployment | undefined;
   try {
     deployment = await kube.apps.readNamespacedDeployment({ name: service.name, namespace });
@@ -120,15 +138,30 @@ export async function findServiceWorkload(kube: Kube, namespace: string, service
     }
   }
   if (!deployment?.metadata?.name) {
-    throw new SandpiperError('sync-no-workload', `No Deployment of service "${service.name}" in namespace ${namespace}.`, 'Deploy the service into the environment first (sandpiper deploy).');
+    throw new SandpiperError(
+      'sync-no-workload',
+      `No Deployment of service "${service.name}" in namespace ${namespace}.`,
+      'Deploy the service into the environment first (sandpiper deploy).',
+    );
   }
   const labels = deployment.spec?.selector?.matchLabels ?? {};
-  const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
-  if (!selector) throw new SandpiperError('sync-no-workload', `Deployment ${deployment.metadata.name} has no matchLabels selector.`, 'Give the Deployment a spec.selector.matchLabels.');
+  const selector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  if (!selector)
+    throw new SandpiperError(
+      'sync-no-workload',
+      `Deployment ${deployment.metadata.name} has no matchLabels selector.`,
+      'Give the Deployment a spec.selector.matchLabels.',
+    );
   const containers = deployment.spec?.template?.spec?.containers ?? [];
   const container = service.container ?? containers[0]?.name;
   if (!container || !containers.some((c) => c.name === container)) {
-    throw new SandpiperError('sync-no-container', `Deployment ${deployment.metadata.name} has no container "${container ?? ''}".`, `Set "container" of service ${service.name} in sandpiper.yaml to one of: ${containers.map((c) => c.name).join(', ')}.`);
+    throw new SandpiperError(
+      'sync-no-container',
+      `Deployment ${deployment.metadata.name} has no container "${container ?? ''}".`,
+      `Set "container" of service ${service.name} in sandpiper.yaml to one of: ${containers.map((c) => c.name).join(', ')}.`,
+    );
   }
   return { namespace, deployment: deployment.metadata.name, selector, container };
 }

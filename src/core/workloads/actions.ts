@@ -4,13 +4,28 @@ import { SandpiperError, cancelled } from '../errors';
 import { readDeployment } from '../canary/state';
 import type { V1Deployment } from '@kubernetes/client-node';
 
-export const ARGO = { group: 'argoproj.io', version: 'v1alpha1', rollouts: 'rollouts', analysisRuns: 'analysisruns' } as const;
+export const ARGO = {
+  group: 'argoproj.io',
+  version: 'v1alpha1',
+  rollouts: 'rollouts',
+  analysisRuns: 'analysisruns',
+} as const;
 
 export type ArgoAction = 'promote' | 'promote-full' | 'abort' | 'retry' | 'pause' | 'resume' | 'undo';
 
-async function getRollout(kube: Kube, namespace: string, name: string): Promise<ArgoRolloutView & { metadata?: { uid?: string } }> {
+async function getRollout(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<ArgoRolloutView & { metadata?: { uid?: string } }> {
   try {
-    return (await kube.custom.getNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name })) as ArgoRolloutView;
+    return (await kube.custom.getNamespacedCustomObject({
+      group: ARGO.group,
+      version: ARGO.version,
+      namespace,
+      plural: ARGO.rollouts,
+      name,
+    })) as ArgoRolloutView;
   } catch (err) {
     throw kubeError(err, `read Rollout ${namespace}/${name}`);
   }
@@ -42,7 +57,12 @@ export async function runArgoAction(kube: Kube, namespace: string, name: string,
   switch (action) {
     case 'promote':
     case 'promote-full':
-      return applyPatches(kube, namespace, name, promotePatches(await getRollout(kube, namespace, name), action === 'promote-full'));
+      return applyPatches(
+        kube,
+        namespace,
+        name,
+        promotePatches(await getRollout(kube, namespace, name), action === 'promote-full'),
+      );
     case 'abort':
       return applyPatches(kube, namespace, name, abortPatches());
     case 'retry':
@@ -62,10 +82,18 @@ async function undoRollout(kube: Kube, namespace: string, name: string): Promise
   const list = await kube.apps.listNamespacedReplicaSet({ namespace }).catch((err) => {
     throw kubeError(err, `list the ReplicaSets of Rollout ${namespace}/${name}`);
   });
-  const patch = undoPatch(list.items as ReplicaSetView[], uid, 'rollout.argoproj.io/revision', 'rollouts-pod-template-hash');
+  const patch = undoPatch(
+    list.items as ReplicaSetView[],
+    uid,
+    'rollout.argoproj.io/revision',
+    'rollouts-pod-template-hash',
+  );
   if (!patch) throw new SandpiperError('no-revision', `Rollout ${name} has no previous revision to go back to.`);
   try {
-    await kube.custom.patchNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name, body: patch }, jsonPatch());
+    await kube.custom.patchNamespacedCustomObject(
+      { group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name, body: patch },
+      jsonPatch(),
+    );
   } catch (err) {
     throw kubeError(err, `restore the previous revision of Rollout ${namespace}/${name}`);
   }
@@ -74,7 +102,13 @@ async function undoRollout(kube: Kube, namespace: string, name: string): Promise
 /** Whether the cluster serves Argo Rollouts' CRDs (the panel watches Rollouts only then). */
 export async function hasArgoRollouts(kube: Kube, namespace: string): Promise<boolean> {
   try {
-    await kube.custom.listNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, limit: 1 });
+    await kube.custom.listNamespacedCustomObject({
+      group: ARGO.group,
+      version: ARGO.version,
+      namespace,
+      plural: ARGO.rollouts,
+      limit: 1,
+    });
     return true;
   } catch (err) {
     if (httpCode(err) === 404) return false;
@@ -141,7 +175,13 @@ export interface ReplicaSetView {
 }
 
 /** `undo`: a JSON patch putting the previous (or the given) revision's pod template back, without its hash label. */
-export function undoPatch(replicaSets: ReplicaSetView[], ownerUid: string, revisionAnnotation: string, hashLabel: string, toRevision = 0): Array<{ op: 'replace'; path: string; value: unknown }> | undefined {
+export function undoPatch(
+  replicaSets: ReplicaSetView[],
+  ownerUid: string,
+  revisionAnnotation: string,
+  hashLabel: string,
+  toRevision = 0,
+): Array<{ op: 'replace'; path: string; value: unknown }> | undefined {
   const owned = replicaSets
     .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === ownerUid && o.controller))
     .map((rs) => ({ rs, revision: Number(rs.metadata?.annotations?.[revisionAnnotation] ?? 0) }))
@@ -159,8 +199,18 @@ export async function undoDeployment(kube: Kube, namespace: string, name: string
   const list = await kube.apps.listNamespacedReplicaSet({ namespace }).catch((err) => {
     throw kubeError(err, `list the ReplicaSets of ${name}`);
   });
-  const patch = undoPatch(list.items as ReplicaSetView[], d.metadata?.uid ?? '', 'deployment.kubernetes.io/revision', 'pod-template-hash', toRevision);
-  if (!patch) throw new SandpiperError('no-revision', `Deployment ${name} has no ${toRevision ? `revision ${toRevision}` : 'previous revision'} to go back to.`);
+  const patch = undoPatch(
+    list.items as ReplicaSetView[],
+    d.metadata?.uid ?? '',
+    'deployment.kubernetes.io/revision',
+    'pod-template-hash',
+    toRevision,
+  );
+  if (!patch)
+    throw new SandpiperError(
+      'no-revision',
+      `Deployment ${name} has no ${toRevision ? `revision ${toRevision}` : 'previous revision'} to go back to.`,
+    );
   await kube.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch()).catch((err) => {
     throw kubeError(err, `restore the previous revision of ${name}`);
   });
@@ -170,19 +220,42 @@ export async function undoDeployment(kube: Kube, namespace: string, name: string
 export function deploymentDone(d: V1Deployment): boolean {
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) >= want && (s.replicas ?? 0) <= want && (s.availableReplicas ?? 0) >= want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= want &&
+    (s.availableReplicas ?? 0) >= want
+  );
 }
 
 /** Waits for the Deployment's rollout to finish, re-reading it; a deadline exceeded or the timeout is an error. */
-export async function waitForDeployment(kube: Kube, namespace: string, name: string, signal?: AbortSignal, timeoutMs = 180_000): Promise<void> {
+export async function waitForDeployment(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+  timeoutMs = 180_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted) throw cancelled();
     const d = await readDeployment(kube, namespace, name);
     if (deploymentDone(d)) return;
-    const stuck = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
-    if (stuck) throw new SandpiperError('rollout-stuck', `Deployment ${name} did not progress: ${stuck.message ?? ''}`, 'Look at its pods and events.');
-    if (Date.now() > until) throw new SandpiperError('rollout-timeout', `Deployment ${name} did not finish rolling out in ${timeoutMs / 1000} s.`, 'Look at its pods and events.');
+    const stuck = d.status?.conditions?.find(
+      (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+    );
+    if (stuck)
+      throw new SandpiperError(
+        'rollout-stuck',
+        `Deployment ${name} did not progress: ${stuck.message ?? ''}`,
+        'Look at its pods and events.',
+      );
+    if (Date.now() > until)
+      throw new SandpiperError(
+        'rollout-timeout',
+        `Deployment ${name} did not finish rolling out in ${timeoutMs / 1000} s.`,
+        'Look at its pods and events.',
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -5,8 +5,7 @@ import { RolloutModel, watchNamespace, type WorkloadSummary } from './model';
 
 /** What the feed reports: every workload after a batch of changes, or a new chart sample of one live canary. */
 export type FeedEvent =
-  | { kind: 'workloads'; workloads: WorkloadSummary[] }
-  | { kind: 'metrics'; key: string; samples: MetricSample[] };
+  { kind: 'workloads'; workloads: WorkloadSummary[] } | { kind: 'metrics'; key: string; samples: MetricSample[] };
 
 export interface FeedOptions {
   kube: Kube;
@@ -47,7 +46,11 @@ export class RolloutFeed {
   }
 
   async start(): Promise<void> {
-    const w = await watchNamespace(this.o.kube, this.o.namespace, this.model, { onChange: (keys) => this.batcher.add(keys), onError: this.o.onError, resyncMs: this.o.resyncMs });
+    const w = await watchNamespace(this.o.kube, this.o.namespace, this.model, {
+      onChange: (keys) => this.batcher.add(keys),
+      onError: this.o.onError,
+      resyncMs: this.o.resyncMs,
+    });
     this.stopWatch = w.dispose;
     if (this.sampler) {
       this.sampleTimer = setInterval(() => void this.sample(), this.o.sampleMs ?? 2000);
@@ -69,7 +72,12 @@ export class RolloutFeed {
     try {
       for (const w of this.model.summaries().filter(isLiveCanary)) {
         const key = `${w.namespace}/${w.name}`;
-        const samples = await this.sampler.sample(key, { namespace: w.namespace, service: w.name, window: '10s' }, new Date(), this.abort.signal);
+        const samples = await this.sampler.sample(
+          key,
+          { namespace: w.namespace, service: w.name, window: '10s' },
+          new Date(),
+          this.abort.signal,
+        );
         this.o.onEvent({ kind: 'metrics', key, samples: samples.slice(-1) });
       }
     } catch (err) {

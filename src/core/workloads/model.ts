@@ -14,7 +14,11 @@ function keyOf(namespace: string | undefined, name: string | undefined): string 
  */
 export class RolloutModel {
   private readonly objects: Record<WatchedKind, Map<string, WatchedObject>> = {
-    Deployment: new Map(), ReplicaSet: new Map(), Pod: new Map(), Rollout: new Map(), AnalysisRun: new Map(),
+    Deployment: new Map(),
+    ReplicaSet: new Map(),
+    Pod: new Map(),
+    Rollout: new Map(),
+    AnalysisRun: new Map(),
   };
   /** ReplicaSet key → key of the Deployment or Rollout owning it. */
   private readonly rsOwner = new Map<string, string>();
@@ -89,15 +93,26 @@ export class RolloutModel {
     const deployment = this.objects.Deployment.get(key);
     if (deployment && !this.workloadKeyOf(deployment)) {
       const [ns, name] = key.split('/');
-      const canaryKey = [...this.objects.Deployment.entries()].find(([, d]) => d.metadata?.namespace === ns && d.metadata?.annotations?.[CANARY_OF_ANNOTATION] === name)?.[0];
+      const canaryKey = [...this.objects.Deployment.entries()].find(
+        ([, d]) => d.metadata?.namespace === ns && d.metadata?.annotations?.[CANARY_OF_ANNOTATION] === name,
+      )?.[0];
       const canary = canaryKey ? this.objects.Deployment.get(canaryKey) : undefined;
-      const summary = deploymentSummary(deployment, this.podsOf(key) + (canaryKey ? this.podsOf(canaryKey) : 0), canary);
+      const summary = deploymentSummary(
+        deployment,
+        this.podsOf(key) + (canaryKey ? this.podsOf(canaryKey) : 0),
+        canary,
+      );
       return summary;
     }
     const rollout = this.objects.Rollout.get(key);
     if (rollout) {
-      const runs = [...this.objects.AnalysisRun.values()].filter((r) => r.metadata?.namespace === rollout.metadata?.namespace && controllerOf(r)?.name === rollout.metadata?.name);
-      runs.sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')));
+      const runs = [...this.objects.AnalysisRun.values()].filter(
+        (r) =>
+          r.metadata?.namespace === rollout.metadata?.namespace && controllerOf(r)?.name === rollout.metadata?.name,
+      );
+      runs.sort((a, b) =>
+        String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')),
+      );
       return rolloutSummary(rollout, this.podsOf(key), runs.slice(-3));
     }
     return undefined;
@@ -108,7 +123,10 @@ export class RolloutModel {
     const keys = new Set<string>();
     for (const [key, d] of this.objects.Deployment) if (!this.workloadKeyOf(d)) keys.add(key);
     for (const key of this.objects.Rollout.keys()) keys.add(key);
-    return [...keys].sort().map((k) => this.summary(k)).filter((s): s is WorkloadSummary => s !== undefined);
+    return [...keys]
+      .sort()
+      .map((k) => this.summary(k))
+      .filter((s): s is WorkloadSummary => s !== undefined);
   }
 
   /** Forgets everything of one kind, before a relist replays it. */
@@ -178,7 +196,14 @@ export interface AnalysisSummary {
   name: string;
   phase: string;
   /** One line per metric: its name, phase and the last measured value. */
-  metrics: Array<{ name: string; phase: string; value?: string; failed: number; successful: number; inconclusive: number }>;
+  metrics: Array<{
+    name: string;
+    phase: string;
+    value?: string;
+    failed: number;
+    successful: number;
+    inconclusive: number;
+  }>;
   message?: string;
 }
 
@@ -232,7 +257,12 @@ function listed(list: { items: unknown[]; metadata?: { resourceVersion?: string 
 }
 
 /** Watches Deployments, ReplicaSets, Pods and, when the CRDs exist, Argo Rollouts and AnalysisRuns of one namespace into a model. */
-export async function watchNamespace(kube: Kube, namespace: string, model: RolloutModel, o: NamespaceWatchOptions): Promise<{ dispose(): void; watches: ResourceWatch[] }> {
+export async function watchNamespace(
+  kube: Kube,
+  namespace: string,
+  model: RolloutModel,
+  o: NamespaceWatchOptions,
+): Promise<{ dispose(): void; watches: ResourceWatch[] }> {
   const onEvents = (events: WatchEvent[]) => {
     const keys = new Set<string>();
     for (const e of events) for (const k of model.apply(e)) keys.add(k);
@@ -240,15 +270,48 @@ export async function watchNamespace(kube: Kube, namespace: string, model: Rollo
   };
   const common = { onEvents, onError: o.onError, resyncMs: o.resyncMs ?? 300_000 };
   const watches = [
-    new ResourceWatch(kube.config, { ...common, kind: 'Deployment', path: `/apis/apps/v1/namespaces/${namespace}/deployments`, list: async () => listed(await kube.apps.listNamespacedDeployment({ namespace })) }),
-    new ResourceWatch(kube.config, { ...common, kind: 'ReplicaSet', path: `/apis/apps/v1/namespaces/${namespace}/replicasets`, list: async () => listed(await kube.apps.listNamespacedReplicaSet({ namespace })) }),
-    new ResourceWatch(kube.config, { ...common, kind: 'Pod', path: `/api/v1/namespaces/${namespace}/pods`, list: async () => listed(await kube.core.listNamespacedPod({ namespace })) }),
+    new ResourceWatch(kube.config, {
+      ...common,
+      kind: 'Deployment',
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      list: async () => listed(await kube.apps.listNamespacedDeployment({ namespace })),
+    }),
+    new ResourceWatch(kube.config, {
+      ...common,
+      kind: 'ReplicaSet',
+      path: `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+      list: async () => listed(await kube.apps.listNamespacedReplicaSet({ namespace })),
+    }),
+    new ResourceWatch(kube.config, {
+      ...common,
+      kind: 'Pod',
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      list: async () => listed(await kube.core.listNamespacedPod({ namespace })),
+    }),
   ];
   if (await hasArgoRollouts(kube, namespace).catch(() => false)) {
-    const custom = (plural: string) => async () => listed((await kube.custom.listNamespacedCustomObject({ group: ARGO.group, version: ARGO.version, namespace, plural })) as { items: unknown[] });
+    const custom = (plural: string) => async () =>
+      listed(
+        (await kube.custom.listNamespacedCustomObject({
+          group: ARGO.group,
+          version: ARGO.version,
+          namespace,
+          plural,
+        })) as { items: unknown[] },
+      );
     watches.push(
-      new ResourceWatch(kube.config, { ...common, kind: 'Rollout', path: `/apis/${ARGO.group}/${ARGO.version}/namespaces/${namespace}/${ARGO.rollouts}`, list: custom(ARGO.rollouts) }),
-      new ResourceWatch(kube.config, { ...common, kind: 'AnalysisRun', path: `/apis/${ARGO.group}/${ARGO.version}/namespaces/${namespace}/${ARGO.analysisRuns}`, list: custom(ARGO.analysisRuns) }),
+      new ResourceWatch(kube.config, {
+        ...common,
+        kind: 'Rollout',
+        path: `/apis/${ARGO.group}/${ARGO.version}/namespaces/${namespace}/${ARGO.rollouts}`,
+        list: custom(ARGO.rollouts),
+      }),
+      new ResourceWatch(kube.config, {
+        ...common,
+        kind: 'AnalysisRun',
+        path: `/apis/${ARGO.group}/${ARGO.version}/namespaces/${namespace}/${ARGO.analysisRuns}`,
+        list: custom(ARGO.analysisRuns),
+      }),
     );
   }
   const started = await Promise.allSettled(watches.map((w) => w.start()));

@@ -1,10 +1,23 @@
 import { readCanaryState } from '../canary/state';
-import type { AnalysisSummary, CanarySummary, WorkloadCondition, WorkloadKind, WorkloadSummary, WatchedObject } from './model';
+import type {
+  AnalysisSummary,
+  CanarySummary,
+  WorkloadCondition,
+  WorkloadKind,
+  WorkloadSummary,
+  WatchedObject,
+} from './model';
 
 /** Reads typed fields out of watched objects, which are untyped JSON. */
 interface DeploymentLike {
   spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } };
-  status?: { updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; replicas?: number; conditions?: WorkloadCondition[] };
+  status?: {
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    replicas?: number;
+    conditions?: WorkloadCondition[];
+  };
 }
 
 interface RolloutLike extends DeploymentLike {
@@ -25,11 +38,27 @@ interface RolloutLike extends DeploymentLike {
 }
 
 interface AnalysisRunLike {
-  status?: { phase?: string; message?: string; metricResults?: Array<{ name: string; phase?: string; failed?: number; successful?: number; inconclusive?: number; measurements?: Array<{ value?: string }> }> };
+  status?: {
+    phase?: string;
+    message?: string;
+    metricResults?: Array<{
+      name: string;
+      phase?: string;
+      failed?: number;
+      successful?: number;
+      inconclusive?: number;
+      measurements?: Array<{ value?: string }>;
+    }>;
+  };
 }
 
 function conditionsOf(status: DeploymentLike['status']): WorkloadCondition[] {
-  return (status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  return (status?.conditions ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason,
+    message: c.message,
+  }));
 }
 
 function imagesOf(spec: DeploymentLike['spec']): string[] {
@@ -37,11 +66,16 @@ function imagesOf(spec: DeploymentLike['spec']): string[] {
 }
 
 function deadlineExceeded(conditions: WorkloadCondition[]): boolean {
-  return conditions.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
+  return conditions.some(
+    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+  );
 }
 
 /** The annotation each kind keeps its revision number in. */
-const REVISION_ANNOTATION: Record<WorkloadKind, string> = { Deployment: 'deployment.kubernetes.io/revision', Rollout: 'rollout.argoproj.io/revision' };
+const REVISION_ANNOTATION: Record<WorkloadKind, string> = {
+  Deployment: 'deployment.kubernetes.io/revision',
+  Rollout: 'rollout.argoproj.io/revision',
+};
 
 /**
  * Revision, replica counts, images and conditions, without the canary: an Argo Rollout reports these in a
@@ -73,7 +107,16 @@ export function deploymentSummary(obj: WatchedObject, pods: number, canaryDeploy
   try {
     state = readCanaryState(obj.metadata?.annotations);
   } catch (err) {
-    summary.canary = { stepIndex: 0, stepCount: 0, weight: 0, paused: false, status: 'invalid', trafficMode: 'replicas', analysis: [], message: (err as Error).message };
+    summary.canary = {
+      stepIndex: 0,
+      stepCount: 0,
+      weight: 0,
+      paused: false,
+      status: 'invalid',
+      trafficMode: 'replicas',
+      analysis: [],
+      message: (err as Error).message,
+    };
     return summary;
   }
   if (state) {
@@ -89,7 +132,9 @@ export function deploymentSummary(obj: WatchedObject, pods: number, canaryDeploy
       image: state.image,
       analysis: [],
       verdict: state.lastAnalysis,
-      message: state.reason ?? (canary ? `canary ${canary.status?.readyReplicas ?? 0}/${canary.spec?.replicas ?? 0} ready` : undefined),
+      message:
+        state.reason ??
+        (canary ? `canary ${canary.status?.readyReplicas ?? 0}/${canary.spec?.replicas ?? 0} ready` : undefined),
     };
   }
   return summary;

@@ -5,7 +5,10 @@ import * as http from 'node:http';
 /** A Chrome DevTools Protocol connection to one Node inspector target. */
 export class CdpConnection {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void; method: string }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(value: unknown): void; reject(err: Error): void; method: string }
+  >();
   private readonly events = new EventEmitter();
   private closedFlag = false;
   private heartbeat?: NodeJS.Timeout;
@@ -186,7 +189,9 @@ export function inspectorWebSocketUrl(host: string, port: number, timeoutMs = 30
       res.on('end', () => {
         try {
           const targets = JSON.parse(body) as Array<{ webSocketDebuggerUrl?: string; type?: string }>;
-          const target = targets.find((t) => t.webSocketDebuggerUrl && (t.type ?? 'node') === 'node') ?? targets.find((t) => t.webSocketDebuggerUrl);
+          const target =
+            targets.find((t) => t.webSocketDebuggerUrl && (t.type ?? 'node') === 'node') ??
+            targets.find((t) => t.webSocketDebuggerUrl);
           if (!target?.webSocketDebuggerUrl) return reject(new Error('The inspector lists no debuggable target.'));
           const path = new URL(target.webSocketDebuggerUrl).pathname;
           resolve(`ws://${host}:${port}${path}`);

@@ -1,7 +1,31 @@
 import * as path from 'node:path';
-import { Breakpoint, BreakpointEvent, ContinuedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, Thread, Variable } from '@vscode/debugadapter';
+import {
+  Breakpoint,
+  BreakpointEvent,
+  ContinuedEvent,
+  Handles,
+  InitializedEvent,
+  LoggingDebugSession,
+  OutputEvent,
+  Scope,
+  Source,
+  StackFrame,
+  StoppedEvent,
+  Thread,
+  Variable,
+} from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { CdpConnection, describeRemoteObject, isExpandable, type BreakpointSet, type CallFrame, type EvaluateResult, type PausedEvent, type PropertyDescriptor, inspectorWebSocketUrl } from './cdp';
+import {
+  CdpConnection,
+  describeRemoteObject,
+  isExpandable,
+  type BreakpointSet,
+  type CallFrame,
+  type EvaluateResult,
+  type PausedEvent,
+  type PropertyDescriptor,
+  inspectorWebSocketUrl,
+} from './cdp';
 import { PathMapping, reattachWithBackoff } from '../reattach';
 
 /** The attach arguments this adapter reads (the extension fills host/port with the local forward). */
@@ -64,13 +88,20 @@ export class NodeDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override async attachRequest(response: DebugProtocol.AttachResponse, args: DebugProtocol.AttachRequestArguments): Promise<void> {
+  protected override async attachRequest(
+    response: DebugProtocol.AttachResponse,
+    args: DebugProtocol.AttachRequestArguments,
+  ): Promise<void> {
     this.args = { ...(args as NodeAttachArguments), ...this.overrides };
     this.mapping = new PathMapping(this.args.localRoot, this.args.remoteRoot);
     try {
       await this.connect();
     } catch (err) {
-      return this.sendErrorResponse(response, { id: 1001, format: `Cannot attach to the Node inspector on ${this.target()}: ${(err as Error).message}`, showUser: true });
+      return this.sendErrorResponse(response, {
+        id: 1001,
+        format: `Cannot attach to the Node inspector on ${this.target()}: ${(err as Error).message}`,
+        showUser: true,
+      });
     }
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
@@ -91,7 +122,14 @@ export class NodeDebugSession extends LoggingDebugSession {
     cdp.on('Debugger.resumed', () => this.onResumed());
     cdp.on('Debugger.breakpointResolved', (p: { breakpointId: string; location: { lineNumber: number } }) => {
       const id = this.cdpToDap.get(p.breakpointId);
-      if (id !== undefined) this.sendEvent(new BreakpointEvent('changed', { id, verified: true, line: this.convertDebuggerLineToClient(p.location.lineNumber) }));
+      if (id !== undefined)
+        this.sendEvent(
+          new BreakpointEvent('changed', {
+            id,
+            verified: true,
+            line: this.convertDebuggerLineToClient(p.location.lineNumber),
+          }),
+        );
     });
     cdp.onClose(() => this.onTargetLost(cdp));
     const heartbeat = this.args!.heartbeatMs ?? 1000;
@@ -112,7 +150,9 @@ export class NodeDebugSession extends LoggingDebugSession {
     this.cdp = undefined;
     if (this.paused) this.onResumed();
     if (this.detaching || this.reattaching) return;
-    this.sendEvent(new OutputEvent(`Sandpiper: the target on ${this.target()} went away (restart?); re-attaching…\n`, 'console'));
+    this.sendEvent(
+      new OutputEvent(`Sandpiper: the target on ${this.target()} went away (restart?); re-attaching…\n`, 'console'),
+    );
     void this.reattach();
   }
 
@@ -149,15 +189,28 @@ export class NodeDebugSession extends LoggingDebugSession {
     this.sendEvent(new ContinuedEvent(THREAD_ID, true));
   }
 
-  protected override async setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): Promise<void> {
+  protected override async setBreakPointsRequest(
+    response: DebugProtocol.SetBreakpointsResponse,
+    args: DebugProtocol.SetBreakpointsArguments,
+  ): Promise<void> {
     const file = args.source.path;
     if (!file) {
-      response.body = { breakpoints: (args.breakpoints ?? []).map(() => ({ verified: false, message: 'Only files can hold breakpoints.' })) };
+      response.body = {
+        breakpoints: (args.breakpoints ?? []).map(() => ({
+          verified: false,
+          message: 'Only files can hold breakpoints.',
+        })),
+      };
       return this.sendResponse(response);
     }
     const previous = this.breakpoints.get(file);
     const entry: SourceBreakpoints = {
-      requested: (args.breakpoints ?? []).map((b) => ({ id: this.nextBreakpointId++, line: this.convertClientLineToDebugger(b.line), column: b.column === undefined ? undefined : this.convertClientColumnToDebugger(b.column), condition: b.condition })),
+      requested: (args.breakpoints ?? []).map((b) => ({
+        id: this.nextBreakpointId++,
+        line: this.convertClientLineToDebugger(b.line),
+        column: b.column === undefined ? undefined : this.convertClientColumnToDebugger(b.column),
+        condition: b.condition,
+      })),
       cdpIds: previous?.cdpIds ?? [],
     };
     this.breakpoints.set(file, entry);
@@ -165,7 +218,10 @@ export class NodeDebugSession extends LoggingDebugSession {
     const remote = this.mapping?.toRemote(file);
     response.body = {
       breakpoints: entry.requested.map((b, i) => {
-        const bp = new Breakpoint(!!remote, this.convertDebuggerLineToClient(results?.[i]?.locations[0]?.lineNumber ?? b.line)) as DebugProtocol.Breakpoint;
+        const bp = new Breakpoint(
+          !!remote,
+          this.convertDebuggerLineToClient(results?.[i]?.locations[0]?.lineNumber ?? b.line),
+        ) as DebugProtocol.Breakpoint;
         bp.id = b.id;
         if (!remote) bp.message = `Outside localRoot (${this.args?.localRoot}); not in the container.`;
         return bp;
@@ -188,7 +244,12 @@ export class NodeDebugSession extends LoggingDebugSession {
     const results: Array<BreakpointSet | undefined> = [];
     for (const b of entry.requested) {
       const set = await cdp
-        .send<BreakpointSet>('Debugger.setBreakpointByUrl', { urlRegex: PathMapping.scriptUrlRegex(remote), lineNumber: b.line, columnNumber: b.column, condition: b.condition ?? '' })
+        .send<BreakpointSet>('Debugger.setBreakpointByUrl', {
+          urlRegex: PathMapping.scriptUrlRegex(remote),
+          lineNumber: b.line,
+          columnNumber: b.column,
+          condition: b.condition ?? '',
+        })
         .catch(() => undefined);
       results.push(set);
       if (set) {
@@ -208,7 +269,10 @@ export class NodeDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+  protected override stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): void {
     const all = this.paused?.callFrames ?? [];
     const start = args.startFrame ?? 0;
     const frames = all.slice(start, args.levels ? start + args.levels : undefined).map((f) => {
@@ -216,7 +280,13 @@ export class NodeDebugSession extends LoggingDebugSession {
       const local = this.mapping?.toLocal(url);
       const source = local ? new Source(path.basename(local), local) : new Source(url || '<unknown>');
       if (!local) (source as DebugProtocol.Source).presentationHint = 'deemphasize';
-      return new StackFrame(this.frames.create(f), f.functionName || '<anonymous>', source, this.convertDebuggerLineToClient(f.location.lineNumber), this.convertDebuggerColumnToClient(f.location.columnNumber ?? 0));
+      return new StackFrame(
+        this.frames.create(f),
+        f.functionName || '<anonymous>',
+        source,
+        this.convertDebuggerLineToClient(f.location.lineNumber),
+        this.convertDebuggerColumnToClient(f.location.columnNumber ?? 0),
+      );
     });
     response.body = { stackFrames: frames, totalFrames: all.length };
     this.sendResponse(response);
@@ -226,23 +296,43 @@ export class NodeDebugSession extends LoggingDebugSession {
     const frame = this.frames.get(args.frameId);
     const scopes = (frame?.scopeChain ?? [])
       .filter((s) => s.object.objectId)
-      .map((s) => new Scope(s.name ? `${capitalise(s.type)}: ${s.name}` : capitalise(s.type), this.objects.create(s.object.objectId!), s.type === 'global'));
+      .map(
+        (s) =>
+          new Scope(
+            s.name ? `${capitalise(s.type)}: ${s.name}` : capitalise(s.type),
+            this.objects.create(s.object.objectId!),
+            s.type === 'global',
+          ),
+      );
     response.body = { scopes };
     this.sendResponse(response);
   }
 
-  protected override async variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): Promise<void> {
+  protected override async variablesRequest(
+    response: DebugProtocol.VariablesResponse,
+    args: DebugProtocol.VariablesArguments,
+  ): Promise<void> {
     const objectId = this.objects.get(args.variablesReference);
     if (!objectId || !this.cdp) {
       response.body = { variables: [] };
       return this.sendResponse(response);
     }
     try {
-      const { result } = await this.cdp.send<{ result: PropertyDescriptor[] }>('Runtime.getProperties', { objectId, ownProperties: true });
+      const { result } = await this.cdp.send<{ result: PropertyDescriptor[] }>('Runtime.getProperties', {
+        objectId,
+        ownProperties: true,
+      });
       const variables = result
         .filter((p) => p.value)
         .slice(0, 500)
-        .map((p) => new Variable(p.name, describeRemoteObject(p.value!), isExpandable(p.value!) ? this.objects.create(p.value!.objectId!) : 0));
+        .map(
+          (p) =>
+            new Variable(
+              p.name,
+              describeRemoteObject(p.value!),
+              isExpandable(p.value!) ? this.objects.create(p.value!.objectId!) : 0,
+            ),
+        );
       response.body = { variables };
       this.sendResponse(response);
     } catch (err) {
@@ -250,15 +340,29 @@ export class NodeDebugSession extends LoggingDebugSession {
     }
   }
 
-  protected override async evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): Promise<void> {
+  protected override async evaluateRequest(
+    response: DebugProtocol.EvaluateResponse,
+    args: DebugProtocol.EvaluateArguments,
+  ): Promise<void> {
     const frame = args.frameId !== undefined ? this.frames.get(args.frameId) : undefined;
     if (!this.cdp) return this.sendErrorResponse(response, 1003, 'Not attached (the target is restarting).');
     try {
       const r = frame
-        ? await this.cdp.send<EvaluateResult>('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression: args.expression })
+        ? await this.cdp.send<EvaluateResult>('Debugger.evaluateOnCallFrame', {
+            callFrameId: frame.callFrameId,
+            expression: args.expression,
+          })
         : await this.cdp.send<EvaluateResult>('Runtime.evaluate', { expression: args.expression });
-      if (r.exceptionDetails) return this.sendErrorResponse(response, 1004, r.exceptionDetails.exception?.description?.split('\n')[0] ?? r.exceptionDetails.text);
-      response.body = { result: describeRemoteObject(r.result), variablesReference: isExpandable(r.result) ? this.objects.create(r.result.objectId!) : 0 };
+      if (r.exceptionDetails)
+        return this.sendErrorResponse(
+          response,
+          1004,
+          r.exceptionDetails.exception?.description?.split('\n')[0] ?? r.exceptionDetails.text,
+        );
+      response.body = {
+        result: describeRemoteObject(r.result),
+        variablesReference: isExpandable(r.result) ? this.objects.create(r.result.objectId!) : 0,
+      };
       this.sendResponse(response);
     } catch (err) {
       this.sendErrorResponse(response, 1004, (err as Error).message);

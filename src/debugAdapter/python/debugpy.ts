@@ -55,7 +55,11 @@ export class DapSocketClient extends ProtocolServer {
   }
 
   /** Sends a request; rejects when the adapter does not answer within timeoutMs or the socket closes. */
-  request<T extends DebugProtocol.Response = DebugProtocol.Response>(command: string, args?: unknown, timeoutMs = 10_000): Promise<T> {
+  request<T extends DebugProtocol.Response = DebugProtocol.Response>(
+    command: string,
+    args?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`${command}: the connection is closed`));
     return new Promise((resolve, reject) => {
       const onClose = () => reject(new Error(`${command}: the connection closed`));
@@ -70,7 +74,15 @@ export class DapSocketClient extends ProtocolServer {
 
   /** Answers a reverse request with the given outcome. */
   respond(request: DebugProtocol.Request, success: boolean, body?: unknown, message?: string): void {
-    this.sendResponse({ seq: 0, type: 'response', request_seq: request.seq, command: request.command, success, body, message } as DebugProtocol.Response);
+    this.sendResponse({
+      seq: 0,
+      type: 'response',
+      request_seq: request.seq,
+      command: request.command,
+      success,
+      body,
+      message,
+    } as DebugProtocol.Response);
   }
 
   onEvent(listener: (e: DebugProtocol.Event) => void): void {
@@ -119,14 +131,37 @@ export interface PythonAttachArguments extends DebugProtocol.AttachRequestArgume
 
 // Sandpiper's own keys, and the ones that would make debugpy's adapter connect or listen somewhere itself:
 // the proxy already holds the connection, so debugpy must attach to the process it serves.
-const NOT_FOR_DEBUGPY = ['host', 'port', 'connect', 'listen', 'processId', 'service', 'env', 'runtime', 'localRoot', 'remoteRoot', 'heartbeatMs', 'reattachTimeoutMs'];
+const NOT_FOR_DEBUGPY = [
+  'host',
+  'port',
+  'connect',
+  'listen',
+  'processId',
+  'service',
+  'env',
+  'runtime',
+  'localRoot',
+  'remoteRoot',
+  'heartbeatMs',
+  'reattachTimeoutMs',
+];
 
 /** The `attach` arguments debugpy gets: launch.json's extras kept, localRoot↔remoteRoot as the first path mapping. */
 export function debugpyAttachArguments(args: PythonAttachArguments): Record<string, unknown> {
-  const forwarded: Record<string, unknown> = Object.fromEntries(Object.entries(args).filter(([key]) => !NOT_FOR_DEBUGPY.includes(key)));
+  const forwarded: Record<string, unknown> = Object.fromEntries(
+    Object.entries(args).filter(([key]) => !NOT_FOR_DEBUGPY.includes(key)),
+  );
   const main = { localRoot: path.resolve(args.localRoot), remoteRoot: args.remoteRoot.replace(/(.)\/+$/, '$1') };
-  const extra = (args.pathMappings ?? []).filter((m) => path.resolve(m.localRoot) !== main.localRoot || m.remoteRoot.replace(/(.)\/+$/, '$1') !== main.remoteRoot);
-  return { ...forwarded, type: 'python', request: 'attach', justMyCode: args.justMyCode ?? true, pathMappings: [main, ...extra] };
+  const extra = (args.pathMappings ?? []).filter(
+    (m) => path.resolve(m.localRoot) !== main.localRoot || m.remoteRoot.replace(/(.)\/+$/, '$1') !== main.remoteRoot,
+  );
+  return {
+    ...forwarded,
+    type: 'python',
+    request: 'attach',
+    justMyCode: args.justMyCode ?? true,
+    pathMappings: [main, ...extra],
+  };
 }
 
 /**

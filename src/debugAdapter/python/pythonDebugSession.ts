@@ -1,4 +1,11 @@
-import { CapabilitiesEvent, ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, ThreadEvent } from '@vscode/debugadapter';
+import {
+  CapabilitiesEvent,
+  ContinuedEvent,
+  DebugSession,
+  InitializedEvent,
+  OutputEvent,
+  ThreadEvent,
+} from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapSocketClient, BreakpointIdMap, debugpyAttachArguments, type PythonAttachArguments } from './debugpy';
 import { reattachWithBackoff } from '../reattach';
@@ -65,7 +72,8 @@ export class PythonDebugSession extends DebugSession {
       case 'threads':
         return this.conn ? this.relay(request) : this.reply(request, true, { threads: [] });
       default:
-        if (!this.conn) return this.fail(request, 'Not attached: the target is restarting; Sandpiper re-attaches when it is back.');
+        if (!this.conn)
+          return this.fail(request, 'Not attached: the target is restarting; Sandpiper re-attaches when it is back.');
         return this.relay(request);
     }
   }
@@ -96,15 +104,24 @@ export class PythonDebugSession extends DebugSession {
       this.ids.reset();
       const initialized = new Promise<void>((resolve) => conn.onEvent((e) => e.event === 'initialized' && resolve()));
       conn.onEvent((e) => this.onDebugpyEvent(conn, e));
-      conn.onReverseRequest((r) => this.sendRequest(r.command, r.arguments, 60_000, (res) => conn.respond(r, res.success, res.body, res.message)));
+      conn.onReverseRequest((r) =>
+        this.sendRequest(r.command, r.arguments, 60_000, (res) => conn.respond(r, res.success, res.body, res.message)),
+      );
       conn.onClose(() => this.onTargetLost(conn, 'the connection closed'));
-      const init = await conn.request<DebugProtocol.InitializeResponse>('initialize', { ...this.initializeArgs, adapterID: 'python' }, 5000);
+      const init = await conn.request<DebugProtocol.InitializeResponse>(
+        'initialize',
+        { ...this.initializeArgs, adapterID: 'python' },
+        5000,
+      );
       if (!init.success) throw new Error(`initialize: ${init.message}`);
       if (first && init.body) this.sendEvent(new CapabilitiesEvent(init.body));
       // The first attach waits for VS Code's configuration, which may take a while (breakpoints in many files).
       let refused: DebugProtocol.Response | undefined;
       const attach = conn.request('attach', debugpyAttachArguments(this.args!), first ? 120_000 : 15_000);
-      attach.then((r) => (refused = r.success ? undefined : r), () => undefined);
+      attach.then(
+        (r) => (refused = r.success ? undefined : r),
+        () => undefined,
+      );
       await Promise.race([initialized, attach, timeout(10_000, 'no "initialized" event from debugpy')]);
       if (refused) {
         conn.dispose();
@@ -134,7 +151,12 @@ export class PythonDebugSession extends DebugSession {
       bps.forEach((bp, i) => {
         const clientId = remembered.clientIds[i];
         if (bp.id !== undefined && clientId !== undefined) this.ids.bind(bp.id, clientId);
-        this.sendEvent({ seq: 0, type: 'event', event: 'breakpoint', body: { reason: 'changed', breakpoint: { ...bp, id: clientId ?? this.ids.fresh() } } } as DebugProtocol.BreakpointEvent);
+        this.sendEvent({
+          seq: 0,
+          type: 'event',
+          event: 'breakpoint',
+          body: { reason: 'changed', breakpoint: { ...bp, id: clientId ?? this.ids.fresh() } },
+        } as DebugProtocol.BreakpointEvent);
       });
     }
     if (this.exceptionBreakpoints) await conn.request('setExceptionBreakpoints', this.exceptionBreakpoints);
@@ -149,12 +171,19 @@ export class PythonDebugSession extends DebugSession {
     const conn = this.conn;
     if (!conn) {
       // Kept for the re-attach, which verifies them.
-      const breakpoints = (args.breakpoints ?? []).map((b) => ({ id: this.ids.fresh(), verified: false, line: b.line, message: 'The target is restarting.' }));
+      const breakpoints = (args.breakpoints ?? []).map((b) => ({
+        id: this.ids.fresh(),
+        verified: false,
+        line: b.line,
+        message: 'The target is restarting.',
+      }));
       remembered.clientIds = breakpoints.map((b) => b.id);
       return this.reply(request, true, { breakpoints });
     }
     const r = await conn.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', args, 30_000);
-    const breakpoints = (r.body?.breakpoints ?? []).map((bp) => (bp.id === undefined ? bp : { ...bp, id: this.ids.clientId(bp.id) }));
+    const breakpoints = (r.body?.breakpoints ?? []).map((bp) =>
+      bp.id === undefined ? bp : { ...bp, id: this.ids.clientId(bp.id) },
+    );
     remembered.clientIds = breakpoints.map((b) => b.id);
     this.reply(request, r.success, { breakpoints }, r.message);
   }
@@ -226,7 +255,9 @@ export class PythonDebugSession extends DebugSession {
     this.stopped = false;
     for (const id of this.threads) this.sendEvent(new ThreadEvent('exited', id));
     this.threads.clear();
-    this.sendEvent(new OutputEvent(`Sandpiper: debugpy on ${this.target()} went away (${why}); re-attaching…\n`, 'console'));
+    this.sendEvent(
+      new OutputEvent(`Sandpiper: debugpy on ${this.target()} went away (${why}); re-attaching…\n`, 'console'),
+    );
     void this.reattach();
   }
 
@@ -250,17 +281,36 @@ export class PythonDebugSession extends DebugSession {
     const conn = this.conn;
     this.conn = undefined;
     // Never leave the service frozen or killed: debugpy resumes the process on a disconnect without terminateDebuggee.
-    if (conn) await conn.request('disconnect', { ...(request.arguments ?? {}), terminateDebuggee: false }, 3000).catch(() => undefined);
+    if (conn)
+      await conn
+        .request('disconnect', { ...(request.arguments ?? {}), terminateDebuggee: false }, 3000)
+        .catch(() => undefined);
     conn?.dispose();
     this.reply(request, true);
   }
 
   private reply(request: DebugProtocol.Request, success: boolean, body?: unknown, message?: string): void {
-    this.sendResponse({ seq: 0, type: 'response', request_seq: request.seq, command: request.command, success, body, message } as DebugProtocol.Response);
+    this.sendResponse({
+      seq: 0,
+      type: 'response',
+      request_seq: request.seq,
+      command: request.command,
+      success,
+      body,
+      message,
+    } as DebugProtocol.Response);
   }
 
   private fail(request: DebugProtocol.Request, message: string): void {
-    this.sendResponse({ seq: 0, type: 'response', request_seq: request.seq, command: request.command, success: false, message, body: { error: { id: 1101, format: message, showUser: true } } } as DebugProtocol.Response);
+    this.sendResponse({
+      seq: 0,
+      type: 'response',
+      request_seq: request.seq,
+      command: request.command,
+      success: false,
+      message,
+      body: { error: { id: 1101, format: message, showUser: true } },
+    } as DebugProtocol.Response);
   }
 
   override dispose(): void {

@@ -15,20 +15,37 @@ export function registerConfigDiagnostics(): vscode.Disposable {
     const { parseConfig } = await (loader ??= import('../../core/config/loader'));
     if (doc.isClosed) return;
     const result = parseConfig(doc.getText(), path.dirname(doc.uri.fsPath));
-    collection.set(doc.uri, result.ok ? [] : result.problems.map((p) => {
-      const range = new vscode.Range(p.line, p.column, p.endLine, Math.max(p.endColumn, p.endLine === p.line ? p.column + 1 : p.endColumn));
-      const d = new vscode.Diagnostic(range, p.path ? `${p.path}: ${p.message}` : p.message, vscode.DiagnosticSeverity.Error);
-      d.source = 'sandpiper';
-      return d;
-    }));
+    collection.set(
+      doc.uri,
+      result.ok
+        ? []
+        : result.problems.map((p) => {
+            const range = new vscode.Range(
+              p.line,
+              p.column,
+              p.endLine,
+              Math.max(p.endColumn, p.endLine === p.line ? p.column + 1 : p.endColumn),
+            );
+            const d = new vscode.Diagnostic(
+              range,
+              p.path ? `${p.path}: ${p.message}` : p.message,
+              vscode.DiagnosticSeverity.Error,
+            );
+            d.source = 'sandpiper';
+            return d;
+          }),
+    );
   };
   const schedule = (doc: vscode.TextDocument) => {
     const key = doc.uri.toString();
     clearTimeout(timers.get(key));
-    timers.set(key, setTimeout(() => {
-      timers.delete(key);
-      void check(doc);
-    }, 150));
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key);
+        void check(doc);
+      }, 150),
+    );
   };
 
   vscode.workspace.textDocuments.forEach((doc) => void check(doc));

@@ -42,9 +42,10 @@ export class SandpiperDebugAdapterFactory implements vscode.DebugAdapterDescript
       this.ctx.environments.touch('debug');
       const target = { host: '127.0.0.1', port: localPort, localRoot: c.localRoot, remoteRoot: c.remoteRoot };
       // The adapters (and @vscode/debugadapter under them) load with the first debug session, not at activation.
-      const adapter = c.runtime === 'python'
-        ? new (await import('../../debugAdapter/python/pythonDebugSession')).PythonDebugSession(target)
-        : new (await import('../../debugAdapter/node/nodeDebugSession')).NodeDebugSession(target);
+      const adapter =
+        c.runtime === 'python'
+          ? new (await import('../../debugAdapter/python/pythonDebugSession')).PythonDebugSession(target)
+          : new (await import('../../debugAdapter/node/nodeDebugSession')).NodeDebugSession(target);
       return new vscode.DebugAdapterInlineImplementation(adapter);
     } catch (err) {
       void showError(this.ctx.log, err);
@@ -93,7 +94,10 @@ export interface ResolvedSandpiperConfiguration extends vscode.DebugConfiguratio
 export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigurationProvider {
   constructor(private readonly ctx: FeatureContext) {}
 
-  async resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+  async resolveDebugConfiguration(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): Promise<vscode.DebugConfiguration | undefined> {
     try {
       return await this.resolve(config);
     } catch (err) {
@@ -104,19 +108,38 @@ export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigur
 
   private async resolve(config: vscode.DebugConfiguration): Promise<ResolvedSandpiperConfiguration | undefined> {
     const sandpiper = await workspaceConfig();
-    const service = typeof config.service === 'string' && config.service ? sandpiper.services[config.service] : await pickService(sandpiper, 'Sandpiper: Attach to service');
+    const service =
+      typeof config.service === 'string' && config.service
+        ? sandpiper.services[config.service]
+        : await pickService(sandpiper, 'Sandpiper: Attach to service');
     if (!service) {
       if (!config.service) return undefined;
-      throw new SandpiperError('unknown-service', `sandpiper.yaml has no service "${config.service}" (it has: ${Object.keys(sandpiper.services).join(', ')}).`, 'Fix "service" in launch.json.');
+      throw new SandpiperError(
+        'unknown-service',
+        `sandpiper.yaml has no service "${config.service}" (it has: ${Object.keys(sandpiper.services).join(', ')}).`,
+        'Fix "service" in launch.json.',
+      );
     }
     if (!service.debug) {
-      throw new SandpiperError('no-debug-config', `Service "${service.name}" has no debug section in sandpiper.yaml.`, 'Add `debug: { runtime: node, port: 9229, remoteRoot: /app }` to the service.');
+      throw new SandpiperError(
+        'no-debug-config',
+        `Service "${service.name}" has no debug section in sandpiper.yaml.`,
+        'Add `debug: { runtime: node, port: 9229, remoteRoot: /app }` to the service.',
+      );
     }
     const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
-    const env = await environmentFor(config.env, this.ctx.environments.current?.namespace, kube, `Sandpiper: Attach to ${service.name} in…`);
+    const env = await environmentFor(
+      config.env,
+      this.ctx.environments.current?.namespace,
+      kube,
+      `Sandpiper: Attach to ${service.name} in…`,
+    );
     if (!env) return undefined;
     // launch.json may override the roots (e.g. a monorepo whose image lays files out differently).
-    const localRoot = path.resolve(sandpiper.root, typeof config.localRoot === 'string' ? config.localRoot : (service.debug.localRoot ?? '.'));
+    const localRoot = path.resolve(
+      sandpiper.root,
+      typeof config.localRoot === 'string' ? config.localRoot : (service.debug.localRoot ?? '.'),
+    );
     const remoteRoot = typeof config.remoteRoot === 'string' ? config.remoteRoot : service.debug.remoteRoot;
     return {
       ...config,

@@ -1,5 +1,11 @@
 import * as vscode from 'vscode';
-import { formatDuration, parseDuration, type DependencyMode, type SandpiperConfig, type ServiceConfig } from '../../core/config/types';
+import {
+  formatDuration,
+  parseDuration,
+  type DependencyMode,
+  type SandpiperConfig,
+  type ServiceConfig,
+} from '../../core/config/types';
 import { createEnvironment, EnvironmentCreateError } from '../../core/env/create';
 import { identityFor, environmentName } from '../../core/env/naming';
 import { deleteEnvironment, extendEnvironment } from '../../core/env/lifecycle';
@@ -15,12 +21,23 @@ const KEEP = 'Keep for Inspection';
 const DELETE = 'Delete';
 
 /** Multi-select of the dependencies to copy; the ones left unchecked are shared from the baseline. */
-async function pickModes(config: SandpiperConfig, service: ServiceConfig): Promise<Record<string, DependencyMode> | undefined> {
+async function pickModes(
+  config: SandpiperConfig,
+  service: ServiceConfig,
+): Promise<Record<string, DependencyMode> | undefined> {
   const deps = Object.entries(service.dependencies);
   if (!deps.length) return {};
   const picks = await vscode.window.showQuickPick(
-    deps.map(([name, mode]) => ({ label: name, picked: mode === 'copy', description: mode === 'copy' ? 'copy (sandpiper.yaml)' : 'shared (sandpiper.yaml)' })),
-    { title: `Dependencies to copy into the environment (unchecked: shared from "${config.baseline}")`, canPickMany: true, placeHolder: 'Check the dependencies to copy' },
+    deps.map(([name, mode]) => ({
+      label: name,
+      picked: mode === 'copy',
+      description: mode === 'copy' ? 'copy (sandpiper.yaml)' : 'shared (sandpiper.yaml)',
+    })),
+    {
+      title: `Dependencies to copy into the environment (unchecked: shared from "${config.baseline}")`,
+      canPickMany: true,
+      placeHolder: 'Check the dependencies to copy',
+    },
   );
   if (!picks) return undefined;
   const copied = new Set(picks.map((p) => p.label));
@@ -31,13 +48,19 @@ async function pickTtl(config: SandpiperConfig): Promise<number | undefined> {
   const choices = [...new Set([formatDuration(config.ttlMs), '1h', '2h', '8h', '1d'])];
   const pick = await vscode.window.showQuickPick(
     choices.map((c, i) => ({ label: c, description: i === 0 ? 'from sandpiper.yaml' : undefined })),
-    { title: 'Time to live (counted from the last activity)', placeHolder: 'How long may it sit idle before it is cleaned up?' },
+    {
+      title: 'Time to live (counted from the last activity)',
+      placeHolder: 'How long may it sit idle before it is cleaned up?',
+    },
   );
   return pick ? parseDuration(pick.label) : undefined;
 }
 
 /** The palette flow: ask only what cannot be inferred, create with cancellable progress, then work on it. */
-export async function createEnvironmentCommand(ctx: FeatureContext, tree: EnvironmentsTree): Promise<string | undefined> {
+export async function createEnvironmentCommand(
+  ctx: FeatureContext,
+  tree: EnvironmentsTree,
+): Promise<string | undefined> {
   const config = await workspaceConfig();
   const kube = await reachableClusterOrExplain(ctx, 'create an ephemeral environment');
   if (!kube) return undefined;
@@ -49,7 +72,9 @@ export async function createEnvironmentCommand(ctx: FeatureContext, tree: Enviro
   if (!ttlMs) return undefined;
   const who = await identityFor(config.root);
   const namespace = environmentName(who.owner, who.branch);
-  ctx.log.info(`Creating environment ${namespace} for ${service.name} (${JSON.stringify(modes)}) on context ${kube.contextName}`);
+  ctx.log.info(
+    `Creating environment ${namespace} for ${service.name} (${JSON.stringify(modes)}) on context ${kube.contextName}`,
+  );
   try {
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Creating environment ${namespace}`, cancellable: true },
@@ -57,7 +82,13 @@ export async function createEnvironmentCommand(ctx: FeatureContext, tree: Enviro
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         await createEnvironment(kube, config, {
-          service: service.name, owner: who.owner, branch: who.branch, modes, ttlMs, namespace, signal: abort.signal,
+          service: service.name,
+          owner: who.owner,
+          branch: who.branch,
+          modes,
+          ttlMs,
+          namespace,
+          signal: abort.signal,
           progress: (p) => {
             ctx.log.info(p.message);
             if (p.state !== 'info') progress.report({ message: p.message });
@@ -73,10 +104,16 @@ export async function createEnvironmentCommand(ctx: FeatureContext, tree: Enviro
   ctx.environments.activate(namespace, kube, config);
   ctx.environments.touch('create');
   void tree.refresh();
-  void vscode.window.showInformationMessage(`Environment ${namespace} is ready: ${service.name} with ${describeModes(modes)}.`, 'Open Logs', 'Copy Namespace').then((choice) => {
-    if (choice === 'Open Logs') void vscode.commands.executeCommand('sandpiper.env.openLogs', namespace);
-    if (choice === 'Copy Namespace') void vscode.env.clipboard.writeText(namespace);
-  });
+  void vscode.window
+    .showInformationMessage(
+      `Environment ${namespace} is ready: ${service.name} with ${describeModes(modes)}.`,
+      'Open Logs',
+      'Copy Namespace',
+    )
+    .then((choice) => {
+      if (choice === 'Open Logs') void vscode.commands.executeCommand('sandpiper.env.openLogs', namespace);
+      if (choice === 'Copy Namespace') void vscode.env.clipboard.writeText(namespace);
+    });
   return namespace;
 }
 
@@ -94,7 +131,12 @@ async function handleFailure(ctx: FeatureContext, kube: Kube, err: unknown, name
     return;
   }
   const choice = wasCancelled
-    ? await vscode.window.showWarningMessage(`Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?`, { modal: true }, KEEP, DELETE)
+    ? await vscode.window.showWarningMessage(
+        `Creating ${namespace} was cancelled. Keep what was made for inspection, or delete it?`,
+        { modal: true },
+        KEEP,
+        DELETE,
+      )
     : await showError(ctx.log, err, KEEP, DELETE, { lead: `Creating ${namespace} failed:` });
   if (choice === KEEP) {
     ctx.log.info(`Kept ${namespace} for inspection.`);
@@ -102,36 +144,64 @@ async function handleFailure(ctx: FeatureContext, kube: Kube, err: unknown, name
   }
   if (choice !== KEEP) {
     // Dismissing the question (or only reading the log) deletes too: nothing half-made stays unless the user asked to keep it.
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Deleting ${namespace}` }, () => deleteEnvironment(kube, namespace));
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Deleting ${namespace}` },
+      () => deleteEnvironment(kube, namespace),
+    );
   }
 }
 
 /** The environment a command acts on: the tree row it was run from, a namespace name, else one the user picks. */
-export async function targetEnvironment(tree: EnvironmentsTree, target: unknown, title: string): Promise<EnvironmentInfo | undefined> {
+export async function targetEnvironment(
+  tree: EnvironmentsTree,
+  target: unknown,
+  title: string,
+): Promise<EnvironmentInfo | undefined> {
   const envs = tree.environments.length ? tree.environments : await tree.refresh();
   if (target && typeof target === 'object' && 'env' in target) return (target as { env: EnvironmentInfo }).env;
-  if (typeof target === 'string') return envs.find((e) => e.name === target) ?? { name: target, owner: '', branch: '', dependencies: {}, phase: 'Unknown' };
+  if (typeof target === 'string')
+    return (
+      envs.find((e) => e.name === target) ?? { name: target, owner: '', branch: '', dependencies: {}, phase: 'Unknown' }
+    );
   if (!envs.length) {
-    void vscode.window.showInformationMessage('There are no Sandpiper environments on this cluster.', 'Create Ephemeral Environment').then((c) => {
-      if (c) void vscode.commands.executeCommand('sandpiper.env.create');
-    });
+    void vscode.window
+      .showInformationMessage('There are no Sandpiper environments on this cluster.', 'Create Ephemeral Environment')
+      .then((c) => {
+        if (c) void vscode.commands.executeCommand('sandpiper.env.create');
+      });
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
-    envs.map((env) => ({ label: env.name, description: `${env.owner} · ${env.branch}`, detail: describeExpiry(env.expiresAt), env })),
+    envs.map((env) => ({
+      label: env.name,
+      description: `${env.owner} · ${env.branch}`,
+      detail: describeExpiry(env.expiresAt),
+      env,
+    })),
     { title, placeHolder: 'Environment' },
   );
   return pick?.env;
 }
 
-export async function deleteEnvironmentCommand(ctx: FeatureContext, tree: EnvironmentsTree, target: unknown): Promise<boolean> {
+export async function deleteEnvironmentCommand(
+  ctx: FeatureContext,
+  tree: EnvironmentsTree,
+  target: unknown,
+): Promise<boolean> {
   const env = await targetEnvironment(tree, target, 'Delete Environment');
   if (!env) return false;
-  const ok = await vscode.window.showWarningMessage(`Delete environment ${env.name} and everything in it?`, { modal: true, detail: 'The namespace and all its objects are deleted. Other namespaces are not touched.' }, 'Delete');
+  const ok = await vscode.window.showWarningMessage(
+    `Delete environment ${env.name} and everything in it?`,
+    { modal: true, detail: 'The namespace and all its objects are deleted. Other namespaces are not touched.' },
+    'Delete',
+  );
   if (ok !== 'Delete') return false;
   const kube = await reachableClusterOrExplain(ctx, `delete ${env.name}`);
   if (!kube) return false;
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Deleting ${env.name}` }, () => deleteEnvironment(kube, env.name));
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Deleting ${env.name}` },
+    () => deleteEnvironment(kube, env.name),
+  );
   ctx.environments.clear(env.name);
   ctx.log.info(`Deleted environment ${env.name}`);
   void tree.refresh();
@@ -139,10 +209,17 @@ export async function deleteEnvironmentCommand(ctx: FeatureContext, tree: Enviro
   return true;
 }
 
-export async function extendEnvironmentCommand(ctx: FeatureContext, tree: EnvironmentsTree, target: unknown): Promise<boolean> {
+export async function extendEnvironmentCommand(
+  ctx: FeatureContext,
+  tree: EnvironmentsTree,
+  target: unknown,
+): Promise<boolean> {
   const env = await targetEnvironment(tree, target, 'Extend Environment');
   if (!env) return false;
-  const pick = await vscode.window.showQuickPick(['1h', '2h', '4h', '8h', '1d'], { title: `Extend ${env.name} by`, placeHolder: describeExpiry(env.expiresAt) });
+  const pick = await vscode.window.showQuickPick(['1h', '2h', '4h', '8h', '1d'], {
+    title: `Extend ${env.name} by`,
+    placeHolder: describeExpiry(env.expiresAt),
+  });
   const byMs = pick ? parseDuration(pick) : undefined;
   if (!byMs) return false;
   const info = await extendEnvironment(ctx.cluster.kube(), env.name, byMs);
@@ -152,7 +229,11 @@ export async function extendEnvironmentCommand(ctx: FeatureContext, tree: Enviro
 }
 
 /** Makes an existing environment the one the editor works on (sync, debug and logs follow it). */
-export async function selectEnvironmentCommand(ctx: FeatureContext, tree: EnvironmentsTree, target: unknown): Promise<string | undefined> {
+export async function selectEnvironmentCommand(
+  ctx: FeatureContext,
+  tree: EnvironmentsTree,
+  target: unknown,
+): Promise<string | undefined> {
   const env = await targetEnvironment(tree, target, 'Work on Environment');
   if (!env) return undefined;
   const config = await workspaceConfig();

@@ -5,7 +5,13 @@ import { presentError } from '../../core/errors';
 import { registerCommand, showError } from '../shared/commands';
 import { bindTreeView } from '../shared/lazy';
 import { settings, type FeatureContext } from '../shared/context';
-import { createEnvironmentCommand, deleteEnvironmentCommand, extendEnvironmentCommand, selectEnvironmentCommand, targetEnvironment } from './commands';
+import {
+  createEnvironmentCommand,
+  deleteEnvironmentCommand,
+  extendEnvironmentCommand,
+  selectEnvironmentCommand,
+  targetEnvironment,
+} from './commands';
 import { EnvironmentsTree } from './tree';
 import type { Kube } from '../../core/infra/kube/client';
 import { parseDuration } from '../../core/config/types';
@@ -24,7 +30,8 @@ export function registerEnvironments(ctx: FeatureContext): void {
   // Activity from sync, debug, logs and commands reaches the cluster at most once a minute per env.
   const recorder = new ActivityRecorder(
     (ns, reason, at) => recordActivity(ctx.environments.current?.kube ?? ctx.cluster.kube(), ns, reason, at),
-    60_000, Date.now,
+    60_000,
+    Date.now,
     (err) => log.warn(`Could not record activity: ${presentError(err).message}`),
   );
   ctx.environments.activityRecorder = (ns, reason) => void recorder.record(ns, reason);
@@ -76,7 +83,9 @@ export async function reachableClusterOrExplain(ctx: FeatureContext, doing: stri
     return kube;
   } catch (err) {
     const where = `kubeconfig ${ctx.cluster.kubeconfigFile}${contextName ? `, context "${contextName}"` : ''}`;
-    const choice = await showError(ctx.log, err, SELECT_CONTEXT, { lead: `Cannot ${doing}: no Kubernetes cluster is reachable (${where}).` });
+    const choice = await showError(ctx.log, err, SELECT_CONTEXT, {
+      lead: `Cannot ${doing}: no Kubernetes cluster is reachable (${where}).`,
+    });
     if (choice === SELECT_CONTEXT) await vscode.commands.executeCommand('sandpiper.selectContext');
     return undefined;
   }
@@ -101,12 +110,20 @@ export class ExpiryWarning implements vscode.Disposable {
     const key = `${env.name}@${env.expiresAt.toISOString()}`;
     if (this.warned.has(key)) return;
     const delay = env.expiresAt.getTime() - lead - Date.now();
-    this.timer = setTimeout(() => {
-      this.warned.add(key);
-      void vscode.window.showWarningMessage(`Environment ${env.name} ${describeExpiry(env.expiresAt)} and will then be deleted.`, 'Extend').then((choice) => {
-        if (choice === 'Extend') void this.extend(env.name);
-      });
-    }, Math.min(Math.max(delay, 0), TIMER_MAX));
+    this.timer = setTimeout(
+      () => {
+        this.warned.add(key);
+        void vscode.window
+          .showWarningMessage(
+            `Environment ${env.name} ${describeExpiry(env.expiresAt)} and will then be deleted.`,
+            'Extend',
+          )
+          .then((choice) => {
+            if (choice === 'Extend') void this.extend(env.name);
+          });
+      },
+      Math.min(Math.max(delay, 0), TIMER_MAX),
+    );
   }
 
   dispose(): void {

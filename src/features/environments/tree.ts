@@ -40,7 +40,11 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     this.watch = undefined;
     try {
       const kube = this.ctx.cluster.kube();
-      this.watch = watchEnvironments(kube, () => this.scheduleRefresh(), (err) => this.ctx.log.debug(`environments watch: ${presentError(err).message}`));
+      this.watch = watchEnvironments(
+        kube,
+        () => this.scheduleRefresh(),
+        (err) => this.ctx.log.debug(`environments watch: ${presentError(err).message}`),
+      );
     } catch (err) {
       this.problem = presentError(err).message;
     }
@@ -79,7 +83,9 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
       const item = new vscode.TreeItem(node.label);
       item.description = node.description;
       item.contextValue = 'environmentPart';
-      item.iconPath = new vscode.ThemeIcon(node.description.startsWith('service') ? 'server-process' : node.description === 'copy' ? 'copy' : 'link');
+      item.iconPath = new vscode.ThemeIcon(
+        node.description.startsWith('service') ? 'server-process' : node.description === 'copy' ? 'copy' : 'link',
+      );
       return item;
     }
     const { env } = node;
@@ -88,7 +94,14 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     item.id = `env:${env.name}`;
     item.description = `${env.owner} · ${env.branch} · ${describeExpiry(env.expiresAt)}${active ? ' · active' : ''}`;
     item.tooltip = new vscode.MarkdownString(
-      [`**${env.name}**`, `owner: ${env.owner}`, `branch: ${env.branch}`, `status: ${env.phase}`, `baseline: ${env.baseline ?? '?'}`, describeExpiry(env.expiresAt)].join('  \n'),
+      [
+        `**${env.name}**`,
+        `owner: ${env.owner}`,
+        `branch: ${env.branch}`,
+        `status: ${env.phase}`,
+        `baseline: ${env.baseline ?? '?'}`,
+        describeExpiry(env.expiresAt),
+      ].join('  \n'),
     );
     item.contextValue = active ? 'environment.active' : 'environment';
     item.iconPath = new vscode.ThemeIcon(env.phase === 'Terminating' ? 'loading~spin' : active ? 'vm-active' : 'vm');
@@ -104,7 +117,8 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     if (node.kind !== 'environment') return [];
     const parts: EnvironmentNode[] = [];
     if (node.env.service) parts.push({ kind: 'part', env: node.env, label: node.env.service, description: 'service' });
-    for (const [dep, mode] of Object.entries(node.env.dependencies)) parts.push({ kind: 'part', env: node.env, label: dep, description: mode });
+    for (const [dep, mode] of Object.entries(node.env.dependencies))
+      parts.push({ kind: 'part', env: node.env, label: dep, description: mode });
     return parts;
   }
 

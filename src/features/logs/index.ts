@@ -29,10 +29,9 @@ export function registerLogs(ctx: FeatureContext): void {
     return logs.channel.name;
   };
 
-  ctx.extension.subscriptions.push(
-    registerCommand(ctx.log, 'sandpiper.env.openLogs', open),
-    { dispose: () => channels.forEach((c) => c.dispose()) },
-  );
+  ctx.extension.subscriptions.push(registerCommand(ctx.log, 'sandpiper.env.openLogs', open), {
+    dispose: () => channels.forEach((c) => c.dispose()),
+  });
 }
 
 const TAIL_LINES = 200;
@@ -106,15 +105,27 @@ export function namespaceOf(target: unknown): string | undefined {
 }
 
 /** The environment a command acts on: its argument, else the active one, else one the user picks. */
-export async function environmentFor(target: unknown, active: string | undefined, kube: Kube, title: string): Promise<string | undefined> {
+export async function environmentFor(
+  target: unknown,
+  active: string | undefined,
+  kube: Kube,
+  title: string,
+): Promise<string | undefined> {
   const named = namespaceOf(target) ?? active;
   if (named) return named;
   let names: string[];
   try {
-    names = (await kube.core.listNamespace({ labelSelector: `${MANAGED_BY}=${SANDPIPER}` })).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+    names = (await kube.core.listNamespace({ labelSelector: `${MANAGED_BY}=${SANDPIPER}` })).items
+      .map((n) => n.metadata?.name ?? '')
+      .filter(Boolean);
   } catch (err) {
     throw kubeError(err, 'list the Sandpiper environments');
   }
-  if (!names.length) throw new SandpiperError('no-environment', 'There are no Sandpiper environments on this cluster.', 'Create one with "Sandpiper: Create Ephemeral Environment".');
+  if (!names.length)
+    throw new SandpiperError(
+      'no-environment',
+      'There are no Sandpiper environments on this cluster.',
+      'Create one with "Sandpiper: Create Ephemeral Environment".',
+    );
   return vscode.window.showQuickPick(names, { title, placeHolder: 'Environment' });
 }

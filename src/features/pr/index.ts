@@ -21,7 +21,8 @@ async function optionalConfig(ctx: FeatureContext): Promise<SandpiperConfig | un
   try {
     return await workspaceConfig();
   } catch (err) {
-    if (err instanceof SandpiperError && err.code === 'config-invalid') ctx.log.warn(`Draft PR uses defaults: ${err.message}`);
+    if (err instanceof SandpiperError && err.code === 'config-invalid')
+      ctx.log.warn(`Draft PR uses defaults: ${err.message}`);
     return undefined;
   }
 }
@@ -29,7 +30,8 @@ async function optionalConfig(ctx: FeatureContext): Promise<SandpiperConfig | un
 function repositoryFolder(): string {
   const active = vscode.window.activeTextEditor?.document.uri;
   const folder = (active && vscode.workspace.getWorkspaceFolder(active)) ?? vscode.workspace.workspaceFolders?.[0];
-  if (!folder) throw new SandpiperError('no-workspace', 'Open the folder of a git repository first.', 'File → Open Folder…');
+  if (!folder)
+    throw new SandpiperError('no-workspace', 'Open the folder of a git repository first.', 'File → Open Folder…');
   return folder.uri.fsPath;
 }
 
@@ -37,11 +39,18 @@ function repositoryFolder(): string {
 async function offerBranch(ctx: FeatureContext, git: GitCli, err: SandpiperError): Promise<void> {
   const choice = await vscode.window.showWarningMessage(err.message, 'Create Branch…');
   if (choice !== 'Create Branch…') return;
-  const name = await vscode.window.showInputBox({ title: 'Sandpiper: new branch', prompt: 'Name of the branch for your change (e.g. 123-fix-login)', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? undefined : 'Enter a name.') });
+  const name = await vscode.window.showInputBox({
+    title: 'Sandpiper: new branch',
+    prompt: 'Name of the branch for your change (e.g. 123-fix-login)',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : 'Enter a name.'),
+  });
   if (!name) return;
   await git.createBranch(name.trim());
   ctx.log.info(`Created and switched to branch ${name.trim()}.`);
-  void vscode.window.showInformationMessage(`Switched to the new branch ${name.trim()}. Commit your change, then create the draft pull request.`);
+  void vscode.window.showInformationMessage(
+    `Switched to the new branch ${name.trim()}. Commit your change, then create the draft pull request.`,
+  );
 }
 
 async function confirmUncommitted(draft: PullRequestDraft): Promise<void> {
@@ -64,7 +73,9 @@ async function announce(ctx: FeatureContext, result: PublishResult): Promise<voi
   ctx.log.info(`${message} ${pr.url}`);
   if (result.reviewerProblem) {
     ctx.log.warn(`Reviewers not requested: ${result.reviewerProblem}`);
-    void vscode.window.showWarningMessage(`The draft exists but GitHub refused the review request: ${result.reviewerProblem}`);
+    void vscode.window.showWarningMessage(
+      `The draft exists but GitHub refused the review request: ${result.reviewerProblem}`,
+    );
   }
   const choice = await vscode.window.showInformationMessage(message, 'Open Pull Request');
   if (choice === 'Open Pull Request') await vscode.env.openExternal(vscode.Uri.parse(pr.url));
@@ -74,7 +85,12 @@ async function announce(ctx: FeatureContext, result: PublishResult): Promise<voi
 async function activeSummary(ctx: FeatureContext): Promise<SandpiperSummary> {
   const env = ctx.environments.current;
   if (!env) return {};
-  const canary = await latestCanary(env.kube, [env.namespace, env.config.baseline], Object.keys(env.config.services), (m) => ctx.log.debug(m));
+  const canary = await latestCanary(
+    env.kube,
+    [env.namespace, env.config.baseline],
+    Object.keys(env.config.services),
+    (m) => ctx.log.debug(m),
+  );
   return { environment: environmentSummary(env.namespace, env.config), canary };
 }
 
@@ -84,19 +100,24 @@ export async function draftPullRequest(ctx: FeatureContext): Promise<void> {
   const config = await optionalConfig(ctx);
   let draft: PullRequestDraft;
   try {
-    draft = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Sandpiper: reading the repository' }, async () =>
-      planDraft(git, { maxReviewers: config?.github.maxReviewers ?? 3, summary: await activeSummary(ctx) }),
+    draft = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Sandpiper: reading the repository' },
+      async () => planDraft(git, { maxReviewers: config?.github.maxReviewers ?? 3, summary: await activeSummary(ctx) }),
     );
   } catch (err) {
     if (err instanceof SandpiperError && err.code === 'pr-default-branch') return offerBranch(ctx, git, err);
     throw err;
   }
-  ctx.log.info(`Draft PR for ${draft.branch} → ${draft.base}: ${draft.changedFiles.length} file(s), suggested ${draft.reviewers.map((r) => r.label).join(', ') || 'nobody'}.`);
+  ctx.log.info(
+    `Draft PR for ${draft.branch} → ${draft.base}: ${draft.changedFiles.length} file(s), suggested ${draft.reviewers.map((r) => r.label).join(', ') || 'nobody'}.`,
+  );
   await confirmUncommitted(draft);
   const repository = requireRepository(draft.remote, await git.remoteUrl(draft.remote));
   const configured = settings.gitHubBaseUrl
     ? { url: settings.gitHubBaseUrl, source: 'the sandpiper.github.baseUrl setting' }
-    : config?.github.baseUrl ? { url: config.github.baseUrl, source: 'sandpiper.yaml' } : undefined;
+    : config?.github.baseUrl
+      ? { url: config.github.baseUrl, source: 'sandpiper.yaml' }
+      : undefined;
   const baseUrl = await approvedBaseUrl(apiBaseCandidate(repository, configured));
 
   const steps = draft.templates.length > 1 ? 3 : 2;
@@ -111,15 +132,19 @@ export async function draftPullRequest(ctx: FeatureContext): Promise<void> {
       const abort = new AbortController();
       const sub = cancellation.onCancellationRequested(() => abort.abort());
       try {
-        return await publishDraft(draft, { title, body: draft.body, reviewers }, {
-          git,
-          host: new OctokitGitHost(token, baseUrl, { debug: (m) => ctx.log.debug(m), warn: (m) => ctx.log.warn(m) }),
-          signal: abort.signal,
-          progress: (step) => {
-            ctx.log.info(step);
-            progress.report({ message: step });
+        return await publishDraft(
+          draft,
+          { title, body: draft.body, reviewers },
+          {
+            git,
+            host: new OctokitGitHost(token, baseUrl, { debug: (m) => ctx.log.debug(m), warn: (m) => ctx.log.warn(m) }),
+            signal: abort.signal,
+            progress: (step) => {
+              ctx.log.info(step);
+              progress.report({ message: step });
+            },
           },
-        });
+        );
       } finally {
         sub.dispose();
       }

@@ -23,9 +23,22 @@ export async function pickTitle(draft: PullRequestDraft, steps: number): Promise
 
 /** Step 2, only when the repository has several templates. */
 export async function pickTemplate(draft: PullRequestDraft, step: number, steps: number): Promise<PullRequestTemplate> {
-  const items = draft.templates.map((t) => ({ label: t.name, description: t.path, detail: t.text.split('\n').find((l) => l.trim())?.slice(0, 100), template: t, picked: t === draft.template }));
+  const items = draft.templates.map((t) => ({
+    label: t.name,
+    description: t.path,
+    detail: t.text
+      .split('\n')
+      .find((l) => l.trim())
+      ?.slice(0, 100),
+    template: t,
+    picked: t === draft.template,
+  }));
   items.sort((a, b) => Number(b.picked) - Number(a.picked));
-  const pick = await vscode.window.showQuickPick(items, { title: `${TITLE} (${step}/${steps}): template`, placeHolder: 'Template for the description', ignoreFocusOut: true });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `${TITLE} (${step}/${steps}): template`,
+    placeHolder: 'Template for the description',
+    ignoreFocusOut: true,
+  });
   if (!pick) throw cancelled();
   return pick.template;
 }
@@ -33,7 +46,11 @@ export async function pickTemplate(draft: PullRequestDraft, step: number, steps:
 type ReviewerItem = vscode.QuickPickItem & { reviewer: ReviewerSuggestion };
 
 /** Last step: suggested reviewers, requestable ones pre-checked, each with why it is suggested. */
-export async function pickReviewers(draft: PullRequestDraft, step: number, steps: number): Promise<ReviewerSuggestion[]> {
+export async function pickReviewers(
+  draft: PullRequestDraft,
+  step: number,
+  steps: number,
+): Promise<ReviewerSuggestion[]> {
   if (!draft.reviewers.length) return [];
   const items: ReviewerItem[] = draft.reviewers.map((r) => ({
     label: r.label,
@@ -87,7 +104,10 @@ function providerFor(baseUrl: string): string {
 
 /** getSession waits for a provider that may never register (code-server has none): give up after a while. */
 function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([Promise.resolve(p).catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+  return Promise.race([
+    Promise.resolve(p).catch(() => undefined),
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), ms)),
+  ]);
 }
 
 /**

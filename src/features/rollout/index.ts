@@ -31,13 +31,25 @@ export function registerRollout(ctx: FeatureContext): void {
 
 function target(panel: RolloutPanel) {
   const t = panel.target;
-  if (!t) throw new SandpiperError('no-cluster', 'The Rollouts panel has no cluster or namespace yet.', 'Open the Rollouts view, or pick a context with "Sandpiper: Select Context".');
+  if (!t)
+    throw new SandpiperError(
+      'no-cluster',
+      'The Rollouts panel has no cluster or namespace yet.',
+      'Open the Rollouts view, or pick a context with "Sandpiper: Select Context".',
+    );
   return t;
 }
 
 async function pickWorkload(workloads: WorkloadSummary[], title: string): Promise<WorkloadSummary | undefined> {
   if (workloads.length === 1) return workloads[0];
-  const pick = await vscode.window.showQuickPick(workloads.map((w) => ({ label: w.name, description: `${w.kind}${w.canary ? ` · canary ${w.canary.status} ${w.canary.weight}%` : ''}`, w })), { title });
+  const pick = await vscode.window.showQuickPick(
+    workloads.map((w) => ({
+      label: w.name,
+      description: `${w.kind}${w.canary ? ` · canary ${w.canary.status} ${w.canary.weight}%` : ''}`,
+      w,
+    })),
+    { title },
+  );
   return pick?.w;
 }
 
@@ -47,23 +59,45 @@ async function startCommand(ctx: FeatureContext, panel: RolloutPanel): Promise<v
   const service = await pickService(config, 'Start a canary of which service?');
   if (!service) return;
   const deployment = t.workloads.find((w) => w.kind === 'Deployment' && w.name === service.name);
-  if (!deployment) throw new SandpiperError('not-found', `No Deployment "${service.name}" in ${t.namespace}.`, 'Deploy the service first, or pick the namespace that runs it.');
-  const image = await vscode.window.showInputBox({ title: `Canary image for ${service.name}`, value: service.image?.ref ?? deployment.images[0], prompt: 'The image the canary runs', ignoreFocusOut: true });
+  if (!deployment)
+    throw new SandpiperError(
+      'not-found',
+      `No Deployment "${service.name}" in ${t.namespace}.`,
+      'Deploy the service first, or pick the namespace that runs it.',
+    );
+  const image = await vscode.window.showInputBox({
+    title: `Canary image for ${service.name}`,
+    value: service.image?.ref ?? deployment.images[0],
+    prompt: 'The image the canary runs',
+    ignoreFocusOut: true,
+  });
   if (!image) return;
   ctx.environments.touch('rollout');
-  await startAndDrive(t.kube, t.namespace, service.name, image, service.canary ?? DEFAULT_CANARY, service.container, ctx.log);
+  await startAndDrive(
+    t.kube,
+    t.namespace,
+    service.name,
+    image,
+    service.canary ?? DEFAULT_CANARY,
+    service.container,
+    ctx.log,
+  );
 }
 
 async function overrideCommand(ctx: FeatureContext, panel: RolloutPanel, action: 'promote' | 'abort'): Promise<void> {
   const t = target(panel);
   const live = t.workloads.filter(isLiveCanary);
-  if (!live.length) throw new SandpiperError('no-canary', `No rollout in progress in ${t.namespace}.`, 'Start one with "Sandpiper: Start Canary Rollout".');
+  if (!live.length)
+    throw new SandpiperError(
+      'no-canary',
+      `No rollout in progress in ${t.namespace}.`,
+      'Start one with "Sandpiper: Start Canary Rollout".',
+    );
   const w = await pickWorkload(live, action === 'promote' ? 'Promote which rollout?' : 'Abort which rollout?');
   if (!w) return;
   ctx.environments.touch('rollout');
   await runWorkloadAction(t.kube, { action, kind: w.kind, namespace: w.namespace, name: w.name }, ctx.log);
 }
-
 
 /** Canaries this window drives: it announces their end itself, so the panel does not announce them twice. */
 export const drivenHere = new Set<string>();
@@ -73,9 +107,16 @@ export function metricsSource(): PrometheusClient {
 }
 
 /** Runs one panel/palette action on a workload; Abort and Undo ask first. Returns false when the user declined. */
-export async function runWorkloadAction(kube: Kube, m: Omit<ActionMessage, 'type'>, log: vscode.LogOutputChannel): Promise<boolean> {
+export async function runWorkloadAction(
+  kube: Kube,
+  m: Omit<ActionMessage, 'type'>,
+  log: vscode.LogOutputChannel,
+): Promise<boolean> {
   if (m.action === 'abort' || m.action === 'undo') {
-    const what = m.action === 'abort' ? `Abort the rollout of ${m.name} and send all traffic back to stable?` : `Roll ${m.name} back to its previous revision?`;
+    const what =
+      m.action === 'abort'
+        ? `Abort the rollout of ${m.name} and send all traffic back to stable?`
+        : `Roll ${m.name} back to its previous revision?`;
     const yes = m.action === 'abort' ? 'Abort' : 'Undo';
     if ((await vscode.window.showWarningMessage(what, { modal: true }, yes)) !== yes) return false;
   }
@@ -87,8 +128,13 @@ export async function runWorkloadAction(kube: Kube, m: Omit<ActionMessage, 'type
   switch (m.action) {
     case 'promote':
     case 'promote-full':
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Promoting the canary of ${m.name}`, cancellable: true }, (_p, token) =>
-        overrideCanary(kube, m.namespace, m.name, 'promote', abortOn(token), `vscode@${os.hostname()}`),
+      await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Promoting the canary of ${m.name}`,
+          cancellable: true,
+        },
+        (_p, token) => overrideCanary(kube, m.namespace, m.name, 'promote', abortOn(token), `vscode@${os.hostname()}`),
       );
       return true;
     case 'abort':
@@ -98,7 +144,15 @@ export async function runWorkloadAction(kube: Kube, m: Omit<ActionMessage, 'type
       if (!(await liveDriver(kube, m.namespace, m.name))) {
         // Nobody drives it (stopped, or its driver lost the lease): this window takes it over.
         const service = (await workspaceConfig().catch(() => undefined))?.services[m.name];
-        void driveInBackground(kube, m.namespace, m.name, service?.canary ?? DEFAULT_CANARY, metricsSource(), log, true).catch((err: unknown) => void showError(log, err));
+        void driveInBackground(
+          kube,
+          m.namespace,
+          m.name,
+          service?.canary ?? DEFAULT_CANARY,
+          metricsSource(),
+          log,
+          true,
+        ).catch((err: unknown) => void showError(log, err));
         return true;
       }
       await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
@@ -121,31 +175,62 @@ export function abortOn(token: vscode.CancellationToken): AbortSignal {
 }
 
 /** Starts a built-in canary and drives it with a cancellable progress notification; tells the user how it ended. */
-export async function startAndDrive(kube: Kube, namespace: string, deployment: string, image: string, canary: CanaryConfig, container: string | undefined, log: vscode.LogOutputChannel): Promise<CanaryState | undefined> {
+export async function startAndDrive(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  image: string,
+  canary: CanaryConfig,
+  container: string | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<CanaryState | undefined> {
   const metrics = metricsSource();
   const state = await startCanary(kube, { namespace, deployment, image, container, canary });
   log.info(`rollout: canary of ${namespace}/${deployment} started with ${image} (${state.trafficMode})`);
   return driveInBackground(kube, namespace, deployment, canary, metrics, log);
 }
 
-export async function driveInBackground(kube: Kube, namespace: string, deployment: string, canary: CanaryConfig, metrics: PrometheusClient, log: vscode.LogOutputChannel, resume = false): Promise<CanaryState | undefined> {
+export async function driveInBackground(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  canary: CanaryConfig,
+  metrics: PrometheusClient,
+  log: vscode.LogOutputChannel,
+  resume = false,
+): Promise<CanaryState | undefined> {
   const key = `${namespace}/${deployment}`;
   drivenHere.add(key);
   try {
-    const end = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true }, (progress, token) =>
-      driveCanary({
-        kube, namespace, deployment, service: deployment, analysis: canary.analysis, metrics, holder: `vscode@${os.hostname()}:${process.pid}`, signal: abortOn(token), resume,
-        onEvent: (e) => {
-          if (e.kind === 'state') progress.report({ message: `${e.state.status}, step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} at ${e.state.weight}%` });
-          else log.info(`rollout: analysis of ${deployment}: ${e.result.verdict} — ${e.result.summary}`);
-        },
-      }),
+    const end = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true },
+      (progress, token) =>
+        driveCanary({
+          kube,
+          namespace,
+          deployment,
+          service: deployment,
+          analysis: canary.analysis,
+          metrics,
+          holder: `vscode@${os.hostname()}:${process.pid}`,
+          signal: abortOn(token),
+          resume,
+          onEvent: (e) => {
+            if (e.kind === 'state')
+              progress.report({
+                message: `${e.state.status}, step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} at ${e.state.weight}%`,
+              });
+            else log.info(`rollout: analysis of ${deployment}: ${e.result.verdict} — ${e.result.summary}`);
+          },
+        }),
     );
     void announce(end, deployment, log);
     return end;
   } catch (err) {
     if (isCancellation(err)) {
-      void vscode.window.showInformationMessage(`Stopped driving the canary of ${deployment}; it stays at its step. ${takeOverHint(deployment)}`);
+      void vscode.window.showInformationMessage(
+        `Stopped driving the canary of ${deployment}; it stays at its step. ${takeOverHint(deployment)}`,
+      );
       return undefined;
     }
     throw err;
@@ -165,7 +250,11 @@ async function announce(state: CanaryState, deployment: string, log: vscode.LogO
 /** A rollback raises a notification leading to the panel and the log. */
 export async function announceRollback(name: string, reason: string, log: vscode.LogOutputChannel): Promise<void> {
   log.warn(`rollout: ${name} rolled back: ${reason}`);
-  const choice = await vscode.window.showWarningMessage(`Rollout of ${name} rolled back: ${reason}`, 'Show Rollouts', 'Show Logs');
+  const choice = await vscode.window.showWarningMessage(
+    `Rollout of ${name} rolled back: ${reason}`,
+    'Show Rollouts',
+    'Show Logs',
+  );
   if (choice === 'Show Rollouts') void vscode.commands.executeCommand('sandpiper.rollouts.focus');
   if (choice === 'Show Logs') log.show(true);
 }

@@ -3,7 +3,13 @@ import { showError } from '../shared/commands';
 import { presentError } from '../../core/errors';
 import type { Kube } from '../../core/infra/kube/client';
 import { RolloutFeed, type FeedEvent } from '../../core/workloads/feed';
-import { dispatchWebviewMessage, hostMessageOf, type ActionMessage, type HostMessage, type PanelState } from '../../protocol/rollout';
+import {
+  dispatchWebviewMessage,
+  hostMessageOf,
+  type ActionMessage,
+  type HostMessage,
+  type PanelState,
+} from '../../protocol/rollout';
 import type { FeatureContext } from '../shared/context';
 import { announceRollback, drivenHere, metricsSource, runWorkloadAction } from './index';
 import * as crypto from 'node:crypto';
@@ -28,7 +34,10 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   private readonly lastStatus = new Map<string, string>();
 
   constructor(private readonly ctx: FeatureContext) {
-    this.disposables.push(ctx.environments.onDidChange(() => void this.refresh()), ctx.cluster.onDidChange(() => void this.refresh()));
+    this.disposables.push(
+      ctx.environments.onDidChange(() => void this.refresh()),
+      ctx.cluster.onDidChange(() => void this.refresh()),
+    );
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -38,7 +47,11 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     view.webview.options = { enableScripts: true, localResourceRoots: [assets] };
     view.webview.html = panelHtml(view.webview, assets, vscode.Uri.joinPath);
     view.webview.onDidReceiveMessage((raw) =>
-      dispatchWebviewMessage(raw, { ready: () => this.onReady(), pickNamespace: () => this.pickNamespace(), action: (m) => this.onAction(m) }, (reason) => this.ctx.log.warn(`rollout panel: ${reason}`)).catch((err) => this.ctx.log.error(presentError(err).message)),
+      dispatchWebviewMessage(
+        raw,
+        { ready: () => this.onReady(), pickNamespace: () => this.pickNamespace(), action: (m) => this.onAction(m) },
+        (reason) => this.ctx.log.warn(`rollout panel: ${reason}`),
+      ).catch((err) => this.ctx.log.error(presentError(err).message)),
     );
     view.onDidChangeVisibility(() => {
       if (!view.visible) this.ready = false;
@@ -82,7 +95,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.post({ type: 'state', state: this.state() });
       return;
     }
-    const namespace = env?.namespace ?? this.ctx.extension.workspaceState.get<string>(PICKED_NAMESPACE) ?? kube.defaultNamespace;
+    const namespace =
+      env?.namespace ?? this.ctx.extension.workspaceState.get<string>(PICKED_NAMESPACE) ?? kube.defaultNamespace;
     const key = `${kube.contextName}|${namespace}`;
     if (key === this.feedKey && this.feed) return;
     this.stopFeed();
@@ -97,7 +111,13 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.notice = 'No Prometheus configured (sandpiper.prometheusUrl): canary charts are off.';
     }
     this.lastStatus.clear();
-    const feed = new RolloutFeed({ kube, namespace, metrics, onEvent: (e) => this.onFeedEvent(e), onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`) });
+    const feed = new RolloutFeed({
+      kube,
+      namespace,
+      metrics,
+      onEvent: (e) => this.onFeedEvent(e),
+      onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`),
+    });
     this.feed = feed;
     try {
       await feed.start();
@@ -116,7 +136,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
         const now = w.canary?.status;
         const before = this.lastStatus.get(key);
         if (now) this.lastStatus.set(key, now);
-        if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key)) void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
+        if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key))
+          void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
       }
     }
     this.post(hostMessageOf(e));
@@ -131,10 +152,16 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   async pickNamespace(): Promise<void> {
     const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
     const list = await kube.core.listNamespace();
-    const pick = await vscode.window.showQuickPick(list.items.map((n) => n.metadata?.name ?? '').filter(Boolean), { title: 'Rollouts: namespace', placeHolder: this.namespace });
+    const pick = await vscode.window.showQuickPick(list.items.map((n) => n.metadata?.name ?? '').filter(Boolean), {
+      title: 'Rollouts: namespace',
+      placeHolder: this.namespace,
+    });
     if (!pick) return;
     await this.ctx.extension.workspaceState.update(PICKED_NAMESPACE, pick);
-    if (this.ctx.environments.current) void vscode.window.showInformationMessage(`The active environment (${this.ctx.environments.current.namespace}) decides the namespace while it is active.`);
+    if (this.ctx.environments.current)
+      void vscode.window.showInformationMessage(
+        `The active environment (${this.ctx.environments.current.namespace}) decides the namespace while it is active.`,
+      );
     this.feedKey = '';
     await this.refresh();
   }
@@ -157,7 +184,9 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
 
   /** The namespace and cluster the panel shows, for the palette commands. */
   get target(): { kube: Kube; namespace: string; workloads: ReturnType<RolloutFeed['workloads']> } | undefined {
-    return this.kube && this.namespace ? { kube: this.kube, namespace: this.namespace, workloads: this.feed?.workloads() ?? [] } : undefined;
+    return this.kube && this.namespace
+      ? { kube: this.kube, namespace: this.namespace, workloads: this.feed?.workloads() ?? [] }
+      : undefined;
   }
 
   dispose(): void {
@@ -167,7 +196,11 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
 }
 
 /** The panel's page: a strict CSP (nothing but our nonce'd script and our styles from dist/webview), themed by VS Code's variables. */
-export function panelHtml(webview: vscode.Webview, assets: vscode.Uri, joinPath: (base: vscode.Uri, ...parts: string[]) => vscode.Uri): string {
+export function panelHtml(
+  webview: vscode.Webview,
+  assets: vscode.Uri,
+  joinPath: (base: vscode.Uri, ...parts: string[]) => vscode.Uri,
+): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(joinPath(assets, 'rollout.js'));
   const chartCss = webview.asWebviewUri(joinPath(assets, 'uPlot.min.css'));

@@ -44,12 +44,20 @@ export function registerCommand<K extends CommandId>(
  * The one way an error reaches the user: redacted message and hint (after an optional lead such as
  * "Creating x failed:"), the actions offered, and Show Log; the log gets the same line.
  */
-export async function showError(log: vscode.LogOutputChannel, err: unknown, ...actions: Array<string | { lead: string }>): Promise<string | undefined> {
+export async function showError(
+  log: vscode.LogOutputChannel,
+  err: unknown,
+  ...actions: Array<string | { lead: string }>
+): Promise<string | undefined> {
   const { message, hint } = presentError(err);
   const lead = actions.find((a): a is { lead: string } => typeof a === 'object')?.lead;
   const text = `${lead ? `${lead} ` : ''}${message}${hint ? ` ${hint}` : ''}`;
   log.error(text);
-  const choice = await vscode.window.showErrorMessage(text, ...actions.filter((a): a is string => typeof a === 'string'), 'Show Log');
+  const choice = await vscode.window.showErrorMessage(
+    text,
+    ...actions.filter((a): a is string => typeof a === 'string'),
+    'Show Log',
+  );
   if (choice === 'Show Log') log.show(true);
   return choice;
 }

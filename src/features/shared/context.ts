@@ -132,11 +132,19 @@ export class ClusterAccess implements vscode.Disposable {
     }
     const contexts = kc.getContexts();
     if (!contexts.length) {
-      throw new SandpiperError('no-cluster', 'The kubeconfig has no contexts.', 'Set KUBECONFIG or the sandpiper.kubeconfig setting to a kubeconfig file.');
+      throw new SandpiperError(
+        'no-cluster',
+        'The kubeconfig has no contexts.',
+        'Set KUBECONFIG or the sandpiper.kubeconfig setting to a kubeconfig file.',
+      );
     }
     const current = this.state.get<string>(CONTEXT_KEY) ?? kc.getCurrentContext();
     const pick = await vscode.window.showQuickPick(
-      contexts.map((c) => ({ label: c.name, description: c.name === current ? 'current' : undefined, detail: kc.getCluster(c.cluster)?.server })),
+      contexts.map((c) => ({
+        label: c.name,
+        description: c.name === current ? 'current' : undefined,
+        detail: kc.getCluster(c.cluster)?.server,
+      })),
       { title: 'Sandpiper: Kubernetes context', placeHolder: 'Pick the context Sandpiper uses' },
     );
     if (!pick) return;
@@ -153,10 +161,20 @@ export class ClusterAccess implements vscode.Disposable {
 /** Finds and loads the workspace's sandpiper.yaml; an invalid file stops the command with its problems. */
 export async function workspaceConfig(): Promise<SandpiperConfig> {
   const folders = vscode.workspace.workspaceFolders ?? [];
-  if (!folders.length) throw new SandpiperError('no-workspace', 'Open the folder of a service first.', `Sandpiper reads ${CONFIG_FILE} from the workspace.`);
+  if (!folders.length)
+    throw new SandpiperError(
+      'no-workspace',
+      'Open the folder of a service first.',
+      `Sandpiper reads ${CONFIG_FILE} from the workspace.`,
+    );
   const found = await vscode.workspace.findFiles(`**/${CONFIG_FILE}`, '**/node_modules/**', 10);
   const files = found.map((u) => u.fsPath).sort((a, b) => a.split(path.sep).length - b.split(path.sep).length);
-  if (!files.length) throw new SandpiperError('config-missing', `No ${CONFIG_FILE} in the workspace.`, `Create ${CONFIG_FILE} at the root of the service's folder.`);
+  if (!files.length)
+    throw new SandpiperError(
+      'config-missing',
+      `No ${CONFIG_FILE} in the workspace.`,
+      `Create ${CONFIG_FILE} at the root of the service's folder.`,
+    );
   return loadConfig(path.dirname(files[0]));
 }
 
@@ -164,6 +182,9 @@ export async function workspaceConfig(): Promise<SandpiperConfig> {
 export async function pickService(config: SandpiperConfig, title: string): Promise<ServiceConfig | undefined> {
   const services = Object.values(config.services);
   if (services.length === 1) return services[0];
-  const pick = await vscode.window.showQuickPick(services.map((s) => ({ label: s.name, service: s })), { title, placeHolder: 'Service' });
+  const pick = await vscode.window.showQuickPick(
+    services.map((s) => ({ label: s.name, service: s })),
+    { title, placeHolder: 'Service' },
+  );
   return pick?.service;
 }

@@ -31,12 +31,14 @@ export function deferContributions(manifest: ContributionManifest, load: () => P
   const subs: vscode.Disposable[] = [];
   for (const { command } of c.commands ?? []) {
     commands.set(command, undefined);
-    subs.push(vscode.commands.registerCommand(command, async (...args: unknown[]) => {
-      await ready();
-      const handler = commands.get(command);
-      if (!handler) throw unbound(command);
-      return handler(...args);
-    }));
+    subs.push(
+      vscode.commands.registerCommand(command, async (...args: unknown[]) => {
+        await ready();
+        const handler = commands.get(command);
+        if (!handler) throw unbound(command);
+        return handler(...args);
+      }),
+    );
   }
   for (const view of Object.values(c.views ?? {}).flat()) {
     if (view.type === 'webview') {
@@ -52,7 +54,10 @@ export function deferContributions(manifest: ContributionManifest, load: () => P
   for (const { type } of c.debuggers ?? []) {
     const stub = new LazyDebugger(type);
     debuggers.set(type, stub);
-    subs.push(vscode.debug.registerDebugConfigurationProvider(type, stub), vscode.debug.registerDebugAdapterDescriptorFactory(type, stub));
+    subs.push(
+      vscode.debug.registerDebugConfigurationProvider(type, stub),
+      vscode.debug.registerDebugAdapterDescriptorFactory(type, stub),
+    );
   }
   return new vscode.Disposable(() => {
     subs.forEach((s) => s.dispose());
@@ -81,7 +86,10 @@ export function bindWebviewView(id: string, provider: vscode.WebviewViewProvider
 }
 
 /** Gives a contributed debugger its configuration provider (or registers it when nothing deferred it). */
-export function bindDebugConfigurationProvider(type: string, provider: vscode.DebugConfigurationProvider): vscode.Disposable {
+export function bindDebugConfigurationProvider(
+  type: string,
+  provider: vscode.DebugConfigurationProvider,
+): vscode.Disposable {
   // VS Code reads which methods a provider has when it is registered: the stand-in has only this one.
   if (provider.provideDebugConfigurations || provider.resolveDebugConfigurationWithSubstitutedVariables) {
     throw new Error('The deferred debug configuration provider forwards resolveDebugConfiguration only.');
@@ -93,7 +101,10 @@ export function bindDebugConfigurationProvider(type: string, provider: vscode.De
 }
 
 /** Gives a contributed debugger its adapter factory (or registers it when nothing deferred it). */
-export function bindDebugAdapterDescriptorFactory(type: string, factory: vscode.DebugAdapterDescriptorFactory): vscode.Disposable {
+export function bindDebugAdapterDescriptorFactory(
+  type: string,
+  factory: vscode.DebugAdapterDescriptorFactory,
+): vscode.Disposable {
   const stub = debuggers.get(type);
   if (!stub) return vscode.debug.registerDebugAdapterDescriptorFactory(type, factory);
   stub.factory = factory;
@@ -148,7 +159,11 @@ class LazyWebview implements vscode.WebviewViewProvider {
     return new vscode.Disposable(() => (this.target = undefined));
   }
 
-  async resolveWebviewView(view: vscode.WebviewView, context: vscode.WebviewViewResolveContext, token: vscode.CancellationToken): Promise<void> {
+  async resolveWebviewView(
+    view: vscode.WebviewView,
+    context: vscode.WebviewViewResolveContext,
+    token: vscode.CancellationToken,
+  ): Promise<void> {
     await ready();
     if (!this.target) throw unbound(`the ${this.id} view`);
     await this.target.resolveWebviewView(view, context, token);
@@ -167,7 +182,9 @@ class LazyDebugger implements vscode.DebugConfigurationProvider, vscode.DebugAda
     token?: vscode.CancellationToken,
   ): Promise<vscode.DebugConfiguration | null | undefined> {
     await ready();
-    return this.provider?.resolveDebugConfiguration ? this.provider.resolveDebugConfiguration(folder, config, token) : config;
+    return this.provider?.resolveDebugConfiguration
+      ? this.provider.resolveDebugConfiguration(folder, config, token)
+      : config;
   }
 
   async createDebugAdapterDescriptor(

@@ -19,7 +19,9 @@ export function registerSync(ctx: FeatureContext): void {
 
   const startFor = (env: ActiveEnvironment, onlyAuto: boolean): Promise<void> => {
     const services = Object.values(env.config.services).filter((s) => s.sync && (!onlyAuto || s.sync.auto));
-    ctx.log.info(`[sync] ${env.namespace}: ${services.length ? `syncing ${services.map((s) => s.name).join(', ')}` : 'no service with automatic sync'}`);
+    ctx.log.info(
+      `[sync] ${env.namespace}: ${services.length ? `syncing ${services.map((s) => s.name).join(', ')}` : 'no service with automatic sync'}`,
+    );
     return workspaceSync.start(env, services);
   };
   subs.push(
@@ -38,7 +40,12 @@ export function registerSync(ctx: FeatureContext): void {
   subs.push(
     registerCommand(ctx.log, 'sandpiper.sync.resync', async () => {
       const env = ctx.environments.current;
-      if (!env) throw new SandpiperError('no-environment', 'No environment to sync into.', 'Create or select an environment first.');
+      if (!env)
+        throw new SandpiperError(
+          'no-environment',
+          'No environment to sync into.',
+          'Create or select an environment first.',
+        );
       if (!workspaceSync.running) await startFor(env, false);
       else workspaceSync.resync();
       await workspaceSync.idle();
@@ -50,7 +57,11 @@ export function registerSync(ctx: FeatureContext): void {
 
 /** One status bar item: idle / syncing N files / paused / rebuilding / error, and the last save→serving latency. */
 export class SyncStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('sandpiper.sync.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly item = vscode.window.createStatusBarItem(
+    'sandpiper.sync.status',
+    vscode.StatusBarAlignment.Left,
+    50,
+  );
 
   constructor() {
     this.item.name = 'Sandpiper Sync';
@@ -64,7 +75,9 @@ export class SyncStatusBar implements vscode.Disposable {
         this.item.text = '$(sync~spin) Sync starting';
         break;
       case 'syncing':
-        this.item.text = status.files ? `$(sync~spin) Syncing ${status.files} file${status.files === 1 ? '' : 's'}` : '$(sync~spin) Syncing';
+        this.item.text = status.files
+          ? `$(sync~spin) Syncing ${status.files} file${status.files === 1 ? '' : 's'}`
+          : '$(sync~spin) Syncing';
         break;
       case 'paused':
         this.item.text = `$(debug-pause) Sync paused${status.files ? ` (${status.files} waiting)` : ''}`;
@@ -82,8 +95,11 @@ export class SyncStatusBar implements vscode.Disposable {
       `Sandpiper live sync: ${status.state}, ${status.pods} pod${status.pods === 1 ? '' : 's'}`,
       status.lastLatencyMs !== undefined ? `Last save → serving: ${status.lastLatencyMs} ms` : '',
       status.error ?? '',
-    ].filter(Boolean).join('\n');
-    this.item.backgroundColor = status.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    ]
+      .filter(Boolean)
+      .join('\n');
+    this.item.backgroundColor =
+      status.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     this.item.show();
   }
 
@@ -152,7 +168,13 @@ export class SyncFileView implements vscode.TreeDataProvider<FileEntry>, vscode.
     item.description = e.state;
     item.iconPath = ICONS[e.state];
     item.resourceUri = vscode.Uri.file(e.local);
-    item.tooltip = [`${e.state} at ${new Date(e.at).toLocaleTimeString()}`, e.remote ? `→ ${e.remote}` : '', e.detail ?? ''].filter(Boolean).join('\n');
+    item.tooltip = [
+      `${e.state} at ${new Date(e.at).toLocaleTimeString()}`,
+      e.remote ? `→ ${e.remote}` : '',
+      e.detail ?? '',
+    ]
+      .filter(Boolean)
+      .join('\n');
     item.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(e.local)] };
     item.contextValue = `sandpiper.syncFile.${e.state}`;
     return item;

@@ -48,7 +48,8 @@ export class WorkspaceSync implements vscode.Disposable {
         service,
         log: (line) => this.ctx.log.info(`[sync ${service.name}] ${line}`),
         onRebuild: (phase, detail) => {
-          if (phase === 'failed') void showError(this.ctx.log, new Error(`Rebuild of ${service.name} failed: ${detail ?? ''}`));
+          if (phase === 'failed')
+            void showError(this.ctx.log, new Error(`Rebuild of ${service.name} failed: ${detail ?? ''}`));
         },
       });
       session.engine.on('file', (local, remote, state, detail) => this.view.record(local, remote, state, detail));
@@ -70,12 +71,14 @@ export class WorkspaceSync implements vscode.Disposable {
   }
 
   private watch(root: string): void {
-    const notify = (kind: 'change' | 'delete', at = Date.now()) => (uri: vscode.Uri): void => {
-      if (uri.scheme !== 'file') return;
-      const local = uri.fsPath;
-      if (kind === 'change' && at - (this.savedAt.get(local) ?? 0) < SAVE_ECHO_MS) return;
-      for (const s of this.sessions) s.engine.notify({ local, kind, at });
-    };
+    const notify =
+      (kind: 'change' | 'delete', at = Date.now()) =>
+      (uri: vscode.Uri): void => {
+        if (uri.scheme !== 'file') return;
+        const local = uri.fsPath;
+        if (kind === 'change' && at - (this.savedAt.get(local) ?? 0) < SAVE_ECHO_MS) return;
+        for (const s of this.sessions) s.engine.notify({ local, kind, at });
+      };
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**/*'));
     this.subscriptions.push(
       watcher,

@@ -54,7 +54,6 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-
 /** PID of the browser main process using `profileDir` (found through /proc; Linux only). */
 function findBrowserPid(profileDir: string): number | undefined {
   if (!existsSync('/proc')) return undefined;
@@ -124,10 +123,17 @@ export async function openWorkbench(server: CodeServer, opts: OpenWorkbenchOptio
     }
     for (const [name, fn] of Object.entries(opts.exposeFunctions ?? {})) await page.exposeFunction(name, fn);
     const timeout = opts.timeoutMs ?? 60_000;
-    await page.goto(server.workbenchUrl({ folder: opts.folder, payload: opts.payload }), { timeout, waitUntil: 'domcontentloaded' });
+    await page.goto(server.workbenchUrl({ folder: opts.folder, payload: opts.payload }), {
+      timeout,
+      waitUntil: 'domcontentloaded',
+    });
     if (opts.waitForWorkbench !== false) {
       await page.locator('.monaco-workbench').first().waitFor({ state: 'visible', timeout });
-      await page.locator('.part.activitybar').first().waitFor({ state: 'visible', timeout }).catch(() => {});
+      await page
+        .locator('.part.activitybar')
+        .first()
+        .waitFor({ state: 'visible', timeout })
+        .catch(() => {});
     }
     return { page, context, browserPid, close };
   } catch (e) {
@@ -141,7 +147,11 @@ export async function runCommand(page: Page, title: string, opts: { timeoutMs?: 
   const timeout = opts.timeoutMs ?? 15_000;
   const input = page.locator('.quick-input-widget .quick-input-box input');
   // Focus the workbench first so F1 reaches it.
-  await page.locator('.monaco-workbench').first().click({ position: { x: 5, y: 5 }, force: true, timeout }).catch(() => {});
+  await page
+    .locator('.monaco-workbench')
+    .first()
+    .click({ position: { x: 5, y: 5 }, force: true, timeout })
+    .catch(() => {});
   for (let attempt = 0; ; attempt++) {
     await page.keyboard.press('F1');
     try {
@@ -169,7 +179,10 @@ function escapeRegExp(s: string): string {
 
 /** Waits for a notification toast whose text matches and returns its locator. */
 export async function waitForNotification(page: Page, text: RegExp | string, opts: { timeoutMs?: number } = {}) {
-  const toast = page.locator('.notification-toast, .notifications-toasts .notification-list-item').filter({ hasText: text }).first();
+  const toast = page
+    .locator('.notification-toast, .notifications-toasts .notification-list-item')
+    .filter({ hasText: text })
+    .first();
   await toast.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 20_000 });
   return toast;
 }

@@ -125,7 +125,11 @@ function installExitHook(): void {
 /** Runs code-server's CLI once (e.g. --install-extension) and resolves with its output. */
 function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [codeServerEntry(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [codeServerEntry(), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -223,7 +227,8 @@ export class CodeServer {
     const params = new URLSearchParams();
     params.set('folder', path.resolve(opts.folder ?? this.workspace));
     const payload: Array<[string, string]> = [];
-    if (this.extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', this.remoteUri(this.extensionDevelopmentPath)]);
+    if (this.extensionDevelopmentPath)
+      payload.push(['extensionDevelopmentPath', this.remoteUri(this.extensionDevelopmentPath)]);
     for (const [k, v] of opts.payload ?? []) {
       const i = payload.findIndex(([pk]) => pk === k);
       if (i >= 0) payload[i] = [k, v];
@@ -243,7 +248,9 @@ export class CodeServer {
     const extensions = path.join(tempDir, 'extensions');
     const configFile = path.join(tempDir, 'config.yaml');
     try {
-      await Promise.all([home, userData, extensions, path.join(userData, 'User')].map((d) => fs.mkdir(d, { recursive: true })));
+      await Promise.all(
+        [home, userData, extensions, path.join(userData, 'User')].map((d) => fs.mkdir(d, { recursive: true })),
+      );
       await fs.writeFile(configFile, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
       // code-server keeps user settings server-side in <user-data-dir>/User/settings.json.
       const settings = { ...DEFAULT_TEST_SETTINGS, ...(opts.settings ?? {}) };
@@ -252,7 +259,8 @@ export class CodeServer {
       const env: NodeJS.ProcessEnv = { ...process.env };
       // Don't let a surrounding VS Code / code-server session leak into the test instance.
       for (const k of Object.keys(env)) {
-        if (/^(VSCODE_|ELECTRON_RUN_AS_NODE$|CODE_SERVER_|NODE_OPTIONS$|PASSWORD$|HASHED_PASSWORD$)/.test(k)) delete env[k];
+        if (/^(VSCODE_|ELECTRON_RUN_AS_NODE$|CODE_SERVER_|NODE_OPTIONS$|PASSWORD$|HASHED_PASSWORD$)/.test(k))
+          delete env[k];
       }
       Object.assign(env, {
         HOME: home,
@@ -297,7 +305,9 @@ export class CodeServer {
           port,
           host,
           workspace: path.resolve(opts.workspace),
-          extensionDevelopmentPath: opts.extensionDevelopmentPath ? path.resolve(opts.extensionDevelopmentPath) : undefined,
+          extensionDevelopmentPath: opts.extensionDevelopmentPath
+            ? path.resolve(opts.extensionDevelopmentPath)
+            : undefined,
           tempDir,
           child,
           keepTemp,
@@ -322,7 +332,9 @@ export class CodeServer {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`code-server exited (code ${this.child.exitCode}, signal ${this.child.signalCode}) before it was healthy:\n${this.output}`);
+        throw new Error(
+          `code-server exited (code ${this.child.exitCode}, signal ${this.child.signalCode}) before it was healthy:\n${this.output}`,
+        );
       }
       try {
         const res = await fetch(`${this.url}healthz`, { signal: AbortSignal.timeout(2000) });

@@ -67,7 +67,8 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
       waitForWorkbench: false,
       timeoutMs,
       exposeFunctions: {
-        codeAutomationLog: (type: string, args: unknown) => push(type === 'info' || type === 'log' ? formatArgs(args) : `[${type}] ${formatArgs(args)}`),
+        codeAutomationLog: (type: string, args: unknown) =>
+          push(type === 'info' || type === 'log' ? formatArgs(args) : `[${type}] ${formatArgs(args)}`),
         codeAutomationExit: (code: number) => resolveExit(Number(code)),
       },
     });

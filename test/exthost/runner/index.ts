@@ -19,7 +19,11 @@ function nodeRequire(): NodeRequire {
 
 function suiteFiles(): string[] {
   const env = process.env.SANDPIPER_EXTHOST_SUITE;
-  if (env) return env.split(path.delimiter).filter(Boolean).map((f) => path.resolve(f));
+  if (env)
+    return env
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((f) => path.resolve(f));
   return [path.join(__dirname, 'suite.js')];
 }
 

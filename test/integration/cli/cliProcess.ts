@@ -10,7 +10,10 @@ import { testbedEnv } from '../../support/testbed';
 export const BIN = process.env.SANDPIPER_TEST_CLI ?? path.resolve(__dirname, '../../../bin/sandpiper.js');
 
 export function assertBuilt(): void {
-  assert.ok(fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')), 'build the CLI first (node scripts/build.mjs --dev)');
+  assert.ok(
+    fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')),
+    'build the CLI first (node scripts/build.mjs --dev)',
+  );
 }
 
 export interface Exit {
@@ -31,7 +34,9 @@ export class CliProcess {
     this.child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: o.env ?? testbedEnv() });
     this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - this.from })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - this.from })),
+    );
   }
 
   get pid(): number {
@@ -59,7 +64,10 @@ export class CliProcess {
     this.from = Date.now();
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<Exit>((resolve) => (timer = setTimeout(() => resolve({ code: null, signal: null, ms: Date.now() - this.from }), waitMs)));
+    const gaveUp = new Promise<Exit>(
+      (resolve) =>
+        (timer = setTimeout(() => resolve({ code: null, signal: null, ms: Date.now() - this.from }), waitMs)),
+    );
     try {
       return await Promise.race([this.exited, gaveUp]);
     } finally {
@@ -70,7 +78,10 @@ export class CliProcess {
   /** The CLI's own child processes right now (git, …). */
   children(): number[] {
     try {
-      return execFileSync('ps', ['-o', 'pid=', '--ppid', String(this.pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter(Boolean);
+      return execFileSync('ps', ['-o', 'pid=', '--ppid', String(this.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map((s) => Number(s.trim()))
+        .filter(Boolean);
     } catch {
       return []; // ps exits 1 when there are none
     }
@@ -103,7 +114,9 @@ export function listening(port: number): Promise<boolean> {
 }
 
 /** A stand-in API server on loopback that accepts connections and never answers, and a kubeconfig for it. */
-export async function silentApiServer(dir: string): Promise<{ kubeconfig: string; connections(): number; close(): void }> {
+export async function silentApiServer(
+  dir: string,
+): Promise<{ kubeconfig: string; connections(): number; close(): void }> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   const server = net.createServer((s) => {
@@ -114,16 +127,19 @@ export async function silentApiServer(dir: string): Promise<{ kubeconfig: string
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   const kubeconfig = path.join(dir, 'silent.kubeconfig');
-  fs.writeFileSync(kubeconfig, [
-    'apiVersion: v1',
-    'kind: Config',
-    // Plain http on loopback: client-node allows it only with insecure-skip-tls-verify.
-    `clusters: [{ name: silent, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]`,
-    'users: [{ name: u, user: { token: not-a-secret } }]',
-    'contexts: [{ name: silent, context: { cluster: silent, user: u } }]',
-    'current-context: silent',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      // Plain http on loopback: client-node allows it only with insecure-skip-tls-verify.
+      `clusters: [{ name: silent, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]`,
+      'users: [{ name: u, user: { token: not-a-secret } }]',
+      'contexts: [{ name: silent, context: { cluster: silent, user: u } }]',
+      'current-context: silent',
+      '',
+    ].join('\n'),
+  );
   return {
     kubeconfig,
     connections: () => connections,

@@ -41,7 +41,10 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
     fs.mkdirSync(path.join(root, 'src'), { recursive: true });
     fs.mkdirSync(path.join(root, 'k8s'), { recursive: true });
     fs.writeFileSync(path.join(root, 'src/index.html'), 'hello');
-    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), 'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n');
+    fs.writeFileSync(
+      path.join(root, 'sandpiper.yaml'),
+      'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n',
+    );
     // A KWOK pod with no exec set up: every exec into it fails, as into an image without a shell.
     await createCanaryService(kube, ns.name, 'web', { replicas: 1 });
     const r = await run(['sync', ns.name, '--once'], root);
@@ -72,8 +75,28 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
 
   it('a junk number for a flag is refused before anything is touched (exit 2, the flag named)', async () => {
     await createCanaryService(kube, ns.name, 'shop', { replicas: 1 });
-    for (const [flag, value] of [['--failure-limit', 'abc'], ['--interval', '5x'], ['--steps', '10,abc'], ['--window', 'soon']]) {
-      const r = await run(['rollout', 'start', 'shop', '-n', ns.name, '--image', 'shop:2', '--prometheus', 'http://127.0.0.1:9', flag, value], tmp);
+    for (const [flag, value] of [
+      ['--failure-limit', 'abc'],
+      ['--interval', '5x'],
+      ['--steps', '10,abc'],
+      ['--window', 'soon'],
+    ]) {
+      const r = await run(
+        [
+          'rollout',
+          'start',
+          'shop',
+          '-n',
+          ns.name,
+          '--image',
+          'shop:2',
+          '--prometheus',
+          'http://127.0.0.1:9',
+          flag,
+          value,
+        ],
+        tmp,
+      );
       assert.equal(r.code, 2, r.output);
       assert.match(r.stderr, new RegExp(`option '${flag} <[a-z]+>' argument '${value}' is invalid`));
     }

@@ -41,7 +41,11 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     return p;
   }
 
-  function assertStopped(exit: { code: number | null; signal: NodeJS.Signals | null; ms: number }, code: number, p: CliProcess): void {
+  function assertStopped(
+    exit: { code: number | null; signal: NodeJS.Signals | null; ms: number },
+    code: number,
+    p: CliProcess,
+  ): void {
     assert.equal(exit.signal, null, `killed by ${exit.signal} instead of exiting\n${p.output}`);
     assert.equal(exit.code, code, p.output);
     assert.ok(exit.ms < PROMPT_MS, `took ${exit.ms} ms to stop\n${p.output}`);
@@ -82,7 +86,9 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     it('env create: Ctrl+C exits 130 and deletes the half-made namespace', async () => {
       const name = uniqueName('sp-it-int');
       cleanups.push(() => deleteNamespace(kube, name));
-      const p = cli(['env', 'create', '--namespace', name, '--owner', 'int@example.com', '--branch', 'interrupt'], { cwd: ws });
+      const p = cli(['env', 'create', '--namespace', name, '--owner', 'int@example.com', '--branch', 'interrupt'], {
+        cwd: ws,
+      });
       await p.waitFor(/Creating service tasks/, 120_000);
       assertStopped(await p.send('SIGINT'), 130, p);
       assert.match(p.stderr, new RegExp(`Deleting the half-made environment ${name}`));
@@ -93,7 +99,20 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     it('env create --keep-on-failure: SIGTERM exits 143 and keeps the namespace, as asked', async () => {
       const name = uniqueName('sp-it-int');
       cleanups.push(() => deleteNamespace(kube, name));
-      const p = cli(['env', 'create', '--namespace', name, '--owner', 'int@example.com', '--branch', 'interrupt', '--keep-on-failure'], { cwd: ws });
+      const p = cli(
+        [
+          'env',
+          'create',
+          '--namespace',
+          name,
+          '--owner',
+          'int@example.com',
+          '--branch',
+          'interrupt',
+          '--keep-on-failure',
+        ],
+        { cwd: ws },
+      );
       await p.waitFor(/Creating service tasks/, 120_000);
       assertStopped(await p.send('SIGTERM'), 143, p);
       assert.match(p.stderr, new RegExp(`Kept ${name} for inspection`));
@@ -115,7 +134,10 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     fs.mkdirSync(path.join(root, 'src'), { recursive: true });
     fs.mkdirSync(path.join(root, 'k8s'), { recursive: true });
     fs.writeFileSync(path.join(root, 'src/index.html'), 'hello');
-    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), 'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n');
+    fs.writeFileSync(
+      path.join(root, 'sandpiper.yaml'),
+      'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n',
+    );
     await createCanaryService(kube, ns, 'web', { replicas: 1 });
     const p = cli(['sync', ns], { cwd: root });
     await p.waitFor(/syncing web into/);
@@ -138,7 +160,10 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     await createPod(ns, 'tasks-1', 'tasks');
     const dir = path.join(tmp, 'debug-ws');
     fs.mkdirSync(path.join(dir, 'k8s'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'sandpiper.yaml'), 'services:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: node, port: 9229, remoteRoot: /app }\n');
+    fs.writeFileSync(
+      path.join(dir, 'sandpiper.yaml'),
+      'services:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: node, port: 9229, remoteRoot: /app }\n',
+    );
     const p = cli(['--dir', dir, 'debug', ns, '--service', 'tasks']);
     await p.waitFor(/Forwarding 127\.0\.0\.1:\d+/);
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(p.stdout)![1]);
@@ -150,11 +175,30 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
   describe('rollout', () => {
     before(async () => {
       await createCanaryService(kube, ns, 'shop', { replicas: 1 });
-      await eventually('shop available', async () => ((await kube.apps.readNamespacedDeployment({ namespace: ns, name: 'shop' })).status?.availableReplicas ?? 0) >= 1);
+      await eventually(
+        'shop available',
+        async () =>
+          ((await kube.apps.readNamespacedDeployment({ namespace: ns, name: 'shop' })).status?.availableReplicas ??
+            0) >= 1,
+      );
     });
 
     it('start: Ctrl+C stops driving with 130, releases the Lease and leaves the canary for `rollout continue`', async () => {
-      const p = cli(['rollout', 'start', 'shop', '-n', ns, '--image', 'shop:2', '--steps', '50,100', '--interval', '1h', '--prometheus', 'http://127.0.0.1:9']);
+      const p = cli([
+        'rollout',
+        'start',
+        'shop',
+        '-n',
+        ns,
+        '--image',
+        'shop:2',
+        '--steps',
+        '50,100',
+        '--interval',
+        '1h',
+        '--prometheus',
+        'http://127.0.0.1:9',
+      ]);
       await p.waitFor(/· progressing step 1\/2/);
       assert.ok(await liveDriver(kube, ns, 'shop'), 'the driver holds the Lease while it drives');
       assertStopped(await p.send('SIGINT'), 130, p);
@@ -177,7 +221,12 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     repo.git('remote', 'set-url', 'origin', 'https://github.com/acme/todo.git');
     repo.git('config', `url.file://${path.join(repo.tmp, 'remotes')}/.insteadOf`, 'https://github.com/');
     fs.writeFileSync(path.join(repo.bare, 'hooks/pre-receive'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    const env = { ...process.env, GITHUB_TOKEN: `ghp_${'Q7'.repeat(18)}`, GH_TOKEN: undefined, GITHUB_API_URL: undefined };
+    const env = {
+      ...process.env,
+      GITHUB_TOKEN: `ghp_${'Q7'.repeat(18)}`,
+      GH_TOKEN: undefined,
+      GITHUB_API_URL: undefined,
+    };
     const p = cli(['pr', 'draft'], { cwd: repo.work, env });
     await p.waitFor(/Pushing feature\/42-add-due-dates to origin/);
     let git: number[] = [];

@@ -25,7 +25,10 @@ describe('sandpiper debug (CLI)', function () {
     cleanups.push(await portForwardTo(ns.name, 'tasks-1', 9229, '127.0.0.1', target.inspectPort));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-debug-'));
     fs.mkdirSync(path.join(dir, 'k8s'));
-    fs.writeFileSync(path.join(dir, 'sandpiper.yaml'), 'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: node, port: 9229, remoteRoot: /app }\n');
+    fs.writeFileSync(
+      path.join(dir, 'sandpiper.yaml'),
+      'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: node, port: 9229, remoteRoot: /app }\n',
+    );
   });
 
   after(async () => {
@@ -36,7 +39,9 @@ describe('sandpiper debug (CLI)', function () {
   });
 
   it('prints the forwarded port, reaches the inspector through it, and stops on Ctrl+C', async () => {
-    const child = spawn(process.execPath, [CLI, '--dir', dir, 'debug', ns.name, '--service', 'tasks'], { env: testbedEnv() });
+    const child = spawn(process.execPath, [CLI, '--dir', dir, 'debug', ns.name, '--service', 'tasks'], {
+      env: testbedEnv(),
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -46,7 +51,10 @@ describe('sandpiper debug (CLI)', function () {
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     assert.ok(port, `no port in: ${out} ${err}`);
     assert.match(out, /-> tasks:9229 in .* \(pod tasks-1\)/);
-    assert.match(await inspectorWebSocketUrl('127.0.0.1', port, 10_000), new RegExp(`^ws://127\\.0\\.0\\.1:${port}/[0-9a-f-]+$`));
+    assert.match(
+      await inspectorWebSocketUrl('127.0.0.1', port, 10_000),
+      new RegExp(`^ws://127\\.0\\.0\\.1:${port}/[0-9a-f-]+$`),
+    );
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));
     // The CLI's one interrupt: Ctrl+C exits 130, as the shell reports it (test/integration/cli/interrupt.test.ts).

@@ -6,7 +6,10 @@ export class DapDriver {
   private seq = 1;
   private readonly waiting = new Map<number, (r: DebugProtocol.Response) => void>();
   readonly events: DebugProtocol.Event[] = [];
-  private readonly eventWaiters: Array<{ test(e: DebugProtocol.Event): boolean; resolve(e: DebugProtocol.Event): void }> = [];
+  private readonly eventWaiters: Array<{
+    test(e: DebugProtocol.Event): boolean;
+    resolve(e: DebugProtocol.Event): void;
+  }> = [];
 
   constructor(private readonly session: DebugSession) {
     session.onDidSendMessage((m) => this.receive(m as DebugProtocol.ProtocolMessage));
@@ -29,7 +32,10 @@ export class DapDriver {
     }
   }
 
-  async request<T extends DebugProtocol.Response = DebugProtocol.Response>(command: string, args?: unknown): Promise<T> {
+  async request<T extends DebugProtocol.Response = DebugProtocol.Response>(
+    command: string,
+    args?: unknown,
+  ): Promise<T> {
     const seq = this.seq++;
     const done = new Promise<DebugProtocol.Response>((resolve) => this.waiting.set(seq, resolve));
     this.session.handleMessage({ seq, type: 'request', command, arguments: args } as DebugProtocol.Request);
@@ -39,7 +45,11 @@ export class DapDriver {
   }
 
   /** The first event at or after index `from` of the events seen so far (or yet to come) that matches. */
-  waitForEvent(event: string, test: (e: DebugProtocol.Event) => boolean = () => true, from = 0): Promise<DebugProtocol.Event> {
+  waitForEvent(
+    event: string,
+    test: (e: DebugProtocol.Event) => boolean = () => true,
+    from = 0,
+  ): Promise<DebugProtocol.Event> {
     const seen = this.events.slice(from).find((e) => e.event === event && test(e));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => this.eventWaiters.push({ test: (e) => e.event === event && test(e), resolve }));

@@ -32,7 +32,10 @@ export class ForwardedDebuggee<T extends HostedDebuggee> {
   private constructor(private readonly o: ForwardedDebuggeeOptions) {}
 
   /** Everything is up on return; on a failure what was made is removed before the error is thrown. */
-  static async start<T extends HostedDebuggee>(startTarget: () => Promise<T>, o: ForwardedDebuggeeOptions): Promise<ForwardedDebuggee<T>> {
+  static async start<T extends HostedDebuggee>(
+    startTarget: () => Promise<T>,
+    o: ForwardedDebuggeeOptions,
+  ): Promise<ForwardedDebuggee<T>> {
     const d = new ForwardedDebuggee<T>(o);
     try {
       const target = (d.app = await startTarget());
@@ -40,7 +43,12 @@ export class ForwardedDebuggee<T extends HostedDebuggee> {
       await createService(d.ns.name, o.service, o.port);
       await createPod(d.ns.name, d.pod(), o.service);
       await portForwardTo(d.ns.name, d.pod(), o.port, '127.0.0.1', target.debuggerPort);
-      d.portForwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: d.ns.name, service: o.service, remotePort: o.port });
+      d.portForwarder = new PortForwarder({
+        kube: new Kube(kubeConfig()),
+        namespace: d.ns.name,
+        service: o.service,
+        remotePort: o.port,
+      });
       await d.portForwarder.start();
       d.workspaceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-ws-'));
       fs.copyFileSync(target.file, path.join(d.workspaceDir, path.basename(target.file)));

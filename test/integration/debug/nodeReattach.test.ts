@@ -16,7 +16,11 @@ describe('Node debug adapter through the apiserver port-forward', function () {
   let workspace: string;
 
   before(async () => {
-    debuggee = await ForwardedDebuggee.start(() => DebugTarget.start(), { namespace: 'sp-debug', service: 'tasks', port: 9229 });
+    debuggee = await ForwardedDebuggee.start(() => DebugTarget.start(), {
+      namespace: 'sp-debug',
+      service: 'tasks',
+      port: 9229,
+    });
     ({ target, forwarder, workspace } = debuggee);
   });
 
@@ -34,9 +38,17 @@ describe('Node debug adapter through the apiserver port-forward', function () {
     assert.equal(top.source?.path, path.join(workspace, 'server.js'));
     assert.equal(top.line, BREAKPOINT_LINE);
     const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
-    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', { variablesReference: scopes.body.scopes[0].variablesReference });
-    assert.ok(locals.body.variables.some((v) => v.name === 'req'), `locals: ${locals.body.variables.map((v) => v.name)}`);
-    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', { expression: 'process.pid', frameId: top.id });
+    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', {
+      variablesReference: scopes.body.scopes[0].variablesReference,
+    });
+    assert.ok(
+      locals.body.variables.some((v) => v.name === 'req'),
+      `locals: ${locals.body.variables.map((v) => v.name)}`,
+    );
+    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', {
+      expression: 'process.pid',
+      frameId: top.id,
+    });
     assert.equal(pid.body.result, String(target.pid));
     await dap.request('continue', { threadId: 1 });
     assert.match(await request, /^hello from \d+$/);
@@ -45,8 +57,18 @@ describe('Node debug adapter through the apiserver port-forward', function () {
   it('stops at a breakpoint, then re-attaches after the process restarts and after the pod is replaced, and stops again', async () => {
     session = new NodeDebugSession();
     const dap = new DapDriver(session);
-    await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
-    await dap.request('attach', { host: '127.0.0.1', port: forwarder.localPort, localRoot: workspace, remoteRoot: target.dir });
+    await dap.request('initialize', {
+      adapterID: 'sandpiper',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: 'path',
+    });
+    await dap.request('attach', {
+      host: '127.0.0.1',
+      port: forwarder.localPort,
+      localRoot: workspace,
+      remoteRoot: target.dir,
+    });
     await dap.waitForEvent('initialized');
     const set = await dap.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', {
       source: { path: path.join(workspace, 'server.js') },

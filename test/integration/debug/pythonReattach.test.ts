@@ -16,7 +16,11 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
   let workspace: string;
 
   before(async () => {
-    debuggee = await ForwardedDebuggee.start(() => PythonDebugTarget.start(), { namespace: 'sp-debug-py', service: 'api', port: 5678 });
+    debuggee = await ForwardedDebuggee.start(() => PythonDebugTarget.start(), {
+      namespace: 'sp-debug-py',
+      service: 'api',
+      port: 5678,
+    });
     ({ target, forwarder, workspace } = debuggee);
   });
 
@@ -31,15 +35,26 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     assert.equal(stopped.body.reason, 'breakpoint');
     // The id VS Code was given when it set the breakpoint, whatever debugpy numbers it in this process.
     assert.deepEqual(stopped.body.hitBreakpointIds, [breakpointId]);
-    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId: stopped.body.threadId });
+    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', {
+      threadId: stopped.body.threadId,
+    });
     const top = trace.body.stackFrames[0];
     assert.equal(top.source?.path, path.join(workspace, 'app.py'));
     assert.equal(top.line, PYTHON_BREAKPOINT_LINE);
     assert.equal(top.name, 'do_GET');
     const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
-    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', { variablesReference: scopes.body.scopes[0].variablesReference });
-    assert.ok(locals.body.variables.some((v) => v.name === 'self'), `locals: ${locals.body.variables.map((v) => v.name)}`);
-    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', { expression: 'os.getpid()', frameId: top.id, context: 'repl' });
+    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', {
+      variablesReference: scopes.body.scopes[0].variablesReference,
+    });
+    assert.ok(
+      locals.body.variables.some((v) => v.name === 'self'),
+      `locals: ${locals.body.variables.map((v) => v.name)}`,
+    );
+    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', {
+      expression: 'os.getpid()',
+      frameId: top.id,
+      context: 'repl',
+    });
     assert.equal(pid.body.result, String(target.pid));
     await dap.request('continue', { threadId: stopped.body.threadId });
     assert.match(await request, /^hello from \d+$/);
@@ -48,8 +63,21 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
   it('stops at a breakpoint with the frame mapped to the workspace, re-attaches after the process restarts (also silently) and after the pod is replaced, and stops again', async () => {
     session = new PythonDebugSession({ host: '127.0.0.1', port: forwarder.localPort });
     const dap = new DapDriver(session);
-    await dap.request('initialize', { adapterID: 'sandpiper', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
-    const attached = dap.request('attach', { type: 'sandpiper', request: 'attach', service: 'api', env: debuggee.namespace, port: 5678, localRoot: workspace, remoteRoot: target.dir });
+    await dap.request('initialize', {
+      adapterID: 'sandpiper',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: 'path',
+    });
+    const attached = dap.request('attach', {
+      type: 'sandpiper',
+      request: 'attach',
+      service: 'api',
+      env: debuggee.namespace,
+      port: 5678,
+      localRoot: workspace,
+      remoteRoot: target.dir,
+    });
     await dap.waitForEvent('initialized');
     const caps = await dap.waitForEvent('capabilities');
     assert.ok(caps.body.capabilities.supportsConditionalBreakpoints, 'debugpy capabilities reach the client');
@@ -63,7 +91,10 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     await dap.request('configurationDone');
     await attached;
     const threads = await dap.request<DebugProtocol.ThreadsResponse>('threads');
-    assert.ok(threads.body.threads.some((t) => t.name === 'MainThread'), JSON.stringify(threads.body));
+    assert.ok(
+      threads.body.threads.some((t) => t.name === 'MainThread'),
+      JSON.stringify(threads.body),
+    );
 
     await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
 
@@ -72,7 +103,10 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     await target.restart();
     assert.notEqual(target.pid, oldPid);
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
-    assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated' || e.event === 'exited'), 'the session stayed alive');
+    assert.ok(
+      !dap.events.slice(before).some((e) => e.event === 'terminated' || e.event === 'exited'),
+      'the session stayed alive',
+    );
     await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
 
     // The adapter dies first, so no `terminated` arrives, and kwok keeps the forwarded stream open: only the

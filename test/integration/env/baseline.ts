@@ -26,20 +26,41 @@ export function uniqueName(prefix: string): string {
 /** Applies examples/todo/baseline (search, mongo) plus the stable tasks into a fresh namespace and waits for them. */
 export async function createBaseline(kube: Kube): Promise<string> {
   const ns = uniqueName('sp-it-baseline');
-  const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map((d) => d.toJS() as KubeObject);
-  const tasks = ['deployment.yaml', 'service.yaml'].map((f) => parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'k8s', f), 'utf8'))[0].toJS() as KubeObject);
-  const objects = [...docs, ...tasks].map((o) => (o.kind === 'Namespace'
-    ? { ...o, metadata: { name: ns, labels: { 'sandpiper.dev/test': 'true' } } }
-    : { ...o, metadata: { ...o.metadata, namespace: ns } }));
-  const applied = await applyAll(kube, objects.filter((o) => o.kind === 'Namespace'));
+  const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map(
+    (d) => d.toJS() as KubeObject,
+  );
+  const tasks = ['deployment.yaml', 'service.yaml'].map(
+    (f) => parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'k8s', f), 'utf8'))[0].toJS() as KubeObject,
+  );
+  const objects = [...docs, ...tasks].map((o) =>
+    o.kind === 'Namespace'
+      ? { ...o, metadata: { name: ns, labels: { 'sandpiper.dev/test': 'true' } } }
+      : { ...o, metadata: { ...o.metadata, namespace: ns } },
+  );
+  const applied = await applyAll(
+    kube,
+    objects.filter((o) => o.kind === 'Namespace'),
+  );
   void applied;
-  await waitForWorkloads(kube, await applyAll(kube, objects.filter((o) => o.kind !== 'Namespace')));
+  await waitForWorkloads(
+    kube,
+    await applyAll(
+      kube,
+      objects.filter((o) => o.kind !== 'Namespace'),
+    ),
+  );
   return ns;
 }
 
 /** The example's sandpiper.yaml with its baseline set to `baseline` (and any text edits). */
-export function exampleConfig(baseline: string, edit: (text: string) => string = (t) => t, root = EXAMPLE): SandpiperConfig {
-  const text = edit(fs.readFileSync(path.join(EXAMPLE, 'sandpiper.yaml'), 'utf8').replace('baseline: staging', `baseline: ${baseline}`));
+export function exampleConfig(
+  baseline: string,
+  edit: (text: string) => string = (t) => t,
+  root = EXAMPLE,
+): SandpiperConfig {
+  const text = edit(
+    fs.readFileSync(path.join(EXAMPLE, 'sandpiper.yaml'), 'utf8').replace('baseline: staging', `baseline: ${baseline}`),
+  );
   const result = parseConfig(text, root);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.config;
@@ -64,17 +85,40 @@ export async function deleteNamespace(kube: Kube, name: string): Promise<void> {
  * A kubeconfig for a fresh ServiceAccount bound to `rules` in `namespace` only (no cluster-wide rights),
  * using a token from the TokenRequest API: the apiserver's real RBAC decides.
  */
-export async function limitedKube(admin: Kube, namespace: string, rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>): Promise<Kube> {
+export async function limitedKube(
+  admin: Kube,
+  namespace: string,
+  rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>,
+): Promise<Kube> {
   const name = uniqueName('sp-it-limited');
   await admin.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   if (rules.length) {
-    await admin.custom.createNamespacedCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', namespace, plural: 'roles', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules } });
     await admin.custom.createNamespacedCustomObject({
-      group: 'rbac.authorization.k8s.io', version: 'v1', namespace, plural: 'rolebindings',
-      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      namespace,
+      plural: 'roles',
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules },
+    });
+    await admin.custom.createNamespacedCustomObject({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      namespace,
+      plural: 'rolebindings',
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      },
     });
   }
-  const token = await admin.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const token = await admin.core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
   const cluster = admin.config.getCurrentCluster();
   if (!cluster) throw new Error('admin kubeconfig has no cluster');
   const kc = new KubeConfig();

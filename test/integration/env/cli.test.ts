@@ -10,7 +10,11 @@ import { adminKube, createBaseline, deleteNamespace, EXAMPLE, uniqueName } from 
 const kube = adminKube();
 const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function sandpiper(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
@@ -37,7 +41,10 @@ describe('sandpiper env CLI on the testbed', function () {
   let name = '';
 
   before(async () => {
-    assert.ok(fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')), 'build the CLI first (node scripts/build.mjs --dev)');
+    assert.ok(
+      fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')),
+      'build the CLI first (node scripts/build.mjs --dev)',
+    );
     baseline = await createBaseline(kube);
     ws = workspace(baseline);
   });
@@ -47,9 +54,18 @@ describe('sandpiper env CLI on the testbed', function () {
   });
 
   it('env create prints progress on stderr and the environment as JSON', async () => {
-    const r = await sandpiper(['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'mongo', '--ttl', '2h', '--json'], ws);
+    const r = await sandpiper(
+      ['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'mongo', '--ttl', '2h', '--json'],
+      ws,
+    );
     assert.equal(r.code, 0, r.stderr);
-    const env = JSON.parse(r.stdout) as { name: string; owner: string; branch: string; ttl: string; dependencies: Record<string, string> };
+    const env = JSON.parse(r.stdout) as {
+      name: string;
+      owner: string;
+      branch: string;
+      ttl: string;
+      dependencies: Record<string, string>;
+    };
     name = env.name;
     assert.equal(env.owner, 'cli@example.com');
     assert.equal(env.branch, branch);
@@ -78,10 +94,16 @@ describe('sandpiper env CLI on the testbed', function () {
   });
 
   it('refuses to delete or extend a namespace Sandpiper does not own, with a one-line reason', async () => {
-    for (const args of [['env', 'delete', baseline, '--yes'], ['env', 'extend', baseline]]) {
+    for (const args of [
+      ['env', 'delete', baseline, '--yes'],
+      ['env', 'extend', baseline],
+    ]) {
       const r = await sandpiper(args, ws);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^sandpiper: Namespace "${baseline}" is not a Sandpiper environment; Sandpiper leaves it alone.\\n`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^sandpiper: Namespace "${baseline}" is not a Sandpiper environment; Sandpiper leaves it alone.\\n`),
+      );
     }
     assert.ok((await kube.core.readNamespace({ name: baseline })).metadata);
   });
@@ -89,14 +111,23 @@ describe('sandpiper env CLI on the testbed', function () {
   it('env create refuses to take over a namespace it does not own', async () => {
     const r = await sandpiper(['env', 'create', '--namespace', baseline, '--keep-on-failure'], ws);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^sandpiper: Namespace "${baseline}" exists and is not a Sandpiper environment; Sandpiper leaves it alone\\.$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^sandpiper: Namespace "${baseline}" exists and is not a Sandpiper environment; Sandpiper leaves it alone\\.$`,
+        'm',
+      ),
+    );
     const ns = await kube.core.readNamespace({ name: baseline });
     assert.equal(ns.metadata?.labels?.['app.kubernetes.io/managed-by'], undefined);
     assert.equal(ns.metadata?.annotations?.['sandpiper.dev/ttl'], undefined);
   });
 
   it('env create with a dependency the service does not have fails with exit 1 and a reason', async () => {
-    const r = await sandpiper(['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'nope'], ws);
+    const r = await sandpiper(
+      ['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'nope'],
+      ws,
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^sandpiper: "tasks" has no dependency "nope" \(it has: search, mongo\)\./m);
   });
@@ -120,7 +151,10 @@ describe('sandpiper env CLI on the testbed', function () {
       assert.match(r.stderr, /✓ tasks is ready/);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: target });
       assert.equal(dep.status?.readyReplicas, 1);
-      await kube.core.patchNamespace({ name: target, body: { metadata: { labels: { x: 'y' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await kube.core.patchNamespace(
+        { name: target, body: { metadata: { labels: { x: 'y' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     } finally {
       await deleteNamespace(kube, target);
     }

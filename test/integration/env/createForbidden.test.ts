@@ -25,25 +25,59 @@ describe('environment create stops on a 403 reading its namespace (testbed)', fu
 
   it('reports Forbidden for the read and leaves the existing namespace untouched', async () => {
     // May read the baseline, and create or patch namespaces, but not get them.
-    const limited = await limitedKube(kube, baseline, [{ apiGroups: ['', 'apps'], resources: ['services', 'configmaps', 'deployments', 'statefulsets'], verbs: ['get', 'list'] }]);
+    const limited = await limitedKube(kube, baseline, [
+      {
+        apiGroups: ['', 'apps'],
+        resources: ['services', 'configmaps', 'deployments', 'statefulsets'],
+        verbs: ['get', 'list'],
+      },
+    ]);
     const subject = limited.config.getCurrentUser()!.name;
-    await kube.custom.createClusterCustomObject({ ...rbac('clusterroles'), body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'patch'] }] } });
+    await kube.custom.createClusterCustomObject({
+      ...rbac('clusterroles'),
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: role },
+        rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'patch'] }],
+      },
+    });
     await kube.custom.createClusterCustomObject({
       ...rbac('clusterrolebindings'),
-      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: role }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', name: subject, namespace: baseline }] },
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: role },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: subject, namespace: baseline }],
+      },
     });
     let err: unknown;
     try {
-      await createEnvironment(limited, exampleConfig(baseline), { service: 'tasks', owner: 'eve@example.com', branch: 'x', namespace: foreign });
+      await createEnvironment(limited, exampleConfig(baseline), {
+        service: 'tasks',
+        owner: 'eve@example.com',
+        branch: 'x',
+        namespace: foreign,
+      });
     } catch (e) {
       err = e;
     }
     assert.ok(err instanceof EnvironmentCreateError, `expected EnvironmentCreateError, got ${String(err)}`);
     assert.equal(err.code, 'forbidden');
-    assert.match(err.message, new RegExp(`^Forbidden: "system:serviceaccount:${baseline}:${subject}" cannot get namespaces named "${foreign}" \\(while trying to read namespace "${foreign}"\\)`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^Forbidden: "system:serviceaccount:${baseline}:${subject}" cannot get namespaces named "${foreign}" \\(while trying to read namespace "${foreign}"\\)`,
+      ),
+    );
     assert.equal(err.namespaceCreated, false);
     const ns = await kube.core.readNamespace({ name: foreign });
-    assert.deepEqual(ns.metadata?.labels, { team: 'payments', 'kubernetes.io/metadata.name': foreign }, 'not labelled as Sandpiper\'s');
+    assert.deepEqual(
+      ns.metadata?.labels,
+      { team: 'payments', 'kubernetes.io/metadata.name': foreign },
+      "not labelled as Sandpiper's",
+    );
     assert.equal(ns.metadata?.annotations?.['sandpiper.dev/owner-full'], undefined);
   });
 });

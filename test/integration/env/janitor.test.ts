@@ -19,7 +19,13 @@ const manifest = () => parseAllDocuments(fs.readFileSync(MANIFEST, 'utf8')).map(
 const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 const HOUR = 3_600_000;
 
-interface Case { name: string; owned: boolean; expired: boolean; labels: Record<string, string>; annotations: Record<string, string> }
+interface Case {
+  name: string;
+  owned: boolean;
+  expired: boolean;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 
 /** A random mix: owned or foreign (or look-alike labels), expired or not, readable annotations or tampered ones. */
 function randomCases(run: string, count: number): Case[] {
@@ -43,18 +49,39 @@ describe('janitor on the testbed', function () {
   const cases = randomCases(run, 12);
 
   before(async () => {
-    await Promise.all(cases.map((c) => kube.core.createNamespace({ body: { metadata: { name: c.name, labels: c.labels, annotations: c.annotations } } })));
+    await Promise.all(
+      cases.map((c) =>
+        kube.core.createNamespace({
+          body: { metadata: { name: c.name, labels: c.labels, annotations: c.annotations } },
+        }),
+      ),
+    );
   });
   after(async () => {
     await Promise.all(cases.map((c) => deleteNamespace(kube, c.name)));
   });
 
   const mine = (names: string[]) => names.filter((n) => n.startsWith(`sp-it-jan-${run}-`)).sort();
-  const expected = () => cases.filter((c) => c.owned && c.expired).map((c) => c.name).sort();
+  const expected = () =>
+    cases
+      .filter((c) => c.owned && c.expired)
+      .map((c) => c.name)
+      .sort();
 
   it('--dry-run lists what it would delete and deletes nothing', async () => {
-    const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [BIN, 'janitor', '--dry-run', '--json'], { env: testbedEnv() }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
-    const result = JSON.parse(out) as { dryRun: boolean; decisions: Array<{ name: string; action: string }>; deleted: string[] };
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [BIN, 'janitor', '--dry-run', '--json'],
+        { env: testbedEnv() },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    );
+    const result = JSON.parse(out) as {
+      dryRun: boolean;
+      decisions: Array<{ name: string; action: string }>;
+      deleted: string[];
+    };
     assert.equal(result.dryRun, true);
     assert.deepEqual(mine(result.decisions.filter((d) => d.action === 'delete').map((d) => d.name)), expected());
     assert.deepEqual(result.deleted, []);
@@ -87,7 +114,9 @@ describe('janitor on the testbed', function () {
   it('ships a CronJob whose RBAC the cluster accepts and which is enough and no more', async () => {
     const file = path.resolve(__dirname, '../../../resources/janitor-cronjob.yaml');
     const docs = parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
-    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
+    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as {
+      rules: Array<{ resources: string[]; verbs: string[] }>;
+    };
     assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'get', 'delete'] }]);
     const ns = uniqueName('sp-it-janitor-rbac');
     await kube.core.createNamespace({ body: { metadata: { name: ns } } });
@@ -101,44 +130,119 @@ describe('janitor on the testbed', function () {
       }
       // The role is enough: a ServiceAccount bound to exactly these rules can run the janitor (dry run).
       await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
-      await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: role.rules } });
-      await kube.custom.createClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] } });
-      const token = await kube.core.createNamespacedServiceAccountToken({ name, namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+      await kube.custom.createClusterCustomObject({
+        group: 'rbac.authorization.k8s.io',
+        version: 'v1',
+        plural: 'clusterroles',
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name },
+          rules: role.rules,
+        },
+      });
+      await kube.custom.createClusterCustomObject({
+        group: 'rbac.authorization.k8s.io',
+        version: 'v1',
+        plural: 'clusterrolebindings',
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+          subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+        },
+      });
+      const token = await kube.core.createNamespacedServiceAccountToken({
+        name,
+        namespace: ns,
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      });
       const { KubeConfig } = await import('@kubernetes/client-node');
       const { Kube } = await import('../../../src/core/infra/kube/client');
       const cluster = kube.config.getCurrentCluster()!;
       const kc = new KubeConfig();
-      kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: token.status?.token }], contexts: [{ name, cluster: cluster.name, user: name }], currentContext: name });
+      kc.loadFromOptions({
+        clusters: [cluster],
+        users: [{ name, token: token.status?.token }],
+        contexts: [{ name, cluster: cluster.name, user: name }],
+        currentContext: name,
+      });
       const janitorKube = new Kube(kc);
       const result = await runJanitor(janitorKube, { dryRun: true });
-      assert.ok(result.decisions.some((d) => d.name.startsWith(`sp-it-jan-${run}-`)), 'the janitor account sees the managed namespaces');
+      assert.ok(
+        result.decisions.some((d) => d.name.startsWith(`sp-it-jan-${run}-`)),
+        'the janitor account sees the managed namespaces',
+      );
       // ...and no more: it cannot patch or create namespaces, nor read pods.
-      await assert.rejects(janitorKube.core.createNamespace({ body: { metadata: { name: uniqueName('nope') } } }), (e: { code?: number }) => e.code === 403);
-      await assert.rejects(janitorKube.core.listNamespacedPod({ namespace: ns }), (e: { code?: number }) => e.code === 403);
+      await assert.rejects(
+        janitorKube.core.createNamespace({ body: { metadata: { name: uniqueName('nope') } } }),
+        (e: { code?: number }) => e.code === 403,
+      );
+      await assert.rejects(
+        janitorKube.core.listNamespacedPod({ namespace: ns }),
+        (e: { code?: number }) => e.code === 403,
+      );
     } finally {
-      await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', name }).catch(() => undefined);
-      await kube.custom.deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name }).catch(() => undefined);
+      await kube.custom
+        .deleteClusterCustomObject({
+          group: 'rbac.authorization.k8s.io',
+          version: 'v1',
+          plural: 'clusterrolebindings',
+          name,
+        })
+        .catch(() => undefined);
+      await kube.custom
+        .deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name })
+        .catch(() => undefined);
       await deleteNamespace(kube, ns);
     }
   });
   it('references its image by digest, never by a movable tag', () => {
-    const cron = manifest().find((d) => d.kind === 'CronJob') as unknown as { spec: { jobTemplate: { spec: { template: { spec: { containers: Array<{ image: string }> } } } } } };
+    const cron = manifest().find((d) => d.kind === 'CronJob') as unknown as {
+      spec: { jobTemplate: { spec: { template: { spec: { containers: Array<{ image: string }> } } } } };
+    };
     const image = cron.spec.jobTemplate.spec.template.spec.containers[0].image;
-    assert.match(image, /^sandpiper\/janitor@sha256:JANITOR_DIGEST$/, 'a digest placeholder the install fills (see the manifest header)');
+    assert.match(
+      image,
+      /^sandpiper\/janitor@sha256:JANITOR_DIGEST$/,
+      'a digest placeholder the install fills (see the manifest header)',
+    );
     assert.match(fs.readFileSync(MANIFEST, 'utf8'), /sed "s#sandpiper\/janitor@sha256:JANITOR_DIGEST#\$IMAGE#"/);
   });
 
   it('ships an admission policy: its ServiceAccount may delete Sandpiper namespaces only, whatever RBAC allows', async () => {
     const docs = manifest();
-    const policy = docs.find((d) => d.kind === 'ValidatingAdmissionPolicy') as KubeObject & { spec: { matchConditions: Array<{ expression: string }> } };
-    const binding = docs.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding') as KubeObject & { spec: { policyName: string } };
-    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    const policy = docs.find((d) => d.kind === 'ValidatingAdmissionPolicy') as KubeObject & {
+      spec: { matchConditions: Array<{ expression: string }> };
+    };
+    const binding = docs.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding') as KubeObject & {
+      spec: { policyName: string };
+    };
+    const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as {
+      rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+    };
     const home = uniqueName('sp-it-janitor-vap');
     const name = uniqueName('janitor-vap');
     // The shipped policy and binding, for a ServiceAccount of this test rather than sandpiper-system's (the testbed is shared).
     const shipped = "'system:serviceaccount:sandpiper-system:sandpiper-janitor'";
     assert.ok(policy.spec.matchConditions[0].expression.includes(shipped));
-    const testPolicy = { ...policy, metadata: { name }, spec: { ...policy.spec, matchConditions: [{ ...policy.spec.matchConditions[0], expression: policy.spec.matchConditions[0].expression.replace(shipped, `'system:serviceaccount:${home}:${name}'`) }] } };
+    const testPolicy = {
+      ...policy,
+      metadata: { name },
+      spec: {
+        ...policy.spec,
+        matchConditions: [
+          {
+            ...policy.spec.matchConditions[0],
+            expression: policy.spec.matchConditions[0].expression.replace(
+              shipped,
+              `'system:serviceaccount:${home}:${name}'`,
+            ),
+          },
+        ],
+      },
+    };
     const testBinding = { ...binding, metadata: { name }, spec: { ...binding.spec, policyName: name } };
     const admission = (plural: string) => ({ group: 'admissionregistration.k8s.io', version: 'v1', plural });
     const rbac = (plural: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural });
@@ -148,41 +252,114 @@ describe('janitor on the testbed', function () {
     try {
       await kube.core.createNamespace({ body: { metadata: { name: home } } });
       await kube.core.createNamespace({ body: { metadata: { name: foreign, labels: { team: 'payments' } } } });
-      await kube.core.createNamespace({ body: { metadata: { name: lookalike, labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/owner-full': ' ' } } } });
-      await kube.core.createNamespace({ body: { metadata: { name: owned, labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/owner-full': 'ada@example.com' } } } });
+      await kube.core.createNamespace({
+        body: {
+          metadata: {
+            name: lookalike,
+            labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
+            annotations: { 'sandpiper.dev/owner-full': ' ' },
+          },
+        },
+      });
+      await kube.core.createNamespace({
+        body: {
+          metadata: {
+            name: owned,
+            labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
+            annotations: { 'sandpiper.dev/owner-full': 'ada@example.com' },
+          },
+        },
+      });
       await kube.custom.createClusterCustomObject({ ...admission('validatingadmissionpolicies'), body: testPolicy });
-      await kube.custom.createClusterCustomObject({ ...admission('validatingadmissionpolicybindings'), body: testBinding });
+      await kube.custom.createClusterCustomObject({
+        ...admission('validatingadmissionpolicybindings'),
+        body: testBinding,
+      });
       await kube.core.createNamespacedServiceAccount({ namespace: home, body: { metadata: { name } } });
-      await kube.custom.createClusterCustomObject({ ...rbac('clusterroles'), body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: role.rules } });
-      await kube.custom.createClusterCustomObject({ ...rbac('clusterrolebindings'), body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: home }] } });
+      await kube.custom.createClusterCustomObject({
+        ...rbac('clusterroles'),
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name },
+          rules: role.rules,
+        },
+      });
+      await kube.custom.createClusterCustomObject({
+        ...rbac('clusterrolebindings'),
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+          subjects: [{ kind: 'ServiceAccount', name, namespace: home }],
+        },
+      });
       // Act as the ServiceAccount: a token from the TokenRequest API, so the apiserver authenticates it as itself.
-      const token = await kube.core.createNamespacedServiceAccountToken({ name, namespace: home, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+      const token = await kube.core.createNamespacedServiceAccountToken({
+        name,
+        namespace: home,
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      });
       const cluster = kube.config.getCurrentCluster()!;
       const kc = new KubeConfig();
-      kc.loadFromOptions({ clusters: [cluster], users: [{ name, token: token.status?.token }], contexts: [{ name, cluster: cluster.name, user: name }], currentContext: name });
+      kc.loadFromOptions({
+        clusters: [cluster],
+        users: [{ name, token: token.status?.token }],
+        contexts: [{ name, cluster: cluster.name, user: name }],
+        currentContext: name,
+      });
       const janitor = new Kube(kc);
-      const refusal = (ns: string) => janitor.core.deleteNamespace({ name: ns }).then(() => 'deleted', (e: unknown) => kubeError(e, `delete ${ns}`).message);
+      const refusal = (ns: string) =>
+        janitor.core.deleteNamespace({ name: ns }).then(
+          () => 'deleted',
+          (e: unknown) => kubeError(e, `delete ${ns}`).message,
+        );
 
       // RBAC alone would let it delete the foreign namespace...
-      const review = await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'delete', resource: 'namespaces', name: foreign } } } });
+      const review = await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { verb: 'delete', resource: 'namespaces', name: foreign } } },
+      });
       assert.equal(review.status?.allowed, true, 'RBAC allows the delete');
       // ...the policy refuses it (a dry run shows when the apiserver has loaded the policy, without deleting anything).
-      await eventually('the policy in force', async () => {
-        const dry = await janitor.core.deleteNamespace({ name: foreign, dryRun: 'All' }).then(() => 'allowed', (e: unknown) => kubeError(e, 'dry run').message);
-        return /denied request/.test(dry) ? dry : false;
-      }, 30_000);
-      assert.match(await refusal(foreign), new RegExp(`^Forbidden while trying to delete ${foreign}: .*ValidatingAdmissionPolicy '${name}'.* denied request: the Sandpiper janitor may delete only namespaces labelled app.kubernetes.io/managed-by=sandpiper`));
-      assert.match(await refusal(lookalike), /denied request: the Sandpiper janitor may delete only namespaces with a sandpiper.dev\/owner-full annotation/);
+      await eventually(
+        'the policy in force',
+        async () => {
+          const dry = await janitor.core.deleteNamespace({ name: foreign, dryRun: 'All' }).then(
+            () => 'allowed',
+            (e: unknown) => kubeError(e, 'dry run').message,
+          );
+          return /denied request/.test(dry) ? dry : false;
+        },
+        30_000,
+      );
+      assert.match(
+        await refusal(foreign),
+        new RegExp(
+          `^Forbidden while trying to delete ${foreign}: .*ValidatingAdmissionPolicy '${name}'.* denied request: the Sandpiper janitor may delete only namespaces labelled app.kubernetes.io/managed-by=sandpiper`,
+        ),
+      );
+      assert.match(
+        await refusal(lookalike),
+        /denied request: the Sandpiper janitor may delete only namespaces with a sandpiper.dev\/owner-full annotation/,
+      );
       assert.equal(await refusal(owned), 'deleted');
       assert.equal((await kube.core.readNamespace({ name: foreign })).status?.phase, 'Active');
       assert.equal((await kube.core.readNamespace({ name: lookalike })).status?.phase, 'Active');
-      const gone = await kube.core.readNamespace({ name: owned }).then((n) => n.status?.phase, () => 'gone');
+      const gone = await kube.core.readNamespace({ name: owned }).then(
+        (n) => n.status?.phase,
+        () => 'gone',
+      );
       assert.ok(gone === 'Terminating' || gone === 'gone', gone);
       // The admin is not matched by the policy: only the janitor's account is fenced in.
       await kube.core.deleteNamespace({ name: foreign, dryRun: 'All' });
     } finally {
-      await kube.custom.deleteClusterCustomObject({ ...admission('validatingadmissionpolicybindings'), name }).catch(() => undefined);
-      await kube.custom.deleteClusterCustomObject({ ...admission('validatingadmissionpolicies'), name }).catch(() => undefined);
+      await kube.custom
+        .deleteClusterCustomObject({ ...admission('validatingadmissionpolicybindings'), name })
+        .catch(() => undefined);
+      await kube.custom
+        .deleteClusterCustomObject({ ...admission('validatingadmissionpolicies'), name })
+        .catch(() => undefined);
       await kube.custom.deleteClusterCustomObject({ ...rbac('clusterrolebindings'), name }).catch(() => undefined);
       await kube.custom.deleteClusterCustomObject({ ...rbac('clusterroles'), name }).catch(() => undefined);
       for (const ns of [home, foreign, lookalike, owned]) await deleteNamespace(kube, ns);

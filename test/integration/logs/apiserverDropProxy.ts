@@ -26,7 +26,9 @@ export class ApiserverDropProxy {
     const cluster = kc.getCurrentCluster()!;
     const proxied = new KubeConfig();
     proxied.loadFromOptions({
-      clusters: kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: `${upstream.protocol}//${upstream.hostname}:${port}` } : c)),
+      clusters: kc.clusters.map((c) =>
+        c.name === cluster.name ? { ...c, server: `${upstream.protocol}//${upstream.hostname}:${port}` } : c,
+      ),
       users: kc.users,
       contexts: kc.contexts,
       currentContext: kc.currentContext,

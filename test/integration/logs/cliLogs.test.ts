@@ -40,7 +40,9 @@ describe('sandpiper logs (CLI)', function () {
   });
 
   it('follows with --follow and stops cleanly on Ctrl+C', async () => {
-    const child = spawn(process.execPath, [CLI, 'logs', ns.name, '--service', 'api', '--follow', '--tail', '0'], { env: testbedEnv() });
+    const child = spawn(process.execPath, [CLI, 'logs', ns.name, '--service', 'api', '--follow', '--tail', '0'], {
+      env: testbedEnv(),
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     await new Promise((r) => setTimeout(r, 2000));

@@ -39,7 +39,16 @@ describe('environment logs on the testbed', function () {
     const abort = new AbortController();
     const lines: LogRecord[] = [];
     const notices: string[] = [];
-    const done = followEnvironmentLogs({ kube, namespace: ns.name, follow: options.follow ?? true, tailLines: options.tailLines, service: options.service, signal: abort.signal, onLine: (r) => lines.push(r), onNotice: (m) => notices.push(m) });
+    const done = followEnvironmentLogs({
+      kube,
+      namespace: ns.name,
+      follow: options.follow ?? true,
+      tailLines: options.tailLines,
+      service: options.service,
+      signal: abort.signal,
+      onLine: (r) => lines.push(r),
+      onNotice: (m) => notices.push(m),
+    });
     cleanups.push({ dispose: async () => abort.abort() });
     return { lines, notices, done, stop: () => abort.abort() };
   }
@@ -82,7 +91,10 @@ describe('environment logs on the testbed', function () {
     await eventually('lines after the resume', () => f.lines.length >= expected.length, 20_000);
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(texts(f.lines, 'drop-1'), expected);
-    assert.ok(f.notices.some((n) => /resumed/.test(n)), `notices: ${f.notices.join(' | ')}`);
+    assert.ok(
+      f.notices.some((n) => /resumed/.test(n)),
+      `notices: ${f.notices.join(' | ')}`,
+    );
     f.stop();
     await f.done;
   });

@@ -10,7 +10,12 @@ export async function createService(namespace: string, name: string, port: numbe
 }
 
 /** A pod of `app` on a KWOK node (no containers run: kwok only reports it Running and Ready). */
-export async function createPod(namespace: string, name: string, app: string, containers: string[] = ['app']): Promise<void> {
+export async function createPod(
+  namespace: string,
+  name: string,
+  app: string,
+  containers: string[] = ['app'],
+): Promise<void> {
   const body: k8s.V1Pod = {
     metadata: { name, labels: { app } },
     spec: {
@@ -25,11 +30,16 @@ export async function createPod(namespace: string, name: string, app: string, co
       await coreApi().createNamespacedPod({ namespace, body });
       break;
     } catch (err) {
-      if (attempt > 50 || !/serviceaccount .* not found/.test(String((err as { body?: unknown }).body ?? err))) throw err;
+      if (attempt > 50 || !/serviceaccount .* not found/.test(String((err as { body?: unknown }).body ?? err)))
+        throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  await waitForPod(namespace, name, (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+  await waitForPod(
+    namespace,
+    name,
+    (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  );
 }
 
 export async function deletePod(namespace: string, name: string): Promise<void> {
@@ -46,7 +56,12 @@ export async function deletePod(namespace: string, name: string): Promise<void> 
   throw new Error(`pod ${name} was not deleted in time`);
 }
 
-export async function waitForPod(namespace: string, name: string, test: (pod: k8s.V1Pod) => boolean, timeoutMs = 30_000): Promise<k8s.V1Pod> {
+export async function waitForPod(
+  namespace: string,
+  name: string,
+  test: (pod: k8s.V1Pod) => boolean,
+  timeoutMs = 30_000,
+): Promise<k8s.V1Pod> {
   const deadline = Date.now() + timeoutMs;
   let last: k8s.V1Pod | undefined;
   while (Date.now() < deadline) {

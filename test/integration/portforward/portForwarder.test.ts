@@ -49,7 +49,12 @@ describe('PortForwarder through the apiserver', function () {
     cleanups.push(await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', one.port));
     await createPod(ns.name, 'web-1', 'web');
 
-    const forwarder = new PortForwarder({ kube: new Kube(kubeConfig()), namespace: ns.name, service: 'web', remotePort: 8080 });
+    const forwarder = new PortForwarder({
+      kube: new Kube(kubeConfig()),
+      namespace: ns.name,
+      service: 'web',
+      remotePort: 8080,
+    });
     const events: PortForwardEvent[] = [];
     forwarder.onEvent((e) => events.push(e));
     const port = await forwarder.start();

@@ -10,7 +10,8 @@ import { BundledCli, type CliRun } from './support/cli';
 let cli: BundledCli;
 const TOKEN = `ghp_${'Z9'.repeat(18)}`;
 const TEMPLATE = '## Summary\n\n## Related issue\nCloses #\n';
-const SANDPIPER_YAML = 'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    dependencies: { search: shared, mongo: copy }\n';
+const SANDPIPER_YAML =
+  'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    dependencies: { search: shared, mongo: copy }\n';
 
 describe('pr draft (CLI, real git, GitHub stand-in)', function () {
   this.timeout(120_000);
@@ -31,7 +32,12 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
 
   async function draft(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
     const approve = args.includes('--dry-run') ? [] : ['--github-host', github.host, '--yes'];
-    const r = await cli.run(repo.work, ['pr', 'draft', ...args, ...approve], { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.baseUrl, NODE_EXTRA_CA_CERTS: github.caFile, ...env });
+    const r = await cli.run(repo.work, ['pr', 'draft', ...args, ...approve], {
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_API_URL: github.baseUrl,
+      NODE_EXTRA_CA_CERTS: github.caFile,
+      ...env,
+    });
     runs.push(r);
     return r;
   }
@@ -55,7 +61,8 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     cli.remove();
     // The token went to every run above; it must not appear in anything they printed.
     assert.ok(runs.length >= 8, `expected the runs of this suite, got ${runs.length}`);
-    for (const r of runs) assert.ok(!`${r.stdout}\n${r.stderr}`.includes(TOKEN), `the token was printed:\n${r.stdout}\n${r.stderr}`);
+    for (const r of runs)
+      assert.ok(!`${r.stdout}\n${r.stderr}`.includes(TOKEN), `the token was printed:\n${r.stdout}\n${r.stderr}`);
   });
 
   it('--dry-run --json prints title, body and ranked reviewers with reasons, and touches nothing', async () => {
@@ -65,11 +72,14 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     assert.equal(out.title, 'Add due dates');
     assert.equal(out.base, 'main');
     assert.deepEqual(out.repository, { host: 'github.example', owner: 'acme', repo: 'todo' });
-    assert.deepEqual(out.reviewers.map((x: { label: string; reasons: string[] }) => [x.label, x.reasons]), [
-      ['@bob-b', ['owns src/tasks/**', 'edited src/tasks/api.ts']],
-      ['@acme/tasks-team', ['owns src/tasks/**']],
-      ['@carol', ['owns docs/', 'edited 2 of the changed files']],
-    ]);
+    assert.deepEqual(
+      out.reviewers.map((x: { label: string; reasons: string[] }) => [x.label, x.reasons]),
+      [
+        ['@bob-b', ['owns src/tasks/**', 'edited src/tasks/api.ts']],
+        ['@acme/tasks-team', ['owns src/tasks/**']],
+        ['@carol', ['owns docs/', 'edited 2 of the changed files']],
+      ],
+    );
     assertGolden('cli-dry-run.md', out.body);
     assert.deepEqual(github.requests, []);
     assert.deepEqual(repo.remoteBranches(), ['main']);
@@ -79,10 +89,20 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     const r = await draft(['--json', '--env', 'alice-42-due-dates']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(repo.remoteBranches().sort(), ['feature/42-add-due-dates', 'main']);
-    assert.equal(repo.git('rev-parse', '--abbrev-ref', 'feature/42-add-due-dates@{upstream}').trim(), 'origin/feature/42-add-due-dates');
+    assert.equal(
+      repo.git('rev-parse', '--abbrev-ref', 'feature/42-add-due-dates@{upstream}').trim(),
+      'origin/feature/42-add-due-dates',
+    );
     assert.deepEqual(github.sequence(), ['GET pulls/list', 'POST pulls/create', 'POST pulls/request-reviewers']);
-    assert.ok(github.requests.every((q) => q.status < 300 && q.authorized), JSON.stringify(github.requests));
-    assert.deepEqual(github.requests[0].query, { head: 'acme:feature/42-add-due-dates', state: 'open', per_page: '10' });
+    assert.ok(
+      github.requests.every((q) => q.status < 300 && q.authorized),
+      JSON.stringify(github.requests),
+    );
+    assert.deepEqual(github.requests[0].query, {
+      head: 'acme:feature/42-add-due-dates',
+      state: 'open',
+      per_page: '10',
+    });
     assert.equal(github.requests[0].path, '/repos/acme/todo/pulls');
     const create = github.requests[1].body as Record<string, unknown>;
     assert.equal(create.draft, true);
@@ -94,11 +114,25 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     assert.deepEqual(github.requests[2].body, { reviewers: ['bob-b', 'carol'], team_reviewers: ['tasks-team'] });
     const out = JSON.parse(r.stdout);
     assert.equal(out.created, true);
-    assert.deepEqual(out.pullRequest, { number: 1, url: `${github.origin}/acme/todo/pull/1`, draft: true, author: 'alice-gh' });
+    assert.deepEqual(out.pullRequest, {
+      number: 1,
+      url: `${github.origin}/acme/todo/pull/1`,
+      draft: true,
+      author: 'alice-gh',
+    });
   });
 
   it('reuses the open pull request of the branch instead of creating another', async () => {
-    github.seedPullRequest({ owner: 'acme', repo: 'todo', head: 'feature/42-add-due-dates', base: 'main', title: 'Earlier', body: '', draft: true, state: 'open' });
+    github.seedPullRequest({
+      owner: 'acme',
+      repo: 'todo',
+      head: 'feature/42-add-due-dates',
+      base: 'main',
+      title: 'Earlier',
+      body: '',
+      draft: true,
+      state: 'open',
+    });
     const r = await draft([]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(github.sequence(), ['GET pulls/list']);
@@ -146,15 +180,24 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     it('auth refused (401)', async () => {
       const r = await draft([], { GITHUB_TOKEN: `ghp_${'w'.repeat(36)}` });
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /GitHub refused the token while listing the open pull requests of acme\/todo \(401 Bad credentials\)/);
+      assert.match(
+        r.stderr,
+        /GitHub refused the token while listing the open pull requests of acme\/todo \(401 Bad credentials\)/,
+      );
       assert.ok(!r.stderr.includes('w'.repeat(36)));
     });
 
     it('no permission (403) when creating', async () => {
-      github.failNext('pulls/create', { status: 403, body: { message: 'Resource not accessible by personal access token' } });
+      github.failNext('pulls/create', {
+        status: 403,
+        body: { message: 'Resource not accessible by personal access token' },
+      });
       const r = await draft([]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /GitHub did not allow creating the pull request on acme\/todo \(403: Resource not accessible by personal access token\)/);
+      assert.match(
+        r.stderr,
+        /GitHub did not allow creating the pull request on acme\/todo \(403: Resource not accessible by personal access token\)/,
+      );
       assert.match(r.stderr, /"repo" scope/);
     });
 
@@ -167,7 +210,11 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
 
     it('rate-limited, with the reset time', async () => {
       const reset = Math.floor(Date.UTC(2030, 0, 2, 3, 4, 5) / 1000);
-      github.failNext('pulls/list', { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: { message: 'API rate limit exceeded' } });
+      github.failNext('pulls/list', {
+        status: 403,
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+        body: { message: 'API rate limit exceeded' },
+      });
       const r = await draft([]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /rate limit .*resets at 2030-01-02 03:04:05 UTC/);
@@ -195,18 +242,30 @@ describe('pr draft (CLI, real git, GitHub stand-in)', function () {
     await github.stop();
     github = await GitHubStandIn.start({ token: TOKEN });
     const call = async (method: string, p: string, body?: unknown) => {
-      const res = await fetch(`${github.baseUrl}${p}`, { method, headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${github.baseUrl}${p}`, {
+        method,
+        headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: res.status, json: (await res.json()) as { errors?: string[] } };
     };
     assert.equal((await call('POST', '/repos/acme/todo/pull', { head: 'x', base: 'main' })).status, 404);
     assert.equal((await call('PUT', '/repos/acme/todo/pulls')).status, 404);
-    const badBody = await call('POST', '/repos/acme/todo/pulls', { head: 'x', base: 'main', draft: 'yes', teamReviewers: [] });
+    const badBody = await call('POST', '/repos/acme/todo/pulls', {
+      head: 'x',
+      base: 'main',
+      draft: 'yes',
+      teamReviewers: [],
+    });
     assert.equal(badBody.status, 422);
     assert.match(JSON.stringify(badBody.json.errors), /draft must be boolean/);
     assert.match(JSON.stringify(badBody.json.errors), /teamReviewers/);
     assert.equal((await call('POST', '/repos/acme/todo/pulls', { title: 'no head' })).status, 422);
     assert.equal((await call('GET', '/repos/acme/todo/pulls?state=opened')).status, 422);
     assert.equal((await call('GET', '/repos/acme/todo/pulls?heads=x')).status, 422);
-    assert.equal((await call('POST', '/repos/acme/todo/pulls/1/requested_reviewers', { reviewers: 'bob' })).status, 422);
+    assert.equal(
+      (await call('POST', '/repos/acme/todo/pulls/1/requested_reviewers', { reviewers: 'bob' })).status,
+      422,
+    );
   });
 });

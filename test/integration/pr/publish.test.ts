@@ -33,23 +33,46 @@ describe('pr: publishDraft (real git, stand-in)', function () {
   it('does not ask the PR author (the token user) to review', async () => {
     github = await GitHubStandIn.start({ token: TOKEN, login: 'bob-b' });
     const steps: string[] = [];
-    const r = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers: draft.reviewers }, { git, host: new OctokitGitHost(TOKEN, github.baseUrl), progress: (s) => steps.push(s) });
+    const r = await publishDraft(
+      draft,
+      { title: draft.title, body: draft.body, reviewers: draft.reviewers },
+      { git, host: new OctokitGitHost(TOKEN, github.baseUrl), progress: (s) => steps.push(s) },
+    );
     assert.deepEqual(r.requested, { reviewers: ['carol'], team_reviewers: ['tasks-team'] });
-    assert.deepEqual(steps, ['Pushing feature/42-add-due-dates to origin', 'Looking for an open pull request of this branch', 'Creating the draft pull request', 'Requesting reviewers']);
+    assert.deepEqual(steps, [
+      'Pushing feature/42-add-due-dates to origin',
+      'Looking for an open pull request of this branch',
+      'Creating the draft pull request',
+      'Requesting reviewers',
+    ]);
   });
 
   it('keeps the draft and reports it when GitHub refuses the review request', async () => {
     github = await GitHubStandIn.start({ token: TOKEN });
-    github.failNext('pulls/request-reviewers', { status: 422, body: { message: 'Reviews may only be requested from collaborators.' } });
-    const r = await publishDraft(draft, { title: draft.title, body: draft.body, reviewers: draft.reviewers }, { git, host: new OctokitGitHost(TOKEN, github.baseUrl) });
+    github.failNext('pulls/request-reviewers', {
+      status: 422,
+      body: { message: 'Reviews may only be requested from collaborators.' },
+    });
+    const r = await publishDraft(
+      draft,
+      { title: draft.title, body: draft.body, reviewers: draft.reviewers },
+      { git, host: new OctokitGitHost(TOKEN, github.baseUrl) },
+    );
     assert.equal(r.created, true);
     assert.equal(github.pulls.length, 1);
-    assert.match(r.reviewerProblem ?? '', /GitHub rejected requesting reviewers on #1: Reviews may only be requested from collaborators/);
+    assert.match(
+      r.reviewerProblem ?? '',
+      /GitHub rejected requesting reviewers on #1: Reviews may only be requested from collaborators/,
+    );
   });
 
   it('skips the review request when nobody requestable was kept', async () => {
     github = await GitHubStandIn.start({ token: TOKEN });
-    const r = await publishDraft(draft, { title: 'T', body: 'B', reviewers: [] }, { git, host: new OctokitGitHost(TOKEN, github.baseUrl) });
+    const r = await publishDraft(
+      draft,
+      { title: 'T', body: 'B', reviewers: [] },
+      { git, host: new OctokitGitHost(TOKEN, github.baseUrl) },
+    );
     assert.deepEqual(github.sequence(), ['GET pulls/list', 'POST pulls/create']);
     assert.equal(r.created, true);
   });
@@ -58,7 +81,16 @@ describe('pr: publishDraft (real git, stand-in)', function () {
     github = await GitHubStandIn.start({ token: TOKEN });
     const abort = new AbortController();
     await assert.rejects(
-      publishDraft(draft, { title: 'T', body: 'B', reviewers: [] }, { git, host: new OctokitGitHost(TOKEN, github.baseUrl), signal: abort.signal, progress: (s) => s.startsWith('Pushing') && abort.abort() }),
+      publishDraft(
+        draft,
+        { title: 'T', body: 'B', reviewers: [] },
+        {
+          git,
+          host: new OctokitGitHost(TOKEN, github.baseUrl),
+          signal: abort.signal,
+          progress: (s) => s.startsWith('Pushing') && abort.abort(),
+        },
+      ),
       (err: unknown) => isCancellation(err),
     );
     assert.deepEqual(github.requests, []);

@@ -46,14 +46,26 @@ describe('pr draft: where the GitHub token may go (CLI, stand-ins)', function ()
   }
 
   async function draft(args: string[] = [], env: Record<string, string | undefined> = {}): Promise<CliRun> {
-    const r = await cli.run(repo.work, ['pr', 'draft', ...args], { GITHUB_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: secure.caFile, ...env });
+    const r = await cli.run(repo.work, ['pr', 'draft', ...args], {
+      GITHUB_TOKEN: TOKEN,
+      NODE_EXTRA_CA_CERTS: secure.caFile,
+      ...env,
+    });
     assert.ok(!`${r.stdout}${r.stderr}`.includes(TOKEN), 'the token was printed');
     return r;
   }
 
   function assertUntouched(): void {
-    assert.deepEqual(plain.requests.filter((q) => q.authorized), [], 'the http stand-in saw the token');
-    assert.deepEqual(secure.requests.filter((q) => q.authorized), [], 'the https stand-in saw the token');
+    assert.deepEqual(
+      plain.requests.filter((q) => q.authorized),
+      [],
+      'the http stand-in saw the token',
+    );
+    assert.deepEqual(
+      secure.requests.filter((q) => q.authorized),
+      [],
+      'the https stand-in saw the token',
+    );
     assert.deepEqual(repo.remoteBranches(), ['main'], 'nothing is pushed before the host is settled');
   }
 

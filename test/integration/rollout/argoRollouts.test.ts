@@ -7,7 +7,12 @@ import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();
-const rollouts = (namespace: string) => ({ group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts });
+const rollouts = (namespace: string) => ({
+  group: ARGO.group,
+  version: ARGO.version,
+  namespace,
+  plural: ARGO.rollouts,
+});
 
 interface RolloutStatus {
   phase?: string;
@@ -25,7 +30,9 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
   let model: RolloutModel;
   let stopWatch: () => void;
 
-  const status = async () => ((await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as { status?: RolloutStatus }).status ?? {};
+  const status = async () =>
+    ((await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as { status?: RolloutStatus })
+      .status ?? {};
 
   beforeEach(async () => {
     ns = await createNamespace('argo');
@@ -34,16 +41,26 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
     await kube.custom.createNamespacedCustomObject({
       ...rollouts(ns.name),
       body: {
-        apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'api' },
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'api' },
         spec: {
-          replicas: 2, selector: { matchLabels: { app: 'api' } },
+          replicas: 2,
+          selector: { matchLabels: { app: 'api' } },
           template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'api:1' }] } },
           strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }, { setWeight: 100 }] } },
         },
       },
     });
     await eventually('first revision healthy', async () => (await status()).phase === 'Healthy', 60_000);
-    await kube.custom.patchNamespacedCustomObject({ ...rollouts(ns.name), name: 'api', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'api:2' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await kube.custom.patchNamespacedCustomObject(
+      {
+        ...rollouts(ns.name),
+        name: 'api',
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'api:2' }] } } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await eventually('paused at the pause step', async () => {
       const s = await status();
       return s.currentStepIndex === 1 && (s.pauseConditions?.length ?? 0) > 0;
@@ -99,10 +116,14 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
 
   it('pause and resume set spec.paused as the plugin does', async () => {
     await runArgoAction(kube, ns.name, 'api', 'pause');
-    const ro = (await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as { spec: { paused?: boolean } };
+    const ro = (await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as {
+      spec: { paused?: boolean };
+    };
     assert.equal(ro.spec.paused, true);
     await runArgoAction(kube, ns.name, 'api', 'resume');
-    const again = (await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as { spec: { paused?: boolean } };
+    const again = (await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as {
+      spec: { paused?: boolean };
+    };
     assert.equal(again.spec.paused, false);
   });
 });

@@ -15,7 +15,12 @@ const kube = testbedKube();
 const canary = (o: Partial<CanaryConfig> = {}): CanaryConfig => ({
   steps: [20, 50, 100],
   intervalMs: 3000,
-  analysis: { successRate: { op: '>=', value: 0.95 }, p99LatencyMs: { op: '<=', value: 300 }, failureLimit: 0, queries: [] },
+  analysis: {
+    successRate: { op: '>=', value: 0.95 },
+    p99LatencyMs: { op: '<=', value: 300 },
+    failureLimit: 0,
+    queries: [],
+  },
   ...o,
 });
 
@@ -28,7 +33,10 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   beforeEach(async function () {
     ns = await createNamespace(`canary-${this.currentTest?.title.slice(0, 12) ?? 't'}`);
     metrics = await new MetricsTarget(ns.name, 'web').start();
-    await waitForSeries(loadTestbed().prometheusUrl, `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`);
+    await waitForSeries(
+      loadTestbed().prometheusUrl,
+      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
+    );
   });
 
   afterEach(async () => {
@@ -44,44 +52,85 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   }
 
   function drive(holder: string, onEvent: (e: DriverEvent) => void = () => undefined, signal?: AbortSignal) {
-    return driveCanary({ kube, namespace: ns.name, deployment: 'web', service: 'web', analysis: canary().analysis, metrics: prometheus(), holder, signal, tickMs: 250, onEvent });
+    return driveCanary({
+      kube,
+      namespace: ns.name,
+      deployment: 'web',
+      service: 'web',
+      analysis: canary().analysis,
+      metrics: prometheus(),
+      holder,
+      signal,
+      tickMs: 250,
+      onEvent,
+    });
   }
 
   it('steps through the HTTPRoute weights and promotes a healthy canary', async () => {
     await createService(kube, ns.name, 'web', { route: true });
     await readyDeployment('web', 4);
-    const started = await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:2', canary: canary() });
+    const started = await startCanary(kube, {
+      namespace: ns.name,
+      deployment: 'web',
+      image: 'web:2',
+      canary: canary(),
+    });
     assert.equal(started.trafficMode, 'httproute');
     const weights: number[] = [];
-    const route = async () => (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace: ns.name, name: 'web' })) as HttpRoute;
+    const route = async () =>
+      (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace: ns.name, name: 'web' })) as HttpRoute;
     const events: DriverEvent[] = [];
     const end = await drive('test-a', (e) => {
       events.push(e);
       // After each passed analysis the driver sets the next weight; the route shows the step's weight meanwhile.
-      if (e.kind === 'state' && e.state.status === 'progressing') void route().then((r) => weights.push(r.spec!.rules![0].backendRefs!.find((b) => b.name === 'web-canary')?.weight ?? 0));
+      if (e.kind === 'state' && e.state.status === 'progressing')
+        void route().then((r) =>
+          weights.push(r.spec!.rules![0].backendRefs!.find((b) => b.name === 'web-canary')?.weight ?? 0),
+        );
     });
     assert.equal(end.status, 'promoted', end.reason);
-    assert.deepEqual(events.filter((e) => e.kind === 'analysis').map((e) => (e as { result: { verdict: string } }).result.verdict), ['pass', 'pass', 'pass']);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'analysis').map((e) => (e as { result: { verdict: string } }).result.verdict),
+      ['pass', 'pass', 'pass'],
+    );
     assert.ok(weights.includes(20) && weights.includes(50) && weights.includes(100), `weights seen ${weights}`);
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
     assert.equal(d.spec?.template.spec?.containers[0].image, 'web:2');
     assert.equal(d.spec?.replicas, 4);
     const r = await route();
-    assert.deepEqual(r.spec!.rules![0].backendRefs!.map((b) => b.name), ['web'], 'only the stable Service left on the route');
+    assert.deepEqual(
+      r.spec!.rules![0].backendRefs!.map((b) => b.name),
+      ['web'],
+      'only the stable Service left on the route',
+    );
     const svc = await kube.core.readNamespacedService({ namespace: ns.name, name: 'web' });
     assert.equal(svc.spec?.selector?.['pod-template-hash'], undefined, 'stable Service unpinned');
-    await assert.rejects(kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' }), (e: { code?: number }) => e.code === 404);
-    await assert.rejects(kube.core.readNamespacedService({ namespace: ns.name, name: 'web-canary' }), (e: { code?: number }) => e.code === 404);
+    await assert.rejects(
+      kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' }),
+      (e: { code?: number }) => e.code === 404,
+    );
+    await assert.rejects(
+      kube.core.readNamespacedService({ namespace: ns.name, name: 'web-canary' }),
+      (e: { code?: number }) => e.code === 404,
+    );
   });
 
   it('aborts and rolls back when the canary error rate rises (replica ratio, no route)', async () => {
     await createService(kube, ns.name, 'web');
     await readyDeployment('web', 4);
     metrics.tracks.canary.errorRate = 0.3;
-    const started = await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:bad', canary: canary() });
+    const started = await startCanary(kube, {
+      namespace: ns.name,
+      deployment: 'web',
+      image: 'web:bad',
+      canary: canary(),
+    });
     assert.equal(started.trafficMode, 'replicas');
     await eventually('stable scaled to 3 and canary to 1', async () => {
-      const [s, c] = await Promise.all([kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' }), kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' })]);
+      const [s, c] = await Promise.all([
+        kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' }),
+        kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' }),
+      ]);
       return s.spec?.replicas === 3 && c.spec?.replicas === 1;
     });
     const end = await drive('test-a');
@@ -90,19 +139,35 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
     assert.equal(d.spec?.template.spec?.containers[0].image, 'web:1');
     assert.equal(d.spec?.replicas, 4);
-    await assert.rejects(kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' }), (e: { code?: number }) => e.code === 404);
+    await assert.rejects(
+      kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web-canary' }),
+      (e: { code?: number }) => e.code === 404,
+    );
   });
 
   it('rolls back when the canary metrics vanish (no data never promotes)', async () => {
     await createService(kube, ns.name, 'web', { route: true });
     await readyDeployment('web', 4);
     metrics.tracks.canary.present = false;
-    await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:2', canary: canary({ steps: [100] }) });
+    await startCanary(kube, {
+      namespace: ns.name,
+      deployment: 'web',
+      image: 'web:2',
+      canary: canary({ steps: [100] }),
+    });
     const end = await drive('test-a');
     assert.equal(end.status, 'aborted');
     assert.match(end.reason ?? '', /no metrics for the canary.*reports no request metrics/);
-    const r = (await kube.custom.getNamespacedCustomObject({ ...GATEWAY, namespace: ns.name, name: 'web' })) as HttpRoute;
-    assert.deepEqual(r.spec!.rules![0].backendRefs!.map((b) => b.name), ['web'], 'all traffic back on stable');
+    const r = (await kube.custom.getNamespacedCustomObject({
+      ...GATEWAY,
+      namespace: ns.name,
+      name: 'web',
+    })) as HttpRoute;
+    assert.deepEqual(
+      r.spec!.rules![0].backendRefs!.map((b) => b.name),
+      ['web'],
+      'all traffic back on stable',
+    );
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
     assert.equal(d.spec?.template.spec?.containers[0].image, 'web:1');
   });
@@ -128,20 +193,37 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   it('refuses a second driver while the first holds the lease', async () => {
     await createService(kube, ns.name, 'web');
     await readyDeployment('web', 4);
-    await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:2', canary: canary({ intervalMs: 60_000 }) });
+    await startCanary(kube, {
+      namespace: ns.name,
+      deployment: 'web',
+      image: 'web:2',
+      canary: canary({ intervalMs: 60_000 }),
+    });
     const stop = new AbortController();
     const first = drive('window-1', undefined, stop.signal);
-    await eventually('lease held', async () => (await kube.coordination.readNamespacedLease({ namespace: ns.name, name: 'sandpiper-canary-web' })).spec?.holderIdentity === 'window-1');
-    await assert.rejects(drive('window-2'), (e: SandpiperError) => e.code === 'canary-busy' && /window-1/.test(e.message));
+    await eventually(
+      'lease held',
+      async () =>
+        (await kube.coordination.readNamespacedLease({ namespace: ns.name, name: 'sandpiper-canary-web' })).spec
+          ?.holderIdentity === 'window-1',
+    );
+    await assert.rejects(
+      drive('window-2'),
+      (e: SandpiperError) => e.code === 'canary-busy' && /window-1/.test(e.message),
+    );
     stop.abort();
     await assert.rejects(first, (e: SandpiperError) => e.code === 'cancelled');
     // Released on stop: the next driver takes over at once.
     const events: DriverEvent[] = [];
     const stop2 = new AbortController();
-    const second = drive('window-2', (e) => {
-      events.push(e);
-      stop2.abort();
-    }, stop2.signal);
+    const second = drive(
+      'window-2',
+      (e) => {
+        events.push(e);
+        stop2.abort();
+      },
+      stop2.signal,
+    );
     await assert.rejects(second, (e: SandpiperError) => e.code === 'cancelled');
     assert.ok(events.length > 0);
   });

@@ -36,7 +36,10 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     ns = await createNamespace('canary-takeover');
     // One metrics source for every Deployment here: the driver asks for service "web" whatever it drives.
     metrics = await new MetricsTarget(ns.name, 'web').start();
-    await waitForSeries(loadTestbed().prometheusUrl, `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`);
+    await waitForSeries(
+      loadTestbed().prometheusUrl,
+      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
+    );
   });
 
   after(async () => {
@@ -47,34 +50,70 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
   beforeEach(async () => {
     web = `web-${++n}`;
     await createService(kube, ns.name, web, { replicas: 2 });
-    await eventually(`${web} available`, async () => ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web })).status?.availableReplicas ?? 0) >= 2);
+    await eventually(
+      `${web} available`,
+      async () =>
+        ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web })).status?.availableReplicas ??
+          0) >= 2,
+    );
   });
 
-  function drive(holder: string, o: { resume?: boolean; onEvent?: (e: DriverEvent) => void; signal?: AbortSignal } = {}) {
-    return driveCanary({ kube, namespace: ns.name, deployment: web, service: 'web', analysis: canary().analysis, metrics: prometheus(), holder, tickMs: 250, ...o });
+  function drive(
+    holder: string,
+    o: { resume?: boolean; onEvent?: (e: DriverEvent) => void; signal?: AbortSignal } = {},
+  ) {
+    return driveCanary({
+      kube,
+      namespace: ns.name,
+      deployment: web,
+      service: 'web',
+      analysis: canary().analysis,
+      metrics: prometheus(),
+      holder,
+      tickMs: 250,
+      ...o,
+    });
   }
 
   /** A Lease as a driver leaves it: renewed `agoMs` ago. */
   async function putLease(holder: string, agoMs: number, durationSeconds: number) {
     const at = micro(new Date(Date.now() - agoMs));
-    const body = { metadata: { name: leaseName(web) }, spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: at, renewTime: at } };
+    const body = {
+      metadata: { name: leaseName(web) },
+      spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: at, renewTime: at },
+    };
     try {
       const existing = await kube.coordination.readNamespacedLease({ namespace: ns.name, name: leaseName(web) });
-      await kube.coordination.replaceNamespacedLease({ namespace: ns.name, name: leaseName(web), body: { ...existing, spec: body.spec } });
+      await kube.coordination.replaceNamespacedLease({
+        namespace: ns.name,
+        name: leaseName(web),
+        body: { ...existing, spec: body.spec },
+      });
     } catch {
       await kube.coordination.createNamespacedLease({ namespace: ns.name, body });
     }
   }
 
-  const holder = async () => (await kube.coordination.readNamespacedLease({ namespace: ns.name, name: leaseName(web) }).catch(() => undefined))?.spec?.holderIdentity;
+  const holder = async () =>
+    (await kube.coordination.readNamespacedLease({ namespace: ns.name, name: leaseName(web) }).catch(() => undefined))
+      ?.spec?.holderIdentity;
 
   it('names resume/abort when the driver is gone, and resume takes the expired lease over and promotes', async () => {
     await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary() });
     await putLease('crashed-window', 60_000, 15);
-    await assert.rejects(startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:3`, canary: canary() }), (e: SandpiperError) =>
-      e.code === 'canary-active' && new RegExp(`Nobody drives it any more.*sandpiper rollout resume ${web}.*sandpiper rollout abort ${web}`).test(e.hint ?? ''));
+    await assert.rejects(
+      startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:3`, canary: canary() }),
+      (e: SandpiperError) =>
+        e.code === 'canary-active' &&
+        new RegExp(`Nobody drives it any more.*sandpiper rollout resume ${web}.*sandpiper rollout abort ${web}`).test(
+          e.hint ?? '',
+        ),
+    );
     const holders: Array<string | undefined> = [];
-    const end = await drive('cli-2', { resume: true, onEvent: (e) => void (e.kind === 'analysis' && holder().then((h) => holders.push(h))) });
+    const end = await drive('cli-2', {
+      resume: true,
+      onEvent: (e) => void (e.kind === 'analysis' && holder().then((h) => holders.push(h))),
+    });
     assert.equal(end.status, 'promoted', end.reason);
     assert.ok(holders.length > 0 && holders.every((h) => h === 'cli-2'), `lease holders while driving: ${holders}`);
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web });
@@ -85,16 +124,30 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary() });
     // What a driver whose renewals kept failing leaves behind: the canary paused with the reason, the lease expired.
     const reason = 'driver window-1 stopped: Lost the lease of sandpiper-canary-web';
-    await updateState(kube, ns.name, web, (cur) => withEvent({ ...cur!, status: 'paused', reason }, new Date(), 'driver-lost', reason));
+    await updateState(kube, ns.name, web, (cur) =>
+      withEvent({ ...cur!, status: 'paused', reason }, new Date(), 'driver-lost', reason),
+    );
     await putLease('window-1', 30_000, 15);
     const end = await drive('window-2', { resume: true });
     assert.equal(end.status, 'promoted', end.reason);
-    assert.ok(end.history.some((h) => h.event === 'resumed' && h.detail === 'window-2'), JSON.stringify(end.history));
+    assert.ok(
+      end.history.some((h) => h.event === 'resumed' && h.detail === 'window-2'),
+      JSON.stringify(end.history),
+    );
   });
 
   it('abort does nothing while a live driver holds the lease, then takes it once it expires and rolls back', async () => {
-    await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary({ intervalMs: 600_000 }) });
-    await eventually('canary at 1 replica', async () => (await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: `${web}-canary` })).spec?.replicas === 1);
+    await startCanary(kube, {
+      namespace: ns.name,
+      deployment: web,
+      image: `${web}:2`,
+      canary: canary({ intervalMs: 600_000 }),
+    });
+    await eventually(
+      'canary at 1 replica',
+      async () =>
+        (await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: `${web}-canary` })).spec?.replicas === 1,
+    );
     // A live driver (e.g. mid-analysis) keeps renewing a 3 s lease, then stops without releasing it.
     await putLease('window-1', 0, 3);
     let renewing = true;
@@ -107,7 +160,11 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     const aborting = overrideCanary(kube, ns.name, web, 'abort', undefined, 'cli');
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      assert.equal((await canaryState(kube, ns.name, web))?.status, 'aborting', 'the abort is recorded at once for the driver to see');
+      assert.equal(
+        (await canaryState(kube, ns.name, web))?.status,
+        'aborting',
+        'the abort is recorded at once for the driver to see',
+      );
       const c = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: `${web}-canary` });
       assert.equal(c.spec?.replicas, 1, 'nothing was rolled back while another driver held the lease');
       assert.equal(await holder(), 'window-1');
@@ -117,14 +174,22 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     }
     const end = await aborting;
     assert.equal(end.status, 'aborted');
-    await assert.rejects(kube.apps.readNamespacedDeployment({ namespace: ns.name, name: `${web}-canary` }), (e: { code?: number }) => e.code === 404);
+    await assert.rejects(
+      kube.apps.readNamespacedDeployment({ namespace: ns.name, name: `${web}-canary` }),
+      (e: { code?: number }) => e.code === 404,
+    );
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web });
     assert.deepEqual([d.spec?.template.spec?.containers[0].image, d.spec?.replicas], [`${web}:1`, 2]);
     assert.equal(await holder(), undefined, 'the override released the lease it took');
   });
 
   it('promote from elsewhere while a driver runs: the driver holding the lease promotes, exactly once', async () => {
-    await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary({ intervalMs: 600_000 }) });
+    await startCanary(kube, {
+      namespace: ns.name,
+      deployment: web,
+      image: `${web}:2`,
+      canary: canary({ intervalMs: 600_000 }),
+    });
     const driving = drive('window-1');
     await eventually('lease held', async () => (await holder()) === 'window-1');
     const end = await overrideCanary(kube, ns.name, web, 'promote', undefined, 'cli');

@@ -11,7 +11,11 @@ import { createNamespace, loadTestbed, testbedEnv } from '../../support/testbed'
 const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 const kube = testbedKube();
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function sandpiper(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
@@ -28,13 +32,24 @@ describe('sandpiper rollout CLI on the testbed', function () {
   let cwd: string;
 
   before(async () => {
-    assert.ok(fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')), 'build the CLI first (node scripts/build.mjs --dev)');
+    assert.ok(
+      fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')),
+      'build the CLI first (node scripts/build.mjs --dev)',
+    );
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-rollout-cli-'));
     ns = await createNamespace('rollout-cli');
     metrics = await new MetricsTarget(ns.name, 'web').start();
     await createService(kube, ns.name, 'web', { replicas: 2 });
-    await eventually('web available', async () => ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' })).status?.availableReplicas ?? 0) >= 2);
-    await waitForSeries(loadTestbed().prometheusUrl, `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`);
+    await eventually(
+      'web available',
+      async () =>
+        ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' })).status?.availableReplicas ??
+          0) >= 2,
+    );
+    await waitForSeries(
+      loadTestbed().prometheusUrl,
+      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
+    );
   });
 
   after(async () => {
@@ -44,7 +59,10 @@ describe('sandpiper rollout CLI on the testbed', function () {
   });
 
   it('start drives a healthy canary to promotion and status shows it', async () => {
-    const r = await sandpiper(['rollout', 'start', 'web', '-n', ns.name, '--image', 'web:2', '--steps', '50,100', '--interval', '2s', '--json'], cwd);
+    const r = await sandpiper(
+      ['rollout', 'start', 'web', '-n', ns.name, '--image', 'web:2', '--steps', '50,100', '--interval', '2s', '--json'],
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'promoted');
     assert.match(r.stderr, /traffic by replica ratio/);
@@ -56,7 +74,23 @@ describe('sandpiper rollout CLI on the testbed', function () {
   });
 
   it('abort from another process ends a detached canary and restores stable', async () => {
-    const started = await sandpiper(['rollout', 'start', 'web', '-n', ns.name, '--image', 'web:3', '--steps', '50,100', '--interval', '10m', '--detach'], cwd);
+    const started = await sandpiper(
+      [
+        'rollout',
+        'start',
+        'web',
+        '-n',
+        ns.name,
+        '--image',
+        'web:3',
+        '--steps',
+        '50,100',
+        '--interval',
+        '10m',
+        '--detach',
+      ],
+      cwd,
+    );
     assert.equal(started.code, 0, started.stderr);
     const a = await sandpiper(['rollout', 'abort', 'web', '-n', ns.name], cwd);
     assert.equal(a.code, 0, a.stderr);
@@ -68,7 +102,10 @@ describe('sandpiper rollout CLI on the testbed', function () {
   it('exits non-zero when the analysis rolls the canary back', async () => {
     metrics.tracks.canary.errorRate = 0.5;
     try {
-      const r = await sandpiper(['rollout', 'start', 'web', '-n', ns.name, '--image', 'web:bad', '--steps', '50,100', '--interval', '2s'], cwd);
+      const r = await sandpiper(
+        ['rollout', 'start', 'web', '-n', ns.name, '--image', 'web:bad', '--steps', '50,100', '--interval', '2s'],
+        cwd,
+      );
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stderr, /analysis fail/);
       assert.match(r.stderr, /The canary of web was rolled back: analysis failed/);

@@ -24,10 +24,19 @@ describe('namespace watch into the rollout model (testbed)', function () {
         const s = model.summary(key);
         return s && s.available === 3 && s.pods === 3 && s.revision === '1';
       });
-      await kube.apps.patchNamespacedDeployment({ namespace: ns.name, name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      await kube.apps.patchNamespacedDeployment(
+        {
+          namespace: ns.name,
+          name: 'web',
+          body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
       await eventually('revision 2 rolled out', async () => {
         const s = model.summary(key);
-        return s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === 'web:2' && s.pods === 3;
+        return (
+          s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === 'web:2' && s.pods === 3
+        );
       });
       assert.ok(changed.includes(key));
       await kube.apps.deleteNamespacedDeployment({ namespace: ns.name, name: 'web' });

@@ -11,37 +11,98 @@ import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();
 
-function trim(o: WatchedObject & { spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } }, ns: string): WatchedObject {
+function trim(
+  o: WatchedObject & {
+    spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } };
+  },
+  ns: string,
+): WatchedObject {
   const m = o.metadata ?? {};
-  const annotations = Object.fromEntries(Object.entries(m.annotations ?? {}).filter(([k]) => k.endsWith('/revision') || k.startsWith('sandpiper.dev/')));
+  const annotations = Object.fromEntries(
+    Object.entries(m.annotations ?? {}).filter(([k]) => k.endsWith('/revision') || k.startsWith('sandpiper.dev/')),
+  );
   const status = (o.status ?? {}) as Record<string, unknown>;
-  const conditions = ((status.conditions as Array<Record<string, unknown>>) ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason }));
+  const conditions = ((status.conditions as Array<Record<string, unknown>>) ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason,
+  }));
   return {
-    metadata: { name: m.name, namespace: m.namespace === ns ? 'shop' : m.namespace, annotations, ownerReferences: (m.ownerReferences ?? []).map((r) => ({ kind: r.kind, name: r.name, controller: r.controller })) },
-    spec: o.spec?.template ? { replicas: o.spec.replicas, template: { spec: { containers: o.spec.template.spec?.containers?.map((c) => ({ name: c.name, image: c.image })) } } } : undefined,
-    status: !o.spec?.template ? undefined : { updatedReplicas: status.updatedReplicas, readyReplicas: status.readyReplicas, availableReplicas: status.availableReplicas, conditions },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace === ns ? 'shop' : m.namespace,
+      annotations,
+      ownerReferences: (m.ownerReferences ?? []).map((r) => ({ kind: r.kind, name: r.name, controller: r.controller })),
+    },
+    spec: o.spec?.template
+      ? {
+          replicas: o.spec.replicas,
+          template: {
+            spec: { containers: o.spec.template.spec?.containers?.map((c) => ({ name: c.name, image: c.image })) },
+          },
+        }
+      : undefined,
+    status: !o.spec?.template
+      ? undefined
+      : {
+          updatedReplicas: status.updatedReplicas,
+          readyReplicas: status.readyReplicas,
+          availableReplicas: status.availableReplicas,
+          conditions,
+        },
   } as WatchedObject;
 }
 
 async function main(out: string) {
   const ns = await createNamespace('record');
   const events: WatchEvent[] = [];
-  const listed = (l: { items: unknown[]; metadata?: { resourceVersion?: string } }): ListResult => ({ items: l.items as WatchedObject[], resourceVersion: l.metadata?.resourceVersion ?? '' });
-  const onEvents = (e: WatchEvent[]) => events.push(...e.map((x) => ({ ...x, object: trim(x.object as never, ns.name) })));
+  const listed = (l: { items: unknown[]; metadata?: { resourceVersion?: string } }): ListResult => ({
+    items: l.items as WatchedObject[],
+    resourceVersion: l.metadata?.resourceVersion ?? '',
+  });
+  const onEvents = (e: WatchEvent[]) =>
+    events.push(...e.map((x) => ({ ...x, object: trim(x.object as never, ns.name) })));
   const watches = [
-    new ResourceWatch(kube.config, { kind: 'Deployment', path: `/apis/apps/v1/namespaces/${ns.name}/deployments`, list: async () => listed(await kube.apps.listNamespacedDeployment({ namespace: ns.name })), onEvents }),
-    new ResourceWatch(kube.config, { kind: 'ReplicaSet', path: `/apis/apps/v1/namespaces/${ns.name}/replicasets`, list: async () => listed(await kube.apps.listNamespacedReplicaSet({ namespace: ns.name })), onEvents }),
-    new ResourceWatch(kube.config, { kind: 'Pod', path: `/api/v1/namespaces/${ns.name}/pods`, list: async () => listed(await kube.core.listNamespacedPod({ namespace: ns.name })), onEvents }),
+    new ResourceWatch(kube.config, {
+      kind: 'Deployment',
+      path: `/apis/apps/v1/namespaces/${ns.name}/deployments`,
+      list: async () => listed(await kube.apps.listNamespacedDeployment({ namespace: ns.name })),
+      onEvents,
+    }),
+    new ResourceWatch(kube.config, {
+      kind: 'ReplicaSet',
+      path: `/apis/apps/v1/namespaces/${ns.name}/replicasets`,
+      list: async () => listed(await kube.apps.listNamespacedReplicaSet({ namespace: ns.name })),
+      onEvents,
+    }),
+    new ResourceWatch(kube.config, {
+      kind: 'Pod',
+      path: `/api/v1/namespaces/${ns.name}/pods`,
+      list: async () => listed(await kube.core.listNamespacedPod({ namespace: ns.name })),
+      onEvents,
+    }),
   ];
   try {
     for (const w of watches) await w.start();
     await createService(kube, ns.name, 'web', { replicas: 2 });
     const done = async (image: string) => {
       const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
-      return d.spec?.template.spec?.containers[0].image === image && d.status?.updatedReplicas === 2 && d.status?.availableReplicas === 2 && d.status?.replicas === 2;
+      return (
+        d.spec?.template.spec?.containers[0].image === image &&
+        d.status?.updatedReplicas === 2 &&
+        d.status?.availableReplicas === 2 &&
+        d.status?.replicas === 2
+      );
     };
     await eventually('first rollout', () => done('web:1'));
-    await kube.apps.patchNamespacedDeployment({ namespace: ns.name, name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    await kube.apps.patchNamespacedDeployment(
+      {
+        namespace: ns.name,
+        name: 'web',
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
     await eventually('second rollout', () => done('web:2'));
     await new Promise((r) => setTimeout(r, 2000));
   } finally {

@@ -10,10 +10,24 @@ const REPO = path.resolve(__dirname, '../../..');
 
 function sandpiper(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, '-e', "require(process.env.SP_MAIN).main(process.argv.slice(1)).then((c) => { process.exitCode = c; })", ...args], {
-      cwd,
-      env: { ...testbedEnv(), SP_MAIN: path.join(REPO, 'src/cli/main.ts'), NODE_PATH: path.join(REPO, 'node_modules') },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(require.resolve('tsx')).href,
+        '-e',
+        'require(process.env.SP_MAIN).main(process.argv.slice(1)).then((c) => { process.exitCode = c; })',
+        ...args,
+      ],
+      {
+        cwd,
+        env: {
+          ...testbedEnv(),
+          SP_MAIN: path.join(REPO, 'src/cli/main.ts'),
+          NODE_PATH: path.join(REPO, 'node_modules'),
+        },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -28,17 +42,20 @@ describe('sandpiper sync <env> --once (CLI against the testbed)', function () {
 
   before(async () => {
     f = await SyncFixture.create('sync-cli');
-    f.write('sandpiper.yaml', [
-      'services:',
-      '  web:',
-      '    manifests: k8s/',
-      '    container: web',
-      '    sync:',
-      '      paths: [src/]',
-      '      target: /app',
-      "      reload: { command: [sh, -c, 'kill -HUP \"$(cat server.pid)\"'] }",
-      '',
-    ].join('\n'));
+    f.write(
+      'sandpiper.yaml',
+      [
+        'services:',
+        '  web:',
+        '    manifests: k8s/',
+        '    container: web',
+        '    sync:',
+        '      paths: [src/]',
+        '      target: /app',
+        '      reload: { command: [sh, -c, \'kill -HUP "$(cat server.pid)"\'] }',
+        '',
+      ].join('\n'),
+    );
     f.write('src/index.html', 'from the cli');
     f.write('src/nested/deep.txt', 'deep');
     await f.createDeployment(1);
@@ -50,7 +67,10 @@ describe('sandpiper sync <env> --once (CLI against the testbed)', function () {
   it('sends what differs, reloads, prints JSON events and exits 0', async () => {
     const r = await sandpiper(['sync', f.namespace, '--once', '--json'], f.root);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; state?: string; deployment?: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; state?: string; deployment?: string });
     assert.equal(events.find((e) => e.event === 'started')?.deployment, 'web');
     assert.equal(events.at(-1)!.event, 'done');
     const pod = [...f.pods.values()][0];

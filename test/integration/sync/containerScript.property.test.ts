@@ -7,7 +7,16 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { applyCommand, parseRefusals, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
 import { buildSyncArchive, buildUncheckedArchive, type ArchiveFile, type RawEntry } from '../../../src/core/infra/tar';
-import { BUSYBOX_IMAGE, changedPaths, docker, execIn, gnuTarDashImage, readTree, startContainer, type Node } from './containers';
+import {
+  BUSYBOX_IMAGE,
+  changedPaths,
+  docker,
+  execIn,
+  gnuTarDashImage,
+  readTree,
+  startContainer,
+  type Node,
+} from './containers';
 
 const SEEDS = Number(process.env.SANDPIPER_PROPERTY_SEEDS ?? 40);
 const FIRST = Number(process.env.SANDPIPER_PROPERTY_SEED ?? 1);
@@ -15,7 +24,11 @@ const TARGET = '/w/t';
 const OUTSIDE = '/outside';
 
 /** mulberry32: small, seedable, the same on every machine. */
-function rng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
+function rng(seed: number): {
+  int: (n: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+  chance: (p: number) => boolean;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -28,8 +41,39 @@ function rng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly
   return { int, pick: (xs) => xs[int(xs.length)], chance: (p) => next() < p };
 }
 
-const SEGMENTS = ['a', 'b', 'src', 'lib', 'x y', '-d', 'é', '日本', 'star*', 'q"t', "s'q", '$v', '1:2', '[k]', ' lead', 'tr ail', '.hidden', 'x->y'];
-const LINK_TARGETS = ['/outside', '/outside/sub', '/outside/f0.txt', '../../outside', '/', '.', '..', '/nonexistent/dir', '/w', 'a', 'src/lib'];
+const SEGMENTS = [
+  'a',
+  'b',
+  'src',
+  'lib',
+  'x y',
+  '-d',
+  'é',
+  '日本',
+  'star*',
+  'q"t',
+  "s'q",
+  '$v',
+  '1:2',
+  '[k]',
+  ' lead',
+  'tr ail',
+  '.hidden',
+  'x->y',
+];
+const LINK_TARGETS = [
+  '/outside',
+  '/outside/sub',
+  '/outside/f0.txt',
+  '../../outside',
+  '/',
+  '.',
+  '..',
+  '/nonexistent/dir',
+  '/w',
+  'a',
+  'src/lib',
+];
 
 type Tree = Map<string, Node>;
 interface Case {
@@ -39,7 +83,11 @@ interface Case {
   forged: RawEntry[];
 }
 
-const parentsOf = (p: string): string[] => p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+const parentsOf = (p: string): string[] =>
+  p
+    .split('/')
+    .slice(0, -1)
+    .map((_, i, parts) => parts.slice(0, i + 1).join('/'));
 
 function randomPath(r: ReturnType<typeof rng>, tree: Tree): string {
   const existing = [...tree.keys()];
@@ -56,7 +104,14 @@ function generate(seed: number): Case {
     if (pre.has(p) || parentsOf(p).some((d) => pre.has(d) && pre.get(d)!.type !== 'dir')) continue;
     for (const d of parentsOf(p)) pre.set(d, { type: 'dir' });
     const kind = r.int(10);
-    pre.set(p, kind < 3 ? { type: 'dir' } : kind < 6 ? { type: 'file', content: `pre ${p}` } : { type: 'link', target: pre.size && r.chance(0.2) ? r.pick([...pre.keys()]) : r.pick(LINK_TARGETS) });
+    pre.set(
+      p,
+      kind < 3
+        ? { type: 'dir' }
+        : kind < 6
+          ? { type: 'file', content: `pre ${p}` }
+          : { type: 'link', target: pre.size && r.chance(0.2) ? r.pick([...pre.keys()]) : r.pick(LINK_TARGETS) },
+    );
   }
   const files: ArchiveFile[] = [];
   const taken = new Set<string>();
@@ -70,7 +125,8 @@ function generate(seed: number): Case {
   }
   const deletions: string[] = [];
   for (let i = 0, n = r.int(5); i < n; i++) {
-    const p = r.chance(0.7) && pre.size ? r.pick([...pre.keys()]) + (r.chance(0.3) ? '/f0.txt' : '') : randomPath(r, pre);
+    const p =
+      r.chance(0.7) && pre.size ? r.pick([...pre.keys()]) + (r.chance(0.3) ? '/f0.txt' : '') : randomPath(r, pre);
     if (!taken.has(p) && !deletions.includes(p)) deletions.push(p);
   }
   const forged: RawEntry[] = [];
@@ -92,7 +148,12 @@ function generate(seed: number): Case {
     // A link to outside, then a file through it: what busybox tar would write through.
     if (forged.some((e) => e.name === 'files/evil')) forged.push({ name: 'files/evil/through.txt', content: 'pwned' });
   }
-  return { pre, files, deletions: forged.length ? [] : deletions, forged: [...new Map(forged.map((e) => [e.name, e])).values()] };
+  return {
+    pre,
+    files,
+    deletions: forged.length ? [] : deletions,
+    forged: [...new Map(forged.map((e) => [e.name, e])).values()],
+  };
 }
 
 /** What the script must do to the target, file by file (deletions first), and what it must refuse. */
@@ -145,7 +206,11 @@ async function setUp(ct: Docker.Container, pre: Tree): Promise<void> {
   await ct.putArchive(Buffer.concat(chunks), { path: '/' });
 }
 
-const show = (t: Tree): string => [...t].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${JSON.stringify(n)}`).join('\n');
+const show = (t: Tree): string =>
+  [...t]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${JSON.stringify(n)}`)
+    .join('\n');
 
 interface Counts {
   seeds: number;
@@ -168,13 +233,18 @@ async function runCase(d: Docker, image: string, seed: number, counts: Counts): 
     const outsideBefore = show(await readTree(ct, OUTSIDE));
     const changesBefore = new Set(await changedPaths(ct));
     const tar = c.forged.length
-      ? await buildUncheckedArchive([...c.files.map((f) => ({ name: `files/${f.path}`, content: f.content.toString() })), ...c.forged])
+      ? await buildUncheckedArchive([
+          ...c.files.map((f) => ({ name: `files/${f.path}`, content: f.content.toString() })),
+          ...c.forged,
+        ])
       : await buildSyncArchive(c.files, c.deletions);
     const res = await execIn(d, ct, applyCommand(TARGET, tar.length, { kind: 'none' }), tar);
     const refusals = parseRefusals(res.stderr).map((x) => x.path);
     const after = await readTree(ct, TARGET);
     if (show(await readTree(ct, OUTSIDE)) !== outsideBefore) problems.push(`${OUTSIDE} changed`);
-    const escaped = (await changedPaths(ct)).filter((p) => !changesBefore.has(p) && !/^\d:\/w\/t(\/|$)/.test(p) && p !== '2:/w' && !/^\d:\/w$/.test(p));
+    const escaped = (await changedPaths(ct)).filter(
+      (p) => !changesBefore.has(p) && !/^\d:\/w\/t(\/|$)/.test(p) && p !== '2:/w' && !/^\d:\/w$/.test(p),
+    );
     if (escaped.length) problems.push(`changed outside the target: ${escaped.join(', ')}`);
     counts.seeds++;
     counts.files += c.files.length;
@@ -184,7 +254,8 @@ async function runCase(d: Docker, image: string, seed: number, counts: Counts): 
     counts.hardLinks += c.forged.filter((e) => e.type === 'link').length;
     if (c.forged.length) {
       counts.refusedArchives++;
-      if (res.exitCode !== EXIT_REFUSED) problems.push(`forged archive: exit ${res.exitCode}, expected ${EXIT_REFUSED}`);
+      if (res.exitCode !== EXIT_REFUSED)
+        problems.push(`forged archive: exit ${res.exitCode}, expected ${EXIT_REFUSED}`);
       if (show(after) !== show(c.pre)) problems.push(`forged archive changed the target:\n${show(after)}`);
       for (const e of c.forged) {
         // GNU tar lists the raw name; busybox strips a leading / or ../ (the rest of the name is named) and says
@@ -194,19 +265,25 @@ async function runCase(d: Docker, image: string, seed: number, counts: Counts): 
           const stripped = /'([^']*)'/.exec(p)?.[1];
           return parts.some((part) => p.includes(part)) || (stripped !== undefined && e.name.startsWith(stripped));
         });
-        if (!named && e.name !== 'files/evil/through.txt') problems.push(`forged entry ${JSON.stringify(e.name)} not named`);
+        if (!named && e.name !== 'files/evil/through.txt')
+          problems.push(`forged entry ${JSON.stringify(e.name)} not named`);
       }
     } else {
       const want = expected(c);
       if (res.exitCode !== 0) problems.push(`exit ${res.exitCode}: ${res.stderr}`);
-      if (show(after) !== show(want.tree)) problems.push(`target differs\n--- got\n${show(after)}\n--- want\n${show(want.tree)}`);
+      if (show(after) !== show(want.tree))
+        problems.push(`target differs\n--- got\n${show(after)}\n--- want\n${show(want.tree)}`);
       const got = [...new Set(refusals)].sort();
       const exp = [...want.refused].sort();
-      if (JSON.stringify(got) !== JSON.stringify(exp)) problems.push(`refused ${JSON.stringify(got)}, expected ${JSON.stringify(exp)}`);
+      if (JSON.stringify(got) !== JSON.stringify(exp))
+        problems.push(`refused ${JSON.stringify(got)}, expected ${JSON.stringify(exp)}`);
       counts.refusedFiles += exp.length;
       counts.landed += c.files.filter((f) => !want.refused.has(f.path)).length;
     }
-    if (problems.length) problems.unshift(`seed ${seed} (${c.forged.length ? 'forged' : `${c.files.length} files, ${c.deletions.length} deletions`}), stderr:\n${res.stderr}\npre:\n${show(c.pre)}`);
+    if (problems.length)
+      problems.unshift(
+        `seed ${seed} (${c.forged.length ? 'forged' : `${c.files.length} files, ${c.deletions.length} deletions`}), stderr:\n${res.stderr}\npre:\n${show(c.pre)}`,
+      );
   } finally {
     await ct.remove({ force: true });
   }
@@ -223,7 +300,17 @@ describe('the sync apply script on real containers: random trees, links, odd nam
   for (const [shell, image] of shells) {
     it(`never writes outside the target, lands every carried file, names every refusal: ${shell}, ${SEEDS} seeds`, async () => {
       const img = await image();
-      const counts: Counts = { seeds: 0, files: 0, deletions: 0, preLinks: 0, forged: 0, hardLinks: 0, landed: 0, refusedFiles: 0, refusedArchives: 0 };
+      const counts: Counts = {
+        seeds: 0,
+        files: 0,
+        deletions: 0,
+        preLinks: 0,
+        forged: 0,
+        hardLinks: 0,
+        landed: 0,
+        refusedFiles: 0,
+        refusedArchives: 0,
+      };
       const failures: string[] = [];
       const started = Date.now();
       for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {

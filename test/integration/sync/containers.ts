@@ -27,7 +27,11 @@ async function hasImage(d: Docker, tag: string): Promise<boolean> {
 }
 
 /** Builds `tag` from a context of { path in context: content } unless it exists (classic builder, no registry). */
-async function buildOnce(d: Docker, tag: string, context: Record<string, { content: Buffer; mode?: number }>): Promise<void> {
+async function buildOnce(
+  d: Docker,
+  tag: string,
+  context: Record<string, { content: Buffer; mode?: number }>,
+): Promise<void> {
   if (await hasImage(d, tag)) return;
   const p = pack();
   for (const [name, f] of Object.entries(context)) p.entry({ name, mode: f.mode ?? 0o644 }, f.content);
@@ -55,7 +59,9 @@ export async function gnuTarDashImage(d: Docker): Promise<string> {
     for (const m of execFileSync('ldd', [bin], { encoding: 'utf8' }).matchAll(/(\/\S+)\s+\(0x/g)) add(m[1]);
   }
   files['rootfs/bin/sh'] = files['rootfs/bin/dash'];
-  files.Dockerfile = { content: Buffer.from('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/bin/sleep", "3600"]\n') };
+  files.Dockerfile = {
+    content: Buffer.from('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/bin/sleep", "3600"]\n'),
+  };
   await buildOnce(d, GNU_DASH_IMAGE, files);
   return GNU_DASH_IMAGE;
 }
@@ -78,7 +84,11 @@ export async function toollessImage(d: Docker): Promise<string> {
 }
 
 export async function startContainer(d: Docker, image: string): Promise<Docker.Container> {
-  const c = await d.createContainer({ Image: image, Cmd: image === BUSYBOX_IMAGE ? ['sleep', '3600'] : undefined, NetworkDisabled: true });
+  const c = await d.createContainer({
+    Image: image,
+    Cmd: image === BUSYBOX_IMAGE ? ['sleep', '3600'] : undefined,
+    NetworkDisabled: true,
+  });
   await c.start();
   return c;
 }
@@ -109,10 +119,18 @@ export async function execIn(d: Docker, c: Docker.Container, cmd: string[], stdi
     stream.on('close', resolve);
   });
   const info = await ex.inspect();
-  return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return {
+    exitCode: info.ExitCode ?? -1,
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
 }
 
-export type Node = { type: 'dir' } | { type: 'file'; content: string } | { type: 'link'; target: string } | { type: 'other'; kind: string };
+export type Node =
+  | { type: 'dir' }
+  | { type: 'file'; content: string }
+  | { type: 'link'; target: string }
+  | { type: 'other'; kind: string };
 
 /** Everything under `dir` in the container, by path relative to it (read with docker's archive API, no tools). */
 export async function readTree(c: Docker.Container, dir: string): Promise<Map<string, Node>> {

@@ -35,14 +35,21 @@ describe('a full sync with odd names and a symlink already in the pod (testbed)'
 
     const failed = new Map<string, string>();
     const logs: string[] = [];
-    engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service: f.service(), maxAttempts: 3 });
+    engine = new SyncEngine({
+      kube: f.kube,
+      namespace: f.namespace,
+      configRoot: f.root,
+      service: f.service(),
+      maxAttempts: 3,
+    });
     engine.on('file', (local, _remote, state, detail) => {
       if (state === 'failed') failed.set(local, detail ?? '');
     });
     engine.on('log', (l) => logs.push(l));
     await engine.start();
     const deadline = Date.now() + 60_000;
-    while (!fs.existsSync(path.join(bound.dir, 'app/sub/b.txt')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!fs.existsSync(path.join(bound.dir, 'app/sub/b.txt')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     await engine.idle();
 
     assert.equal(fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8'), 'hello', logs.join('\n'));
@@ -50,8 +57,15 @@ describe('a full sync with odd names and a symlink already in the pod (testbed)'
     assert.match(failed.get(weird) ?? '', /not synced: its name has a backslash/);
     assert.match(failed.get(tab) ?? '', /not synced: its name has a control character/);
     assert.match(failed.get(behindLink) ?? '', /the container refused it: linked is a symbolic link/);
-    assert.ok(logs.some((l) => l.includes('not synced "weird\\name.txt": its name has a backslash')), logs.join('\n'));
-    assert.equal(fs.readFileSync(path.join(outside, 'keep.txt'), 'utf8'), 'outside', 'nothing written through the link');
+    assert.ok(
+      logs.some((l) => l.includes('not synced "weird\\name.txt": its name has a backslash')),
+      logs.join('\n'),
+    );
+    assert.equal(
+      fs.readFileSync(path.join(outside, 'keep.txt'), 'utf8'),
+      'outside',
+      'nothing written through the link',
+    );
     assert.equal(fs.existsSync(path.join(bound.dir, 'app/weird\\name.txt')), false);
     assert.notEqual(engine.status.state, 'error', 'a skipped file does not put the sync in error');
   });

@@ -21,7 +21,13 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     const [pod] = await f.readyPods(1);
     await f.bind(pod);
     const service = f.service();
-    session = new SyncSession({ kube: f.kube, namespace: f.namespace, config: f.config(service), service, log: (l) => log.push(l) });
+    session = new SyncSession({
+      kube: f.kube,
+      namespace: f.namespace,
+      config: f.config(service),
+      service,
+      log: (l) => log.push(l),
+    });
     await session.start();
     await session.idle();
   });
@@ -34,9 +40,16 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
 
   it('a Dockerfile change builds the image, pushes it to the registry and rolls the Deployment out; sync resumes on the new pod', async () => {
     const before = (await f.readyPods(1))[0];
-    const dockerfile = f.write('Dockerfile', `FROM sandpiper/busybox:latest\nCOPY src/ /app/\nENV REBUILT=${Date.now()}\n`);
+    const dockerfile = f.write(
+      'Dockerfile',
+      `FROM sandpiper/busybox:latest\nCOPY src/ /app/\nENV REBUILT=${Date.now()}\n`,
+    );
     session.engine.notify({ local: dockerfile, kind: 'change' });
-    await eventually('the rebuild', () => log.some((l) => l.startsWith('rolled out') || l.startsWith('rebuild failed')), 240_000);
+    await eventually(
+      'the rebuild',
+      () => log.some((l) => l.startsWith('rolled out') || l.startsWith('rebuild failed')),
+      240_000,
+    );
     assert.ok(!log.some((l) => l.startsWith('rebuild failed')), log.join('\n'));
 
     const d = await f.kube.apps.readNamespacedDeployment({ name: 'web', namespace: f.namespace });
@@ -44,7 +57,10 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     const registry = loadTestbed().registry;
     assert.match(image, new RegExp(`^${registry.replace(/[.]/g, '\\.')}/web(:sp-[a-z0-9]+)?(@sha256:[0-9a-f]{64})?$`));
     const tags = (await (await fetch(`http://${registry}/v2/web/tags/list`)).json()) as { tags: string[] };
-    assert.ok(tags.tags.some((t) => t.startsWith('sp-')), JSON.stringify(tags));
+    assert.ok(
+      tags.tags.some((t) => t.startsWith('sp-')),
+      JSON.stringify(tags),
+    );
 
     // The rollout replaced the pod; the new one gets a full sync once its exec is bound.
     const [after] = await f.readyPods(1);
@@ -52,7 +68,13 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     const bound = await f.bind(after);
     f.write('src/index.html', 'after');
     session.engine.notify({ local: path.join(f.root, 'src/index.html'), kind: 'change' });
-    await eventually('sync on the new pod', () => fs.existsSync(path.join(bound.dir, 'app/index.html')) && fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after', 60_000);
+    await eventually(
+      'sync on the new pod',
+      () =>
+        fs.existsSync(path.join(bound.dir, 'app/index.html')) &&
+        fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8') === 'after',
+      60_000,
+    );
     await session.idle();
     assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'after' }, log.join('\n'));
   });

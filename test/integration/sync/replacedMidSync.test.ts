@@ -28,22 +28,32 @@ describe('a pod replaced in the middle of a sync (testbed)', function () {
 
   it('ends with the replacement holding every file, the old pod forgotten', async () => {
     const [victim] = await f.readyPods(1);
-    for (let i = 0; i < 2000; i++) engine.notify({ local: f.write(`src/bulk/d${i % 20}/f${i}.txt`, `bulk ${i}`), kind: 'change' });
+    for (let i = 0; i < 2000; i++)
+      engine.notify({ local: f.write(`src/bulk/d${i % 20}/f${i}.txt`, `bulk ${i}`), kind: 'change' });
     await sleep(60);
     await f.kube.core.deleteNamespacedPod({ name: victim, namespace: f.namespace, gracePeriodSeconds: 0 });
     let fresh = '';
-    await eventually('the replacement pod', async () => {
-      fresh = (await f.readyPods(1).catch(() => [] as string[])).find((p) => p !== victim) ?? '';
-      return !!fresh;
-    }, 150_000);
+    await eventually(
+      'the replacement pod',
+      async () => {
+        fresh = (await f.readyPods(1).catch(() => [] as string[])).find((p) => p !== victim) ?? '';
+        return !!fresh;
+      },
+      150_000,
+    );
     const bound = await f.bind(fresh);
     const dir = path.join(bound.dir, 'app/bulk');
-    const count = (): number => (fs.existsSync(dir) ? fs.readdirSync(dir).reduce((n, d) => n + fs.readdirSync(path.join(dir, d)).length, 0) : 0);
+    const count = (): number =>
+      fs.existsSync(dir) ? fs.readdirSync(dir).reduce((n, d) => n + fs.readdirSync(path.join(dir, d)).length, 0) : 0;
     await eventually('all 2000 files on the replacement', () => count() === 2000, 90_000);
     await engine.idle();
     assert.equal(fs.readFileSync(path.join(dir, 'd13/f1993.txt'), 'utf8'), 'bulk 1993');
     assert.equal(fs.readFileSync(path.join(bound.dir, 'app/index.html'), 'utf8'), 'v0');
-    assert.deepEqual(fs.readdirSync(path.join(bound.dir, 'app')).filter((n) => n.startsWith('.sandpiper-sync')), [], 'no staging folder left');
+    assert.deepEqual(
+      fs.readdirSync(path.join(bound.dir, 'app')).filter((n) => n.startsWith('.sandpiper-sync')),
+      [],
+      'no staging folder left',
+    );
     assert.equal(engine.status.pods, 1);
     assert.equal(engine.status.state, 'idle');
   });

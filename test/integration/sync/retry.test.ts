@@ -32,9 +32,16 @@ describe('a failed exec is retried with backoff and reported, never dropped (tes
     await engine.start();
     // The pod has no exec binding yet: kwok refuses every exec into it.
     engine.notify({ local: f.write('src/late.txt', 'delivered late'), kind: 'change' });
-    await eventually('the failure to be reported', () => states.includes('failed') && engine.status.state === 'error', 30_000);
+    await eventually(
+      'the failure to be reported',
+      () => states.includes('failed') && engine.status.state === 'error',
+      30_000,
+    );
     assert.match(engine.status.error ?? '', /.+/);
-    assert.ok(logs.some((l) => /retrying in \d+ ms/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /retrying in \d+ ms/.test(l)),
+      logs.join('\n'),
+    );
 
     const bound = await f.bind(pod);
     await eventually('the retried batch', () => states.at(-1) === 'synced', 60_000);

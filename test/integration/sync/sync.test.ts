@@ -31,7 +31,11 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service: f.service() });
     engine.on('file', (local, _remote, state) => states.set(path.relative(f.root, local), state));
     await engine.start();
-    await eventually('the initial full sync', () => pods.every((p) => fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/index.html'))), 60_000);
+    await eventually(
+      'the initial full sync',
+      () => pods.every((p) => fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/index.html'))),
+      60_000,
+    );
     await engine.idle();
     // The initial sync sent only the differences: the identical file was not rewritten (same inode).
     assert.equal(fs.statSync(path.join(first.dir, 'app/same.txt')).ino, sameInode, 'an identical file was sent again');
@@ -80,7 +84,8 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
   });
 
   it('1,000 files changed at once arrive complete', async () => {
-    for (let i = 0; i < 1000; i++) engine.notify({ local: f.write(`src/many/d${i % 10}/f${i}.txt`, `file ${i}`), kind: 'change' });
+    for (let i = 0; i < 1000; i++)
+      engine.notify({ local: f.write(`src/many/d${i % 10}/f${i}.txt`, `file ${i}`), kind: 'change' });
     await engine.idle();
     for (const p of pods) {
       const dir = path.join(f.pods.get(p)!.dir, 'app/many');
@@ -119,8 +124,18 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
   for (const name of ['files/../../escape.txt', '/tmp/sandpiper-abs-escape.txt']) {
     it(`the container refuses a tar entry ${name} and writes nothing outside the target`, async () => {
       const pod = f.pods.get(pods[0])!;
-      const tar = await buildUncheckedArchive([{ name: 'files/inside.txt', content: 'x' }, { name, content: 'escaped' }]);
-      const r = await execInPod(f.kube, { namespace: f.namespace, pod: pod.name, container: 'web', command: applyCommand('/app', tar.length, { kind: 'none' }), stdin: tar, timeoutMs: 30_000 });
+      const tar = await buildUncheckedArchive([
+        { name: 'files/inside.txt', content: 'x' },
+        { name, content: 'escaped' },
+      ]);
+      const r = await execInPod(f.kube, {
+        namespace: f.namespace,
+        pod: pod.name,
+        container: 'web',
+        command: applyCommand('/app', tar.length, { kind: 'none' }),
+        stdin: tar,
+        timeoutMs: 30_000,
+      });
       assert.equal(r.exitCode, EXIT_REFUSED, r.stderr);
       assert.equal(fs.existsSync(path.join(pod.dir, 'escape.txt')), false);
       assert.equal(fs.existsSync(path.join(f.podsDir, 'escape.txt')), false);
@@ -139,7 +154,7 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     const reader = (async () => {
       while (reading) {
         const b = fs.readFileSync(target);
-        seen.add(b.length === size && (b.every((x) => x === b[0])) ? String.fromCharCode(b[0]) : `torn(${b.length})`);
+        seen.add(b.length === size && b.every((x) => x === b[0]) ? String.fromCharCode(b[0]) : `torn(${b.length})`);
         await new Promise((r) => setImmediate(r));
       }
     })();
@@ -147,7 +162,10 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     await engine.idle();
     reading = false;
     await reader;
-    assert.deepEqual([...seen].filter((s) => s.startsWith('torn')), []);
+    assert.deepEqual(
+      [...seen].filter((s) => s.startsWith('torn')),
+      [],
+    );
     assert.equal(fs.readFileSync(target)[0], 'b'.charCodeAt(0));
   });
 
@@ -155,14 +173,22 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     const victim = pods[1];
     await f.kube.core.deleteNamespacedPod({ name: victim, namespace: f.namespace, gracePeriodSeconds: 0 });
     let fresh = '';
-    await eventually('a replacement pod', async () => {
-      const now = await f.readyPods(2, 60_000).catch(() => []);
-      fresh = now.find((p) => !pods.includes(p)) ?? '';
-      return !!fresh;
-    }, 60_000);
+    await eventually(
+      'a replacement pod',
+      async () => {
+        const now = await f.readyPods(2, 60_000).catch(() => []);
+        fresh = now.find((p) => !pods.includes(p)) ?? '';
+        return !!fresh;
+      },
+      60_000,
+    );
     // The engine already tries it; its exec works once the pod is bound to a folder. Failed tries are retried.
     const bound = await f.bind(fresh);
-    await eventually('the full sync of the new pod', () => fs.existsSync(path.join(bound.dir, 'app/many/d3/f993.txt')), 60_000);
+    await eventually(
+      'the full sync of the new pod',
+      () => fs.existsSync(path.join(bound.dir, 'app/many/d3/f993.txt')),
+      60_000,
+    );
     await engine.idle();
     assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'v1' });
     assert.equal(engine.status.pods, 2);

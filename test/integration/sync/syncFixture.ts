@@ -65,7 +65,16 @@ export class SyncFixture {
   }
 
   config(service: ServiceConfig): SandpiperConfig {
-    return { root: this.root, baseline: 'staging', ttlMs: 3_600_000, clusterDomain: 'cluster.local', registry: loadTestbed().registry, copySecrets: false, github: { maxReviewers: 3 }, services: { [service.name]: service } };
+    return {
+      root: this.root,
+      baseline: 'staging',
+      ttlMs: 3_600_000,
+      clusterDomain: 'cluster.local',
+      registry: loadTestbed().registry,
+      copySecrets: false,
+      github: { maxReviewers: 3 },
+      services: { [service.name]: service },
+    };
   }
 
   async createDeployment(replicas: number, image = 'sandpiper/busybox:latest'): Promise<void> {
@@ -87,7 +96,11 @@ export class SyncFixture {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const list = await this.kube.core.listNamespacedPod({ namespace: this.namespace, labelSelector: 'app=web' });
-      const ready = list.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const ready = list.items.filter(
+        (p) =>
+          !p.metadata?.deletionTimestamp &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
       if (ready.length === count) return ready.map((p) => p.metadata!.name!).sort();
       if (Date.now() > deadline) throw new Error(`expected ${count} ready pods, have ${ready.length}`);
       await sleep(250);

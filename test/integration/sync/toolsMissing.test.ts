@@ -22,13 +22,19 @@ describe('a container without the tools the sync needs gets one clear message, n
 
     it('names the missing /bin/sh and what to do, for the listing and for the apply', async () => {
       ct = await startContainer(d, await toollessImage(d));
-      const tar = await buildSyncArchive([{ path: 'a.txt', content: Buffer.from('a'), mode: 0o644, mtime: new Date() }], []);
+      const tar = await buildSyncArchive(
+        [{ path: 'a.txt', content: Buffer.from('a'), mode: 0o644, mtime: new Date() }],
+        [],
+      );
       for (const cmd of [hashCommand('/app'), applyCommand('/app', tar.length, { kind: 'none' })]) {
         const res = await execIn(d, ct, cmd, cmd === hashCommand('/app') ? undefined : tar);
         const err = scriptFailure(res, 'web-1', 'web', 'Sync into pod');
         assert.ok(err instanceof SandpiperError);
         assert.equal(err.code, 'sync-tools-missing', `${res.exitCode} ${res.stdout} ${res.stderr}`);
-        assert.match(err.message, /container web of pod web-1: it has no \/bin\/sh to run the sync\. Use a base image with busybox, or point image\.build at a dev stage/);
+        assert.match(
+          err.message,
+          /container web of pod web-1: it has no \/bin\/sh to run the sync\. Use a base image with busybox, or point image\.build at a dev stage/,
+        );
         assert.match(err.hint ?? '', /The runtime said: .*"sh": executable file not found/);
       }
     });
@@ -66,7 +72,10 @@ describe('a container without the tools the sync needs gets one clear message, n
       const deadline = Date.now() + 60_000;
       while (engine.status.state !== 'error' && Date.now() < deadline) await sleep(100);
       assert.equal(engine.status.state, 'error', logs.join('\n'));
-      assert.match(engine.status.error ?? '', /it has no find, md5sum\. Use a base image with busybox, or point image\.build at a dev stage/);
+      assert.match(
+        engine.status.error ?? '',
+        /it has no find, md5sum\. Use a base image with busybox, or point image\.build at a dev stage/,
+      );
 
       // A save afterwards is reported at once with the same message, without another exec.
       engine.notify({ local: f.write('src/b.txt', 'b'), kind: 'change' });
@@ -76,7 +85,10 @@ describe('a container without the tools the sync needs gets one clear message, n
       assert.equal(attempts.length, 1, logs.join('\n'));
       assert.match(attempts[0], /giving up/);
       assert.ok(!logs.some((l) => /retrying in/.test(l)), logs.join('\n'));
-      assert.ok(failed.some((x) => /^b\.txt: .*has no find, md5sum/.test(x)), failed.join('\n'));
+      assert.ok(
+        failed.some((x) => /^b\.txt: .*has no find, md5sum/.test(x)),
+        failed.join('\n'),
+      );
       assert.equal(engine.status.state, 'error');
     });
   });

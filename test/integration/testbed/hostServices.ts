@@ -35,9 +35,14 @@ export async function untar(archive: NodeJS.ReadableStream): Promise<Map<string,
 }
 
 /** Waits for a docker progress stream (build, push) to end; rejects with the daemon's error message if it reported one. */
-export async function dockerProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<Array<Record<string, unknown>>> {
+export async function dockerProgress(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+): Promise<Array<Record<string, unknown>>> {
   const events = await new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
-    docker.modem.followProgress(stream, (err: Error | null, out: Array<Record<string, unknown>>) => (err ? reject(err) : resolve(out))),
+    docker.modem.followProgress(stream, (err: Error | null, out: Array<Record<string, unknown>>) =>
+      err ? reject(err) : resolve(out),
+    ),
   );
   const failed = events.find((e) => e.error || e.errorDetail);
   if (failed) throw new Error(`docker reported: ${String(failed.error ?? JSON.stringify(failed.errorDetail))}`);
@@ -54,7 +59,9 @@ export class GaugeEndpoint {
       return;
     }
     res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end(`# HELP ${this.metric} Set by the testbed self-test.\n# TYPE ${this.metric} gauge\n${this.metric} ${this.value}\n`);
+    res.end(
+      `# HELP ${this.metric} Set by the testbed self-test.\n# TYPE ${this.metric} gauge\n${this.metric} ${this.value}\n`,
+    );
   });
 
   constructor(readonly metric: string) {}

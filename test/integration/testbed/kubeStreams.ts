@@ -15,18 +15,34 @@ export interface ExecOutcome {
  * Runs `command` in the pod with `stdin` written to it. kwok never closes the exec's stdin, so the command
  * must read exactly as many bytes as it is given; the exec ends when the command exits (its Status arrives).
  */
-export async function execWithStdin(namespace: string, pod: string, command: string[], stdin: Buffer, timeoutMs = 30_000): Promise<ExecOutcome> {
+export async function execWithStdin(
+  namespace: string,
+  pod: string,
+  command: string[],
+  stdin: Buffer,
+  timeoutMs = 30_000,
+): Promise<ExecOutcome> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const input = new PassThrough();
   let socket: { close(): void } | undefined;
   try {
     return await new Promise<ExecOutcome>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`exec ${command.join(' ')} gave no status within ${timeoutMs} ms (stdout ${Buffer.concat(out).length} bytes)`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `exec ${command.join(' ')} gave no status within ${timeoutMs} ms (stdout ${Buffer.concat(out).length} bytes)`,
+            ),
+          ),
+        timeoutMs,
+      );
       const onStatus = (status: V1Status): void => {
         clearTimeout(timer);
         // The status can overtake the last stdout frame by a tick; let the stream drain first.
-        setImmediate(() => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+        setImmediate(() =>
+          resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }),
+        );
       };
       new Exec(kubeConfig())
         .exec(namespace, pod, 'app', command, sink(out), sink(err), input, false, onStatus)
@@ -55,7 +71,11 @@ function sink(into: Buffer[]): Writable {
 }
 
 /** A followed `kubectl logs -f`: `text()` is everything received so far; `stop()` ends the stream. */
-export async function followLogs(namespace: string, pod: string, container: string): Promise<{ text(): string; stop(): void }> {
+export async function followLogs(
+  namespace: string,
+  pod: string,
+  container: string,
+): Promise<{ text(): string; stop(): void }> {
   let received = '';
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -71,7 +91,11 @@ export async function followLogs(namespace: string, pod: string, container: stri
  * A local TCP server whose every connection is carried to `podPort` of the pod by client-node's PortForward
  * (one websocket per connection, as kubectl does).
  */
-export async function forwardToPod(namespace: string, pod: string, podPort: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function forwardToPod(
+  namespace: string,
+  pod: string,
+  podPort: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const forward = new PortForward(kubeConfig(), true);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {

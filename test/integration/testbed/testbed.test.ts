@@ -11,13 +11,28 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import {
-  addPrometheusTarget, createNamespace, execIntoDir, loadTestbed, logsFrom, portForwardTo, testbedEnv, writeCriLogLine,
+  addPrometheusTarget,
+  createNamespace,
+  execIntoDir,
+  loadTestbed,
+  logsFrom,
+  portForwardTo,
+  testbedEnv,
+  writeCriLogLine,
 } from '../../support/testbed';
 import { GaugeEndpoint, dockerClient, dockerProgress, tarOf, untar } from './hostServices';
 import { execWithStdin, followLogs, forwardToPod } from './kubeStreams';
 import { eventually } from '../../support/wait';
 import {
-  appsApi, createDeployment, createReadyPod, deployment, isReady, podsOf, replicaSetsOf, rolloutComplete, waitForDefaultServiceAccount,
+  appsApi,
+  createDeployment,
+  createReadyPod,
+  deployment,
+  isReady,
+  podsOf,
+  replicaSetsOf,
+  rolloutComplete,
+  waitForDefaultServiceAccount,
 } from './workloads';
 
 const run = promisify(execFile);
@@ -41,26 +56,44 @@ describe('testbed', function () {
   afterEach(async () => {
     const todo = cleanups.reverse();
     cleanups = [];
-    for (const fn of todo) await Promise.resolve().then(fn).catch((e: unknown) => console.warn(`cleanup failed: ${String(e)}`));
+    for (const fn of todo)
+      await Promise.resolve()
+        .then(fn)
+        .catch((e: unknown) => console.warn(`cleanup failed: ${String(e)}`));
   });
 
   it('scales a Deployment from 1 to 3 Ready pods', async () => {
     const ns = await namespace('tb-scale');
     await createDeployment(ns, deployment('web', 'sandpiper/busybox:latest', 1));
-    await eventually('1 ready replica', async () => (await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' })).status?.readyReplicas === 1, 30_000);
-
-    await appsApi().patchNamespacedDeploymentScale(
-      { namespace: ns, name: 'web', body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] },
+    await eventually(
+      '1 ready replica',
+      async () =>
+        (await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' })).status?.readyReplicas === 1,
+      30_000,
     );
-    const pods = await eventually('3 Running+Ready pods', async () => {
-      const p = await podsOf(ns, 'web');
-      return p.length === 3 && p.every(isReady) ? p : undefined;
-    }, 30_000);
+
+    await appsApi().patchNamespacedDeploymentScale({
+      namespace: ns,
+      name: 'web',
+      body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+    });
+    const pods = await eventually(
+      '3 Running+Ready pods',
+      async () => {
+        const p = await podsOf(ns, 'web');
+        return p.length === 3 && p.every(isReady) ? p : undefined;
+      },
+      30_000,
+    );
     assert.equal(new Set(pods.map((p) => p.metadata?.name)).size, 3);
-    const d = await eventually('readyReplicas 3', async () => {
-      const dep = await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' });
-      return dep.status?.readyReplicas === 3 ? dep : undefined;
-    }, 30_000);
+    const d = await eventually(
+      'readyReplicas 3',
+      async () => {
+        const dep = await appsApi().readNamespacedDeployment({ namespace: ns, name: 'web' });
+        return dep.status?.readyReplicas === 3 ? dep : undefined;
+      },
+      30_000,
+    );
     assert.equal(d.spec?.replicas, 3);
     assert.equal(d.status?.availableReplicas, 3);
   });
@@ -68,34 +101,52 @@ describe('testbed', function () {
   it('completes a rollout to a new image the way `kubectl rollout status` sees it', async () => {
     const ns = await namespace('tb-rollout');
     await createDeployment(ns, deployment('api', 'sandpiper/busybox:latest', 2));
-    await eventually('first rollout complete', async () => rolloutComplete(await appsApi().readNamespacedDeployment({ namespace: ns, name: 'api' })), 30_000);
+    await eventually(
+      'first rollout complete',
+      async () => rolloutComplete(await appsApi().readNamespacedDeployment({ namespace: ns, name: 'api' })),
+      30_000,
+    );
 
     await appsApi().patchNamespacedDeployment({
       namespace: ns,
       name: 'api',
       body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'sandpiper/busybox:v2' }],
     });
-    const { stdout } = await run(path.join(loadTestbed().binDir, 'kubectl'), ['rollout', 'status', `deployment/api`, '-n', ns, '--timeout=90s'], {
-      env: testbedEnv(),
-      timeout: 100_000,
-    });
+    const { stdout } = await run(
+      path.join(loadTestbed().binDir, 'kubectl'),
+      ['rollout', 'status', `deployment/api`, '-n', ns, '--timeout=90s'],
+      {
+        env: testbedEnv(),
+        timeout: 100_000,
+      },
+    );
     assert.match(stdout, /successfully rolled out/);
 
     const d = await appsApi().readNamespacedDeployment({ namespace: ns, name: 'api' });
-    assert.ok((d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? Infinity), 'observedGeneration ≥ generation');
+    assert.ok(
+      (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? Infinity),
+      'observedGeneration ≥ generation',
+    );
     assert.equal(d.status?.updatedReplicas, 2);
     assert.equal(d.status?.availableReplicas, 2);
     assert.equal(d.status?.replicas, 2);
-    const sets = await eventually('old ReplicaSet scaled to 0', async () => {
-      const rs = await replicaSetsOf(ns, 'api');
-      const old = rs.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:latest');
-      return old && old.spec?.replicas === 0 && (old.status?.replicas ?? 0) === 0 ? rs : undefined;
-    }, 30_000);
+    const sets = await eventually(
+      'old ReplicaSet scaled to 0',
+      async () => {
+        const rs = await replicaSetsOf(ns, 'api');
+        const old = rs.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:latest');
+        return old && old.spec?.replicas === 0 && (old.status?.replicas ?? 0) === 0 ? rs : undefined;
+      },
+      30_000,
+    );
     assert.equal(sets.length, 2);
     const current = sets.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:v2');
     assert.equal(current?.status?.readyReplicas, 2);
     const pods = await podsOf(ns, 'api');
-    assert.deepEqual(pods.map((p) => p.spec?.containers[0].image), ['sandpiper/busybox:v2', 'sandpiper/busybox:v2']);
+    assert.deepEqual(
+      pods.map((p) => p.spec?.containers[0].image),
+      ['sandpiper/busybox:v2', 'sandpiper/busybox:v2'],
+    );
   });
 
   it('round-trips bytes and a tar stream through exec stdin', async () => {
@@ -134,7 +185,11 @@ describe('testbed', function () {
 
     const follow = await followLogs(ns, 'talker', 'app');
     later(() => follow.stop());
-    await eventually('the line written before the follow', async () => follow.text().includes('before the follow'), 30_000);
+    await eventually(
+      'the line written before the follow',
+      async () => follow.text().includes('before the follow'),
+      30_000,
+    );
     const marks = [1, 2, 3].map((i) => `appended later #${i} ${randomBytes(4).toString('hex')}`);
     for (const m of marks) {
       writeCriLogLine(file, m);
@@ -155,10 +210,18 @@ describe('testbed', function () {
 
     const local = await forwardToPod(ns, 'web', 8080);
     later(() => local.close());
-    const body = await eventually('a forwarded response', async () => {
-      const res = await fetch(`http://127.0.0.1:${local.port}/ping`, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
-      return res.ok ? res.text() : undefined;
-    }, 30_000, 500);
+    const body = await eventually(
+      'a forwarded response',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${local.port}/ping`, {
+          signal: AbortSignal.timeout(5000),
+          headers: { connection: 'close' },
+        });
+        return res.ok ? res.text() : undefined;
+      },
+      30_000,
+      500,
+    );
     assert.equal(body, `pong ${token} /ping`);
   });
 
@@ -168,9 +231,15 @@ describe('testbed', function () {
     const tag = `t${randomBytes(4).toString('hex')}`;
     const repo = `${registry}/testbed-selftest/hello`;
     const content = `hello ${tag}\n`;
-    const context = await tarOf({ Dockerfile: 'FROM sandpiper/busybox:latest\nCOPY hello.txt /hello.txt\n', 'hello.txt': content });
+    const context = await tarOf({
+      Dockerfile: 'FROM sandpiper/busybox:latest\nCOPY hello.txt /hello.txt\n',
+      'hello.txt': content,
+    });
     // version '1' is the classic builder (the testbed's dockerd has no BuildKit session for dockerode).
-    await dockerProgress(docker, await docker.buildImage(Readable.from([context]), { t: `${repo}:${tag}`, version: '1' }));
+    await dockerProgress(
+      docker,
+      await docker.buildImage(Readable.from([context]), { t: `${repo}:${tag}`, version: '1' }),
+    );
 
     const container = await docker.createContainer({ Image: `${repo}:${tag}`, Cmd: ['true'] });
     later(() => container.remove({ force: true }));
@@ -180,7 +249,9 @@ describe('testbed', function () {
     await dockerProgress(docker, await docker.getImage(repo).push({ tag, authconfig: { serveraddress: registry } }));
     const catalog = (await (await fetch(`http://${registry}/v2/_catalog`)).json()) as { repositories: string[] };
     assert.ok(catalog.repositories.includes('testbed-selftest/hello'), JSON.stringify(catalog));
-    const tags = (await (await fetch(`http://${registry}/v2/testbed-selftest/hello/tags/list`)).json()) as { tags: string[] };
+    const tags = (await (await fetch(`http://${registry}/v2/testbed-selftest/hello/tags/list`)).json()) as {
+      tags: string[];
+    };
     assert.ok(tags.tags.includes(tag), JSON.stringify(tags));
   });
 
@@ -204,7 +275,14 @@ describe('testbed', function () {
     // Two values in turn: the second proves Prometheus keeps scraping the live endpoint, not one stale sample.
     for (const value of [42, 1337]) {
       gauge.value = value;
-      assert.equal(await eventually(`${gauge.metric} = ${value}`, async () => ((await query()) === String(value) ? String(value) : undefined), 30_000), String(value));
+      assert.equal(
+        await eventually(
+          `${gauge.metric} = ${value}`,
+          async () => ((await query()) === String(value) ? String(value) : undefined),
+          30_000,
+        ),
+        String(value),
+      );
     }
   });
 });

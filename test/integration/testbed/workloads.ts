@@ -25,7 +25,11 @@ export function deployment(name: string, image: string, replicas: number): V1Dep
 
 /** A fresh namespace gets its `default` ServiceAccount a moment after creation; pods are refused until then. */
 export async function waitForDefaultServiceAccount(namespace: string): Promise<void> {
-  await eventually(`ServiceAccount default in ${namespace}`, async () => Boolean(await coreApi().readNamespacedServiceAccount({ namespace, name: 'default' })), 30_000);
+  await eventually(
+    `ServiceAccount default in ${namespace}`,
+    async () => Boolean(await coreApi().readNamespacedServiceAccount({ namespace, name: 'default' })),
+    30_000,
+  );
 }
 
 export async function createDeployment(namespace: string, body: V1Deployment): Promise<void> {
@@ -33,7 +37,10 @@ export async function createDeployment(namespace: string, body: V1Deployment): P
 }
 
 export function isReady(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    pod.status?.phase === 'Running' &&
+    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** Pods of the deployment that are not being deleted. */
@@ -63,7 +70,14 @@ export async function createReadyPod(namespace: string, name: string, nodeName: 
   await waitForDefaultServiceAccount(namespace);
   await coreApi().createNamespacedPod({
     namespace,
-    body: { metadata: { name, labels: { app: name } }, spec: { nodeName, containers: [{ name: 'app', image: 'sandpiper/busybox:latest' }] } },
+    body: {
+      metadata: { name, labels: { app: name } },
+      spec: { nodeName, containers: [{ name: 'app', image: 'sandpiper/busybox:latest' }] },
+    },
   });
-  await eventually(`pod ${name} Ready`, async () => isReady(await coreApi().readNamespacedPod({ namespace, name })), 30_000);
+  await eventually(
+    `pod ${name} Ready`,
+    async () => isReady(await coreApi().readNamespacedPod({ namespace, name })),
+    30_000,
+  );
 }

@@ -20,7 +20,10 @@ function notFound(name: string): ApiException<unknown> {
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -72,7 +75,8 @@ export class FakeCluster {
   private replace<T extends Obj>(store: Map<string, T>, name: string, body: T): T {
     const existing = store.get(name);
     if (!existing) throw notFound(name);
-    if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== existing.metadata?.resourceVersion) throw conflict();
+    if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== existing.metadata?.resourceVersion)
+      throw conflict();
     const saved = this.stamp(body);
     store.set(name, saved);
     return structuredClone(saved);
@@ -135,7 +139,10 @@ export class FakeCluster {
       if (!d) throw notFound(p.name);
       const rv = p.body.metadata?.resourceVersion;
       if (rv && rv !== d.metadata?.resourceVersion) throw conflict();
-      const patched = mergePatch(d, { ...p.body, metadata: { ...p.body.metadata, resourceVersion: null } }) as V1Deployment;
+      const patched = mergePatch(d, {
+        ...p.body,
+        metadata: { ...p.body.metadata, resourceVersion: null },
+      }) as V1Deployment;
       this.deployments.set(p.name, this.stamp(patched));
       return structuredClone(this.deployments.get(p.name)!);
     },

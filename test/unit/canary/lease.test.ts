@@ -8,7 +8,10 @@ const NAME = leaseName('web');
 
 function lease(holder: string, renewedAgoMs: number, durationSeconds = 15) {
   const at = new Date(Date.now() - renewedAgoMs);
-  return { metadata: { name: NAME }, spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: at, renewTime: at } };
+  return {
+    metadata: { name: NAME },
+    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: at, renewTime: at },
+  };
 }
 
 describe('canary lease (in-memory API)', function () {
@@ -18,7 +21,11 @@ describe('canary lease (in-memory API)', function () {
     for (const l of held.splice(0)) await l.release();
   });
 
-  async function acquire(api: FakeCluster, holder = 'driver-a', extra: { retryMs?: number; onRetry?: (e: unknown, n: number) => void } = {}) {
+  async function acquire(
+    api: FakeCluster,
+    holder = 'driver-a',
+    extra: { retryMs?: number; onRetry?: (e: unknown, n: number) => void } = {},
+  ) {
     const l = await CanaryLease.acquire(api, 'shop', 'web', { holder, durationSeconds: 1, ...extra });
     held.push(l);
     return l;
@@ -45,7 +52,9 @@ describe('canary lease (in-memory API)', function () {
     const l = await acquire(api, 'driver-a', { retryMs: 100 });
     const taken = Date.parse(String(api.leases.get(NAME)!.spec!.renewTime));
     api.failAlways('replaceNamespacedLease', unreachable);
-    const lostAt = await new Promise<number>((resolve) => l.lostSignal.addEventListener('abort', () => resolve(Date.now())));
+    const lostAt = await new Promise<number>((resolve) =>
+      l.lostSignal.addEventListener('abort', () => resolve(Date.now())),
+    );
     const reason = l.lostSignal.reason as SandpiperError;
     assert.equal(reason.code, 'canary-lease-lost');
     assert.match(reason.message, /renewals failed before it expired; the last: .*does not answer \(ECONNREFUSED\)/);
@@ -78,7 +87,10 @@ describe('canary lease (in-memory API)', function () {
   it('refuses a second driver while the lease is live, and takes an expired one over', async () => {
     const api = new FakeCluster();
     api.addLease(lease('crashed', 2000, 15));
-    await assert.rejects(acquire(api, 'driver-b'), (e: SandpiperError) => e.code === 'canary-busy' && /crashed/.test(e.message));
+    await assert.rejects(
+      acquire(api, 'driver-b'),
+      (e: SandpiperError) => e.code === 'canary-busy' && /crashed/.test(e.message),
+    );
     api.leases.clear();
     api.addLease(lease('crashed', 20_000, 15));
     await acquire(api, 'driver-b');
@@ -90,13 +102,25 @@ describe('canary lease (in-memory API)', function () {
     api.addLease(lease('driver-a', 0, 15));
     let finished = false;
     setTimeout(() => (finished = true), 300);
-    const none = await CanaryLease.acquireWhenFree(api, 'shop', 'web', { holder: 'override', durationSeconds: 1, pollMs: 50 }, async () => finished);
+    const none = await CanaryLease.acquireWhenFree(
+      api,
+      'shop',
+      'web',
+      { holder: 'override', durationSeconds: 1, pollMs: 50 },
+      async () => finished,
+    );
     assert.equal(none, undefined, 'the holder finished the job: nothing left to take');
     assert.equal(api.leases.get(NAME)!.spec!.holderIdentity, 'driver-a');
 
     setTimeout(() => api.leases.clear(), 300);
     const started = Date.now();
-    const mine = await CanaryLease.acquireWhenFree(api, 'shop', 'web', { holder: 'override', durationSeconds: 1, pollMs: 50 }, async () => false);
+    const mine = await CanaryLease.acquireWhenFree(
+      api,
+      'shop',
+      'web',
+      { holder: 'override', durationSeconds: 1, pollMs: 50 },
+      async () => false,
+    );
     assert.ok(mine);
     held.push(mine);
     assert.ok(Date.now() - started >= 250, 'did not take it while it was held');

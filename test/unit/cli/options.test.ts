@@ -3,8 +3,14 @@ import { Command, CommanderError } from 'commander';
 import { durationMs, durationText, parsedOption, percentages, wholeNumber } from '../../../src/cli/options';
 
 /** A one-flag program that throws instead of exiting, as the CLI's does (main turns the error into exit 2). */
-function parse(args: string[], option = parsedOption('--failure-limit <n>', 'failed analyses tolerated', wholeNumber(0))): unknown {
-  const program = new Command('t').exitOverride().configureOutput({ writeErr: () => undefined }).addOption(option);
+function parse(
+  args: string[],
+  option = parsedOption('--failure-limit <n>', 'failed analyses tolerated', wholeNumber(0)),
+): unknown {
+  const program = new Command('t')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .addOption(option);
   program.parse(args, { from: 'user' });
   return program.opts();
 }
@@ -29,21 +35,26 @@ describe('CLI numeric and duration flags', () => {
   it('durationMs takes 30s, 2m, 1h30m and refuses junk and zero', () => {
     assert.equal(durationMs('30s'), 30_000);
     assert.equal(durationMs('1h30m'), 5_400_000);
-    for (const junk of ['abc', '', '10', '5x', '0s', '-1m', '1.5h']) assert.throws(() => durationMs(junk), /Use a duration such as 30s/, junk);
+    for (const junk of ['abc', '', '10', '5x', '0s', '-1m', '1.5h'])
+      assert.throws(() => durationMs(junk), /Use a duration such as 30s/, junk);
     assert.equal(durationText('10s'), '10s');
     assert.throws(() => durationText('10 seconds'));
   });
 
   it('percentages takes a comma list from 0 to 100', () => {
     assert.deepEqual(percentages('10, 50,100'), [10, 50, 100]);
-    for (const junk of ['10,abc', '', '101', '-5', '10,,50', '5%']) assert.throws(() => percentages(junk), /percentages from 0 to 100/, junk);
+    for (const junk of ['10,abc', '', '101', '-5', '10,,50', '5%'])
+      assert.throws(() => percentages(junk), /percentages from 0 to 100/, junk);
   });
 
   it('a junk value is a commander error that names the flag (exit 2 through main), never a NaN', () => {
     assert.deepEqual(parse(['--failure-limit', '2']), { failureLimit: 2 });
     assert.throws(
       () => parse(['--failure-limit', 'abc']),
-      (err: unknown) => err instanceof CommanderError && err.code === 'commander.invalidArgument' && /'--failure-limit <n>' argument 'abc' is invalid/.test(err.message),
+      (err: unknown) =>
+        err instanceof CommanderError &&
+        err.code === 'commander.invalidArgument' &&
+        /'--failure-limit <n>' argument 'abc' is invalid/.test(err.message),
     );
   });
 

@@ -4,7 +4,14 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatProblem, loadConfig, MAX_CONFIG_BYTES, parseConfig, parseThreshold, type ConfigResult } from '../../../src/core/config/loader';
+import {
+  formatProblem,
+  loadConfig,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+  parseThreshold,
+  type ConfigResult,
+} from '../../../src/core/config/loader';
 
 function problems(r: ConfigResult): string[] {
   assert.ok(!r.ok, 'expected problems');
@@ -29,27 +36,37 @@ describe('sandpiper.yaml: hostile input', () => {
   });
 
   it('a few aliases are still fine', () => {
-    const r = parseConfig('services:\n  a: { manifests: &m k8s/, sync: { paths: &p [src/], target: /app } }\n  b: { manifests: *m, sync: { paths: *p, target: /app } }\n', '/ws');
+    const r = parseConfig(
+      'services:\n  a: { manifests: &m k8s/, sync: { paths: &p [src/], target: /app } }\n  b: { manifests: *m, sync: { paths: *p, target: /app } }\n',
+      '/ws',
+    );
     assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
     assert.deepEqual(r.config.services.b.manifests, ['k8s/']);
   });
 
   it('refuses a file past the size limit, in the editor and from disk', async () => {
     const big = `# ${'x'.repeat(MAX_CONFIG_BYTES)}\nservices: { x: { manifests: k8s/ } }\n`;
-    assert.match(problems(parseConfig(big, '/ws'))[0], /^sandpiper\.yaml:1:1: sandpiper\.yaml is 4\.0 MB; more than 4 MB is not read$/);
+    assert.match(
+      problems(parseConfig(big, '/ws'))[0],
+      /^sandpiper\.yaml:1:1: sandpiper\.yaml is 4\.0 MB; more than 4 MB is not read$/,
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-config-'));
     try {
       fs.writeFileSync(path.join(dir, 'sandpiper.yaml'), big);
-      await assert.rejects(loadConfig(dir), (e: Error & { code?: string }) => e.code === 'config-invalid' && /more than 4 MB is not read/.test(e.message));
+      await assert.rejects(
+        loadConfig(dir),
+        (e: Error & { code?: string }) => e.code === 'config-invalid' && /more than 4 MB is not read/.test(e.message),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('still reports a repeated key, at the repeat', () => {
-    assert.deepEqual(problems(parseConfig('services:\n  a: { manifests: k8s/ }\n  a: { manifests: other/ }\n', '/ws')), [
-      'sandpiper.yaml:3:3: Map keys must be unique',
-    ]);
+    assert.deepEqual(
+      problems(parseConfig('services:\n  a: { manifests: k8s/ }\n  a: { manifests: other/ }\n', '/ws')),
+      ['sandpiper.yaml:3:3: Map keys must be unique'],
+    );
   });
 });
 
@@ -72,7 +89,10 @@ describe('sandpiper.yaml: manifests and sync paths stay inside its folder', () =
   });
 
   it('accepts paths inside, including absolute ones under the folder and names starting with ..', () => {
-    const r = parseConfig('services:\n  api:\n    manifests: [/ws/k8s, ..deploy/, k8s/../k8s]\n    sync: { paths: [., src/], target: /app }\n', '/ws');
+    const r = parseConfig(
+      'services:\n  api:\n    manifests: [/ws/k8s, ..deploy/, k8s/../k8s]\n    sync: { paths: [., src/], target: /app }\n',
+      '/ws',
+    );
     assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
   });
 
@@ -83,11 +103,19 @@ describe('sandpiper.yaml: manifests and sync paths stay inside its folder', () =
       fs.mkdirSync(path.join(dir, 'deploy'));
       fs.symlinkSync(path.join(dir, 'deploy'), path.join(dir, 'k8s'));
       fs.symlinkSync(outside, path.join(dir, 'src'));
-      fs.writeFileSync(path.join(dir, 'sandpiper.yaml'), 'services:\n  api:\n    manifests: k8s/\n    sync: { paths: [src/, src/not-yet/], target: /app }\n');
+      fs.writeFileSync(
+        path.join(dir, 'sandpiper.yaml'),
+        'services:\n  api:\n    manifests: k8s/\n    sync: { paths: [src/, src/not-yet/], target: /app }\n',
+      );
       await assert.rejects(loadConfig(dir), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'config-invalid');
         const real = fs.realpathSync(outside);
-        assert.ok(e.message.includes(`sandpiper.yaml:4:21: services.api.sync.paths.0: "src/" leads outside the folder of sandpiper.yaml (through a symbolic link, to ${real})`), e.message);
+        assert.ok(
+          e.message.includes(
+            `sandpiper.yaml:4:21: services.api.sync.paths.0: "src/" leads outside the folder of sandpiper.yaml (through a symbolic link, to ${real})`,
+          ),
+          e.message,
+        );
         assert.ok(e.message.includes(`services.api.sync.paths.1: "src/not-yet/" leads outside`), e.message);
         assert.ok(!e.message.includes('services.api.manifests'), 'k8s -> deploy stays inside');
         return true;
@@ -118,7 +146,8 @@ describe('sandpiper.yaml: numeric thresholds', () => {
   it('parseThreshold never returns NaN', () => {
     assert.deepEqual(parseThreshold('>= 0.99'), { op: '>=', value: 0.99 });
     assert.deepEqual(parseThreshold('<=300'), { op: '<=', value: 300 });
-    for (const bad of ['>= 1.2.3', '< .', '> ..', '>= ']) assert.throws(() => parseThreshold(bad), { code: 'config-invalid' }, bad);
+    for (const bad of ['>= 1.2.3', '< .', '> ..', '>= '])
+      assert.throws(() => parseThreshold(bad), { code: 'config-invalid' }, bad);
   });
 });
 
@@ -126,7 +155,8 @@ describe('sandpiper.yaml: loading time', function () {
   this.timeout(120_000);
 
   it('grows linearly with the number of services (4x the services, well under 8x the CPU time)', () => {
-    const text = (n: number) => `services:\n${Array.from({ length: n }, (_, i) => `  s${i}: { manifests: k8s/ }\n`).join('')}`;
+    const text = (n: number) =>
+      `services:\n${Array.from({ length: n }, (_, i) => `  s${i}: { manifests: k8s/ }\n`).join('')}`;
     // CPU time, best of a few: other processes on the machine only ever add to it.
     const cpu = (t: string) => {
       const start = process.cpuUsage();

@@ -9,7 +9,10 @@ const ROOT = path.join(__dirname, '..', '..', '..');
 describe('compiled schema validator', () => {
   it('is compiled from the current resources/sandpiper.schema.json', function () {
     this.timeout(30_000);
-    const check = spawnSync(process.execPath, ['scripts/schemaValidator.mjs', '--check'], { cwd: ROOT, encoding: 'utf8' });
+    const check = spawnSync(process.execPath, ['scripts/schemaValidator.mjs', '--check'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stderr);
   });
 });

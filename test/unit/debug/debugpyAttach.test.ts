@@ -3,12 +3,24 @@ import * as path from 'node:path';
 import { BreakpointIdMap, debugpyAttachArguments } from '../../../src/debugAdapter/python/debugpy';
 
 describe('debugpy attach arguments', () => {
-  const base = { type: 'sandpiper', request: 'attach', name: 'Sandpiper: api', service: 'api', env: 'dev-ann', runtime: 'python', port: 5678, host: '127.0.0.1', localRoot: '/ws/api', remoteRoot: '/app/' };
+  const base = {
+    type: 'sandpiper',
+    request: 'attach',
+    name: 'Sandpiper: api',
+    service: 'api',
+    env: 'dev-ann',
+    runtime: 'python',
+    port: 5678,
+    host: '127.0.0.1',
+    localRoot: '/ws/api',
+    remoteRoot: '/app/',
+  };
 
   it('maps localRoot to remoteRoot and drops what would make debugpy connect elsewhere', () => {
     const args = debugpyAttachArguments(base);
     assert.deepEqual(args.pathMappings, [{ localRoot: path.resolve('/ws/api'), remoteRoot: '/app' }]);
-    for (const key of ['host', 'port', 'service', 'env', 'runtime', 'localRoot', 'remoteRoot']) assert.ok(!(key in args), `${key} is not passed on`);
+    for (const key of ['host', 'port', 'service', 'env', 'runtime', 'localRoot', 'remoteRoot'])
+      assert.ok(!(key in args), `${key} is not passed on`);
     assert.equal(args.type, 'python');
     assert.equal(args.request, 'attach');
     assert.equal(args.name, 'Sandpiper: api');
@@ -20,7 +32,10 @@ describe('debugpy attach arguments', () => {
       ...base,
       justMyCode: false,
       redirectOutput: true,
-      pathMappings: [{ localRoot: '/ws/api', remoteRoot: '/app' }, { localRoot: '/ws/lib', remoteRoot: '/usr/lib/shared' }],
+      pathMappings: [
+        { localRoot: '/ws/api', remoteRoot: '/app' },
+        { localRoot: '/ws/lib', remoteRoot: '/usr/lib/shared' },
+      ],
     } as Parameters<typeof debugpyAttachArguments>[0]);
     assert.deepEqual(args.pathMappings, [
       { localRoot: path.resolve('/ws/api'), remoteRoot: '/app' },
@@ -31,7 +46,11 @@ describe('debugpy attach arguments', () => {
   });
 
   it('keeps a root remoteRoot as /', () => {
-    assert.equal((debugpyAttachArguments({ ...base, remoteRoot: '/' }).pathMappings as Array<{ remoteRoot: string }>)[0].remoteRoot, '/');
+    assert.equal(
+      (debugpyAttachArguments({ ...base, remoteRoot: '/' }).pathMappings as Array<{ remoteRoot: string }>)[0]
+        .remoteRoot,
+      '/',
+    );
   });
 });
 

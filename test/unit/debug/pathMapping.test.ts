@@ -36,7 +36,10 @@ describe('remote values', () => {
     assert.equal(describeRemoteObject({ type: 'number', unserializableValue: 'NaN' }), 'NaN');
     assert.equal(describeRemoteObject({ type: 'object', subtype: 'null', value: null }), 'null');
     assert.equal(describeRemoteObject({ type: 'undefined' }), 'undefined');
-    assert.equal(describeRemoteObject({ type: 'function', description: 'function f() {\n  return 1;\n}', objectId: '1' }), 'function f() {');
+    assert.equal(
+      describeRemoteObject({ type: 'function', description: 'function f() {\n  return 1;\n}', objectId: '1' }),
+      'function f() {',
+    );
     assert.equal(isExpandable({ type: 'object', className: 'Object', description: 'Object', objectId: '7' }), true);
     assert.equal(isExpandable({ type: 'object', subtype: 'null' }), false);
   });

@@ -7,10 +7,14 @@ const NOW = new Date('2026-03-01T12:00:00Z');
 /** A small deterministic PRNG so a failure can be replayed from its seed. */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
-interface Truth { owned: boolean; expired: boolean; readable: boolean }
+interface Truth {
+  owned: boolean;
+  expired: boolean;
+  readable: boolean;
+}
 
 function randomNamespace(rand: () => number, i: number): { ns: V1Namespace; truth: Truth } {
   const labels: Record<string, string> = {};
@@ -39,7 +43,10 @@ function randomNamespace(rand: () => number, i: number): { ns: V1Namespace; trut
     readable = false;
   } else readable = false;
   const expired = readable && idleHours > ttlHours;
-  return { ns: { metadata: { name: `ns-${i}`, uid: `uid-${i}`, labels, annotations } }, truth: { owned, expired, readable } };
+  return {
+    ns: { metadata: { name: `ns-${i}`, uid: `uid-${i}`, labels, annotations } },
+    truth: { owned, expired, readable },
+  };
 }
 
 describe('janitorDecisions', () => {
@@ -47,12 +54,19 @@ describe('janitorDecisions', () => {
     it(`deletes exactly the owned, readable and expired namespaces (seed ${seed})`, () => {
       const rand = prng(seed);
       const cases = Array.from({ length: 300 }, (_, i) => randomNamespace(rand, i));
-      const decisions = janitorDecisions(cases.map((c) => c.ns), NOW);
+      const decisions = janitorDecisions(
+        cases.map((c) => c.ns),
+        NOW,
+      );
       let deleted = 0;
       decisions.forEach((d, i) => {
         const t = cases[i].truth;
         const should = t.owned && t.readable && t.expired;
-        assert.equal(d.action === 'delete', should, `${d.name}: ${JSON.stringify(cases[i].ns.metadata)} → ${d.action} (${d.reason})`);
+        assert.equal(
+          d.action === 'delete',
+          should,
+          `${d.name}: ${JSON.stringify(cases[i].ns.metadata)} → ${d.action} (${d.reason})`,
+        );
         if (should) deleted++;
       });
       assert.ok(deleted > 0, 'the random set should contain some deletable namespaces');
@@ -60,12 +74,34 @@ describe('janitorDecisions', () => {
   }
 
   it('keeps a namespace already being deleted and says why it keeps each', () => {
-    const ns: V1Namespace = { metadata: { name: 'x', deletionTimestamp: new Date(), labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/ttl': '1h', 'sandpiper.dev/last-activity': new Date(0).toISOString() } } };
-    assert.deepEqual(janitorDecisions([ns, { metadata: { name: 'kube-system' } }], NOW).map((d) => [d.action, d.reason]), [['keep', 'already being deleted'], ['keep', 'not managed by Sandpiper']]);
+    const ns: V1Namespace = {
+      metadata: {
+        name: 'x',
+        deletionTimestamp: new Date(),
+        labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
+        annotations: { 'sandpiper.dev/ttl': '1h', 'sandpiper.dev/last-activity': new Date(0).toISOString() },
+      },
+    };
+    assert.deepEqual(
+      janitorDecisions([ns, { metadata: { name: 'kube-system' } }], NOW).map((d) => [d.action, d.reason]),
+      [
+        ['keep', 'already being deleted'],
+        ['keep', 'not managed by Sandpiper'],
+      ],
+    );
   });
 
   it('treats the expiry moment itself as expired and one millisecond before as alive', () => {
-    const at = (idle: number): V1Namespace => ({ metadata: { name: 'e', labels: { 'app.kubernetes.io/managed-by': 'sandpiper' }, annotations: { 'sandpiper.dev/ttl': '1h', 'sandpiper.dev/last-activity': new Date(NOW.getTime() - idle).toISOString() } } });
+    const at = (idle: number): V1Namespace => ({
+      metadata: {
+        name: 'e',
+        labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
+        annotations: {
+          'sandpiper.dev/ttl': '1h',
+          'sandpiper.dev/last-activity': new Date(NOW.getTime() - idle).toISOString(),
+        },
+      },
+    });
     assert.equal(janitorDecisions([at(3_600_000)], NOW)[0].action, 'delete');
     assert.equal(janitorDecisions([at(3_600_000 - 1)], NOW)[0].action, 'keep');
   });

@@ -13,8 +13,14 @@ describe('environmentName', () => {
 
   it('keeps owner/branch pairs apart even when their readable parts are the same', () => {
     const pairs: Array<[string, string]> = [
-      ['ada@example.com', 'fix/x'], ['ada@example.org', 'fix/x'], ['Ada@example.com', 'fix-x'], ['ada@example.com', 'fix_x'],
-      ['ada-b@example.com', 'c'], ['ada@example.com', 'b-c'], ['', ''], [' ', 'main'],
+      ['ada@example.com', 'fix/x'],
+      ['ada@example.org', 'fix/x'],
+      ['Ada@example.com', 'fix-x'],
+      ['ada@example.com', 'fix_x'],
+      ['ada-b@example.com', 'c'],
+      ['ada@example.com', 'b-c'],
+      ['', ''],
+      [' ', 'main'],
     ];
     const names = pairs.map(([o, b]) => environmentName(o, b));
     assert.equal(new Set(names).size, pairs.length);

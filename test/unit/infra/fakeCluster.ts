@@ -89,7 +89,12 @@ export class FakeCluster {
       const answer = this.answers.shift() ?? this.always;
       const stale = Number(fromVersion) < this.compactedBelow;
       if (answer === 'error410' || (answer === 'open' && stale)) {
-        onEvent('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' } as never);
+        onEvent('ERROR', {
+          kind: 'Status',
+          code: 410,
+          reason: 'Expired',
+          message: 'too old resource version',
+        } as never);
         onDone(null);
       } else if (answer === 'http410') {
         onDone(Object.assign(new Error('Gone'), { statusCode: 410 }));

@@ -31,15 +31,25 @@ describe('Kubernetes request timeout (a stand-in server that accepts and never a
     const took = Date.now() - t0;
     assert.ok(err instanceof SandpiperError, String(err));
     assert.equal(err.code, 'unreachable');
-    assert.match(err.message, /^Cannot list the Sandpiper environments: the cluster of context "stand-in" \(http:\/\/127\.0\.0\.1:\d+\) does not answer \(timed out after 0\.3 s\)\.$/);
+    assert.match(
+      err.message,
+      /^Cannot list the Sandpiper environments: the cluster of context "stand-in" \(http:\/\/127\.0\.0\.1:\d+\) does not answer \(timed out after 0\.3 s\)\.$/,
+    );
     assert.ok(took >= 290 && took < 3000, `took ${took} ms`);
   });
 
   it('leaves watches alone: they stay open past the request timeout', async () => {
     const events: string[] = [];
     let ended: unknown = 'open';
-    const source = apiSource<{ metadata?: { name?: string } }>(kube.config, { path: '/api/v1/namespaces', list: () => Promise.reject(new Error('unused')) });
-    const watch = await source.watch('1', (type, obj) => void events.push(`${type} ${obj.metadata?.name}`), (err) => (ended = err));
+    const source = apiSource<{ metadata?: { name?: string } }>(kube.config, {
+      path: '/api/v1/namespaces',
+      list: () => Promise.reject(new Error('unused')),
+    });
+    const watch = await source.watch(
+      '1',
+      (type, obj) => void events.push(`${type} ${obj.metadata?.name}`),
+      (err) => (ended = err),
+    );
     try {
       const deadline = Date.now() + 3000;
       while (!events.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

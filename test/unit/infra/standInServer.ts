@@ -44,4 +44,11 @@ export function watchLine(type: string, object: unknown): string {
   return `${JSON.stringify({ type, object })}\n`;
 }
 
-export const GONE_STATUS = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' };
+export const GONE_STATUS = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  reason: 'Expired',
+  code: 410,
+  message: 'too old resource version',
+};

@@ -37,7 +37,10 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
     cluster.put('a');
     cluster.remove('b');
     assert.deepEqual(w.changes, ['ADDED a', 'ADDED b', 'MODIFIED a', 'DELETED b']);
-    assert.deepEqual(w.watcher.objects.map((o) => o.metadata.name), ['a']);
+    assert.deepEqual(
+      w.watcher.objects.map((o) => o.metadata.name),
+      ['a'],
+    );
   });
 
   it('resumes a watch the server closed from the last version seen, without a relist, and misses nothing of the gap', async () => {
@@ -104,9 +107,15 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
     assert.ok(calls >= 3 && calls <= 8, `watch calls: ${calls}`);
     const gaps = cluster.watchCalls.slice(1).map((c, i) => c.at - cluster.watchCalls[i].at);
     // Each pause is at least its step of the policy (a timer never fires early; a loaded machine only adds).
-    assert.ok(gaps.every((g, i) => g >= Math.min(80, 20 * 2 ** i) - 2), `gaps: ${gaps.join(', ')}`);
+    assert.ok(
+      gaps.every((g, i) => g >= Math.min(80, 20 * 2 ** i) - 2),
+      `gaps: ${gaps.join(', ')}`,
+    );
     assert.equal(w.errors[0].message, 'etcd is unhappy');
-    assert.deepEqual(w.errors.slice(0, 3).map((e) => e.failures), [1, 2, 3]);
+    assert.deepEqual(
+      w.errors.slice(0, 3).map((e) => e.failures),
+      [1, 2, 3],
+    );
   });
 
   it('never spins on a server that answers 410 to every watch, or closes every watch at once', async () => {
@@ -134,10 +143,19 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
     cluster.closeAll();
     cluster.put('b');
     await waitFor('recovery', () => w.changes.includes('ADDED b') && cluster.open.length === 1);
-    assert.deepEqual(w.errors.map((e) => e.failures), [1, 2, 3]);
-    assert.deepEqual(w.errors.map((e) => e.message), ['read ECONNRESET', 'connect ECONNREFUSED', 'read ECONNRESET']);
+    assert.deepEqual(
+      w.errors.map((e) => e.failures),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      w.errors.map((e) => e.message),
+      ['read ECONNRESET', 'connect ECONNREFUSED', 'read ECONNRESET'],
+    );
     const gaps = cluster.watchCalls.slice(1).map((c, i) => c.at - cluster.watchCalls[i].at);
-    assert.ok(gaps.slice(1).every((g) => g >= 15), `pauses between failed watches: ${gaps.join(', ')}`);
+    assert.ok(
+      gaps.slice(1).every((g) => g >= 15),
+      `pauses between failed watches: ${gaps.join(', ')}`,
+    );
     cluster.put('c');
     cluster.answers = ['fail'];
     cluster.closeAll();
@@ -172,27 +190,42 @@ describe('watchUntil over the one list+watch', () => {
   it('decides on listed and watched objects, and on "none left" after a relist', async () => {
     const cluster = new FakeCluster();
     cluster.put('a');
-    const ready = watchUntil(cluster.source, 'a', (_type, o: FakeObject) => (o.status?.phase === 'Active' ? { done: true, value: o.metadata.name } : { done: false }));
+    const ready = watchUntil(cluster.source, 'a', (_type, o: FakeObject) =>
+      o.status?.phase === 'Active' ? { done: true, value: o.metadata.name } : { done: false },
+    );
     await waitFor('a watch', () => cluster.open.length === 1);
     cluster.put('a', { status: { phase: 'Active' } });
     assert.equal(await ready, 'a');
     assert.equal(cluster.open.length, 0, 'the watch is closed once decided');
 
-    const gone = watchUntil(cluster.source, 'a go away', (type) => (type === 'DELETED' ? { done: true, value: 'deleted' } : { done: false }), { whenNone: () => ({ done: true, value: 'none' }) });
+    const gone = watchUntil(
+      cluster.source,
+      'a go away',
+      (type) => (type === 'DELETED' ? { done: true, value: 'deleted' } : { done: false }),
+      { whenNone: () => ({ done: true, value: 'none' }) },
+    );
     await waitFor('a watch', () => cluster.open.length === 1);
     cluster.answers = ['error410'];
     cluster.closeAll();
     cluster.remove('a');
     cluster.compact();
     assert.equal(await gone, 'deleted', 'the relist after the gap reports the deletion');
-    assert.equal(await watchUntil(cluster.source, 'a go away', () => ({ done: false }), { whenNone: () => ({ done: true, value: 'none' }) }), 'none');
+    assert.equal(
+      await watchUntil(cluster.source, 'a go away', () => ({ done: false }), {
+        whenNone: () => ({ done: true, value: 'none' }),
+      }),
+      'none',
+    );
   });
 
   it('gives up through kubeError after four failures in a row, or at once when refused', async () => {
     const cluster = new FakeCluster();
     cluster.always = 'fail';
     const t0 = Date.now();
-    await assert.rejects(watchUntil(cluster.source, 'things', () => ({ done: false })), (err: unknown) => err instanceof SandpiperError && /watch things/.test(err.message));
+    await assert.rejects(
+      watchUntil(cluster.source, 'things', () => ({ done: false })),
+      (err: unknown) => err instanceof SandpiperError && /watch things/.test(err.message),
+    );
     assert.equal(cluster.watchCalls.length, 4);
     assert.ok(Date.now() - t0 >= 0.5 + 1 + 2 - 0.1, 'after 0.5 + 1 + 2 s of backoff');
     const refused = new FakeCluster();
@@ -200,7 +233,10 @@ describe('watchUntil over the one list+watch', () => {
       onDone(Object.assign(new Error('Forbidden'), { statusCode: 403 }));
       return { abort: () => undefined };
     };
-    await assert.rejects(watchUntil(refused.source, 'things', () => ({ done: false })), (err: unknown) => err instanceof SandpiperError && err.code === 'api');
+    await assert.rejects(
+      watchUntil(refused.source, 'things', () => ({ done: false })),
+      (err: unknown) => err instanceof SandpiperError && err.code === 'api',
+    );
   }).timeout(8000);
 
   it('ends with cancelled on abort', async () => {

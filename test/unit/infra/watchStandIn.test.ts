@@ -30,11 +30,14 @@ describe('the pod watch of sync against a stand-in API server that answers 410',
       if (url.searchParams.get('watch') !== 'true') {
         counts.lists++;
         res.writeHead(200, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items: pods }));
+        return void res.end(
+          JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items: pods }),
+        );
       }
       const n = ++counts.watches;
       const from = Number(url.searchParams.get('resourceVersion') ?? 0);
-      if (n === 2) return void res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify(GONE_STATUS));
+      if (n === 2)
+        return void res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify(GONE_STATUS));
       res.writeHead(200, { 'content-type': 'application/json' });
       if (n === 1 || from < compactedBelow) {
         if (n === 1) {
@@ -64,11 +67,15 @@ describe('the pod watch of sync against a stand-in API server that answers 410',
     try {
       await tracker.start();
       const deadline = Date.now() + 6000;
-      while (!(ready.has('web-b') && ready.has('web-c')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!(ready.has('web-b') && ready.has('web-c')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       const seenAfter = { ...counts };
       await new Promise((r) => setTimeout(r, 500));
       const report = `ready: ${[...ready].join(', ')}; lists ${counts.lists}, watches ${counts.watches} (${seenAfter.watches} when seen); errors: ${errors.join(' | ')}`;
-      assert.ok(ready.has('web-b'), `the pod that started during the refused watch is seen through a relist — ${report}`);
+      assert.ok(
+        ready.has('web-b'),
+        `the pod that started during the refused watch is seen through a relist — ${report}`,
+      );
       assert.ok(ready.has('web-c'), `the pod added on the healthy watch is seen — ${report}`);
       assert.ok(counts.lists >= 2, `relisted — ${report}`);
       assert.ok(counts.watches <= 4, `watch requests stay bounded — ${report}`);

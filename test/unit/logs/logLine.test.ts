@@ -3,7 +3,10 @@ import { parseTimestampedLine, resumeSinceTime, ResumeDeduper, sortableTimestamp
 
 describe('log lines', () => {
   it('splits the timestamp from the text', () => {
-    assert.deepEqual(parseTimestampedLine('2024-05-01T10:00:00.123456789Z hello world'), { timestamp: '2024-05-01T10:00:00.123456789Z', text: 'hello world' });
+    assert.deepEqual(parseTimestampedLine('2024-05-01T10:00:00.123456789Z hello world'), {
+      timestamp: '2024-05-01T10:00:00.123456789Z',
+      text: 'hello world',
+    });
     assert.deepEqual(parseTimestampedLine('no stamp here'), { timestamp: '', text: 'no stamp here' });
     assert.deepEqual(parseTimestampedLine('2024-05-01T10:00:00Z '), { timestamp: '2024-05-01T10:00:00Z', text: '' });
   });
@@ -18,11 +21,17 @@ describe('log lines', () => {
     const d = new ResumeDeduper();
     const line = (ts: string, text: string) => ({ timestamp: `2024-05-01T10:00:${ts}Z`, text });
     const first = [line('04.9', 'a'), line('05.1', 'b'), line('05.2', 'c'), line('05.2', 'c')];
-    assert.deepEqual(first.map((l) => d.accept(l)), [true, true, true, true]);
+    assert.deepEqual(
+      first.map((l) => d.accept(l)),
+      [true, true, true, true],
+    );
     d.resume();
     // The server repeats from 10:00:05 on: b and both c's are old; a third c at the same instant and d are new.
     const replay = [line('05.1', 'b'), line('05.2', 'c'), line('05.2', 'c'), line('05.2', 'c'), line('06.0', 'd')];
-    assert.deepEqual(replay.map((l) => d.accept(l)), [false, false, false, true, true]);
+    assert.deepEqual(
+      replay.map((l) => d.accept(l)),
+      [false, false, false, true, true],
+    );
     assert.equal(d.lastTimestamp, '2024-05-01T10:00:06.0Z');
   });
 

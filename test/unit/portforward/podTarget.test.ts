@@ -11,7 +11,11 @@ function pod(name: string, created: string, ready: boolean, extra: Partial<k8s.V
 
 describe('pod choice for a port-forward', () => {
   it('takes the newest ready pod', () => {
-    const pods = [pod('old', '2024-01-01', true), pod('new', '2024-01-02', true), pod('newest-unready', '2024-01-03', false)];
+    const pods = [
+      pod('old', '2024-01-01', true),
+      pod('new', '2024-01-02', true),
+      pod('newest-unready', '2024-01-03', false),
+    ];
     assert.equal(newestReadyPod(pods)?.metadata?.name, 'new');
   });
 

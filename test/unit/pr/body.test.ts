@@ -13,7 +13,14 @@ const COMMITS: CommitInfo[] = [
   { sha: 'a', subject: 'Add due dates to tasks', body: '', authorEmail: 'a@x', authorName: 'A' },
 ];
 const FULL: SandpiperSummary = {
-  environment: { name: 'alice-feature-42-add-due-dates-3f9a1c', services: [{ name: 'tasks', detail: 'deployed' }, { name: 'search', detail: 'shared' }, { name: 'mongo', detail: 'copy' }] },
+  environment: {
+    name: 'alice-feature-42-add-due-dates-3f9a1c',
+    services: [
+      { name: 'tasks', detail: 'deployed' },
+      { name: 'search', detail: 'shared' },
+      { name: 'mongo', detail: 'copy' },
+    ],
+  },
   tests: [{ name: 'unit', passed: 128, failed: 0, skipped: 2 }],
   canary: { service: 'tasks', verdict: 'promoted', step: '4/4 (100%)', successRate: 0.9985, p99LatencyMs: 212.4 },
 };
@@ -48,7 +55,15 @@ describe('pr: templates and bodies', () => {
       'src/pull_request_template.md': 'not a location',
     });
     const found = await findPullRequestTemplates(root);
-    assert.deepEqual(found.map((t) => t.path), ['pull_request_template.md', 'docs/Pull_Request_Template.md', '.github/PULL_REQUEST_TEMPLATE/bugfix.md', '.github/PULL_REQUEST_TEMPLATE/feature.md']);
+    assert.deepEqual(
+      found.map((t) => t.path),
+      [
+        'pull_request_template.md',
+        'docs/Pull_Request_Template.md',
+        '.github/PULL_REQUEST_TEMPLATE/bugfix.md',
+        '.github/PULL_REQUEST_TEMPLATE/feature.md',
+      ],
+    );
     assert.equal(chooseTemplate(found)?.text, 'root one');
     assert.equal(chooseTemplate(found, 'FEATURE')?.text, 'feature');
     assert.equal(chooseTemplate(found, '.github/pull_request_template/bugfix.md')?.text, 'bug');
@@ -63,24 +78,45 @@ describe('pr: templates and bodies', () => {
   });
 
   it('fills a GitHub-style template: summary from commits, the Closes placeholder, the Sandpiper section', () => {
-    const body = renderPullRequestBody({ template: { path: 't', name: 't', text: GITHUB_STYLE }, issue: linkedIssueFromBranch('feature/42-add-due-dates'), commits: COMMITS, summary: FULL });
+    const body = renderPullRequestBody({
+      template: { path: 't', name: 't', text: GITHUB_STYLE },
+      issue: linkedIssueFromBranch('feature/42-add-due-dates'),
+      commits: COMMITS,
+      summary: FULL,
+    });
     assertGolden('github-style-template.md', body);
   });
 
   it('puts a tracker key under an issue heading when there is no Closes line', () => {
     const text = '# Description\n\nExplain.\n\n## Ticket\n\n## Testing\n\n- [ ] manual\n';
-    const body = renderPullRequestBody({ template: { path: 't', name: 't', text }, issue: linkedIssueFromBranch('feature/ABC-123-search'), commits: COMMITS, summary: {} });
+    const body = renderPullRequestBody({
+      template: { path: 't', name: 't', text },
+      issue: linkedIssueFromBranch('feature/ABC-123-search'),
+      commits: COMMITS,
+      summary: {},
+    });
     assertGolden('tracker-key-template.md', body);
   });
 
   it('without a template: a summary of the commits, the issue first, and says what is not known', () => {
-    const body = renderPullRequestBody({ issue: linkedIssueFromBranch('7-typo'), commits: COMMITS.slice(1), summary: { environment: FULL.environment } });
+    const body = renderPullRequestBody({
+      issue: linkedIssueFromBranch('7-typo'),
+      commits: COMMITS.slice(1),
+      summary: { environment: FULL.environment },
+    });
     assertGolden('no-template.md', body);
   });
 
   it('keeps a section the template already filled and shows failing tests', () => {
     const text = '## What\nAlready written by hand.\n';
-    const body = renderPullRequestBody({ template: { path: 't', name: 't', text }, commits: COMMITS, summary: { tests: [{ name: 'integration', passed: 3, failed: 1 }], canary: { verdict: 'rolled back', successRate: 0.91 } } });
+    const body = renderPullRequestBody({
+      template: { path: 't', name: 't', text },
+      commits: COMMITS,
+      summary: {
+        tests: [{ name: 'integration', passed: 3, failed: 1 }],
+        canary: { verdict: 'rolled back', successRate: 0.91 },
+      },
+    });
     assertGolden('filled-template.md', body);
   });
 });

@@ -24,7 +24,10 @@ describe('pr: draft planned from a real repository', function () {
     assert.equal(draft.baseRef, 'origin/main');
     assert.deepEqual(draft.repository, { host: 'github.example', owner: 'acme', repo: 'todo' });
     assert.deepEqual(draft.changedFiles, ['docs/tasks.md', 'src/tasks/api.ts', 'src/tasks/store.ts']);
-    assert.deepEqual(draft.commits.map((c) => c.subject), ['Document due dates', 'Add due dates to tasks']);
+    assert.deepEqual(
+      draft.commits.map((c) => c.subject),
+      ['Document due dates', 'Add due dates to tasks'],
+    );
     assert.deepEqual(draft.issue, { kind: 'github', number: 42, reference: '#42' });
     assert.equal(draft.title, 'Add due dates');
     assert.equal(draft.template?.path, '.github/pull_request_template.md');
@@ -49,7 +52,11 @@ describe('pr: draft planned from a real repository', function () {
     const draft = await planDraft(new GitCli(repo.work), { maxReviewers: 5, summary: {} });
     assert.deepEqual(
       draft.reviewers.map((r) => `${r.label} [${r.kind}] ${r.reasons[0]}`),
-      ['Dave Dev [unresolved] edited 4 of the changed files', '@carol [user] edited 2 of the changed files', '@bob-b [user] edited src/tasks/api.ts'],
+      [
+        'Dave Dev [unresolved] edited 4 of the changed files',
+        '@carol [user] edited 2 of the changed files',
+        '@bob-b [user] edited src/tasks/api.ts',
+      ],
     );
     assert.equal(draft.template, undefined);
     assert.equal(draft.title, 'Add due dates');
@@ -60,7 +67,12 @@ describe('pr: draft planned from a real repository', function () {
     sampleProject(repo);
     repo.write('src/tasks/api.ts', 'changed but not committed\n');
     repo.write('notes.txt', 'new\n');
-    const draft = await planDraft(new GitCli(repo.work), { maxReviewers: 3, summary: {}, base: 'main', title: '  Due dates  ' });
+    const draft = await planDraft(new GitCli(repo.work), {
+      maxReviewers: 3,
+      summary: {},
+      base: 'main',
+      title: '  Due dates  ',
+    });
     assert.deepEqual(draft.uncommitted.sort(), ['notes.txt', 'src/tasks/api.ts']);
     assert.equal(draft.title, 'Due dates');
   });
@@ -89,12 +101,18 @@ describe('pr: git errors', function () {
       sampleProject(repo);
       repo.git('remote', 'set-url', 'origin', 'https://x-access-token:hunter2secret@127.0.0.1:9/acme/todo.git');
       const git = new GitCli(repo.work);
-      await assert.rejects(git.pushWithUpstream('origin', 'feature/42-add-due-dates'), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'pr-push-failed');
-        assert.match(err.message, /Pushing feature\/42-add-due-dates to origin failed: fatal: unable to access 'https:\/\/127\.0\.0\.1:9\/acme\/todo\.git\/'/);
-        assert.ok(!err.message.includes('hunter2secret'), err.message);
-        return true;
-      });
+      await assert.rejects(
+        git.pushWithUpstream('origin', 'feature/42-add-due-dates'),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'pr-push-failed');
+          assert.match(
+            err.message,
+            /Pushing feature\/42-add-due-dates to origin failed: fatal: unable to access 'https:\/\/127\.0\.0\.1:9\/acme\/todo\.git\/'/,
+          );
+          assert.ok(!err.message.includes('hunter2secret'), err.message);
+          return true;
+        },
+      );
     } finally {
       repo.remove();
     }

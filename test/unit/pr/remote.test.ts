@@ -3,11 +3,31 @@ import { apiBaseCandidate, parseRemoteUrl, requireRepository } from '../../../sr
 
 describe('pr: origin remote → GitHub repository', () => {
   it('reads https, ssh and scp-like URLs, with or without .git', () => {
-    assert.deepEqual(parseRemoteUrl('https://github.com/acme/todo.git'), { host: 'github.com', owner: 'acme', repo: 'todo' });
-    assert.deepEqual(parseRemoteUrl('https://x-access:secret@github.com/acme/todo'), { host: 'github.com', owner: 'acme', repo: 'todo' });
-    assert.deepEqual(parseRemoteUrl('git@github.com:acme/todo.git'), { host: 'github.com', owner: 'acme', repo: 'todo' });
-    assert.deepEqual(parseRemoteUrl('ssh://git@ghe.corp.example:2222/acme/todo.git'), { host: 'ghe.corp.example', owner: 'acme', repo: 'todo' });
-    assert.deepEqual(parseRemoteUrl('https://ghe.corp.example/scm/acme/todo/'), { host: 'ghe.corp.example', owner: 'acme', repo: 'todo' });
+    assert.deepEqual(parseRemoteUrl('https://github.com/acme/todo.git'), {
+      host: 'github.com',
+      owner: 'acme',
+      repo: 'todo',
+    });
+    assert.deepEqual(parseRemoteUrl('https://x-access:secret@github.com/acme/todo'), {
+      host: 'github.com',
+      owner: 'acme',
+      repo: 'todo',
+    });
+    assert.deepEqual(parseRemoteUrl('git@github.com:acme/todo.git'), {
+      host: 'github.com',
+      owner: 'acme',
+      repo: 'todo',
+    });
+    assert.deepEqual(parseRemoteUrl('ssh://git@ghe.corp.example:2222/acme/todo.git'), {
+      host: 'ghe.corp.example',
+      owner: 'acme',
+      repo: 'todo',
+    });
+    assert.deepEqual(parseRemoteUrl('https://ghe.corp.example/scm/acme/todo/'), {
+      host: 'ghe.corp.example',
+      owner: 'acme',
+      repo: 'todo',
+    });
   });
 
   it('refuses what is not a hosted repository', () => {
@@ -19,16 +39,28 @@ describe('pr: origin remote → GitHub repository', () => {
   });
 
   it('never shows credentials embedded in the remote URL', () => {
-    assert.throws(() => requireRepository('origin', 'ftp://me:hunter2@host/x'), (e: Error) => !e.message.includes('hunter2'));
+    assert.throws(
+      () => requireRepository('origin', 'ftp://me:hunter2@host/x'),
+      (e: Error) => !e.message.includes('hunter2'),
+    );
   });
 
   it('proposes the API base URL, configured value first (the trust policy decides whether the token may go there)', () => {
     const gh = { host: 'github.com', owner: 'a', repo: 'b' };
     const ghe = { host: 'ghe.corp.example', owner: 'a', repo: 'b' };
     const yaml = { url: 'https://ghe.corp.example/api/v3/', source: 'sandpiper.yaml' };
-    assert.deepEqual(apiBaseCandidate(gh, undefined, {}), { url: 'https://api.github.com', source: 'the origin remote' });
-    assert.deepEqual(apiBaseCandidate(ghe, undefined, {}), { url: 'https://ghe.corp.example/api/v3', source: 'the origin remote' });
+    assert.deepEqual(apiBaseCandidate(gh, undefined, {}), {
+      url: 'https://api.github.com',
+      source: 'the origin remote',
+    });
+    assert.deepEqual(apiBaseCandidate(ghe, undefined, {}), {
+      url: 'https://ghe.corp.example/api/v3',
+      source: 'the origin remote',
+    });
     assert.deepEqual(apiBaseCandidate(ghe, yaml, { GITHUB_API_URL: 'https://x.example' }), yaml);
-    assert.deepEqual(apiBaseCandidate(gh, undefined, { GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' }), { url: 'http://127.0.0.1:9/api/v3', source: 'GITHUB_API_URL' });
+    assert.deepEqual(apiBaseCandidate(gh, undefined, { GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' }), {
+      url: 'http://127.0.0.1:9/api/v3',
+      source: 'GITHUB_API_URL',
+    });
   });
 });

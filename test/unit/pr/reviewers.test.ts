@@ -5,7 +5,15 @@ import { githubLoginFromEmail, reviewerRequest, suggestReviewers } from '../../.
 
 const OWNERS = {
   path: '.github/CODEOWNERS',
-  entries: parse(['*                @acme/platform', 'src/tasks/**     @acme/tasks-team @bob', 'src/tasks/legacy/ @dave', 'docs/            carol@users.noreply.github.com writer@corp.example', '*.md             @alice'].join('\n')),
+  entries: parse(
+    [
+      '*                @acme/platform',
+      'src/tasks/**     @acme/tasks-team @bob',
+      'src/tasks/legacy/ @dave',
+      'docs/            carol@users.noreply.github.com writer@corp.example',
+      '*.md             @alice',
+    ].join('\n'),
+  ),
 };
 
 const ALICE = { email: 'alice@corp.example', name: 'Alice', login: 'alice' };
@@ -23,7 +31,13 @@ describe('pr: suggested reviewers', () => {
   });
 
   it('uses the last matching CODEOWNERS rule, keeps teams as teams, and drops the author', () => {
-    const r = suggestReviewers({ changedFiles: ['src/tasks/api.ts', 'src/tasks/legacy/old.ts', 'README.md'], owners: OWNERS, history: new Map(), author: ALICE, max: 10 });
+    const r = suggestReviewers({
+      changedFiles: ['src/tasks/api.ts', 'src/tasks/legacy/old.ts', 'README.md'],
+      owners: OWNERS,
+      history: new Map(),
+      author: ALICE,
+      max: 10,
+    });
     assert.deepEqual(
       r.map((x) => [x.label, x.kind, x.reasons]),
       [
@@ -37,18 +51,41 @@ describe('pr: suggested reviewers', () => {
   });
 
   it('turns email owners into logins when they are noreply addresses, else marks them unresolvable', () => {
-    const r = suggestReviewers({ changedFiles: ['docs/guide.txt'], owners: OWNERS, history: new Map(), author: ALICE, max: 10 });
-    assert.deepEqual(r.map((x) => [x.label, x.kind, x.login]), [
-      ['@carol', 'user', 'carol'],
-      ['writer@corp.example', 'unresolved', undefined],
-    ]);
+    const r = suggestReviewers({
+      changedFiles: ['docs/guide.txt'],
+      owners: OWNERS,
+      history: new Map(),
+      author: ALICE,
+      max: 10,
+    });
+    assert.deepEqual(
+      r.map((x) => [x.label, x.kind, x.login]),
+      [
+        ['@carol', 'user', 'carol'],
+        ['writer@corp.example', 'unresolved', undefined],
+      ],
+    );
     assert.match(r[1].reasons.join(' '), /no GitHub login known/);
   });
 
   it('adds the most recent other authors, ranked by files edited then recency, capped', () => {
     const history = new Map<string, FileAuthor[]>([
-      ['lib/a.ts', authors(['alice@corp.example', 'Alice', 50], ['9+erin@users.noreply.github.com', 'Erin', 40], ['frank@corp.example', 'Frank', 30])],
-      ['lib/b.ts', authors(['frank@corp.example', 'Frank', 45], ['gina@users.noreply.github.com', 'Gina', 44], ['dependabot[bot]@users.noreply.github.com', 'dependabot[bot]', 60])],
+      [
+        'lib/a.ts',
+        authors(
+          ['alice@corp.example', 'Alice', 50],
+          ['9+erin@users.noreply.github.com', 'Erin', 40],
+          ['frank@corp.example', 'Frank', 30],
+        ),
+      ],
+      [
+        'lib/b.ts',
+        authors(
+          ['frank@corp.example', 'Frank', 45],
+          ['gina@users.noreply.github.com', 'Gina', 44],
+          ['dependabot[bot]@users.noreply.github.com', 'dependabot[bot]', 60],
+        ),
+      ],
       ['lib/c.ts', authors(['frank@corp.example', 'Frank', 10], ['frank@corp.example', 'Frank', 5])],
     ]);
     const r = suggestReviewers({ changedFiles: ['lib/a.ts', 'lib/b.ts', 'lib/c.ts'], history, author: ALICE, max: 3 });
@@ -63,13 +100,21 @@ describe('pr: suggested reviewers', () => {
   });
 
   it('puts owners before authors and merges the reasons of someone who is both', () => {
-    const history = new Map<string, FileAuthor[]>([['src/tasks/api.ts', authors(['1+bob@users.noreply.github.com', 'Bob', 9], ['zed@users.noreply.github.com', 'Zed', 8])]]);
-    const r = suggestReviewers({ changedFiles: ['src/tasks/api.ts'], owners: OWNERS, history, author: ALICE, max: 3 });
-    assert.deepEqual(r.map((x) => [x.label, x.reasons]), [
-      ['@bob', ['owns src/tasks/**', 'edited src/tasks/api.ts']],
-      ['@acme/tasks-team', ['owns src/tasks/**']],
-      ['@zed', ['edited src/tasks/api.ts']],
+    const history = new Map<string, FileAuthor[]>([
+      [
+        'src/tasks/api.ts',
+        authors(['1+bob@users.noreply.github.com', 'Bob', 9], ['zed@users.noreply.github.com', 'Zed', 8]),
+      ],
     ]);
+    const r = suggestReviewers({ changedFiles: ['src/tasks/api.ts'], owners: OWNERS, history, author: ALICE, max: 3 });
+    assert.deepEqual(
+      r.map((x) => [x.label, x.reasons]),
+      [
+        ['@bob', ['owns src/tasks/**', 'edited src/tasks/api.ts']],
+        ['@acme/tasks-team', ['owns src/tasks/**']],
+        ['@zed', ['edited src/tasks/api.ts']],
+      ],
+    );
     assert.deepEqual(reviewerRequest(r), { reviewers: ['bob', 'zed'], team_reviewers: ['tasks-team'] });
   });
 });

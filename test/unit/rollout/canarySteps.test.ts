@@ -4,7 +4,12 @@ import { applyAnalysis, decideStep, replicaSplit } from '../../../src/core/canar
 import { isCanaryState, readCanaryState, writeCanaryState } from '../../../src/core/canary/state';
 import { canaryState } from './fixtures';
 
-const result = (verdict: AnalysisResult['verdict']): AnalysisResult => ({ verdict, metrics: [], at: '', summary: verdict });
+const result = (verdict: AnalysisResult['verdict']): AnalysisResult => ({
+  verdict,
+  metrics: [],
+  at: '',
+  summary: verdict,
+});
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const later = new Date(t0.getTime() + 31_000);
 

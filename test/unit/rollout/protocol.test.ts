@@ -5,7 +5,12 @@ import { deployment, upsert } from './fixtures';
 
 describe('rollout panel protocol: messages from the (untrusted) webview', () => {
   it('accepts the messages the panel sends', () => {
-    for (const m of [{ type: 'ready' }, { type: 'pickNamespace' }, { type: 'action', action: 'promote', kind: 'Deployment', namespace: 'shop', name: 'web' }, { type: 'action', action: 'abort', kind: 'Rollout', namespace: 'a-b', name: 'api.v2' }]) {
+    for (const m of [
+      { type: 'ready' },
+      { type: 'pickNamespace' },
+      { type: 'action', action: 'promote', kind: 'Deployment', namespace: 'shop', name: 'web' },
+      { type: 'action', action: 'abort', kind: 'Rollout', namespace: 'a-b', name: 'api.v2' },
+    ]) {
       assert.equal(parseWebviewMessage(m).ok, true, JSON.stringify(m));
     }
   });
@@ -17,13 +22,25 @@ describe('rollout panel protocol: messages from the (untrusted) webview', () => 
     ['an unknown type', { type: 'exec', command: 'rm -rf /' }],
     ['an unknown action', { type: 'action', action: 'delete', kind: 'Deployment', namespace: 'shop', name: 'web' }],
     ['an unknown kind', { type: 'action', action: 'promote', kind: 'Secret', namespace: 'shop', name: 'web' }],
-    ['a path in the name', { type: 'action', action: 'promote', kind: 'Deployment', namespace: 'shop', name: '../../secrets/x' }],
-    ['a namespace that is not a DNS label', { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'kube-system/..', name: 'web' }],
+    [
+      'a path in the name',
+      { type: 'action', action: 'promote', kind: 'Deployment', namespace: 'shop', name: '../../secrets/x' },
+    ],
+    [
+      'a namespace that is not a DNS label',
+      { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'kube-system/..', name: 'web' },
+    ],
     ['a missing name', { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop' }],
     ['a numeric name', { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 42 }],
-    ['an extra field', { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web', body: { spec: {} } }],
+    [
+      'an extra field',
+      { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web', body: { spec: {} } },
+    ],
     ['a prototype-polluting ready', JSON.parse('{"type":"ready","__proto__":{"admin":true}}')],
-    ['an overlong name', { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'a'.repeat(300) }],
+    [
+      'an overlong name',
+      { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'a'.repeat(300) },
+    ],
   ];
   for (const [what, message] of hostile) {
     it(`rejects ${what}`, () => {
@@ -39,16 +56,34 @@ describe('rollout panel protocol: dispatch', () => {
     const { dispatchWebviewMessage } = await import('../../../src/protocol/rollout');
     const called: string[] = [];
     const warnings: string[] = [];
-    const handlers = { ready: () => called.push('ready'), pickNamespace: () => called.push('pick'), action: () => called.push('action') };
-    assert.equal(await dispatchWebviewMessage({ type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web', extra: 1 }, handlers, (w) => warnings.push(w)), false);
+    const handlers = {
+      ready: () => called.push('ready'),
+      pickNamespace: () => called.push('pick'),
+      action: () => called.push('action'),
+    };
+    assert.equal(
+      await dispatchWebviewMessage(
+        { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web', extra: 1 },
+        handlers,
+        (w) => warnings.push(w),
+      ),
+      false,
+    );
     assert.deepEqual(called, []);
     assert.equal(warnings.length, 1);
-    assert.equal(await dispatchWebviewMessage({ type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web' }, handlers, (w) => warnings.push(w)), true);
+    assert.equal(
+      await dispatchWebviewMessage(
+        { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web' },
+        handlers,
+        (w) => warnings.push(w),
+      ),
+      true,
+    );
     assert.deepEqual(called, ['action']);
   });
 });
 
-describe('rollout panel protocol: the feed\'s events as webview messages', () => {
+describe("rollout panel protocol: the feed's events as webview messages", () => {
   const model = new RolloutModel();
   model.apply(upsert('Deployment', deployment('web', { replicas: 3 })));
   const [web] = model.summaries();

@@ -10,7 +10,9 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 describe('RolloutModel (the reducer over watch events)', () => {
   it('summarises a Deployment with its counts, revision and pods', () => {
     const m = new RolloutModel();
-    m.apply(upsert('Deployment', deployment('web', { replicas: 3, updated: 2, ready: 1, available: 1, revision: '4' })));
+    m.apply(
+      upsert('Deployment', deployment('web', { replicas: 3, updated: 2, ready: 1, available: 1, revision: '4' })),
+    );
     m.apply(upsert('ReplicaSet', replicaSet('web-abc', 'web')));
     const touched = m.apply(upsert('Pod', pod('web-abc-1', 'web-abc')));
     assert.deepEqual(touched, ['shop/web']);
@@ -32,7 +34,16 @@ describe('RolloutModel (the reducer over watch events)', () => {
 
   it('flags an exceeded progress deadline', () => {
     const m = new RolloutModel();
-    m.apply(upsert('Deployment', deployment('web', { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long' }] })));
+    m.apply(
+      upsert(
+        'Deployment',
+        deployment('web', {
+          conditions: [
+            { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long' },
+          ],
+        }),
+      ),
+    );
     assert.equal(m.summary('shop/web')!.progressDeadlineExceeded, true);
   });
 
@@ -42,13 +53,29 @@ describe('RolloutModel (the reducer over watch events)', () => {
     const touched = m.apply(upsert('Deployment', canaryDeploymentOf('web')));
     assert.deepEqual(touched, ['shop/web']);
     const all = m.summaries();
-    assert.deepEqual(all.map((w) => w.name), ['web']);
-    assert.deepEqual({ step: all[0].canary?.stepIndex, of: all[0].canary?.stepCount, weight: all[0].canary?.weight, mode: all[0].canary?.trafficMode }, { step: 1, of: 3, weight: 50, mode: 'replicas' });
+    assert.deepEqual(
+      all.map((w) => w.name),
+      ['web'],
+    );
+    assert.deepEqual(
+      {
+        step: all[0].canary?.stepIndex,
+        of: all[0].canary?.stepCount,
+        weight: all[0].canary?.weight,
+        mode: all[0].canary?.trafficMode,
+      },
+      { step: 1, of: 3, weight: 50, mode: 'replicas' },
+    );
   });
 
   it('reports an annotation it cannot trust instead of failing', () => {
     const m = new RolloutModel();
-    m.apply(upsert('Deployment', deployment('web', { annotations: { 'sandpiper.dev/canary': '{"version":1,"status":"hacked"}' } })));
+    m.apply(
+      upsert(
+        'Deployment',
+        deployment('web', { annotations: { 'sandpiper.dev/canary': '{"version":1,"status":"hacked"}' } }),
+      ),
+    );
     assert.equal(m.summary('shop/web')!.canary?.status, 'invalid');
   });
 
@@ -56,13 +83,41 @@ describe('RolloutModel (the reducer over watch events)', () => {
     const m = new RolloutModel();
     const rollout = {
       metadata: { name: 'api', namespace: 'shop', annotations: { 'rollout.argoproj.io/revision': '2' } },
-      spec: { replicas: 5, paused: false, strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '10s' } }] } } },
-      status: { currentStepIndex: 1, pauseConditions: [{ reason: 'CanaryPauseStep' }], phase: 'Paused', updatedReplicas: 1, readyReplicas: 5, availableReplicas: 5 },
+      spec: {
+        replicas: 5,
+        paused: false,
+        strategy: {
+          canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '10s' } }] },
+        },
+      },
+      status: {
+        currentStepIndex: 1,
+        pauseConditions: [{ reason: 'CanaryPauseStep' }],
+        phase: 'Paused',
+        updatedReplicas: 1,
+        readyReplicas: 5,
+        availableReplicas: 5,
+      },
     };
     m.apply(upsert('Rollout', rollout));
-    m.apply(upsert('AnalysisRun', { metadata: { name: 'api-1', namespace: 'shop', ownerReferences: [{ kind: 'Rollout', name: 'api', controller: true }] }, status: { phase: 'Running', metricResults: [{ name: 'success', phase: 'Running', successful: 2, measurements: [{ value: '0.99' }] }] } }));
+    m.apply(
+      upsert('AnalysisRun', {
+        metadata: {
+          name: 'api-1',
+          namespace: 'shop',
+          ownerReferences: [{ kind: 'Rollout', name: 'api', controller: true }],
+        },
+        status: {
+          phase: 'Running',
+          metricResults: [{ name: 'success', phase: 'Running', successful: 2, measurements: [{ value: '0.99' }] }],
+        },
+      }),
+    );
     const c = m.summary('shop/api')!.canary!;
-    assert.deepEqual({ step: c.stepIndex, of: c.stepCount, weight: c.weight, paused: c.paused, status: c.status }, { step: 1, of: 4, weight: 20, paused: true, status: 'Paused' });
+    assert.deepEqual(
+      { step: c.stepIndex, of: c.stepCount, weight: c.weight, paused: c.paused, status: c.status },
+      { step: 1, of: 4, weight: 20, paused: true, status: 'Paused' },
+    );
     assert.equal(c.analysis[0].metrics[0].value, '0.99');
     m.apply(upsert('Rollout', { ...rollout, status: { ...rollout.status, abort: true, phase: 'Degraded' } }));
     assert.deepEqual([m.summary('shop/api')!.canary!.status, m.summary('shop/api')!.canary!.weight], ['aborted', 0]);

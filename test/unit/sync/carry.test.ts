@@ -34,12 +34,16 @@ describe('which names the sync can carry', () => {
   ] as const) {
     it(`refuses ${JSON.stringify(name)} with a reason`, async () => {
       assert.match(carryProblem(name) ?? '', why);
-      await assert.rejects(buildSyncArchive([file(name)], []), (e: unknown) => e instanceof SandpiperError && e.code === 'sync-path-refused');
+      await assert.rejects(
+        buildSyncArchive([file(name)], []),
+        (e: unknown) => e instanceof SandpiperError && e.code === 'sync-path-refused',
+      );
     });
   }
 
   it('carries spaces, quotes, globs, unicode and leading dashes', () => {
-    for (const n of ['sp ace.txt', 'q"uote\'s', 'star*', 'café/日本.txt', '-dash', 'emoji 🎉', 'x->y']) assert.equal(carryProblem(n), undefined, n);
+    for (const n of ['sp ace.txt', 'q"uote\'s', 'star*', 'café/日本.txt', '-dash', 'emoji 🎉', 'x->y'])
+      assert.equal(carryProblem(n), undefined, n);
   });
 
   it('builds archives of regular files and folders only, whatever the names', async () => {
@@ -51,7 +55,8 @@ describe('which names the sync can carry', () => {
 
 describe('reading what the container scripts said', () => {
   it('parses the per-file refusals (tab separated; names may hold colons and spaces)', () => {
-    const stderr = 'tar: noise\nsandpiper-sync: refused\tsrc/a: b.js\tsrc is a symbolic link\nsandpiper-sync: refused\tx\ta folder is in the way\n';
+    const stderr =
+      'tar: noise\nsandpiper-sync: refused\tsrc/a: b.js\tsrc is a symbolic link\nsandpiper-sync: refused\tx\ta folder is in the way\n';
     assert.deepEqual(parseRefusals(stderr), [
       { path: 'src/a: b.js', reason: 'src is a symbolic link' },
       { path: 'x', reason: 'a folder is in the way' },
@@ -64,12 +69,16 @@ describe('reading what the container scripts said', () => {
   it('names the missing tools the script found (exit 5), with what to do', () => {
     const e = tools({ exitCode: 5, stderr: 'sandpiper-sync: missing tools: tar find\n' });
     assert.equal(e.code, 'sync-tools-missing');
-    assert.match(e.message, /container web of pod web-1: it has no tar, find\. Use a base image with busybox, or point image\.build at a dev stage/);
+    assert.match(
+      e.message,
+      /container web of pod web-1: it has no tar, find\. Use a base image with busybox, or point image\.build at a dev stage/,
+    );
     assert.match(e.hint ?? '', /sh, tar, head/);
   });
 
   it('says there is no /bin/sh when docker/runc could not start it (126 and its message)', () => {
-    const said = 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown';
+    const said =
+      'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown';
     const e = tools({ exitCode: 126, stdout: `\u0001\u0000\u0000\u0000${said}\r\n` });
     assert.equal(e.code, 'sync-tools-missing');
     assert.match(e.message, /has no \/bin\/sh to run the sync\. Use a base image with busybox/);
@@ -77,12 +86,20 @@ describe('reading what the container scripts said', () => {
   });
 
   it('says there is no /bin/sh when a kubelet reports it in the status without a code', () => {
-    const e = tools({ exitCode: -1, message: 'failed to exec in container: OCI runtime exec failed: exec: "sh": stat /bin/sh: no such file or directory: unknown' });
+    const e = tools({
+      exitCode: -1,
+      message:
+        'failed to exec in container: OCI runtime exec failed: exec: "sh": stat /bin/sh: no such file or directory: unknown',
+    });
     assert.equal(e.code, 'sync-tools-missing');
   });
 
   it('keeps other failures retryable (kwok with no exec binding, a plain error)', () => {
-    const kwok = tools({ exitCode: -1, message: 'Internal error occurred: error executing command in container: no exec found for container "web" in pod "ns/web-1"' });
+    const kwok = tools({
+      exitCode: -1,
+      message:
+        'Internal error occurred: error executing command in container: no exec found for container "web" in pod "ns/web-1"',
+    });
     assert.equal(kwok.code, 'sync-failed');
     assert.match(kwok.message, /no exec found/);
     assert.equal(tools({ exitCode: 1, stderr: 'sandpiper-sync: cannot move a into /app\n' }).code, 'sync-failed');

@@ -8,7 +8,12 @@ import { buildSyncArchive, buildUncheckedArchive, TAR_RECORD } from '../../../sr
 import { parseHashList, md5 } from '../../../src/core/sync/podSync';
 
 /** Runs a command the way kwok runs exec: in a folder, stdin written but never closed. */
-function runLikeExec(cwd: string, command: string[], stdin?: Buffer, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runLikeExec(
+  cwd: string,
+  command: string[],
+  stdin?: Buffer,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command[0], command.slice(1), { cwd, env: { ...process.env, ...env } });
     let stdout = '';
@@ -42,7 +47,11 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
     assert.equal(fs.readFileSync(path.join(dir, 'app/src/index.js'), 'utf8'), 'v1');
     assert.equal(fs.readFileSync(path.join(dir, 'app/src/lib/deep/a.js'), 'utf8'), 'A');
     assert.equal(fs.existsSync(path.join(dir, 'app/src/old.txt')), false);
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'app/src')).sort(), ['index.js', 'lib'], 'no staging folder left behind');
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'app/src')).sort(),
+      ['index.js', 'lib'],
+      'no staging folder left behind',
+    );
   });
 
   it('runs the reload command in the exec folder after the files are in place', async () => {
@@ -55,8 +64,13 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
 
   for (const name of ['files/../../escape.txt', '/tmp/abs-escape.txt', 'files/a/../../../escape.txt']) {
     it(`refuses an archive entry ${name} and writes nothing`, async () => {
-      const tar = await buildUncheckedArchive([{ name: 'files/ok.txt', content: 'ok' }, { name, content: 'bad' }]);
-      const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+      const tar = await buildUncheckedArchive([
+        { name: 'files/ok.txt', content: 'ok' },
+        { name, content: 'bad' },
+      ]);
+      const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
+        SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
+      });
       assert.equal(r.code, EXIT_REFUSED, r.stderr);
       assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
       assert.equal(fs.existsSync(path.join(dir, 'escape.txt')), false);
@@ -68,14 +82,21 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
     fs.mkdirSync(path.join(dir, 'root'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'root/keep.txt'), 'keep');
     const tar = await buildUncheckedArchive([{ name: '.sandpiper/delete', content: '../keep.txt\n' }]);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
+      SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
+    });
     assert.equal(r.code, EXIT_REFUSED);
     assert.equal(fs.readFileSync(path.join(dir, 'root/keep.txt'), 'utf8'), 'keep');
   });
 
   it('refuses a file list that points outside the staging folder', async () => {
-    const tar = await buildUncheckedArchive([{ name: 'files/ok.txt', content: 'ok' }, { name: '.sandpiper/files', content: 'ok.txt\n../../../escape.txt\n' }]);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: path.join(dir, 'root') });
+    const tar = await buildUncheckedArchive([
+      { name: 'files/ok.txt', content: 'ok' },
+      { name: '.sandpiper/files', content: 'ok.txt\n../../../escape.txt\n' },
+    ]);
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
+      SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
+    });
     assert.equal(r.code, EXIT_REFUSED);
     assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
   });
@@ -83,9 +104,13 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
   it('moves a large batch folder by folder (no file list) just as completely', async () => {
     const many = Array.from({ length: 300 }, (_, i) => file(`d${i % 7}/f${i}.txt`, `n${i}`));
     const tar = await buildSyncArchive(many, []);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: dir });
+    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
+      SANDPIPER_SYNC_ROOT: dir,
+    });
     assert.equal(r.code, 0, r.stderr);
-    const count = fs.readdirSync(path.join(dir, 't')).reduce((n, d) => n + fs.readdirSync(path.join(dir, 't', d)).length, 0);
+    const count = fs
+      .readdirSync(path.join(dir, 't'))
+      .reduce((n, d) => n + fs.readdirSync(path.join(dir, 't', d)).length, 0);
     assert.equal(count, 300);
     assert.equal(fs.readFileSync(path.join(dir, 't/d3/f297.txt'), 'utf8'), 'n297');
   });

@@ -3,11 +3,22 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyCommand, hashCommand, parseRefusals, EXIT_REFUSED, EXIT_TOOLS_MISSING } from '../../../src/core/sync/containerScript';
+import {
+  applyCommand,
+  hashCommand,
+  parseRefusals,
+  EXIT_REFUSED,
+  EXIT_TOOLS_MISSING,
+} from '../../../src/core/sync/containerScript';
 import { buildSyncArchive, buildUncheckedArchive, type RawEntry } from '../../../src/core/infra/tar';
 
 /** Runs a command like kwok's exec: in a folder, stdin written and never closed; PATH may be replaced. */
-function run(cwd: string, command: string[], stdin: Buffer | undefined, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+function run(
+  cwd: string,
+  command: string[],
+  stdin: Buffer | undefined,
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command[0], command.slice(1), { cwd, env: { ...process.env, ...env } });
     let stderr = '';
@@ -45,7 +56,8 @@ function busyboxPath(): string {
   const bb = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
   assert.ok(bb, 'busybox is not installed on this machine (apt-get install busybox-static; the testbed installs it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-busybox-path-'));
-  for (const applet of execFileSync(bb, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) fs.symlinkSync(bb, path.join(dir, applet));
+  for (const applet of execFileSync(bb, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean))
+    fs.symlinkSync(bb, path.join(dir, applet));
   return dir;
 }
 
@@ -79,18 +91,24 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
         fs.symlinkSync(outside, path.join(root, 't/src'));
         fs.symlinkSync('../../outside', path.join(root, 't/rel'));
         const others = Array.from({ length: count - 2 }, (_, i) => file(`ok/f${i}.txt`, `ok${i}`));
-        const tar = await buildSyncArchive([file('src/victim.txt', 'pwned'), file('rel/sub/new.txt', 'pwned'), ...others], []);
+        const tar = await buildSyncArchive(
+          [file('src/victim.txt', 'pwned'), file('rel/sub/new.txt', 'pwned'), ...others],
+          [],
+        );
         const r = await apply(tar);
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
-        const refused = parseRefusals(r.stderr).map((x) => x.path).sort();
+        const refused = parseRefusals(r.stderr)
+          .map((x) => x.path)
+          .sort();
         assert.deepEqual(refused, ['rel/sub/new.txt', 'src/victim.txt']);
-        for (const f of others) assert.equal(fs.readFileSync(path.join(root, 't', f.path), 'utf8'), f.content.toString());
+        for (const f of others)
+          assert.equal(fs.readFileSync(path.join(root, 't', f.path), 'utf8'), f.content.toString());
         assert.equal(fs.readlinkSync(path.join(root, 't/src')), outside, 'the link itself is left alone');
       });
     }
 
-    it('refuses a deletion through a symlinked folder, and deletes a link (not its target) in the file\'s place', async () => {
+    it("refuses a deletion through a symlinked folder, and deletes a link (not its target) in the file's place", async () => {
       const before = snapshot(outside);
       fs.symlinkSync(outside, path.join(root, 't/src'));
       fs.symlinkSync(path.join(outside, 'victim.txt'), path.join(root, 't/link.txt'));
@@ -98,12 +116,15 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
       const tar = await buildSyncArchive([], ['src/victim.txt', 'src', 'link.txt', 'linkdir']);
       const r = await apply(tar);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(parseRefusals(r.stderr).map((x) => x.path), ['src/victim.txt']);
+      assert.deepEqual(
+        parseRefusals(r.stderr).map((x) => x.path),
+        ['src/victim.txt'],
+      );
       assert.deepEqual(snapshot(outside), before);
       assert.deepEqual(fs.readdirSync(path.join(root, 't')), [], 'the links themselves are gone');
     });
 
-    it('replaces a symlink in the file\'s own place with the file, never writing through it', async () => {
+    it("replaces a symlink in the file's own place with the file, never writing through it", async () => {
       const before = snapshot(outside);
       fs.symlinkSync(path.join(outside, 'victim.txt'), path.join(root, 't/config.txt'));
       fs.symlinkSync(path.join(outside, 'sub'), path.join(root, 't/dirlink'));
@@ -118,9 +139,16 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
     it('refuses a file where a folder or a plain file is in the way, by name', async () => {
       fs.mkdirSync(path.join(root, 't/adir'));
       fs.writeFileSync(path.join(root, 't/plain'), 'x');
-      const r = await apply(await buildSyncArchive([file('adir', 'f'), file('plain/inner.txt', 'f'), file('fine.txt', 'f')], []));
+      const r = await apply(
+        await buildSyncArchive([file('adir', 'f'), file('plain/inner.txt', 'f'), file('fine.txt', 'f')], []),
+      );
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(parseRefusals(r.stderr).map((x) => x.path).sort(), ['adir', 'plain/inner.txt']);
+      assert.deepEqual(
+        parseRefusals(r.stderr)
+          .map((x) => x.path)
+          .sort(),
+        ['adir', 'plain/inner.txt'],
+      );
       assert.equal(fs.readFileSync(path.join(root, 't/fine.txt'), 'utf8'), 'f');
     });
 
@@ -136,42 +164,82 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
       it(`refuses a whole archive holding ${what}, naming it, and writes nothing`, async () => {
         const e = { ...entry, linkname: entry.linkname === '' ? path.join(outside, 'victim.txt') : entry.linkname };
         const before = snapshot(outside);
-        const tar = await buildUncheckedArchive([{ name: 'files/ok.txt', content: 'ok' }, e, { name: 'files/zz.txt', content: 'pwned' }]);
+        const tar = await buildUncheckedArchive([
+          { name: 'files/ok.txt', content: 'ok' },
+          e,
+          { name: 'files/zz.txt', content: 'pwned' },
+        ]);
         const r = await apply(tar);
         assert.equal(r.code, EXIT_REFUSED, r.stderr);
         // busybox lists a name with a newline as two lines: one of them is named.
-        const named = parseRefusals(r.stderr).map((x) => x.path).join('\n');
-        assert.ok(e.name.replace(/^files\//, '').split('\n').some((part) => named.includes(part)), `${e.name} named in:\n${r.stderr}`);
+        const named = parseRefusals(r.stderr)
+          .map((x) => x.path)
+          .join('\n');
+        assert.ok(
+          e.name
+            .replace(/^files\//, '')
+            .split('\n')
+            .some((part) => named.includes(part)),
+          `${e.name} named in:\n${r.stderr}`,
+        );
         assert.deepEqual(snapshot(path.join(root, 't')), {}, 'nothing written into the target');
         assert.deepEqual(snapshot(outside), before);
       });
     }
 
     it('carries odd but honest names intact', async () => {
-      const names = ['sp ace.txt', ' lead', 'trail ', '-dash', 'star*', 'q"uote\'s', 'dollar$HOME', 'back`tick`', 'café/日本.txt', 'emoji 🎉', '1:2', '[x]'];
-      const r = await apply(await buildSyncArchive(names.map((n) => file(n, `<${n}>`)), []));
+      const names = [
+        'sp ace.txt',
+        ' lead',
+        'trail ',
+        '-dash',
+        'star*',
+        'q"uote\'s',
+        'dollar$HOME',
+        'back`tick`',
+        'café/日本.txt',
+        'emoji 🎉',
+        '1:2',
+        '[x]',
+      ];
+      const r = await apply(
+        await buildSyncArchive(
+          names.map((n) => file(n, `<${n}>`)),
+          [],
+        ),
+      );
       assert.equal(r.code, 0, r.stderr);
       for (const n of names) assert.equal(fs.readFileSync(path.join(root, 't', n), 'utf8'), `<${n}>`);
     });
 
-    it(flavour.startsWith('busybox') ? 'needs nothing but busybox on PATH' : 'names the missing tools when the container lacks them (exit 5)', async () => {
-      const shOnly = path.join(dir, 'bin');
-      fs.mkdirSync(shOnly);
-      fs.symlinkSync(fs.realpathSync(bbPath ? path.join(bbPath, 'sh') : '/bin/sh'), path.join(shOnly, 'sh'));
-      const tar = await buildSyncArchive([file('a.txt', 'a')], []);
-      const noTools = { ...env, PATH: shOnly };
-      const r = await run(dir, [path.join(shOnly, 'sh'), ...applyCommand('/t', tar.length, { kind: 'none' }).slice(1)], tar, noTools);
-      const h = await run(dir, [path.join(shOnly, 'sh'), ...hashCommand('/t').slice(1)], undefined, noTools);
-      if (bbPath) {
-        // busybox's sh runs its own applets whatever PATH says.
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(h.code, 0, h.stderr);
-        return;
-      }
-      assert.equal(r.code, EXIT_TOOLS_MISSING, r.stderr);
-      assert.match(r.stderr, /missing tools: head tar grep find mkdir mv rm/);
-      assert.equal(h.code, EXIT_TOOLS_MISSING);
-      assert.match(h.stderr, /missing tools: find md5sum/);
-    });
+    it(
+      flavour.startsWith('busybox')
+        ? 'needs nothing but busybox on PATH'
+        : 'names the missing tools when the container lacks them (exit 5)',
+      async () => {
+        const shOnly = path.join(dir, 'bin');
+        fs.mkdirSync(shOnly);
+        fs.symlinkSync(fs.realpathSync(bbPath ? path.join(bbPath, 'sh') : '/bin/sh'), path.join(shOnly, 'sh'));
+        const tar = await buildSyncArchive([file('a.txt', 'a')], []);
+        const noTools = { ...env, PATH: shOnly };
+        const r = await run(
+          dir,
+          [path.join(shOnly, 'sh'), ...applyCommand('/t', tar.length, { kind: 'none' }).slice(1)],
+          tar,
+          noTools,
+        );
+        const h = await run(dir, [path.join(shOnly, 'sh'), ...hashCommand('/t').slice(1)], undefined, noTools);
+        if (bbPath) {
+          // busybox's sh runs its own applets whatever PATH says.
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(h.code, 0, h.stderr);
+          return;
+        }
+        assert.equal(r.code, EXIT_TOOLS_MISSING, r.stderr);
+        assert.match(r.stderr, /missing tools: head tar grep find mkdir mv rm/);
+        assert.equal(h.code, EXIT_TOOLS_MISSING);
+        assert.match(h.stderr, /missing tools: find md5sum/);
+      },
+    );
   });
 }

@@ -7,13 +7,30 @@ import { SyncPathMapper } from '../../../src/core/sync/syncPaths';
 import { RebuildTrigger } from '../../../src/core/sync/redeploy';
 import { assertSafeRelative, buildSyncArchive, TAR_RECORD } from '../../../src/core/infra/tar';
 
-const sync = (over: Partial<SyncConfig> = {}): SyncConfig => ({ paths: ['src/'], target: '/app/src', exclude: ['**/*.test.js'], rebuildOn: ['config/*.json'], auto: true, debounceMs: 50, reload: { kind: 'none' }, ...over });
+const sync = (over: Partial<SyncConfig> = {}): SyncConfig => ({
+  paths: ['src/'],
+  target: '/app/src',
+  exclude: ['**/*.test.js'],
+  rebuildOn: ['config/*.json'],
+  auto: true,
+  debounceMs: 50,
+  reload: { kind: 'none' },
+  ...over,
+});
 
 describe('SyncPathMapper', () => {
   let root: string;
   before(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-map-'));
-    for (const f of ['src/index.js', 'src/lib/a.js', 'src/lib/a.test.js', 'src/build/out.js', 'src/.env', 'README.md', 'Dockerfile']) {
+    for (const f of [
+      'src/index.js',
+      'src/lib/a.js',
+      'src/lib/a.test.js',
+      'src/build/out.js',
+      'src/.env',
+      'README.md',
+      'Dockerfile',
+    ]) {
       fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
       fs.writeFileSync(path.join(root, f), f);
     }
@@ -40,12 +57,24 @@ describe('SyncPathMapper', () => {
     assert.equal(m.isExcluded(path.join(root, 'src/build/out.js')), true);
     assert.equal(m.isExcluded(path.join(root, 'src/.env')), true);
     assert.equal(m.isExcluded(path.join(root, 'src/lib/a.js')), false);
-    assert.deepEqual(m.listLocalFiles().map((f) => f.remote).sort(), ['index.js', 'lib/a.js']);
+    assert.deepEqual(
+      m
+        .listLocalFiles()
+        .map((f) => f.remote)
+        .sort(),
+      ['index.js', 'lib/a.js'],
+    );
   });
 });
 
 describe('RebuildTrigger', () => {
-  const service = (image?: ServiceConfig['image']): ServiceConfig => ({ name: 'tasks', manifests: ['k8s/'], image, sync: sync(), dependencies: {} });
+  const service = (image?: ServiceConfig['image']): ServiceConfig => ({
+    name: 'tasks',
+    manifests: ['k8s/'],
+    image,
+    sync: sync(),
+    dependencies: {},
+  });
   it('fires for the Dockerfile, root lockfiles and rebuildOn globs of a built image', () => {
     const t = new RebuildTrigger('/w', service({ build: { context: '.', dockerfile: 'Dockerfile' } }));
     assert.equal(t.matches('/w/Dockerfile'), true);
@@ -71,9 +100,15 @@ describe('sync archive', () => {
     assert.equal(assertSafeRelative('a/b.c'), 'a/b.c');
   });
   it('pads to whole tar records and refuses a bad entry while building', async () => {
-    const tar = await buildSyncArchive([{ path: 'a.txt', content: Buffer.alloc(20000, 1), mode: 0o644, mtime: new Date() }], []);
+    const tar = await buildSyncArchive(
+      [{ path: 'a.txt', content: Buffer.alloc(20000, 1), mode: 0o644, mtime: new Date() }],
+      [],
+    );
     assert.equal(tar.length % TAR_RECORD, 0);
-    await assert.rejects(buildSyncArchive([{ path: '../a', content: Buffer.from(''), mode: 0o644, mtime: new Date() }], []), /escape/);
+    await assert.rejects(
+      buildSyncArchive([{ path: '../a', content: Buffer.from(''), mode: 0o644, mtime: new Date() }], []),
+      /escape/,
+    );
     await assert.rejects(buildSyncArchive([], ['/abs']), /escape/);
   });
 });

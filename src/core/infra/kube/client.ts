@@ -67,7 +67,9 @@ export class Kube {
   /** Fails with a coded error when the cluster does not answer or refuses our credentials. */
   async checkReachable(timeoutMs = 5000): Promise<string> {
     const version = new k8s.VersionApi(this.configuration);
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs).unref());
+    const timer = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs).unref(),
+    );
     try {
       const info = await Promise.race([version.getCode(), timer]);
       return info.gitVersion;
@@ -119,16 +121,33 @@ export function loadKube(target: KubeTarget = {}): Kube {
     if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new SandpiperError('no-cluster', `Cannot read the kubeconfig: ${(err as Error).message}`, 'Set KUBECONFIG or pick a context.');
+    throw new SandpiperError(
+      'no-cluster',
+      `Cannot read the kubeconfig: ${(err as Error).message}`,
+      'Set KUBECONFIG or pick a context.',
+    );
   }
   if (target.context) {
     if (!kc.getContextObject(target.context)) {
-      throw new SandpiperError('no-cluster', `The kubeconfig has no context "${target.context}" (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}).`, 'Pick one of its contexts.');
+      throw new SandpiperError(
+        'no-cluster',
+        `The kubeconfig has no context "${target.context}" (it has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        }).`,
+        'Pick one of its contexts.',
+      );
     }
     kc.setCurrentContext(target.context);
   }
   if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext()) || !kc.getCurrentCluster()) {
-    throw new SandpiperError('no-cluster', 'No Kubernetes cluster is configured: the kubeconfig has no current context.', 'Set KUBECONFIG to a kubeconfig, or pick a context.');
+    throw new SandpiperError(
+      'no-cluster',
+      'No Kubernetes cluster is configured: the kubeconfig has no current context.',
+      'Set KUBECONFIG to a kubeconfig, or pick a context.',
+    );
   }
   return new Kube(kc, { requestTimeoutMs: target.requestTimeoutMs });
 }

@@ -35,7 +35,12 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
     const message = status.message ?? err.message.split('\n')[0];
     switch (err.code) {
       case 401:
-        return new SandpiperError('unauthenticated', `The cluster refused our credentials while trying to ${doing}.`, 'Log in again or refresh the kubeconfig credentials.', message);
+        return new SandpiperError(
+          'unauthenticated',
+          `The cluster refused our credentials while trying to ${doing}.`,
+          'Log in again or refresh the kubeconfig credentials.',
+          message,
+        );
       case 403:
         return forbiddenError(message, doing);
       case 404:
@@ -43,7 +48,12 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
       case 409:
         return new SandpiperError('conflict', `Conflict while trying to ${doing}: ${message}`, undefined, message);
       case 422:
-        return new SandpiperError('invalid', `The cluster rejected an object while trying to ${doing}: ${message}`, undefined, message);
+        return new SandpiperError(
+          'invalid',
+          `The cluster rejected an object while trying to ${doing}: ${message}`,
+          undefined,
+          message,
+        );
       default:
         return new SandpiperError('api', `Could not ${doing}: HTTP ${err.code}: ${message}`, undefined, message);
     }
@@ -53,25 +63,49 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
   // The request timeout of `Kube` (client.ts) says which cluster and how long.
   const timedOut = err as { timeoutMs?: number; cluster?: string };
   if (code === 'ETIMEDOUT' && timedOut.timeoutMs) {
-    return new SandpiperError('unreachable', `Cannot ${doing}: the cluster ${timedOut.cluster} does not answer (timed out after ${timedOut.timeoutMs / 1000} s).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
+    return new SandpiperError(
+      'unreachable',
+      `Cannot ${doing}: the cluster ${timedOut.cluster} does not answer (timed out after ${timedOut.timeoutMs / 1000} s).`,
+      'Check that the cluster is running and the kubeconfig points at it, or pick another context.',
+    );
   }
-  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(String(code))) {
-    return new SandpiperError('unreachable', `Cannot ${doing}: the cluster does not answer (${code}).`, 'Check that the cluster is running and the kubeconfig points at it, or pick another context.');
+  if (
+    code &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(
+      String(code),
+    )
+  ) {
+    return new SandpiperError(
+      'unreachable',
+      `Cannot ${doing}: the cluster does not answer (${code}).`,
+      'Check that the cluster is running and the kubeconfig points at it, or pick another context.',
+    );
   }
   if (e?.name === 'AbortError') return new SandpiperError('cancelled', 'Cancelled.');
   return new SandpiperError('api', `Could not ${doing}: ${e?.message ?? String(err)}`);
 }
 
-const FORBIDDEN = /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/;
+const FORBIDDEN =
+  /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/;
 
 /** A 403 turned into a message that names the verb, the resource and the namespace, and who was refused. */
 function forbiddenError(message: string, doing: string): SandpiperError {
   const m = FORBIDDEN.exec(message);
   const user = /User "([^"]+)"/.exec(message)?.[1];
-  if (!m) return new SandpiperError('forbidden', `Forbidden while trying to ${doing}: ${message}`, 'Ask for the missing RBAC permission, or use another context.', message);
+  if (!m)
+    return new SandpiperError(
+      'forbidden',
+      `Forbidden while trying to ${doing}: ${message}`,
+      'Ask for the missing RBAC permission, or use another context.',
+      message,
+    );
   const [, verb, resource, group, namespace] = m;
   // For a Namespace object the apiserver reports its own name as "the namespace".
-  const where = !namespace ? 'at the cluster scope' : resource === 'namespaces' ? `named "${namespace}"` : `in namespace "${namespace}"`;
+  const where = !namespace
+    ? 'at the cluster scope'
+    : resource === 'namespaces'
+      ? `named "${namespace}"`
+      : `in namespace "${namespace}"`;
   const res = group ? `${resource}.${group}` : resource;
   return new SandpiperError(
     'forbidden',

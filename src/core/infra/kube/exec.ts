@@ -52,10 +52,29 @@ export async function execInPod(kube: Kube, req: ExecRequest): Promise<ExecResul
     const onAbort = (): void => finish(() => reject(cancelled()));
     req.signal?.addEventListener('abort', onAbort, { once: true });
     if (req.timeoutMs) {
-      timer = setTimeout(() => finish(() => reject(new SandpiperError('exec-timeout', `A command in ${where} did not finish within ${req.timeoutMs} ms.`, 'Check that the container is running and not overloaded.'))), req.timeoutMs);
+      timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new SandpiperError(
+                'exec-timeout',
+                `A command in ${where} did not finish within ${req.timeoutMs} ms.`,
+                'Check that the container is running and not overloaded.',
+              ),
+            ),
+          ),
+        req.timeoutMs,
+      );
     }
     const onStatus = (status: V1Status): void => {
-      finish(() => resolve({ exitCode: exitCodeOf(status), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), message: status.message }));
+      finish(() =>
+        resolve({
+          exitCode: exitCodeOf(status),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          message: status.message,
+        }),
+      );
     };
     new Exec(kube.config)
       .exec(req.namespace, req.pod, req.container, req.command, stdout, stderr, stdin, false, onStatus)
@@ -64,10 +83,23 @@ export async function execInPod(kube: Kube, req: ExecRequest): Promise<ExecResul
         if (settled) ws.close();
         ws.on('close', () => {
           // A socket closing without a status means the stream broke (pod gone, apiserver restart).
-          setTimeout(() => finish(() => reject(new SandpiperError('exec-broken', `The exec connection to ${where} closed before the command finished.`, 'The pod may have restarted; it is retried.'))), 50);
+          setTimeout(
+            () =>
+              finish(() =>
+                reject(
+                  new SandpiperError(
+                    'exec-broken',
+                    `The exec connection to ${where} closed before the command finished.`,
+                    'The pod may have restarted; it is retried.',
+                  ),
+                ),
+              ),
+            50,
+          );
         });
         // In slices: one huge websocket frame can exceed a proxy's message limit.
-        if (stdin && req.stdin) for (let i = 0; i < req.stdin.length; i += STDIN_SLICE) stdin.write(req.stdin.subarray(i, i + STDIN_SLICE));
+        if (stdin && req.stdin)
+          for (let i = 0; i < req.stdin.length; i += STDIN_SLICE) stdin.write(req.stdin.subarray(i, i + STDIN_SLICE));
       })
       .catch((e: unknown) => finish(() => reject(execConnectError(e, where))));
   });
@@ -95,7 +127,17 @@ export function exitCodeOf(status: V1Status): number {
 function execConnectError(e: unknown, where: string): SandpiperError {
   // The websocket upgrade failure carries the HTTP status in its message ("Unexpected server response: 404").
   const m = /Unexpected server response: (\d+)/.exec(String((e as Error)?.message ?? e));
-  if (m?.[1] === '403') return new SandpiperError('forbidden', `Forbidden to exec into ${where}.`, 'Ask for the RBAC permission create on pods/exec in this namespace.');
-  if (m?.[1] === '404') return new SandpiperError('not-found', `Cannot exec into ${where}: the pod or container does not exist.`, 'The pod may have been replaced; it is retried on the new one.');
+  if (m?.[1] === '403')
+    return new SandpiperError(
+      'forbidden',
+      `Forbidden to exec into ${where}.`,
+      'Ask for the RBAC permission create on pods/exec in this namespace.',
+    );
+  if (m?.[1] === '404')
+    return new SandpiperError(
+      'not-found',
+      `Cannot exec into ${where}: the pod or container does not exist.`,
+      'The pod may have been replaced; it is retried on the new one.',
+    );
   return kubeError(e, `exec into ${where}`);
 }

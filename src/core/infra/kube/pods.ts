@@ -12,7 +12,10 @@ export async function podSelectorFor(kube: Kube, namespace: string, service: str
   try {
     const svc = await kube.core.readNamespacedService({ name: service, namespace });
     const selector = svc.spec?.selector;
-    if (selector && Object.keys(selector).length) return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+    if (selector && Object.keys(selector).length)
+      return Object.entries(selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
   } catch (err) {
     if (httpCode(err) !== 404) throw kubeError(err, `read the Service "${service}" in "${namespace}"`);
   }
@@ -62,7 +65,12 @@ function creationTime(pod: k8s.V1Pod): number {
 }
 
 /** A ready pod of the service, or an error saying what was found instead. */
-export async function readyPodOf(kube: Kube, namespace: string, service: string, exclude?: ReadonlySet<string>): Promise<string> {
+export async function readyPodOf(
+  kube: Kube,
+  namespace: string,
+  service: string,
+  exclude?: ReadonlySet<string>,
+): Promise<string> {
   const selector = await podSelectorFor(kube, namespace, service);
   const pods = await listPods(kube, namespace, selector);
   const pod = newestReadyPod(pods, exclude) ?? newestReadyPod(pods);

@@ -165,7 +165,7 @@ export class ListWatcher<T extends KubeObjectRef> {
 
   private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => (this.wake = undefined, resolve()), ms);
+      const timer = setTimeout(() => ((this.wake = undefined), resolve()), ms);
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;

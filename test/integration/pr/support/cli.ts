@@ -23,7 +23,18 @@ export class BundledCli {
   static async build(): Promise<BundledCli> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-'));
     const bundle = path.join(dir, 'cli.js');
-    await build({ absWorkingDir: ROOT, entryPoints: ['src/cli/main.ts'], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'cpu-features', '*.node'], mainFields: ['module', 'main'], logLevel: 'error' });
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: ['src/cli/main.ts'],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['vscode', 'cpu-features', '*.node'],
+      mainFields: ['module', 'main'],
+      logLevel: 'error',
+    });
     return new BundledCli(dir, bundle);
   }
 
@@ -41,12 +52,24 @@ export class BundledCli {
   }
 
   run(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, GITHUB_TOKEN: undefined, GH_TOKEN: undefined, GITHUB_API_URL: undefined, XDG_CONFIG_HOME: this.configHome, ...env };
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      GITHUB_TOKEN: undefined,
+      GH_TOKEN: undefined,
+      GITHUB_API_URL: undefined,
+      XDG_CONFIG_HOME: this.configHome,
+      ...env,
+    };
     const entry = 'require(process.argv[1]).main(process.argv.slice(2)).then((c) => { process.exitCode = c; })';
     return new Promise((resolve) => {
-      execFile(process.execPath, ['-e', entry, this.bundle, ...args], { cwd, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['-e', entry, this.bundle, ...args],
+        { cwd, env: childEnv, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
 

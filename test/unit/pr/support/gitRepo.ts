@@ -39,7 +39,11 @@ export class TestRepo {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', args, { cwd: this.work, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return execFileSync('git', args, {
+      cwd: this.work,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    });
   }
 
   write(file: string, text: string): void {
@@ -53,15 +57,24 @@ export class TestRepo {
     for (const [f, t] of Object.entries(files)) this.write(f, t);
     this.git('add', '-A');
     const date = `${when} +0000`;
-    execFileSync('git', ['-c', `user.email=${who.email}`, '-c', `user.name=${who.name}`, 'commit', '-q', '-m', message], {
-      cwd: this.work,
-      env: { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
-    });
+    execFileSync(
+      'git',
+      ['-c', `user.email=${who.email}`, '-c', `user.name=${who.name}`, 'commit', '-q', '-m', message],
+      {
+        cwd: this.work,
+        env: { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+      },
+    );
   }
 
   /** Branches on the bare remote. */
   remoteBranches(): string[] {
-    return execFileSync('git', ['for-each-ref', '--format=%(refname:short)', 'refs/heads'], { cwd: this.bare, encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('git', ['for-each-ref', '--format=%(refname:short)', 'refs/heads'], {
+      cwd: this.bare,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean);
   }
 
   remove(): void {
@@ -78,19 +91,35 @@ export const DAVE: Person = { name: 'Dave Dev', email: 'dave@corp.example' };
  * a feature branch `feature/42-add-due-dates` by Alice touching three files.
  */
 export function sampleProject(repo: TestRepo, opts: { files?: Record<string, string> } = {}): void {
-  repo.commit(DAVE, 'Initial tasks service', {
-    'src/tasks/api.ts': 'export const api = 1;\n',
-    'src/tasks/store.ts': 'export const store = 1;\n',
-    'docs/tasks.md': '# Tasks\n',
-    '.github/CODEOWNERS': '# owners\n*            @acme/platform\nsrc/tasks/** @acme/tasks-team @bob-b\ndocs/        carol@users.noreply.github.com\n',
-    ...(opts.files ?? {}),
-  }, 1_700_000_000);
+  repo.commit(
+    DAVE,
+    'Initial tasks service',
+    {
+      'src/tasks/api.ts': 'export const api = 1;\n',
+      'src/tasks/store.ts': 'export const store = 1;\n',
+      'docs/tasks.md': '# Tasks\n',
+      '.github/CODEOWNERS':
+        '# owners\n*            @acme/platform\nsrc/tasks/** @acme/tasks-team @bob-b\ndocs/        carol@users.noreply.github.com\n',
+      ...(opts.files ?? {}),
+    },
+    1_700_000_000,
+  );
   repo.commit(BOB, 'Validate tasks', { 'src/tasks/api.ts': 'export const api = 2;\n' }, 1_700_000_100);
-  repo.commit(CAROL, 'Document the store', { 'src/tasks/store.ts': 'export const store = 2;\n', 'docs/tasks.md': '# Tasks\nMore.\n' }, 1_700_000_200);
+  repo.commit(
+    CAROL,
+    'Document the store',
+    { 'src/tasks/store.ts': 'export const store = 2;\n', 'docs/tasks.md': '# Tasks\nMore.\n' },
+    1_700_000_200,
+  );
   repo.commit(DAVE, 'Tune the api', { 'src/tasks/api.ts': 'export const api = 3;\n' }, 1_700_000_300);
   repo.git('push', '-q', 'origin', 'main');
   repo.git('remote', 'set-head', 'origin', 'main');
   repo.git('switch', '-q', '-c', 'feature/42-add-due-dates');
-  repo.commit(ALICE, 'Add due dates to tasks', { 'src/tasks/api.ts': 'export const api = 4;\n', 'src/tasks/store.ts': 'export const store = 3;\n' }, 1_700_001_000);
+  repo.commit(
+    ALICE,
+    'Add due dates to tasks',
+    { 'src/tasks/api.ts': 'export const api = 4;\n', 'src/tasks/store.ts': 'export const store = 3;\n' },
+    1_700_001_000,
+  );
   repo.commit(ALICE, 'Document due dates', { 'docs/tasks.md': '# Tasks\nDue dates.\n' }, 1_700_001_100);
 }
