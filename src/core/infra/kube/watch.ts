@@ -137,6 +137,8 @@ export class ListWatcher<T extends KubeObjectRef> {
           relist = false;
           first?.resolve();
           first = undefined;
+          // The list itself may have settled it (watchUntil stops at once): no watch is opened then.
+          if (this.stopped) break;
         } catch (err) {
           delay = this.backoff();
           if (first) first.reject(err);
