@@ -72,9 +72,15 @@ export class FakeCluster {
     return copy;
   }
 
+  /** The stored object by that name, or the apiserver's 404. */
+  private stored<T>(store: Map<string, T>, name: string): T {
+    const o = store.get(name);
+    if (!o) throw notFound(name);
+    return o;
+  }
+
   private replace<T extends Obj>(store: Map<string, T>, name: string, body: T): T {
-    const existing = store.get(name);
-    if (!existing) throw notFound(name);
+    const existing = this.stored(store, name);
     if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== existing.metadata?.resourceVersion)
       throw conflict();
     const saved = this.stamp(body);
@@ -104,9 +110,7 @@ export class FakeCluster {
   readonly coordination = {
     readNamespacedLease: async (p: { name: string }): Promise<V1Lease> => {
       this.enter('readNamespacedLease');
-      const l = this.leases.get(p.name);
-      if (!l) throw notFound(p.name);
-      return structuredClone(l);
+      return structuredClone(this.stored(this.leases, p.name));
     },
     createNamespacedLease: async (p: { body: V1Lease }): Promise<V1Lease> => {
       this.enter('createNamespacedLease');
@@ -129,14 +133,11 @@ export class FakeCluster {
   readonly apps = {
     readNamespacedDeployment: async (p: { name: string }): Promise<V1Deployment> => {
       this.enter('readNamespacedDeployment');
-      const d = this.deployments.get(p.name);
-      if (!d) throw notFound(p.name);
-      return structuredClone(d);
+      return structuredClone(this.stored(this.deployments, p.name));
     },
     patchNamespacedDeployment: async (p: { name: string; body: Obj }): Promise<V1Deployment> => {
       this.enter('patchNamespacedDeployment');
-      const d = this.deployments.get(p.name);
-      if (!d) throw notFound(p.name);
+      const d = this.stored(this.deployments, p.name);
       const rv = p.body.metadata?.resourceVersion;
       if (rv && rv !== d.metadata?.resourceVersion) throw conflict();
       const patched = mergePatch(d, {
@@ -151,9 +152,7 @@ export class FakeCluster {
   readonly custom = {
     getNamespacedCustomObject: async (p: { name: string }): Promise<HttpRoute> => {
       this.enter('getNamespacedCustomObject');
-      const r = this.routes.get(p.name);
-      if (!r) throw notFound(p.name);
-      return structuredClone(r);
+      return structuredClone(this.stored(this.routes, p.name));
     },
     replaceNamespacedCustomObject: async (p: { name: string; body: object }): Promise<HttpRoute> => {
       this.enter('replaceNamespacedCustomObject');
