@@ -79,6 +79,12 @@ export class FakeCluster {
     return o;
   }
 
+  /** A call that reads one stored object: a copy of it, or the apiserver's 404. */
+  private read<T>(method: string, store: Map<string, T>, name: string): T {
+    this.enter(method);
+    return structuredClone(this.stored(store, name));
+  }
+
   private replace<T extends Obj>(store: Map<string, T>, name: string, body: T): T {
     const existing = this.stored(store, name);
     if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== existing.metadata?.resourceVersion)
@@ -108,10 +114,8 @@ export class FakeCluster {
   }
 
   readonly coordination = {
-    readNamespacedLease: async (p: { name: string }): Promise<V1Lease> => {
-      this.enter('readNamespacedLease');
-      return structuredClone(this.stored(this.leases, p.name));
-    },
+    readNamespacedLease: async (p: { name: string }): Promise<V1Lease> =>
+      this.read('readNamespacedLease', this.leases, p.name),
     createNamespacedLease: async (p: { body: V1Lease }): Promise<V1Lease> => {
       this.enter('createNamespacedLease');
       const name = p.body.metadata!.name!;
@@ -131,10 +135,8 @@ export class FakeCluster {
   };
 
   readonly apps = {
-    readNamespacedDeployment: async (p: { name: string }): Promise<V1Deployment> => {
-      this.enter('readNamespacedDeployment');
-      return structuredClone(this.stored(this.deployments, p.name));
-    },
+    readNamespacedDeployment: async (p: { name: string }): Promise<V1Deployment> =>
+      this.read('readNamespacedDeployment', this.deployments, p.name),
     patchNamespacedDeployment: async (p: { name: string; body: Obj }): Promise<V1Deployment> => {
       this.enter('patchNamespacedDeployment');
       const d = this.stored(this.deployments, p.name);
@@ -150,10 +152,8 @@ export class FakeCluster {
   };
 
   readonly custom = {
-    getNamespacedCustomObject: async (p: { name: string }): Promise<HttpRoute> => {
-      this.enter('getNamespacedCustomObject');
-      return structuredClone(this.stored(this.routes, p.name));
-    },
+    getNamespacedCustomObject: async (p: { name: string }): Promise<HttpRoute> =>
+      this.read('getNamespacedCustomObject', this.routes, p.name),
     replaceNamespacedCustomObject: async (p: { name: string; body: object }): Promise<HttpRoute> => {
       this.enter('replaceNamespacedCustomObject');
       return this.replace(this.routes, p.name, p.body as HttpRoute);
