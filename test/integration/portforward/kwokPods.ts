@@ -1,6 +1,8 @@
 // Pods and Services on the testbed's KWOK nodes for the port-forward, logs and debug tests.
 import type * as k8s from '@kubernetes/client-node';
-import { coreApi, loadTestbed, portForwardTo, type Disposable } from '../../support/testbed';
+import { Kube } from '../../../src/core/infra/kube/client';
+import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import { coreApi, kubeConfig, loadTestbed, portForwardTo, type Disposable } from '../../support/testbed';
 
 export async function createService(namespace: string, name: string, port: number): Promise<void> {
   await coreApi().createNamespacedService({
@@ -84,4 +86,9 @@ export async function tasksPodForwardedTo(namespace: string, inspectPort: number
   await createService(namespace, 'tasks', 9229);
   await createPod(namespace, 'tasks-1', 'tasks');
   return portForwardTo(namespace, 'tasks-1', 9229, '127.0.0.1', inspectPort);
+}
+
+/** A PortForwarder (not started) through the testbed's apiserver to `service:remotePort` in the namespace. */
+export function testbedPortForwarder(namespace: string, service: string, remotePort: number): PortForwarder {
+  return new PortForwarder({ kube: new Kube(kubeConfig()), namespace, service, remotePort });
 }
