@@ -3,10 +3,8 @@
 // requests on one kept-alive connection (the steady state of a debugger or a browser tab).
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Kube } from '../src/core/infra/kube/client';
-import { PortForwarder } from '../src/core/portforward/portForwarder';
-import { createNamespace, kubeConfig, portForwardTo } from '../test/support/testbed';
-import { createPod, createService } from '../test/integration/portforward/kwokPods';
+import { createNamespace, portForwardTo } from '../test/support/testbed';
+import { createPod, createService, testbedPortForwarder } from '../test/integration/portforward/kwokPods';
 import { median, percentile, writeResult } from './support/results';
 
 const REQUESTS = 200;
@@ -36,12 +34,7 @@ async function main(): Promise<void> {
   const kwokForward = await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', direct);
   await createService(ns.name, 'web', 8080);
   await createPod(ns.name, 'web-1', 'web');
-  const forwarder = new PortForwarder({
-    kube: new Kube(kubeConfig()),
-    namespace: ns.name,
-    service: 'web',
-    remotePort: 8080,
-  });
+  const forwarder = testbedPortForwarder(ns.name, 'web', 8080);
   const forwarded = await forwarder.start();
   try {
     await timeRequests(forwarded, false); // warm-up

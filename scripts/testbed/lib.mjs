@@ -323,3 +323,30 @@ export async function timed(label, fn, timings) {
     throw e;
   }
 }
+
+/**
+ * Runs `fn` holding `lockFile` (created exclusively, holding our pid); a lock whose holder died is taken over.
+ * `onWait(holder, waitedMs)` is called while another live process holds it.
+ */
+export async function withFileLock(lockFile, fn, onWait = () => undefined, pollMs = 500) {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
+      if (!pidAlive(holder)) {
+        fs.rmSync(lockFile, { force: true });
+        continue;
+      }
+      onWait(holder, Date.now() - t0);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockFile, { force: true });
+  }
+}

@@ -18,6 +18,7 @@ import {
   mkdirp,
   mountsUnder,
   pidAlive,
+  withFileLock,
   readJson,
   readPid,
   sh,
@@ -932,27 +933,11 @@ async function status() {
 
 // One up/down at a time (several engineers/test runs may call npm run testbed:up concurrently).
 async function withLock(fn) {
-  mkdirp(STATE);
-  const lock = path.join(STATE, 'lock');
-  for (let waited = 0; ; waited++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch {
-      const holder = parseInt(fs.readFileSync(lock, 'utf8'), 10);
-      if (!pidAlive(holder)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (waited === 0) log(`another testbed command (pid ${holder}) is running — waiting for it`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+  let told = false;
+  return withFileLock(path.join(mkdirp(STATE), 'lock'), fn, (holder) => {
+    if (!told) log(`another testbed command (pid ${holder}) is running — waiting for it`);
+    told = true;
+  });
 }
 
 const cmd = process.argv[2];

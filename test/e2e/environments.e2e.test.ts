@@ -70,6 +70,13 @@ describe('environments in code-server', function () {
     for (const t of temps.splice(0)) await removeDir(path.dirname(t));
   });
 
+  /** code-server (closed after the test) on the workspace with this kubeconfig, in a large window: its page. */
+  async function openOnTestbed(ws: string, kubeconfig: string) {
+    server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: kubeconfig } });
+    bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
+    return bench.page;
+  }
+
   it('says clearly that no cluster is configured, names the kubeconfig and offers to select a context', async () => {
     const ws = workspace();
     temps.push(ws);
@@ -107,9 +114,7 @@ describe('environments in code-server', function () {
     const expected = environmentName('e2e@example.com', branch);
     applyBaseline(tb.kubeconfig, tb.binDir, baseline);
     try {
-      server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
-      bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
-      const { page } = bench;
+      const page = await openOnTestbed(ws, tb.kubeconfig);
       await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
       await runCommand(page, 'Sandpiper: Create Ephemeral Environment');
       // Dependencies: mongo comes pre-checked from sandpiper.yaml (copy), search unchecked (shared).
@@ -186,9 +191,7 @@ describe('environments in code-server', function () {
     const expected = environmentName('e2e@example.com', branch);
     applyBaseline(tb.kubeconfig, tb.binDir, baseline);
     try {
-      server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
-      bench = await openWorkbench(server, { viewport: { width: 1400, height: 900 } });
-      const { page } = bench;
+      const page = await openOnTestbed(ws, tb.kubeconfig);
       await waitForActivityBarIcon(page, 'Sandpiper');
       await runCommand(page, 'Sandpiper: Create Ephemeral Environment');
       await acceptQuickPick(page, /Dependencies to copy/);

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { BREAKPOINT_LINE, DebugTarget } from '../support/debugTarget';
-import { createNamespace, portForwardTo, type Disposable } from '../support/testbed';
+import { createNamespace, type Disposable } from '../support/testbed';
 import { eventually } from '../support/wait';
-import { createPod, createService } from '../integration/portforward/kwokPods';
+import { tasksPodForwardedTo } from '../integration/portforward/kwokPods';
 
 /** Starts a `sandpiper` session the way Run and Debug does and watches its DAP traffic. */
 describe('sandpiper debug type (extension host)', function () {
@@ -23,9 +23,7 @@ describe('sandpiper debug type (extension host)', function () {
     await vscode.extensions.getExtension('sandpiper.sandpiper')?.activate();
     target = await DebugTarget.start();
     ns = await createNamespace('sp-debug-exthost');
-    await createService(ns.name, 'tasks', 9229);
-    await createPod(ns.name, 'tasks-1', 'tasks');
-    cleanups.push(await portForwardTo(ns.name, 'tasks-1', 9229, '127.0.0.1', target.inspectPort));
+    cleanups.push(await tasksPodForwardedTo(ns.name, target.inspectPort));
     local = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-local-'));
     fs.copyFileSync(target.file, path.join(local, 'server.js'));
     cleanups.push(

@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Kube } from '../../src/core/infra/kube/client';
 import { GATEWAY } from '../../src/core/canary/traffic';
 import { loadTestbed } from './testbed';
+import { eventually } from './wait';
 
 export function testbedKube(): Kube {
   const kc = new KubeConfig();
@@ -52,4 +53,17 @@ export async function createService(
       },
     });
   }
+}
+
+/** Waits (`eventually`) until the Deployment has at least `replicas` available. */
+export async function deploymentAvailable(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  await eventually(`${name} available`, async () => {
+    const d = await kube.apps.readNamespacedDeployment({ namespace, name });
+    return (d.status?.availableReplicas ?? 0) >= replicas;
+  });
 }

@@ -2,7 +2,7 @@
 // file_sd target: it serves request counters and a latency histogram per track, whose rates the test sets.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { addPrometheusTarget, type Disposable } from './testbed';
+import { addPrometheusTarget, loadTestbed, type Disposable } from './testbed';
 
 export interface TrackBehaviour {
   rps: number;
@@ -101,4 +101,12 @@ export async function waitForSeries(prometheusUrl: string, query: string, timeou
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`Prometheus has no data for ${query} after ${timeoutMs} ms`);
+}
+
+/** waitForSeries on the testbed's Prometheus for the canary track of the `web` metrics of a namespace. */
+export function waitForCanarySeries(namespace: string): Promise<void> {
+  return waitForSeries(
+    loadTestbed().prometheusUrl,
+    `rate(http_requests_total{namespace="${namespace}",track="canary"}[10s])`,
+  );
 }

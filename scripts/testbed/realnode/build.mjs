@@ -12,9 +12,8 @@ import {
   VERSIONS,
   log,
   mkdirp,
-  pidAlive,
+  withFileLock,
   runLogged,
-  sleep,
 } from '../lib.mjs';
 import { goBuildWrapper, goEnv, goModDownload, haveAll, k8sWrapper } from '../build.mjs';
 
@@ -229,31 +228,17 @@ func (RouterIng) ToRouter() Router { return Router{} }
 
 /** One build of a component at a time across processes (two `up`s must not patch the same source folder). */
 async function withBuildLock(name, fn) {
-  const lock = path.join(mkdirp(CACHE), `${name}.build.lock`);
-  const t0 = Date.now();
   let said = 0;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch {
-      const holder = parseInt(fs.readFileSync(lock, 'utf8'), 10);
-      if (!pidAlive(holder)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (Date.now() - said >= PROGRESS_MS) {
-        log(`… ${name}: waiting for pid ${holder}, which is building it (${Math.round((Date.now() - t0) / 1000)}s)`);
-        said = Date.now();
-      }
-      await sleep(1000);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+  return withFileLock(
+    path.join(mkdirp(CACHE), `${name}.build.lock`),
+    fn,
+    (holder, waitedMs) => {
+      if (Date.now() - said < PROGRESS_MS) return;
+      log(`… ${name}: waiting for pid ${holder}, which is building it (${Math.round(waitedMs / 1000)}s)`);
+      said = Date.now();
+    },
+    1000,
+  );
 }
 
 const BUILDS = { 'kube-node': buildKubeNode, coredns: buildCoreDNS, traefik: buildTraefik };

@@ -5,7 +5,7 @@ import { SandpiperError } from '../../core/errors';
 import { type Kube } from '../../core/infra/kube/client';
 import { httpCode, kubeError } from '../../core/infra/kube/errors';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
-import { ARGO, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
+import { argoRollout, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
 import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
 import { driveCanary, type DriverEvent } from '../../core/canary/driver';
 import { liveDriver } from '../../core/canary/lease';
@@ -112,13 +112,7 @@ async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Dep
     if (httpCode(err) !== 404) throw kubeError(err, `read Deployment ${namespace}/${name}`);
   }
   try {
-    await kube.custom.getNamespacedCustomObject({
-      group: ARGO.group,
-      version: ARGO.version,
-      namespace,
-      plural: ARGO.rollouts,
-      name,
-    });
+    await kube.custom.getNamespacedCustomObject(argoRollout(namespace, name));
     return 'Rollout';
   } catch {
     throw new SandpiperError(

@@ -11,6 +11,16 @@ export const ARGO = {
   analysisRuns: 'analysisruns',
 } as const;
 
+/** The coordinates of a namespace's Rollouts for CustomObjectsApi calls. */
+export function argoRollouts(namespace: string) {
+  return { group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts };
+}
+
+/** The coordinates of one Rollout. */
+export function argoRollout(namespace: string, name: string) {
+  return { ...argoRollouts(namespace), name };
+}
+
 export type ArgoAction = 'promote' | 'promote-full' | 'abort' | 'retry' | 'pause' | 'resume' | 'undo';
 
 async function getRollout(
@@ -19,13 +29,7 @@ async function getRollout(
   name: string,
 ): Promise<ArgoRolloutView & { metadata?: { uid?: string } }> {
   try {
-    return (await kube.custom.getNamespacedCustomObject({
-      group: ARGO.group,
-      version: ARGO.version,
-      namespace,
-      plural: ARGO.rollouts,
-      name,
-    })) as ArgoRolloutView;
+    return (await kube.custom.getNamespacedCustomObject(argoRollout(namespace, name))) as ArgoRolloutView;
   } catch (err) {
     throw kubeError(err, `read Rollout ${namespace}/${name}`);
   }
@@ -33,7 +37,7 @@ async function getRollout(
 
 /** Status first, as the plugin does; a 404 there means a controller without the status subresource, so the unified patch goes to the object. */
 async function applyPatches(kube: Kube, namespace: string, name: string, patches: ArgoPatches): Promise<void> {
-  const target = { group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name };
+  const target = argoRollout(namespace, name);
   let spec = patches.spec;
   if (patches.status) {
     try {
@@ -90,10 +94,7 @@ async function undoRollout(kube: Kube, namespace: string, name: string): Promise
   );
   if (!patch) throw new SandpiperError('no-revision', `Rollout ${name} has no previous revision to go back to.`);
   try {
-    await kube.custom.patchNamespacedCustomObject(
-      { group: ARGO.group, version: ARGO.version, namespace, plural: ARGO.rollouts, name, body: patch },
-      jsonPatch(),
-    );
+    await kube.custom.patchNamespacedCustomObject({ ...argoRollout(namespace, name), body: patch }, jsonPatch());
   } catch (err) {
     throw kubeError(err, `restore the previous revision of Rollout ${namespace}/${name}`);
   }
@@ -102,13 +103,7 @@ async function undoRollout(kube: Kube, namespace: string, name: string): Promise
 /** Whether the cluster serves Argo Rollouts' CRDs (the panel watches Rollouts only then). */
 export async function hasArgoRollouts(kube: Kube, namespace: string): Promise<boolean> {
   try {
-    await kube.custom.listNamespacedCustomObject({
-      group: ARGO.group,
-      version: ARGO.version,
-      namespace,
-      plural: ARGO.rollouts,
-      limit: 1,
-    });
+    await kube.custom.listNamespacedCustomObject({ ...argoRollouts(namespace), limit: 1 });
     return true;
   } catch (err) {
     if (httpCode(err) === 404) return false;

@@ -5,6 +5,24 @@ import * as path from 'node:path';
 
 // The library's framing (Content-Length headers, sequence numbers, pending requests with timeouts) serves
 // the client side of a DAP socket as well as the adapter side; only events need routing here.
+/** The DAP response to `request`, for whichever side answers it. */
+export function responseTo(
+  request: DebugProtocol.Request,
+  success: boolean,
+  body?: unknown,
+  message?: string,
+): DebugProtocol.Response {
+  return {
+    seq: 0,
+    type: 'response',
+    request_seq: request.seq,
+    command: request.command,
+    success,
+    body,
+    message,
+  } as DebugProtocol.Response;
+}
+
 /** The client end of a DAP connection to a debug adapter listening on TCP (debugpy's `--listen`). */
 export class DapSocketClient extends ProtocolServer {
   private closed = false;
@@ -74,15 +92,7 @@ export class DapSocketClient extends ProtocolServer {
 
   /** Answers a reverse request with the given outcome. */
   respond(request: DebugProtocol.Request, success: boolean, body?: unknown, message?: string): void {
-    this.sendResponse({
-      seq: 0,
-      type: 'response',
-      request_seq: request.seq,
-      command: request.command,
-      success,
-      body,
-      message,
-    } as DebugProtocol.Response);
+    this.sendResponse(responseTo(request, success, body, message));
   }
 
   onEvent(listener: (e: DebugProtocol.Event) => void): void {

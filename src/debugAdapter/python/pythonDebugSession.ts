@@ -7,7 +7,13 @@ import {
   ThreadEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { DapSocketClient, BreakpointIdMap, debugpyAttachArguments, type PythonAttachArguments } from './debugpy';
+import {
+  DapSocketClient,
+  BreakpointIdMap,
+  debugpyAttachArguments,
+  responseTo,
+  type PythonAttachArguments,
+} from './debugpy';
 import { reattachWithBackoff } from '../reattach';
 
 interface RememberedBreakpoints {
@@ -290,27 +296,11 @@ export class PythonDebugSession extends DebugSession {
   }
 
   private reply(request: DebugProtocol.Request, success: boolean, body?: unknown, message?: string): void {
-    this.sendResponse({
-      seq: 0,
-      type: 'response',
-      request_seq: request.seq,
-      command: request.command,
-      success,
-      body,
-      message,
-    } as DebugProtocol.Response);
+    this.sendResponse(responseTo(request, success, body, message));
   }
 
   private fail(request: DebugProtocol.Request, message: string): void {
-    this.sendResponse({
-      seq: 0,
-      type: 'response',
-      request_seq: request.seq,
-      command: request.command,
-      success: false,
-      message,
-      body: { error: { id: 1101, format: message, showUser: true } },
-    } as DebugProtocol.Response);
+    this.sendResponse(responseTo(request, false, { error: { id: 1101, format: message, showUser: true } }, message));
   }
 
   override dispose(): void {

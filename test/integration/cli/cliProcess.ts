@@ -149,3 +149,16 @@ export async function silentApiServer(
     },
   };
 }
+
+/** A workspace `<tmp>/sync-ws` whose service web (container app) syncs src/ (one index.html) to /app. */
+export function syncWorkspace(tmp: string): string {
+  const root = path.join(tmp, 'sync-ws');
+  fs.mkdirSync(path.join(root, 'src'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'k8s'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'src/index.html'), 'hello');
+  fs.writeFileSync(
+    path.join(root, 'sandpiper.yaml'),
+    'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n',
+  );
+  return root;
+}

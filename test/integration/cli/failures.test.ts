@@ -8,7 +8,7 @@ import { readState } from '../../../src/core/canary/state';
 import { createService as createCanaryService, testbedKube } from '../../support/canaryWorkspace';
 import { createNamespace } from '../../support/testbed';
 import { createPod } from '../portforward/kwokPods';
-import { CliProcess, assertBuilt } from './cliProcess';
+import { CliProcess, assertBuilt, syncWorkspace } from './cliProcess';
 
 const DUMP = /HTTP-Code|Headers:|Body:|"kind":"Status"/;
 const kube = testbedKube();
@@ -37,14 +37,7 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
   });
 
   it('sync --once into a pod it cannot exec into exits 1 and never says the pods are in step', async () => {
-    const root = path.join(tmp, 'sync-ws');
-    fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-    fs.mkdirSync(path.join(root, 'k8s'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'src/index.html'), 'hello');
-    fs.writeFileSync(
-      path.join(root, 'sandpiper.yaml'),
-      'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n',
-    );
+    const root = syncWorkspace(tmp);
     // A KWOK pod with no exec set up: every exec into it fails, as into an image without a shell.
     await createCanaryService(kube, ns.name, 'web', { replicas: 1 });
     const r = await run(['sync', ns.name, '--once'], root);

@@ -13,7 +13,7 @@ import { eventually } from '../../support/wait';
 import { TestRepo, sampleProject } from '../../unit/pr/support/gitRepo';
 import { createBaseline, deleteNamespace, exampleWithDeployment, uniqueName } from '../env/baseline';
 import { createPod, createService } from '../portforward/kwokPods';
-import { CliProcess, assertBuilt, isAlive, listening, silentApiServer } from './cliProcess';
+import { CliProcess, assertBuilt, syncWorkspace, isAlive, listening, silentApiServer } from './cliProcess';
 
 /** Below the CLI's 5 s clean-up grace: a verb that ignores its signal and is only ended by the grace fails. */
 const PROMPT_MS = 4000;
@@ -130,14 +130,7 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
   });
 
   it('sync (watching): Ctrl+C exits 130 while it retries a pod it cannot exec into', async () => {
-    const root = path.join(tmp, 'sync-ws');
-    fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-    fs.mkdirSync(path.join(root, 'k8s'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'src/index.html'), 'hello');
-    fs.writeFileSync(
-      path.join(root, 'sandpiper.yaml'),
-      'services:\n  web:\n    manifests: k8s/\n    container: app\n    sync: { paths: [src/], target: /app }\n',
-    );
+    const root = syncWorkspace(tmp);
     await createCanaryService(kube, ns, 'web', { replicas: 1 });
     const p = cli(['sync', ns], { cwd: root });
     await p.waitFor(/syncing web into/);

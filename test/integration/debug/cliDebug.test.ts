@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspectorWebSocketUrl } from '../../../src/debugAdapter/node/cdp';
 import { DebugTarget } from '../../support/debugTarget';
-import { createNamespace, portForwardTo, testbedEnv, type Disposable } from '../../support/testbed';
-import { createPod, createService } from '../portforward/kwokPods';
+import { createNamespace, testbedEnv, type Disposable } from '../../support/testbed';
+import { tasksPodForwardedTo } from '../portforward/kwokPods';
 
 const CLI = path.resolve(__dirname, '../../../bin/sandpiper.js');
 
@@ -20,9 +20,7 @@ describe('sandpiper debug (CLI)', function () {
   before(async () => {
     target = await DebugTarget.start();
     ns = await createNamespace('sp-cli-debug');
-    await createService(ns.name, 'tasks', 9229);
-    await createPod(ns.name, 'tasks-1', 'tasks');
-    cleanups.push(await portForwardTo(ns.name, 'tasks-1', 9229, '127.0.0.1', target.inspectPort));
+    cleanups.push(await tasksPodForwardedTo(ns.name, target.inspectPort));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-debug-'));
     fs.mkdirSync(path.join(dir, 'k8s'));
     fs.writeFileSync(

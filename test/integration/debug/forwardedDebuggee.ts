@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Kube } from '../../../src/core/infra/kube/client';
-import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import type { HostedDebuggee } from '../../support/debugTarget';
-import { createNamespace, kubeConfig, portForwardTo } from '../../support/testbed';
-import { createPod, createService, deletePod } from '../portforward/kwokPods';
+import { createNamespace, portForwardTo } from '../../support/testbed';
+import { createPod, createService, deletePod, testbedPortForwarder } from '../portforward/kwokPods';
 
 export interface ForwardedDebuggeeOptions {
   /** Prefix of the fresh namespace. */
@@ -43,12 +42,7 @@ export class ForwardedDebuggee<T extends HostedDebuggee> {
       await createService(d.ns.name, o.service, o.port);
       await createPod(d.ns.name, d.pod(), o.service);
       await portForwardTo(d.ns.name, d.pod(), o.port, '127.0.0.1', target.debuggerPort);
-      d.portForwarder = new PortForwarder({
-        kube: new Kube(kubeConfig()),
-        namespace: d.ns.name,
-        service: o.service,
-        remotePort: o.port,
-      });
+      d.portForwarder = testbedPortForwarder(d.ns.name, o.service, o.port);
       await d.portForwarder.start();
       d.workspaceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-ws-'));
       fs.copyFileSync(target.file, path.join(d.workspaceDir, path.basename(target.file)));

@@ -92,32 +92,57 @@ export async function limitedKube(
 ): Promise<Kube> {
   const name = uniqueName('sp-it-limited');
   await admin.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  if (rules.length) {
-    await admin.custom.createNamespacedCustomObject({
+  if (rules.length) await bindRules(admin, namespace, name, rules, { clusterWide: false });
+  return new Kube(await serviceAccountKubeConfig(admin, namespace, name, 3600, namespace));
+}
+
+/**
+ * Binds the ServiceAccount `name` of `namespace` to a role of the same name with these rules: a Role in that
+ * namespace, or a ClusterRole (cluster-wide).
+ */
+export async function bindRules(
+  admin: Kube,
+  namespace: string,
+  name: string,
+  rules: unknown[],
+  o: { clusterWide: boolean },
+): Promise<void> {
+  const kind = o.clusterWide ? 'ClusterRole' : 'Role';
+  const create = (plural: string, body: object) => {
+    const api = {
       group: 'rbac.authorization.k8s.io',
       version: 'v1',
-      namespace,
-      plural: 'roles',
-      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules },
-    });
-    await admin.custom.createNamespacedCustomObject({
-      group: 'rbac.authorization.k8s.io',
-      version: 'v1',
-      namespace,
-      plural: 'rolebindings',
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-        subjects: [{ kind: 'ServiceAccount', name, namespace }],
-      },
-    });
-  }
+      plural: o.clusterWide ? `cluster${plural}` : plural,
+    };
+    return o.clusterWide
+      ? admin.custom.createClusterCustomObject({ ...api, body })
+      : admin.custom.createNamespacedCustomObject({ ...api, namespace, body });
+  };
+  await create('roles', { apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name }, rules });
+  await create('rolebindings', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: `${kind}Binding`,
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace }],
+  });
+}
+
+/**
+ * A kubeconfig that acts as the ServiceAccount `name` of `namespace` with a token from the TokenRequest API, so
+ * the apiserver authenticates it as itself; its context's namespace is `contextNamespace` when given.
+ */
+export async function serviceAccountKubeConfig(
+  admin: Kube,
+  namespace: string,
+  name: string,
+  expirationSeconds: number,
+  contextNamespace?: string,
+): Promise<KubeConfig> {
   const token = await admin.core.createNamespacedServiceAccountToken({
     name,
     namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    body: { spec: { audiences: [], expirationSeconds } },
   });
   const cluster = admin.config.getCurrentCluster();
   if (!cluster) throw new Error('admin kubeconfig has no cluster');
@@ -125,10 +150,12 @@ export async function limitedKube(
   kc.loadFromOptions({
     clusters: [cluster],
     users: [{ name, token: token.status?.token }],
-    contexts: [{ name, cluster: cluster.name, user: name, namespace }],
+    contexts: [
+      { name, cluster: cluster.name, user: name, ...(contextNamespace ? { namespace: contextNamespace } : {}) },
+    ],
     currentContext: name,
   });
-  return new Kube(kc);
+  return kc;
 }
 
 export function writeKubeconfig(kube: Kube): string {

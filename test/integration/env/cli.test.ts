@@ -1,28 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { testbedEnv } from '../../support/testbed';
+import { sandpiper } from '../../support/cli';
 import { adminKube, createBaseline, deleteNamespace, EXAMPLE, uniqueName } from './baseline';
 
 const kube = adminKube();
-const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sandpiper(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: testbedEnv(), timeout: 170_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** The example in a temp folder outside git, with its baseline pointed at the test's namespace. */
 function workspace(baseline: string): string {

@@ -193,6 +193,15 @@ describe('environment create on the testbed', function () {
   });
 
   it('reports Forbidden with the verb, resource and namespace (real RBAC)', async () => {
+    /** Eve's environment of tasks on a fresh branch, created with these credentials: the error it fails with. */
+    const createAsEve = (as: typeof kube) =>
+      expectCreateError(
+        createEnvironment(as, exampleConfig(baseline), {
+          service: 'tasks',
+          owner: 'eve@example.com',
+          branch: uniqueName('rbac'),
+        }),
+      );
     // May read the baseline but nothing cluster-wide: reading the env namespace is refused, and create stops there
     // (it cannot tell whether the namespace is someone else's; see createForbidden.test.ts).
     const limited = await limitedKube(kube, baseline, [
@@ -202,13 +211,7 @@ describe('environment create on the testbed', function () {
         verbs: ['get', 'list'],
       },
     ]);
-    const err = await expectCreateError(
-      createEnvironment(limited, exampleConfig(baseline), {
-        service: 'tasks',
-        owner: 'eve@example.com',
-        branch: uniqueName('rbac'),
-      }),
-    );
+    const err = await createAsEve(limited);
     assert.equal(err.code, 'forbidden');
     assert.match(
       err.message,
@@ -217,13 +220,7 @@ describe('environment create on the testbed', function () {
     assert.equal(err.namespaceCreated, false);
 
     const none = await limitedKube(kube, baseline, []);
-    const err2 = await expectCreateError(
-      createEnvironment(none, exampleConfig(baseline), {
-        service: 'tasks',
-        owner: 'eve@example.com',
-        branch: uniqueName('rbac'),
-      }),
-    );
+    const err2 = await createAsEve(none);
     assert.equal(err2.code, 'forbidden');
     assert.match(
       err2.message,

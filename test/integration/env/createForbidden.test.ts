@@ -13,6 +13,13 @@ describe('environment create stops on a 403 reading its namespace (testbed)', fu
   const foreign = uniqueName('sp-it-foreign-team');
   const role = uniqueName('sp-it-no-get-ns');
 
+  /** Creates the cluster-wide RBAC object of this kind named `role`. */
+  const createClusterRbac = (plural: string, kind: string, rest: object) =>
+    kube.custom.createClusterCustomObject({
+      ...rbac(plural),
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: role }, ...rest },
+    });
+
   before(async () => {
     baseline = await createBaseline(kube);
     await kube.core.createNamespace({ body: { metadata: { name: foreign, labels: { team: 'payments' } } } });
@@ -33,24 +40,12 @@ describe('environment create stops on a 403 reading its namespace (testbed)', fu
       },
     ]);
     const subject = limited.config.getCurrentUser()!.name;
-    await kube.custom.createClusterCustomObject({
-      ...rbac('clusterroles'),
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name: role },
-        rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'patch'] }],
-      },
+    await createClusterRbac('clusterroles', 'ClusterRole', {
+      rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'patch'] }],
     });
-    await kube.custom.createClusterCustomObject({
-      ...rbac('clusterrolebindings'),
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: role },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: subject, namespace: baseline }],
-      },
+    await createClusterRbac('clusterrolebindings', 'ClusterRoleBinding', {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: subject, namespace: baseline }],
     });
     let err: unknown;
     try {

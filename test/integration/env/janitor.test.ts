@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { AuthorizationV1Api, KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { AuthorizationV1Api, type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
 import { Kube } from '../../../src/core/infra/kube/client';
 import { kubeError } from '../../../src/core/infra/kube/errors';
 import { eventually } from '../../support/wait';
@@ -11,13 +11,30 @@ import { recordActivity } from '../../../src/core/env/lifecycle';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { runJanitor } from '../../../src/core/env/lifecycle';
 import { testbedEnv } from '../../support/testbed';
-import { adminKube, deleteNamespace, uniqueName } from './baseline';
+import { adminKube, bindRules, deleteNamespace, serviceAccountKubeConfig, uniqueName } from './baseline';
 
 const kube = adminKube();
 const MANIFEST = path.resolve(__dirname, '../../../resources/janitor-cronjob.yaml');
 const manifest = () => parseAllDocuments(fs.readFileSync(MANIFEST, 'utf8')).map((d) => d.toJS() as KubeObject);
 const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 const HOUR = 3_600_000;
+const rbac = (plural: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural });
+
+/**
+ * A ServiceAccount `name` in `namespace`, bound cluster-wide to a ClusterRole `name` with these rules, and a
+ * KubeConfig that acts as it: a token from the TokenRequest API, so the apiserver authenticates it as itself.
+ */
+async function serviceAccountConfig(namespace: string, name: string, rules: unknown[]): Promise<KubeConfig> {
+  await kube.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  await bindRules(kube, namespace, name, rules, { clusterWide: true });
+  return serviceAccountKubeConfig(kube, namespace, name, 600);
+}
+
+/** Removes the ClusterRole and binding serviceAccountConfig made (best effort; the ServiceAccount goes with its namespace). */
+async function deleteClusterRole(name: string): Promise<void> {
+  await kube.custom.deleteClusterCustomObject({ ...rbac('clusterrolebindings'), name }).catch(() => undefined);
+  await kube.custom.deleteClusterCustomObject({ ...rbac('clusterroles'), name }).catch(() => undefined);
+}
 
 interface Case {
   name: string;
@@ -129,46 +146,7 @@ describe('janitor on the testbed', function () {
         await kube.objects.patch(target, undefined, 'All', 'sandpiper-test', true, PatchStrategy.ServerSideApply);
       }
       // The role is enough: a ServiceAccount bound to exactly these rules can run the janitor (dry run).
-      await kube.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
-      await kube.custom.createClusterCustomObject({
-        group: 'rbac.authorization.k8s.io',
-        version: 'v1',
-        plural: 'clusterroles',
-        body: {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRole',
-          metadata: { name },
-          rules: role.rules,
-        },
-      });
-      await kube.custom.createClusterCustomObject({
-        group: 'rbac.authorization.k8s.io',
-        version: 'v1',
-        plural: 'clusterrolebindings',
-        body: {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-          subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
-        },
-      });
-      const token = await kube.core.createNamespacedServiceAccountToken({
-        name,
-        namespace: ns,
-        body: { spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      const { KubeConfig } = await import('@kubernetes/client-node');
-      const { Kube } = await import('../../../src/core/infra/kube/client');
-      const cluster = kube.config.getCurrentCluster()!;
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [cluster],
-        users: [{ name, token: token.status?.token }],
-        contexts: [{ name, cluster: cluster.name, user: name }],
-        currentContext: name,
-      });
-      const janitorKube = new Kube(kc);
+      const janitorKube = new Kube(await serviceAccountConfig(ns, name, role.rules));
       const result = await runJanitor(janitorKube, { dryRun: true });
       assert.ok(
         result.decisions.some((d) => d.name.startsWith(`sp-it-jan-${run}-`)),
@@ -184,17 +162,7 @@ describe('janitor on the testbed', function () {
         (e: { code?: number }) => e.code === 403,
       );
     } finally {
-      await kube.custom
-        .deleteClusterCustomObject({
-          group: 'rbac.authorization.k8s.io',
-          version: 'v1',
-          plural: 'clusterrolebindings',
-          name,
-        })
-        .catch(() => undefined);
-      await kube.custom
-        .deleteClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name })
-        .catch(() => undefined);
+      await deleteClusterRole(name);
       await deleteNamespace(kube, ns);
     }
   });
@@ -245,70 +213,31 @@ describe('janitor on the testbed', function () {
     };
     const testBinding = { ...binding, metadata: { name }, spec: { ...binding.spec, policyName: name } };
     const admission = (plural: string) => ({ group: 'admissionregistration.k8s.io', version: 'v1', plural });
-    const rbac = (plural: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural });
     const foreign = uniqueName('sp-it-jan-foreign');
+    /** A namespace labelled as Sandpiper's, with this owner annotation. */
+    const createManaged = (name: string, owner: string) =>
+      kube.core.createNamespace({
+        body: {
+          metadata: {
+            name,
+            labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
+            annotations: { 'sandpiper.dev/owner-full': owner },
+          },
+        },
+      });
     const lookalike = uniqueName('sp-it-jan-noowner');
     const owned = uniqueName('sp-it-jan-owned');
     try {
       await kube.core.createNamespace({ body: { metadata: { name: home } } });
       await kube.core.createNamespace({ body: { metadata: { name: foreign, labels: { team: 'payments' } } } });
-      await kube.core.createNamespace({
-        body: {
-          metadata: {
-            name: lookalike,
-            labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
-            annotations: { 'sandpiper.dev/owner-full': ' ' },
-          },
-        },
-      });
-      await kube.core.createNamespace({
-        body: {
-          metadata: {
-            name: owned,
-            labels: { 'app.kubernetes.io/managed-by': 'sandpiper' },
-            annotations: { 'sandpiper.dev/owner-full': 'ada@example.com' },
-          },
-        },
-      });
+      await createManaged(lookalike, ' ');
+      await createManaged(owned, 'ada@example.com');
       await kube.custom.createClusterCustomObject({ ...admission('validatingadmissionpolicies'), body: testPolicy });
       await kube.custom.createClusterCustomObject({
         ...admission('validatingadmissionpolicybindings'),
         body: testBinding,
       });
-      await kube.core.createNamespacedServiceAccount({ namespace: home, body: { metadata: { name } } });
-      await kube.custom.createClusterCustomObject({
-        ...rbac('clusterroles'),
-        body: {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRole',
-          metadata: { name },
-          rules: role.rules,
-        },
-      });
-      await kube.custom.createClusterCustomObject({
-        ...rbac('clusterrolebindings'),
-        body: {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-          subjects: [{ kind: 'ServiceAccount', name, namespace: home }],
-        },
-      });
-      // Act as the ServiceAccount: a token from the TokenRequest API, so the apiserver authenticates it as itself.
-      const token = await kube.core.createNamespacedServiceAccountToken({
-        name,
-        namespace: home,
-        body: { spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      const cluster = kube.config.getCurrentCluster()!;
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [cluster],
-        users: [{ name, token: token.status?.token }],
-        contexts: [{ name, cluster: cluster.name, user: name }],
-        currentContext: name,
-      });
+      const kc = await serviceAccountConfig(home, name, role.rules);
       const janitor = new Kube(kc);
       const refusal = (ns: string) =>
         janitor.core.deleteNamespace({ name: ns }).then(
@@ -360,8 +289,7 @@ describe('janitor on the testbed', function () {
       await kube.custom
         .deleteClusterCustomObject({ ...admission('validatingadmissionpolicies'), name })
         .catch(() => undefined);
-      await kube.custom.deleteClusterCustomObject({ ...rbac('clusterrolebindings'), name }).catch(() => undefined);
-      await kube.custom.deleteClusterCustomObject({ ...rbac('clusterroles'), name }).catch(() => undefined);
+      await deleteClusterRole(name);
       for (const ns of [home, foreign, lookalike, owned]) await deleteNamespace(kube, ns);
     }
   });

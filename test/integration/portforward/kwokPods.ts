@@ -1,6 +1,8 @@
 // Pods and Services on the testbed's KWOK nodes for the port-forward, logs and debug tests.
 import type * as k8s from '@kubernetes/client-node';
-import { coreApi, loadTestbed } from '../../support/testbed';
+import { Kube } from '../../../src/core/infra/kube/client';
+import { PortForwarder } from '../../../src/core/portforward/portForwarder';
+import { coreApi, kubeConfig, loadTestbed, portForwardTo, type Disposable } from '../../support/testbed';
 
 export async function createService(namespace: string, name: string, port: number): Promise<void> {
   await coreApi().createNamespacedService({
@@ -74,4 +76,19 @@ export async function waitForPod(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`pod ${name} did not get there in time: ${JSON.stringify(last?.status ?? {})}`);
+}
+
+/**
+ * A Service `tasks` on port 9229 with one pod `tasks-1` in the namespace, kwok forwarding that pod's port 9229 to
+ * the inspector on this host (`inspectPort`). Returns the forwarding, to be disposed of.
+ */
+export async function tasksPodForwardedTo(namespace: string, inspectPort: number): Promise<Disposable> {
+  await createService(namespace, 'tasks', 9229);
+  await createPod(namespace, 'tasks-1', 'tasks');
+  return portForwardTo(namespace, 'tasks-1', 9229, '127.0.0.1', inspectPort);
+}
+
+/** A PortForwarder (not started) through the testbed's apiserver to `service:remotePort` in the namespace. */
+export function testbedPortForwarder(namespace: string, service: string, remotePort: number): PortForwarder {
+  return new PortForwarder({ kube: new Kube(kubeConfig()), namespace, service, remotePort });
 }

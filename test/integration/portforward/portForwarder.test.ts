@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Kube } from '../../../src/core/infra/kube/client';
-import { PortForwarder, type PortForwardEvent } from '../../../src/core/portforward/portForwarder';
-import { createNamespace, kubeConfig, portForwardTo, type Disposable } from '../../support/testbed';
-import { createPod, createService, deletePod } from './kwokPods';
+import type { PortForwardEvent } from '../../../src/core/portforward/portForwarder';
+import { createNamespace, portForwardTo, type Disposable } from '../../support/testbed';
+import { createPod, createService, deletePod, testbedPortForwarder } from './kwokPods';
 
 /** A host HTTP server standing in for the container's port; answers with its name. */
 async function backend(name: string): Promise<{ port: number; server: http.Server }> {
@@ -49,12 +48,7 @@ describe('PortForwarder through the apiserver', function () {
     cleanups.push(await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', one.port));
     await createPod(ns.name, 'web-1', 'web');
 
-    const forwarder = new PortForwarder({
-      kube: new Kube(kubeConfig()),
-      namespace: ns.name,
-      service: 'web',
-      remotePort: 8080,
-    });
+    const forwarder = testbedPortForwarder(ns.name, 'web', 8080);
     const events: PortForwardEvent[] = [];
     forwarder.onEvent((e) => events.push(e));
     const port = await forwarder.start();

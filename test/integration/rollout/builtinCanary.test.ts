@@ -6,9 +6,9 @@ import { startCanary } from '../../../src/core/canary/control';
 import { driveCanary, type DriverEvent } from '../../../src/core/canary/driver';
 import { canaryState } from '../../../src/core/canary/control';
 import { GATEWAY, type HttpRoute } from '../../../src/core/canary/traffic';
-import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { createService, deploymentAvailable, testbedKube } from '../../support/canaryWorkspace';
 import { eventually } from '../../support/wait';
-import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
+import { MetricsTarget, waitForCanarySeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 
 const kube = testbedKube();
@@ -33,10 +33,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   beforeEach(async function () {
     ns = await createNamespace(`canary-${this.currentTest?.title.slice(0, 12) ?? 't'}`);
     metrics = await new MetricsTarget(ns.name, 'web').start();
-    await waitForSeries(
-      loadTestbed().prometheusUrl,
-      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
-    );
+    await waitForCanarySeries(ns.name);
   });
 
   afterEach(async () => {
@@ -44,12 +41,11 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
     await ns.dispose();
   });
 
-  async function readyDeployment(name: string, replicas: number) {
-    await eventually(`${name} available`, async () => {
-      const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name });
-      return (d.status?.availableReplicas ?? 0) >= replicas;
-    });
-  }
+  /** Starts a canary of the Deployment web with this image (and canary settings). */
+  const startWeb = (image: string, o?: Partial<CanaryConfig>) =>
+    startCanary(kube, { namespace: ns.name, deployment: 'web', image, canary: canary(o) });
+
+  const readyDeployment = (name: string, replicas: number) => deploymentAvailable(kube, ns.name, name, replicas);
 
   function drive(holder: string, onEvent: (e: DriverEvent) => void = () => undefined, signal?: AbortSignal) {
     return driveCanary({
@@ -69,12 +65,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   it('steps through the HTTPRoute weights and promotes a healthy canary', async () => {
     await createService(kube, ns.name, 'web', { route: true });
     await readyDeployment('web', 4);
-    const started = await startCanary(kube, {
-      namespace: ns.name,
-      deployment: 'web',
-      image: 'web:2',
-      canary: canary(),
-    });
+    const started = await startWeb('web:2');
     assert.equal(started.trafficMode, 'httproute');
     const weights: number[] = [];
     const route = async () =>
@@ -119,12 +110,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
     await createService(kube, ns.name, 'web');
     await readyDeployment('web', 4);
     metrics.tracks.canary.errorRate = 0.3;
-    const started = await startCanary(kube, {
-      namespace: ns.name,
-      deployment: 'web',
-      image: 'web:bad',
-      canary: canary(),
-    });
+    const started = await startWeb('web:bad');
     assert.equal(started.trafficMode, 'replicas');
     await eventually('stable scaled to 3 and canary to 1', async () => {
       const [s, c] = await Promise.all([
@@ -149,12 +135,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
     await createService(kube, ns.name, 'web', { route: true });
     await readyDeployment('web', 4);
     metrics.tracks.canary.present = false;
-    await startCanary(kube, {
-      namespace: ns.name,
-      deployment: 'web',
-      image: 'web:2',
-      canary: canary({ steps: [100] }),
-    });
+    await startWeb('web:2', { steps: [100] });
     const end = await drive('test-a');
     assert.equal(end.status, 'aborted');
     assert.match(end.reason ?? '', /no metrics for the canary.*reports no request metrics/);
@@ -175,7 +156,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   it('a second controller resumes from the annotations where the first stopped', async () => {
     await createService(kube, ns.name, 'web');
     await readyDeployment('web', 4);
-    await startCanary(kube, { namespace: ns.name, deployment: 'web', image: 'web:2', canary: canary() });
+    await startWeb('web:2');
     const stop = new AbortController();
     const first = drive('window-1', (e) => e.kind === 'analysis' && stop.abort(), stop.signal);
     await assert.rejects(first, (e: SandpiperError) => e.code === 'cancelled');
@@ -193,12 +174,7 @@ describe('built-in canary of a Deployment (testbed: real apiserver, controllers,
   it('refuses a second driver while the first holds the lease', async () => {
     await createService(kube, ns.name, 'web');
     await readyDeployment('web', 4);
-    await startCanary(kube, {
-      namespace: ns.name,
-      deployment: 'web',
-      image: 'web:2',
-      canary: canary({ intervalMs: 60_000 }),
-    });
+    await startWeb('web:2', { intervalMs: 60_000 });
     const stop = new AbortController();
     const first = drive('window-1', undefined, stop.signal);
     await eventually(

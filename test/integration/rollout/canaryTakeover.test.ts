@@ -8,9 +8,9 @@ import { canaryState, overrideCanary, startCanary } from '../../../src/core/cana
 import { driveCanary, type DriverEvent } from '../../../src/core/canary/driver';
 import { leaseName } from '../../../src/core/canary/lease';
 import { updateState, withEvent } from '../../../src/core/canary/state';
-import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { createService, deploymentAvailable, testbedKube } from '../../support/canaryWorkspace';
 import { eventually } from '../../support/wait';
-import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
+import { MetricsTarget, waitForCanarySeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 
 const kube = testbedKube();
@@ -36,10 +36,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     ns = await createNamespace('canary-takeover');
     // One metrics source for every Deployment here: the driver asks for service "web" whatever it drives.
     metrics = await new MetricsTarget(ns.name, 'web').start();
-    await waitForSeries(
-      loadTestbed().prometheusUrl,
-      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
-    );
+    await waitForCanarySeries(ns.name);
   });
 
   after(async () => {
@@ -50,13 +47,17 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
   beforeEach(async () => {
     web = `web-${++n}`;
     await createService(kube, ns.name, web, { replicas: 2 });
-    await eventually(
-      `${web} available`,
-      async () =>
-        ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web })).status?.availableReplicas ??
-          0) >= 2,
-    );
+    await deploymentAvailable(kube, ns.name, web, 2);
   });
+
+  /** A canary of this test's Deployment whose analysis interval is too long to ever step on its own. */
+  const startSlowCanary = () =>
+    startCanary(kube, {
+      namespace: ns.name,
+      deployment: web,
+      image: `${web}:2`,
+      canary: canary({ intervalMs: 600_000 }),
+    });
 
   function drive(
     holder: string,
@@ -137,12 +138,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
   });
 
   it('abort does nothing while a live driver holds the lease, then takes it once it expires and rolls back', async () => {
-    await startCanary(kube, {
-      namespace: ns.name,
-      deployment: web,
-      image: `${web}:2`,
-      canary: canary({ intervalMs: 600_000 }),
-    });
+    await startSlowCanary();
     await eventually(
       'canary at 1 replica',
       async () =>
@@ -184,12 +180,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
   });
 
   it('promote from elsewhere while a driver runs: the driver holding the lease promotes, exactly once', async () => {
-    await startCanary(kube, {
-      namespace: ns.name,
-      deployment: web,
-      image: `${web}:2`,
-      canary: canary({ intervalMs: 600_000 }),
-    });
+    await startSlowCanary();
     const driving = drive('window-1');
     await eventually('lease held', async () => (await holder()) === 'window-1');
     const end = await overrideCanary(kube, ns.name, web, 'promote', undefined, 'cli');

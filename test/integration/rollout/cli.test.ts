@@ -1,29 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createService, testbedKube } from '../../support/canaryWorkspace';
-import { eventually } from '../../support/wait';
-import { MetricsTarget, waitForSeries } from '../../support/metricsTarget';
-import { createNamespace, loadTestbed, testbedEnv } from '../../support/testbed';
+import { createService, deploymentAvailable, testbedKube } from '../../support/canaryWorkspace';
+import { MetricsTarget, waitForCanarySeries } from '../../support/metricsTarget';
+import { sandpiper } from '../../support/cli';
+import { createNamespace } from '../../support/testbed';
 
-const BIN = path.resolve(__dirname, '../../../bin/sandpiper.js');
 const kube = testbedKube();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sandpiper(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: testbedEnv(), timeout: 170_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('sandpiper rollout CLI on the testbed', function () {
   this.timeout(180_000);
@@ -40,16 +24,8 @@ describe('sandpiper rollout CLI on the testbed', function () {
     ns = await createNamespace('rollout-cli');
     metrics = await new MetricsTarget(ns.name, 'web').start();
     await createService(kube, ns.name, 'web', { replicas: 2 });
-    await eventually(
-      'web available',
-      async () =>
-        ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' })).status?.availableReplicas ??
-          0) >= 2,
-    );
-    await waitForSeries(
-      loadTestbed().prometheusUrl,
-      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
-    );
+    await deploymentAvailable(kube, ns.name, 'web', 2);
+    await waitForCanarySeries(ns.name);
   });
 
   after(async () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SyncEngine } from '../../../src/core/sync/syncEngine';
-import { SyncFixture } from './syncFixture';
+import { type SyncFixture, withSyncFixture } from './syncFixture';
 
 describe('a full sync with odd names and a symlink already in the pod (testbed)', function () {
   this.timeout(180_000);
@@ -11,16 +11,12 @@ describe('a full sync with odd names and a symlink already in the pod (testbed)'
   let engine: SyncEngine | undefined;
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-outside-'));
 
-  before(async () => {
-    f = await SyncFixture.create('sync-hostile');
-    await f.createDeployment(1);
-  });
-
-  after(async () => {
-    engine?.dispose();
-    await f?.dispose();
-    fs.rmSync(outside, { recursive: true, force: true });
-  });
+  withSyncFixture(
+    'sync-hostile',
+    (made) => (f = made),
+    () => engine?.dispose(),
+  );
+  after(() => fs.rmSync(outside, { recursive: true, force: true }));
 
   it('skips and names a file it cannot carry, refuses one behind a link, and delivers the rest', async () => {
     const [pod] = await f.readyPods(1);

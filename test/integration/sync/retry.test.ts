@@ -3,22 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SyncEngine, type FileSyncState } from '../../../src/core/sync/syncEngine';
 import { eventually } from '../../support/wait';
-import { SyncFixture, httpGet } from './syncFixture';
+import { type SyncFixture, httpGet, withSyncFixture } from './syncFixture';
 
 describe('a failed exec is retried with backoff and reported, never dropped (testbed)', function () {
   this.timeout(180_000);
   let f: SyncFixture;
   let engine: SyncEngine;
 
-  before(async () => {
-    f = await SyncFixture.create('sync-retry');
-    await f.createDeployment(1);
-  });
-
-  after(async () => {
-    engine?.dispose();
-    await f?.dispose();
-  });
+  withSyncFixture(
+    'sync-retry',
+    (made) => (f = made),
+    () => engine?.dispose(),
+  );
 
   it('reports the failure, keeps the change, and delivers it once the pod answers exec', async () => {
     const [pod] = await f.readyPods(1);

@@ -144,3 +144,24 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   const res = await fetch(url);
   return { status: res.status, body: await res.text() };
 }
+
+/**
+ * The hooks most sync suites share: before the suite, a fixture (namespace `prefix-…`) with a deployment of one
+ * pod, handed to `ready`; after it, `cleanup` (the suite's engine and bindings), then the fixture disposed of.
+ */
+export function withSyncFixture(
+  prefix: string,
+  ready: (f: SyncFixture) => void,
+  cleanup: () => unknown = () => undefined,
+): void {
+  let f: SyncFixture | undefined;
+  before(async () => {
+    f = await SyncFixture.create(prefix);
+    ready(f);
+    await f.createDeployment(1);
+  });
+  after(async () => {
+    await cleanup();
+    await f?.dispose();
+  });
+}

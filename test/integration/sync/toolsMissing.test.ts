@@ -10,7 +10,7 @@ import { SyncEngine } from '../../../src/core/sync/syncEngine';
 import { execIntoDir, type Disposable } from '../../support/testbed';
 import { docker, execIn, startContainer, toollessImage } from './containers';
 import { sleep } from '../../../src/core/errors';
-import { SyncFixture } from './syncFixture';
+import { type SyncFixture, withSyncFixture } from './syncFixture';
 
 describe('a container without the tools the sync needs gets one clear message, not a retry loop (testbed)', function () {
   this.timeout(240_000);
@@ -46,16 +46,15 @@ describe('a container without the tools the sync needs gets one clear message, n
     let binding: Disposable | undefined;
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sh-only-'));
 
-    before(async () => {
-      f = await SyncFixture.create('sync-notools');
-      await f.createDeployment(1);
-    });
-    after(async () => {
-      engine?.dispose();
-      await binding?.dispose();
-      await f?.dispose();
-      fs.rmSync(bin, { recursive: true, force: true });
-    });
+    withSyncFixture(
+      'sync-notools',
+      (made) => (f = made),
+      async () => {
+        engine?.dispose();
+        await binding?.dispose();
+      },
+    );
+    after(() => fs.rmSync(bin, { recursive: true, force: true }));
 
     it('fails once with the missing tools named, marks the change failed, and does not retry', async () => {
       const [pod] = await f.readyPods(1);

@@ -146,11 +146,11 @@ describe('canary faults the testbed cannot force (in-memory API)', function () {
   });
 
   describe('a driver that loses its lease', () => {
-    it('records the canary as paused with the reason and says how to take it over', async () => {
+    /** A driver (window-1, 1s lease, fast ticks) of a progressing rollout of web, 200ms after it started. */
+    async function driverWithLease() {
       const api = new FakeCluster();
       api.addDeployment(deployment('web', progressing()));
       api.addDeployment(deployment('web-canary'));
-      // The driver only touches the lease, the state annotation and the replica counts on this path.
       const run = driveCanary({
         kube: api as unknown as Kube,
         namespace: 'shop',
@@ -164,6 +164,12 @@ describe('canary faults the testbed cannot force (in-memory API)', function () {
         tickMs: 50,
       });
       await new Promise((r) => setTimeout(r, 200));
+      return { api, run };
+    }
+
+    it('records the canary as paused with the reason and says how to take it over', async () => {
+      // The driver only touches the lease, the state annotation and the replica counts on this path.
+      const { api, run } = await driverWithLease();
       assert.equal(api.leases.get(leaseName('web'))?.spec?.holderIdentity, 'window-1');
       api.failAlways('replaceNamespacedLease', unreachable);
       const err = await run.then(
@@ -180,22 +186,7 @@ describe('canary faults the testbed cannot force (in-memory API)', function () {
     });
 
     it('leaves the state alone when another driver already took over', async () => {
-      const api = new FakeCluster();
-      api.addDeployment(deployment('web', progressing()));
-      api.addDeployment(deployment('web-canary'));
-      const run = driveCanary({
-        kube: api as unknown as Kube,
-        namespace: 'shop',
-        deployment: 'web',
-        service: 'web',
-        analysis: analysis(),
-        metrics: { scalar: async () => 1 },
-        holder: 'window-1',
-        leaseSeconds: 1,
-        leaseRetryMs: 100,
-        tickMs: 50,
-      });
-      await new Promise((r) => setTimeout(r, 200));
+      const { api, run } = await driverWithLease();
       api.edit(api.leases, leaseName('web'), (l) => {
         l.spec!.holderIdentity = 'window-2';
         l.spec!.renewTime = new Date() as unknown as Date;

@@ -72,9 +72,21 @@ export class FakeCluster {
     return copy;
   }
 
+  /** The stored object by that name, or the apiserver's 404. */
+  private stored<T>(store: Map<string, T>, name: string): T {
+    const o = store.get(name);
+    if (!o) throw notFound(name);
+    return o;
+  }
+
+  /** A call that reads one stored object: a copy of it, or the apiserver's 404. */
+  private read<T>(method: string, store: Map<string, T>, name: string): T {
+    this.enter(method);
+    return structuredClone(this.stored(store, name));
+  }
+
   private replace<T extends Obj>(store: Map<string, T>, name: string, body: T): T {
-    const existing = store.get(name);
-    if (!existing) throw notFound(name);
+    const existing = this.stored(store, name);
     if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== existing.metadata?.resourceVersion)
       throw conflict();
     const saved = this.stamp(body);
@@ -102,12 +114,8 @@ export class FakeCluster {
   }
 
   readonly coordination = {
-    readNamespacedLease: async (p: { name: string }): Promise<V1Lease> => {
-      this.enter('readNamespacedLease');
-      const l = this.leases.get(p.name);
-      if (!l) throw notFound(p.name);
-      return structuredClone(l);
-    },
+    readNamespacedLease: async (p: { name: string }): Promise<V1Lease> =>
+      this.read('readNamespacedLease', this.leases, p.name),
     createNamespacedLease: async (p: { body: V1Lease }): Promise<V1Lease> => {
       this.enter('createNamespacedLease');
       const name = p.body.metadata!.name!;
@@ -127,16 +135,11 @@ export class FakeCluster {
   };
 
   readonly apps = {
-    readNamespacedDeployment: async (p: { name: string }): Promise<V1Deployment> => {
-      this.enter('readNamespacedDeployment');
-      const d = this.deployments.get(p.name);
-      if (!d) throw notFound(p.name);
-      return structuredClone(d);
-    },
+    readNamespacedDeployment: async (p: { name: string }): Promise<V1Deployment> =>
+      this.read('readNamespacedDeployment', this.deployments, p.name),
     patchNamespacedDeployment: async (p: { name: string; body: Obj }): Promise<V1Deployment> => {
       this.enter('patchNamespacedDeployment');
-      const d = this.deployments.get(p.name);
-      if (!d) throw notFound(p.name);
+      const d = this.stored(this.deployments, p.name);
       const rv = p.body.metadata?.resourceVersion;
       if (rv && rv !== d.metadata?.resourceVersion) throw conflict();
       const patched = mergePatch(d, {
@@ -149,12 +152,8 @@ export class FakeCluster {
   };
 
   readonly custom = {
-    getNamespacedCustomObject: async (p: { name: string }): Promise<HttpRoute> => {
-      this.enter('getNamespacedCustomObject');
-      const r = this.routes.get(p.name);
-      if (!r) throw notFound(p.name);
-      return structuredClone(r);
-    },
+    getNamespacedCustomObject: async (p: { name: string }): Promise<HttpRoute> =>
+      this.read('getNamespacedCustomObject', this.routes, p.name),
     replaceNamespacedCustomObject: async (p: { name: string; body: object }): Promise<HttpRoute> => {
       this.enter('replaceNamespacedCustomObject');
       return this.replace(this.routes, p.name, p.body as HttpRoute);

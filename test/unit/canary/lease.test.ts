@@ -6,6 +6,11 @@ import { FakeCluster, unreachable } from './fakeCluster';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NAME = leaseName('web');
 
+/** Waits as 'override' (1s lease, 50ms polls) for web's lease to be free, or for the current holder to be done. */
+function acquireAsOverride(api: FakeCluster, done: () => Promise<boolean>) {
+  return CanaryLease.acquireWhenFree(api, 'shop', 'web', { holder: 'override', durationSeconds: 1, pollMs: 50 }, done);
+}
+
 function lease(holder: string, renewedAgoMs: number, durationSeconds = 15) {
   const at = new Date(Date.now() - renewedAgoMs);
   return {
@@ -102,25 +107,13 @@ describe('canary lease (in-memory API)', function () {
     api.addLease(lease('driver-a', 0, 15));
     let finished = false;
     setTimeout(() => (finished = true), 300);
-    const none = await CanaryLease.acquireWhenFree(
-      api,
-      'shop',
-      'web',
-      { holder: 'override', durationSeconds: 1, pollMs: 50 },
-      async () => finished,
-    );
+    const none = await acquireAsOverride(api, async () => finished);
     assert.equal(none, undefined, 'the holder finished the job: nothing left to take');
     assert.equal(api.leases.get(NAME)!.spec!.holderIdentity, 'driver-a');
 
     setTimeout(() => api.leases.clear(), 300);
     const started = Date.now();
-    const mine = await CanaryLease.acquireWhenFree(
-      api,
-      'shop',
-      'web',
-      { holder: 'override', durationSeconds: 1, pollMs: 50 },
-      async () => false,
-    );
+    const mine = await acquireAsOverride(api, async () => false);
     assert.ok(mine);
     held.push(mine);
     assert.ok(Date.now() - started >= 250, 'did not take it while it was held');

@@ -9,9 +9,9 @@ import {
   loadConfig,
   MAX_CONFIG_BYTES,
   parseConfig,
-  parseThreshold,
   type ConfigResult,
 } from '../../../src/core/config/loader';
+import { parseThreshold } from '../../../src/core/config/resolve';
 
 function problems(r: ConfigResult): string[] {
   assert.ok(!r.ok, 'expected problems');

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { podFailure } from '../../../src/core/env/readiness';
 import { workloadReady } from '../../../src/core/env/readiness';
 import { ActivityRecorder } from '../../../src/core/env/lifecycle';
@@ -8,19 +8,20 @@ function pod(status: V1Pod['status']): V1Pod {
   return { metadata: { name: 'tasks-abc' }, status };
 }
 
+/** A container status that is not ready: name 'tasks', image 'i', no restarts, unless said otherwise. */
+function container(s: Partial<V1ContainerStatus>): V1ContainerStatus {
+  return { name: 'tasks', image: 'i', imageID: '', ready: false, restartCount: 0, ...s };
+}
+
 describe('podFailure', () => {
   it('names the image of an ImagePullBackOff', () => {
     const f = podFailure(
       pod({
         containerStatuses: [
-          {
-            name: 'tasks',
+          container({
             image: 'registry/tasks:nope',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
             state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } },
-          },
+          }),
         ],
       }),
     );
@@ -33,15 +34,11 @@ describe('podFailure', () => {
     const f = podFailure(
       pod({
         containerStatuses: [
-          {
-            name: 'tasks',
-            image: 'i',
-            imageID: '',
-            ready: false,
+          container({
             restartCount: 4,
             state: { waiting: { reason: 'CrashLoopBackOff' } },
             lastState: { terminated: { exitCode: 3, reason: 'Error' } },
-          },
+          }),
         ],
       }),
     );
@@ -67,16 +64,7 @@ describe('podFailure', () => {
       podFailure(
         pod({
           phase: 'Pending',
-          containerStatuses: [
-            {
-              name: 't',
-              image: 'i',
-              imageID: '',
-              ready: false,
-              restartCount: 0,
-              state: { waiting: { reason: 'ContainerCreating' } },
-            },
-          ],
+          containerStatuses: [container({ name: 't', state: { waiting: { reason: 'ContainerCreating' } } })],
         }),
       ),
       undefined,

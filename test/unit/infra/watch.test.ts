@@ -24,6 +24,14 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
   let stop: (() => void) | undefined;
   afterEach(() => stop?.());
 
+  /** Starts a ListWatcher on the cluster, stops it after the test, and waits for its watch to be open. */
+  async function watching(cluster: FakeCluster) {
+    const w = start(cluster);
+    stop = () => w.watcher.stop();
+    await waitFor('a watch', () => cluster.open.length === 1);
+    return w;
+  }
+
   it('lists, then watches from the version of the list', async () => {
     const cluster = new FakeCluster();
     cluster.put('a');
@@ -46,9 +54,7 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
   it('resumes a watch the server closed from the last version seen, without a relist, and misses nothing of the gap', async () => {
     const cluster = new FakeCluster();
     cluster.put('a');
-    const w = start(cluster);
-    stop = () => w.watcher.stop();
-    await waitFor('a watch', () => cluster.open.length === 1);
+    const w = await watching(cluster);
     cluster.put('b'); // rv 102, seen by the watch
     await sleep(60); // the watch was healthy: its end is resumed at once
     cluster.closeAll();
@@ -64,9 +70,7 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
     const cluster = new FakeCluster();
     cluster.put('a');
     cluster.put('b');
-    const w = start(cluster);
-    stop = () => w.watcher.stop();
-    await waitFor('a watch', () => cluster.open.length === 1);
+    const w = await watching(cluster);
     cluster.answers = ['http410'];
     cluster.closeAll();
     cluster.remove('b');
@@ -82,9 +86,7 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
   it('relists on an in-stream ERROR event with code 410 (the server found the version too old)', async () => {
     const cluster = new FakeCluster();
     cluster.put('a');
-    const w = start(cluster);
-    stop = () => w.watcher.stop();
-    await waitFor('a watch', () => cluster.open.length === 1);
+    const w = await watching(cluster);
     cluster.closeAll();
     cluster.put('b');
     cluster.compact(); // the resumed watch from 101 is now stale: the fake answers with ERROR 410
@@ -134,9 +136,7 @@ describe('the one list+watch (ListWatcher over a fake cluster)', () => {
   it('backs off on failures, then recovers and sees what changed', async () => {
     const cluster = new FakeCluster();
     cluster.put('a');
-    const w = start(cluster);
-    stop = () => w.watcher.stop();
-    await waitFor('a watch', () => cluster.open.length === 1);
+    const w = await watching(cluster);
     await sleep(60); // a watch open this long was healthy: its end is resumed at once, no failure counted
     cluster.answers = ['fail', 'fail'];
     cluster.listFailures = 1;

@@ -3,31 +3,16 @@ import { apiBaseCandidate, parseRemoteUrl, requireRepository } from '../../../sr
 
 describe('pr: origin remote → GitHub repository', () => {
   it('reads https, ssh and scp-like URLs, with or without .git', () => {
-    assert.deepEqual(parseRemoteUrl('https://github.com/acme/todo.git'), {
-      host: 'github.com',
-      owner: 'acme',
-      repo: 'todo',
-    });
-    assert.deepEqual(parseRemoteUrl('https://x-access:secret@github.com/acme/todo'), {
-      host: 'github.com',
-      owner: 'acme',
-      repo: 'todo',
-    });
-    assert.deepEqual(parseRemoteUrl('git@github.com:acme/todo.git'), {
-      host: 'github.com',
-      owner: 'acme',
-      repo: 'todo',
-    });
-    assert.deepEqual(parseRemoteUrl('ssh://git@ghe.corp.example:2222/acme/todo.git'), {
-      host: 'ghe.corp.example',
-      owner: 'acme',
-      repo: 'todo',
-    });
-    assert.deepEqual(parseRemoteUrl('https://ghe.corp.example/scm/acme/todo/'), {
-      host: 'ghe.corp.example',
-      owner: 'acme',
-      repo: 'todo',
-    });
+    const cases: Array<[url: string, host: string]> = [
+      ['https://github.com/acme/todo.git', 'github.com'],
+      ['https://x-access:secret@github.com/acme/todo', 'github.com'],
+      ['git@github.com:acme/todo.git', 'github.com'],
+      ['ssh://git@ghe.corp.example:2222/acme/todo.git', 'ghe.corp.example'],
+      ['https://ghe.corp.example/scm/acme/todo/', 'ghe.corp.example'],
+    ];
+    for (const [url, host] of cases) {
+      assert.deepEqual(parseRemoteUrl(url), { host, owner: 'acme', repo: 'todo' });
+    }
   });
 
   it('refuses what is not a hosted repository', () => {

@@ -22,6 +22,11 @@ function authors(...list: Array<[string, string, number]>): FileAuthor[] {
   return list.map(([email, name, time]) => ({ email, name, time }));
 }
 
+/** Suggestions for ALICE's change from CODEOWNERS alone (no history), up to 10. */
+function byOwnersOnly(changedFiles: string[]) {
+  return suggestReviewers({ changedFiles, owners: OWNERS, history: new Map(), author: ALICE, max: 10 });
+}
+
 describe('pr: suggested reviewers', () => {
   it('maps GitHub noreply emails to logins and nothing else', () => {
     assert.equal(githubLoginFromEmail('1234+octo-cat@users.noreply.github.com'), 'octo-cat');
@@ -31,13 +36,7 @@ describe('pr: suggested reviewers', () => {
   });
 
   it('uses the last matching CODEOWNERS rule, keeps teams as teams, and drops the author', () => {
-    const r = suggestReviewers({
-      changedFiles: ['src/tasks/api.ts', 'src/tasks/legacy/old.ts', 'README.md'],
-      owners: OWNERS,
-      history: new Map(),
-      author: ALICE,
-      max: 10,
-    });
+    const r = byOwnersOnly(['src/tasks/api.ts', 'src/tasks/legacy/old.ts', 'README.md']);
     assert.deepEqual(
       r.map((x) => [x.label, x.kind, x.reasons]),
       [
@@ -51,13 +50,7 @@ describe('pr: suggested reviewers', () => {
   });
 
   it('turns email owners into logins when they are noreply addresses, else marks them unresolvable', () => {
-    const r = suggestReviewers({
-      changedFiles: ['docs/guide.txt'],
-      owners: OWNERS,
-      history: new Map(),
-      author: ALICE,
-      max: 10,
-    });
+    const r = byOwnersOnly(['docs/guide.txt']);
     assert.deepEqual(
       r.map((x) => [x.label, x.kind, x.login]),
       [

@@ -65,6 +65,8 @@ describe('reading what the container scripts said', () => {
 
   const tools = (r: { exitCode: number; stdout?: string; stderr?: string; message?: string }) =>
     scriptFailure({ stdout: '', stderr: '', ...r }, 'web-1', 'web', 'Sync into pod');
+  /** A failure the exec status reports without an exit code of the script (-1), only a message. */
+  const statusOnly = (message: string) => tools({ exitCode: -1, message });
 
   it('names the missing tools the script found (exit 5), with what to do', () => {
     const e = tools({ exitCode: 5, stderr: 'sandpiper-sync: missing tools: tar find\n' });
@@ -86,20 +88,16 @@ describe('reading what the container scripts said', () => {
   });
 
   it('says there is no /bin/sh when a kubelet reports it in the status without a code', () => {
-    const e = tools({
-      exitCode: -1,
-      message:
-        'failed to exec in container: OCI runtime exec failed: exec: "sh": stat /bin/sh: no such file or directory: unknown',
-    });
+    const e = statusOnly(
+      'failed to exec in container: OCI runtime exec failed: exec: "sh": stat /bin/sh: no such file or directory: unknown',
+    );
     assert.equal(e.code, 'sync-tools-missing');
   });
 
   it('keeps other failures retryable (kwok with no exec binding, a plain error)', () => {
-    const kwok = tools({
-      exitCode: -1,
-      message:
-        'Internal error occurred: error executing command in container: no exec found for container "web" in pod "ns/web-1"',
-    });
+    const kwok = statusOnly(
+      'Internal error occurred: error executing command in container: no exec found for container "web" in pod "ns/web-1"',
+    );
     assert.equal(kwok.code, 'sync-failed');
     assert.match(kwok.message, /no exec found/);
     assert.equal(tools({ exitCode: 1, stderr: 'sandpiper-sync: cannot move a into /app\n' }).code, 'sync-failed');

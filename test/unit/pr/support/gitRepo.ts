@@ -91,35 +91,46 @@ export const DAVE: Person = { name: 'Dave Dev', email: 'dave@corp.example' };
  * a feature branch `feature/42-add-due-dates` by Alice touching three files.
  */
 export function sampleProject(repo: TestRepo, opts: { files?: Record<string, string> } = {}): void {
-  repo.commit(
-    DAVE,
-    'Initial tasks service',
-    {
-      'src/tasks/api.ts': 'export const api = 1;\n',
-      'src/tasks/store.ts': 'export const store = 1;\n',
-      'docs/tasks.md': '# Tasks\n',
-      '.github/CODEOWNERS':
-        '# owners\n*            @acme/platform\nsrc/tasks/** @acme/tasks-team @bob-b\ndocs/        carol@users.noreply.github.com\n',
-      ...(opts.files ?? {}),
-    },
-    1_700_000_000,
-  );
-  repo.commit(BOB, 'Validate tasks', { 'src/tasks/api.ts': 'export const api = 2;\n' }, 1_700_000_100);
-  repo.commit(
-    CAROL,
-    'Document the store',
-    { 'src/tasks/store.ts': 'export const store = 2;\n', 'docs/tasks.md': '# Tasks\nMore.\n' },
-    1_700_000_200,
-  );
-  repo.commit(DAVE, 'Tune the api', { 'src/tasks/api.ts': 'export const api = 3;\n' }, 1_700_000_300);
+  commitAll(repo, [
+    [
+      DAVE,
+      'Initial tasks service',
+      {
+        'src/tasks/api.ts': 'export const api = 1;\n',
+        'src/tasks/store.ts': 'export const store = 1;\n',
+        'docs/tasks.md': '# Tasks\n',
+        '.github/CODEOWNERS':
+          '# owners\n*            @acme/platform\nsrc/tasks/** @acme/tasks-team @bob-b\ndocs/        carol@users.noreply.github.com\n',
+        ...(opts.files ?? {}),
+      },
+      1_700_000_000,
+    ],
+    [BOB, 'Validate tasks', { 'src/tasks/api.ts': 'export const api = 2;\n' }, 1_700_000_100],
+    [
+      CAROL,
+      'Document the store',
+      { 'src/tasks/store.ts': 'export const store = 2;\n', 'docs/tasks.md': '# Tasks\nMore.\n' },
+      1_700_000_200,
+    ],
+    [DAVE, 'Tune the api', { 'src/tasks/api.ts': 'export const api = 3;\n' }, 1_700_000_300],
+  ]);
   repo.git('push', '-q', 'origin', 'main');
   repo.git('remote', 'set-head', 'origin', 'main');
   repo.git('switch', '-q', '-c', 'feature/42-add-due-dates');
-  repo.commit(
-    ALICE,
-    'Add due dates to tasks',
-    { 'src/tasks/api.ts': 'export const api = 4;\n', 'src/tasks/store.ts': 'export const store = 3;\n' },
-    1_700_001_000,
-  );
-  repo.commit(ALICE, 'Document due dates', { 'docs/tasks.md': '# Tasks\nDue dates.\n' }, 1_700_001_100);
+  commitAll(repo, [
+    [
+      ALICE,
+      'Add due dates to tasks',
+      { 'src/tasks/api.ts': 'export const api = 4;\n', 'src/tasks/store.ts': 'export const store = 3;\n' },
+      1_700_001_000,
+    ],
+    [ALICE, 'Document due dates', { 'docs/tasks.md': '# Tasks\nDue dates.\n' }, 1_700_001_100],
+  ]);
+}
+
+type Commit = [who: Person, message: string, files: Record<string, string>, when: number];
+
+/** Commits each in turn. */
+function commitAll(repo: TestRepo, commits: Commit[]): void {
+  for (const c of commits) repo.commit(...c);
 }
