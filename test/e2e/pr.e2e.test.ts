@@ -58,6 +58,11 @@ describe('pr draft in code-server', function () {
         'git.enabled': true,
         'workbench.view.alwaysShowHeaderActions': true,
         'sandpiper.github.approvedHosts': [github.host],
+        // VS Code's proxy support patches the extension host's fetch with an agent that trusts the system's
+        // certificates (where a user's GitHub Enterprise CA lives); the stand-in's throwaway CA comes through
+        // NODE_EXTRA_CA_CERTS, which only Node's own agent reads.
+        'http.proxySupport': 'off',
+        'http.fetchAdditionalSupport': false,
       },
     });
     const wb = await openWorkbench(server);
