@@ -49,6 +49,28 @@ export function codeServerEntry() {
   return path.join(toolDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 }
 
+/**
+ * code-server's arguments to serve `workspace` on `bindAddr` (after the entry point): no auth, TLS, telemetry,
+ * update check or trust prompt. `dirs` are the --config/--user-data-dir/--extensions-dir pairs.
+ */
+export function serveArgs(dirs, bindAddr, workspace, extra = []) {
+  return [
+    ...dirs,
+    '--bind-addr',
+    bindAddr,
+    '--auth',
+    'none',
+    '--cert',
+    'false',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    ...extra,
+    workspace,
+  ];
+}
+
 function cacheRoot() {
   const env = process.env.SANDPIPER_CODE_SERVER_CACHE;
   if (env === 'off' || env === '0' || env === 'false') return null;

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureCodeServer } from './codeserver.mjs';
+import { ensureCodeServer, serveArgs } from './codeserver.mjs';
 import { testbedVariables } from './testbed/env.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -186,25 +186,11 @@ async function main() {
 
   if (!(await portFree(opts.port, opts.host)))
     throw new Error(`port ${opts.port} on ${opts.host} became busy; pick another with --port N`);
-  const child = spawn(
-    process.execPath,
-    [
-      entry,
-      ...common,
-      '--bind-addr',
-      `${opts.host}:${opts.port}`,
-      '--auth',
-      'none',
-      '--cert',
-      'false',
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      workspace,
-    ],
-    { env, detached: true, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  const child = spawn(process.execPath, [entry, ...serveArgs(common, `${opts.host}:${opts.port}`, workspace)], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   let stopping = false;
   const stop = async (why) => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '../../../src/core/errors';
 import { freePort } from '../../support/net';
+import { serveArgs } from '../../../scripts/codeserver.mjs';
 
 export interface CodeServerOptions {
   /** Folder opened by default (the workbench URL's ?folder=). */
@@ -279,20 +280,10 @@ export class CodeServer {
         const port = opts.port ?? (await freePort(host));
         const args = [
           entry,
-          ...common,
-          '--bind-addr',
-          `${host}:${port}`,
-          '--auth',
-          'none',
-          '--cert',
-          'false',
-          '--disable-telemetry',
-          '--disable-update-check',
-          '--disable-workspace-trust',
-          '--disable-getting-started-override',
-          '--disable-proxy',
-          '--ignore-last-opened',
-          path.resolve(opts.workspace),
+          ...serveArgs(common, `${host}:${port}`, path.resolve(opts.workspace), [
+            '--disable-proxy',
+            '--ignore-last-opened',
+          ]),
         ];
         const child = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
         await new Promise<void>((resolve, reject) => {
