@@ -1,16 +1,40 @@
 // The tasks service: keeps tasks in memory (mongo in the real app) and asks search to index them.
 const http = require('node:http');
-const { handle } = require('./tasks');
+const path = require('node:path');
+const metrics = require('./metrics');
 
 const port = Number(process.env.PORT || 8080);
+
+// Looked up on every request, so a reload (below) serves the synced code at once.
+let handle = require('./tasks').handle;
+
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') return res.end('ok');
-  handle(req, res);
+  if (req.url === '/metrics') return metrics.serve(res);
+  metrics.observe(req, res);
+  try {
+    handle(req, res);
+  } catch (err) {
+    console.error(`tasks: ${req.method} ${req.url} failed: ${err.stack || err}`);
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'internal error' }));
+  }
 });
 server.listen(port, () => console.log(`tasks listening on ${port}`));
 
-// SIGHUP reloads the handlers after a sync, without dropping the server.
+// SIGHUP (Sandpiper's sync sends it) reloads the handlers without dropping the server or its connections:
+// every module of src/ but this one and the ones that hold state is loaded afresh.
+const KEEP = new Set(['server.js', 'store.js', 'metrics.js'].map((f) => path.join(__dirname, f)));
 process.on('SIGHUP', () => {
-  delete require.cache[require.resolve('./tasks')];
-  console.log('tasks reloaded');
+  for (const file of Object.keys(require.cache))
+    if (file.startsWith(__dirname + path.sep) && !KEEP.has(file)) delete require.cache[file];
+  try {
+    handle = require('./tasks').handle;
+    console.log('tasks reloaded');
+  } catch (err) {
+    // A syntax error in the synced code: keep serving the last good handlers and say why.
+    console.error(`tasks: reload failed, still serving the previous code: ${err.stack || err}`);
+  }
 });
+
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

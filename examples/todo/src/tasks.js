@@ -1,4 +1,4 @@
-const tasks = [];
+const { tasks } = require('./store');
 
 function send(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
