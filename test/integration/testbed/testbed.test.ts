@@ -1,5 +1,7 @@
 // Proves the testbed itself: each capability the other integration tests rely on, through the same client
 // libraries they use (client-node, dockerode, plain HTTP), so a broken testbed fails here with a precise name.
+// Deployments run real containers on the real node; the exec/logs/port-forward cases prove the KWOK tier (bare
+// pods pinned to the fake nodes) that the 500-pod scale benchmark still uses — feature tests use real pods.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -110,7 +112,7 @@ describe('testbed', function () {
     await appsApi().patchNamespacedDeployment({
       namespace: ns,
       name: 'api',
-      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'sandpiper/busybox:v2' }],
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'sandpiper/node:20' }],
     });
     const { stdout } = await run(
       path.join(loadTestbed().binDir, 'kubectl'),
@@ -140,12 +142,12 @@ describe('testbed', function () {
       30_000,
     );
     assert.equal(sets.length, 2);
-    const current = sets.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/busybox:v2');
+    const current = sets.find((r) => r.spec?.template?.spec?.containers[0].image === 'sandpiper/node:20');
     assert.equal(current?.status?.readyReplicas, 2);
     const pods = await podsOf(ns, 'api');
     assert.deepEqual(
       pods.map((p) => p.spec?.containers[0].image),
-      ['sandpiper/busybox:v2', 'sandpiper/busybox:v2'],
+      ['sandpiper/node:20', 'sandpiper/node:20'],
     );
   });
 

@@ -1,4 +1,5 @@
-// Deployments and bare pods on the testbed's KWOK nodes, made with client-node's object-style APIs.
+// Deployments (real containers on the testbed's real node) and bare pods on its KWOK nodes, made with client-node's
+// object-style APIs.
 import { AppsV1Api, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { coreApi, kubeConfig } from '../../support/testbed';
 import { eventually } from '../../support/wait';
@@ -17,7 +18,13 @@ export function deployment(name: string, image: string, replicas: number): V1Dep
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image }], terminationGracePeriodSeconds: 0 },
+        // A shell that idles and ends at once on TERM (busybox sh as PID 1 would ignore it).
+        spec: {
+          containers: [
+            { name: 'app', image, command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"] },
+          ],
+          terminationGracePeriodSeconds: 1,
+        },
       },
     },
   };
