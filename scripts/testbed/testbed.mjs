@@ -2,11 +2,12 @@
 // Sandpiper local test bed: node scripts/testbed/testbed.mjs up|down|status
 // Plain Node ESM, built-ins only. See scripts/testbed/README.md.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   CLUSTER_NAME,
+  HERE,
   REALNODE_VERSIONS,
+  REPO,
   STATE,
   TESTBED_JSON,
   VERSIONS,
@@ -30,6 +31,7 @@ import {
   which,
   writeJson,
 } from './lib.mjs';
+import { BASE_IMAGES, buildBaseImages } from './images.mjs';
 import {
   K8S_BINS,
   argoBinDir,
@@ -59,11 +61,13 @@ const PROM_DIR = path.join(STATE, 'prometheus');
 const PROM_TARGETS = path.join(PROM_DIR, 'targets');
 const ARGO_DIR = path.join(STATE, 'argo-rollouts');
 const NODES = ['kwok-node-0', 'kwok-node-1'];
-// The real-node tier (opt-in for now): a kubelet node with containerd, kube-proxy, CoreDNS and Traefik as the Gateway.
+// The real node (the default): a kubelet node with containerd, kube-proxy, CoreDNS and Traefik as the Gateway.
+// `--no-real-node` / SANDPIPER_REAL_NODE=0 leave it out (KWOK nodes only; the test tiers refuse such a testbed).
 // A cluster created for it stays in that mode (kwok must leave the real node alone), marked by this file.
 const REALNODE_MARKER = path.join(KWOK_WORKDIR, 'real-node');
-const REAL_NODE_REQUESTED = process.argv.includes('--real-node') || process.env.SANDPIPER_REAL_NODE === '1';
-const REAL_NODE = REAL_NODE_REQUESTED || fs.existsSync(REALNODE_MARKER);
+const REAL_NODE_OPTED_OUT = process.argv.includes('--no-real-node') || process.env.SANDPIPER_REAL_NODE === '0';
+const REAL_NODE = !REAL_NODE_OPTED_OUT || fs.existsSync(REALNODE_MARKER);
+const POD_TARGETS = 'pod-targets';
 
 const APT_PACKAGES = {
   dockerd: 'docker.io',
@@ -213,7 +217,9 @@ async function phaseCluster(ports) {
   const pids = clusterPids();
   if (REAL_NODE && Object.keys(pids).length && !fs.existsSync(REALNODE_MARKER)) {
     // Its kwok-controller manages every node and would take the real node over.
-    throw new Error('the existing kwok cluster was created without --real-node; run `testbed down` first');
+    throw new Error(
+      'the existing kwok cluster was created without the real node (--no-real-node); run `testbed down` first',
+    );
   }
   const allAlive = Object.keys(pids).length > 0 && Object.values(pids).every((p) => pidAlive(p));
   if (allAlive && (await apiserverReady())) return 'already running';
@@ -436,73 +442,8 @@ async function phaseDocker() {
   return `started (pid ${readPid('dockerd')})`;
 }
 
-function hasImage(ref) {
-  return docker(['image', 'inspect', ref], { check: false }).status === 0;
-}
-
 async function phaseImages() {
-  const made = [];
-  if (!hasImage('sandpiper/busybox:latest')) {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-busybox-'));
-    try {
-      for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev', 'usr/bin', 'var', 'home'])
-        mkdirp(path.join(root, d));
-      fs.chmodSync(path.join(root, 'tmp'), 0o1777);
-      fs.copyFileSync(which('busybox'), path.join(root, 'bin', 'busybox'));
-      fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
-      const applets = sh(which('busybox'), ['--list']).stdout.split('\n').filter(Boolean);
-      for (const a of applets)
-        if (a !== 'busybox')
-          try {
-            fs.symlinkSync('busybox', path.join(root, 'bin', a));
-          } catch {}
-      fs.writeFileSync(
-        path.join(root, 'etc', 'passwd'),
-        'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n',
-      );
-      fs.writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-      const tar = sh('tar', ['-C', root, '-c', '.'], { encoding: 'buffer' }).stdout;
-      docker(
-        [
-          'import',
-          '--change',
-          'ENV PATH=/usr/local/bin:/usr/bin:/bin',
-          '--change',
-          'CMD ["/bin/sh"]',
-          '-',
-          'sandpiper/busybox:latest',
-        ],
-        { input: tar },
-      );
-      made.push('sandpiper/busybox');
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  }
-  if (!hasImage('sandpiper/node:20')) {
-    const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-node-'));
-    try {
-      const nodeBin = fs.realpathSync(process.execPath);
-      mkdirp(path.join(ctx, 'rootfs', 'usr', 'local', 'bin'));
-      fs.copyFileSync(nodeBin, path.join(ctx, 'rootfs', 'usr', 'local', 'bin', 'node'));
-      fs.chmodSync(path.join(ctx, 'rootfs', 'usr', 'local', 'bin', 'node'), 0o755);
-      const ldd = sh('ldd', [nodeBin]).stdout;
-      for (const m of ldd.matchAll(/(\/\S+)\s+\(0x/g)) {
-        const lib = m[1];
-        const dest = path.join(ctx, 'rootfs', lib);
-        mkdirp(path.dirname(dest));
-        fs.copyFileSync(fs.realpathSync(lib), dest);
-      }
-      fs.writeFileSync(
-        path.join(ctx, 'Dockerfile'),
-        'FROM sandpiper/busybox:latest\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\nCMD ["node"]\n',
-      );
-      docker(['build', '-q', '-t', 'sandpiper/node:20', ctx]);
-      made.push('sandpiper/node:20');
-    } finally {
-      fs.rmSync(ctx, { recursive: true, force: true });
-    }
-  }
+  const made = buildBaseImages(docker, { debugpyDir: debugpyPath() });
   return made.length ? `built ${made.join(', ')}` : 'cached';
 }
 
@@ -579,6 +520,25 @@ async function phasePrometheus(ports) {
   return `started on ${base}`;
 }
 
+// ---------------------------------------------------------------- phase: prometheus pod discovery
+/** Runs pod-targets.mjs, which keeps <targets>/pods.json (file_sd) in step with the annotated pods. */
+async function phasePodTargets() {
+  const out = path.join(PROM_TARGETS, 'pods.json');
+  if (daemonAlive(POD_TARGETS, 'pod-targets.mjs') && fs.existsSync(out)) return 'already running';
+  const pid = readPid(POD_TARGETS);
+  if (pid) await stopPid(pid);
+  fs.rmSync(out, { force: true });
+  const script = path.join(HERE, 'pod-targets.mjs');
+  startDaemon(POD_TARGETS, process.execPath, [script, '--kubeconfig', KUBECONFIG, '--out', out], { cwd: REPO });
+  await waitForDaemon(POD_TARGETS, `its first ${out}`, () => fs.existsSync(out), 30000, 100);
+  return `started (pid ${readPid(POD_TARGETS)}), writes ${out}`;
+}
+
+/** Whether this testbed has (or is meant to have) the real node: status checks its components then. */
+function realNodeWanted(info) {
+  return Boolean(info?.realNode) || fs.existsSync(REALNODE_MARKER);
+}
+
 // ---------------------------------------------------------------- phase: argo rollouts controller
 async function phaseArgo(ports) {
   const healthz = `http://127.0.0.1:${ports.argoHealthz}/healthz`;
@@ -628,7 +588,7 @@ function writeEnvFiles(ports) {
     argoRollouts: ARGO_ENABLED
       ? { enabled: true, metricsPort: ports.argoMetrics, healthzPort: ports.argoHealthz }
       : { enabled: false },
-    images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
+    images: BASE_IMAGES,
     debugpyPath: debugpyPath(),
     ...(REAL_NODE ? { realNode: realNodeInfo(realNodeCtx(ports)) } : {}),
     ports,
@@ -637,6 +597,7 @@ function writeEnvFiles(ports) {
       dockerd: readPid('dockerd'),
       registry: readPid('registry'),
       prometheus: readPid('prometheus'),
+      ...(REAL_NODE ? { [POD_TARGETS]: readPid(POD_TARGETS) } : {}),
       ...(ARGO_ENABLED ? { 'rollouts-controller': readPid('rollouts-controller') } : {}),
     },
     logsDir: path.join(STATE, 'logs'),
@@ -679,7 +640,7 @@ function realNodeCtx(ports, timedFn) {
     kubeconfig: KUBECONFIG,
     ports,
     registry: `127.0.0.1:${ports.registry}`,
-    images: ['sandpiper/busybox:latest', 'sandpiper/node:20'],
+    images: BASE_IMAGES,
     kubectl,
     docker,
     timed: timedFn,
@@ -694,18 +655,20 @@ async function up() {
   const ports = await loadPorts();
   await timed('host packages (apt)', phaseHostPackages, timings);
   await timed('docker engine', phaseDocker, timings);
+  // Before the base images: sandpiper/python:3.11 carries it.
+  await timed('debugpy (python debug tests)', installDebugpy, timings);
   await timed('base images', phaseImages, timings);
   await timed('registry', () => phaseRegistry(ports), timings);
   await timed('prometheus', () => phasePrometheus(ports), timings);
-  await timed('debugpy (python debug tests)', installDebugpy, timings);
   if (process.env.SANDPIPER_TESTBED_ONLY === 'host') {
     writeEnvFiles(ports);
     log('SANDPIPER_TESTBED_ONLY=host: stopping after the host services');
     return;
   }
-  // The real node's builds (niced, one after another) run beside everything below; awaited before the node starts.
+  // CoreDNS and Traefik (niced, one after another) build beside everything below; awaited before the node starts.
+  // kubelet and kube-proxy come from the control plane's `go build` (the same module: one build, not two at once).
   const realBuild = REAL_NODE
-    ? buildRealNode().then(
+    ? buildRealNode(['coredns', 'traefik']).then(
         (built) => ({ built }),
         (error) => ({ error }),
       )
@@ -714,7 +677,7 @@ async function up() {
   await timed(
     'build kubernetes v' + VERSIONS.kubernetes + ' + kwok v' + VERSIONS.kwok,
     async () => {
-      const [a, b] = await Promise.all([buildKubernetes(), buildKwok()]);
+      const [a, b] = await Promise.all([buildKubernetes({ node: REAL_NODE }), buildKwok()]);
       return `kubernetes ${a}, kwok ${b}`;
     },
     timings,
@@ -744,6 +707,9 @@ async function up() {
     );
     if (!ARGO_ENABLED) await timed('CRDs (gateway-api)', () => phaseCrds({ argo: false }), timings);
     await upRealNode(realNodeCtx(ports, (label, fn) => timed(label, fn, timings)));
+    await timed('prometheus pod discovery (file_sd)', phasePodTargets, timings);
+  } else {
+    log('--no-real-node / SANDPIPER_REAL_NODE=0: KWOK nodes only (the integration and e2e tiers refuse this testbed)');
   }
   const info = writeEnvFiles(ports);
   const total = ((Date.now() - t0) / 1000).toFixed(1);
@@ -775,7 +741,7 @@ async function down() {
   const t0 = Date.now();
   const problems = [];
   const stopped = [];
-  for (const name of ['rollouts-controller', 'prometheus', 'registry', 'dockerd']) {
+  for (const name of [POD_TARGETS, 'rollouts-controller', 'prometheus', 'registry', 'dockerd']) {
     const pid = readPid(name);
     if (!pid) continue;
     if (pidAlive(pid)) {
@@ -897,6 +863,7 @@ async function status() {
     ['registry', 'docker-registry'],
     ['prometheus', 'prometheus'],
     ['rollouts-controller', 'rollouts-controller'],
+    ...(realNodeWanted(info) ? [[POD_TARGETS, 'pod-targets.mjs']] : []),
   ]) {
     const pid = readPid(name);
     rows.push([name, pid || '-', pidAlive(pid, exe)]);
@@ -919,7 +886,7 @@ async function status() {
       '',
       await httpOk(`http://127.0.0.1:${ports.argoHealthz}/healthz`),
     ]);
-  if (REAL_NODE || info?.realNode) rows.push(...(await realNodeStatus(realNodeCtx(ports))));
+  if (realNodeWanted(info)) rows.push(...(await realNodeStatus(realNodeCtx(ports))));
   const quiet = process.argv.includes('--quiet');
   const up = Boolean(info) && rows.every(([, , ok]) => ok);
   if (!quiet) {

@@ -5,23 +5,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CACHE, REALNODE_VERSIONS as RV, VERSIONS, log, mkdirp, runLogged } from '../lib.mjs';
 import {
-  CACHE,
-  PROGRESS_MS,
-  REALNODE_VERSIONS as RV,
-  VERSIONS,
-  log,
-  mkdirp,
-  withFileLock,
-  runLogged,
-} from '../lib.mjs';
-import { goBuildWrapper, goEnv, goModDownload, haveAll, k8sWrapper } from '../build.mjs';
+  NODE_BINS,
+  goBuildWrapper,
+  goEnv,
+  goModDownloadAsync,
+  haveAll,
+  k8sWrapper,
+  kubeNodeBinDir,
+  withBuildLock,
+} from '../build.mjs';
+
+export { NODE_BINS, kubeNodeBinDir };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-export const NODE_BINS = ['kubelet', 'kube-proxy'];
-
-export const kubeNodeBinDir = () => path.join(CACHE, `kubernetes-node-v${VERSIONS.kubernetes}`, 'bin');
 export const corednsBin = () => path.join(CACHE, `coredns-v${RV.coredns}`, 'bin', 'coredns');
 export const traefikBin = () => path.join(CACHE, `traefik-v${RV.traefik}`, 'bin', 'traefik');
 
@@ -30,8 +28,8 @@ function niceGo(args, { logFile, cwd, progress, env = goEnv() }) {
 }
 
 /** A writable copy of a downloaded module (the module cache is read-only). */
-function copyModule(mod, dest) {
-  const { Dir } = goModDownload(mod);
+async function copyModule(mod, dest) {
+  const { Dir } = await goModDownloadAsync(mod);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.cpSync(Dir, dest, { recursive: true });
   makeWritable(dest);
@@ -58,12 +56,15 @@ async function intoCache(bin, build) {
   fs.renameSync(tmp, outDir);
 }
 
-/** kubelet and kube-proxy from the same wrapper module as the API server (one `go build`, warm caches). */
+/**
+ * kubelet and kube-proxy alone, from the same wrapper module as the API server. `up` builds them in the control
+ * plane's `go build` instead (build.mjs buildKubernetes({ node: true })); this is for a cache that has the control plane.
+ */
 export async function buildKubeNode() {
   const outDir = kubeNodeBinDir();
   if (haveAll(outDir, NODE_BINS)) return 'cached';
   const v = VERSIONS.kubernetes;
-  const { goMod, ldflags } = k8sWrapper();
+  const { goMod, ldflags } = await k8sWrapper();
   const wrapperDir = path.join(CACHE, 'src', `kubernetes-node-v${v}`);
   // The control-plane wrapper's go.sum saves most of the checksum lookups of `go mod tidy`.
   const sum = path.join(CACHE, 'src', `kubernetes-v${v}`, 'go.sum');
@@ -73,9 +74,8 @@ export async function buildKubeNode() {
     wrapperDir,
     goMod,
     pkgs: NODE_BINS.map((b) => `k8s.io/kubernetes/cmd/${b}`),
-    outDir,
+    outDirs: { [outDir]: NODE_BINS },
     ldflags,
-    bins: NODE_BINS,
     nice: true,
   });
   return 'built';
@@ -89,7 +89,7 @@ export async function buildCoreDNS() {
   const bin = corednsBin();
   if (fs.existsSync(bin)) return 'cached';
   const v = RV.coredns;
-  const src = copyModule(`github.com/coredns/coredns@v${v}`, path.join(CACHE, 'src', `coredns-v${v}`));
+  const src = await copyModule(`github.com/coredns/coredns@v${v}`, path.join(CACHE, 'src', `coredns-v${v}`));
   const cfg = path.join(src, 'plugin.cfg');
   const kept = fs
     .readFileSync(cfg, 'utf8')
@@ -130,13 +130,13 @@ export async function buildTraefik() {
   const bin = traefikBin();
   if (fs.existsSync(bin)) return 'cached';
   const v = RV.traefik;
-  const src = copyModule(`github.com/traefik/traefik/v3@v${v}`, path.join(CACHE, 'src', `traefik-v${v}`));
-  const goauth = copyModule(`github.com/abbot/go-http-auth@v${RV.goHttpAuth}`, path.join(src, '_goauth'));
+  const src = await copyModule(`github.com/traefik/traefik/v3@v${v}`, path.join(CACHE, 'src', `traefik-v${v}`));
+  const goauth = await copyModule(`github.com/abbot/go-http-auth@v${RV.goHttpAuth}`, path.join(src, '_goauth'));
   fs.copyFileSync(path.join(HERE, 'go-http-auth-compat.go'), path.join(goauth, 'compat.go'));
   // v0.4.0 predates modules; a replace target needs a go.mod (x/net and x/crypto come from Traefik's own go.mod).
   fs.writeFileSync(path.join(goauth, 'go.mod'), 'module github.com/abbot/go-http-auth\n\ngo 1.18\n');
   fs.rmSync(path.join(goauth, 'examples'), { recursive: true, force: true });
-  trimLego(copyModule(`github.com/go-acme/lego/v5@v${RV.lego}`, path.join(src, '_lego')));
+  trimLego(await copyModule(`github.com/go-acme/lego/v5@v${RV.lego}`, path.join(src, '_lego')));
   writeDynamicExt(path.join(src, 'pkg', 'config', 'dynamic', 'ext'));
   const goModFile = path.join(src, 'go.mod');
   let goMod = fs.readFileSync(goModFile, 'utf8');
@@ -226,21 +226,6 @@ func (RouterIng) ToRouter() Router { return Router{} }
   );
 }
 
-/** One build of a component at a time across processes (two `up`s must not patch the same source folder). */
-async function withBuildLock(name, fn) {
-  let said = 0;
-  return withFileLock(
-    path.join(mkdirp(CACHE), `${name}.build.lock`),
-    fn,
-    (holder, waitedMs) => {
-      if (Date.now() - said < PROGRESS_MS) return;
-      log(`… ${name}: waiting for pid ${holder}, which is building it (${Math.round(waitedMs / 1000)}s)`);
-      said = Date.now();
-    },
-    1000,
-  );
-}
-
 const BUILDS = { 'kube-node': buildKubeNode, coredns: buildCoreDNS, traefik: buildTraefik };
 
 /** Builds the named components one after another (each is already one parallel `go build`). */
@@ -249,7 +234,8 @@ export async function buildRealNode(names = Object.keys(BUILDS)) {
   for (const n of names) {
     const t0 = Date.now();
     log(`▶ build ${n}`);
-    out[n] = await withBuildLock(n, BUILDS[n]);
+    // kube-node writes the Kubernetes wrapper's binaries: it shares the lock of the control-plane build.
+    out[n] = await withBuildLock(n === 'kube-node' ? `kubernetes-v${VERSIONS.kubernetes}` : n, BUILDS[n]);
     log(`✔ build ${n}: ${out[n]} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   }
   return out;

@@ -315,7 +315,8 @@ export function realNodeInfo(ctx) {
 
 function containerdVersion() {
   const r = sh(which('containerd') || 'containerd', ['--version'], { check: false });
-  return ((r.stdout || '').match(/containerd\S*\s+(\S+)/) || [])[1] || 'unknown';
+  // `containerd github.com/containerd/containerd 1.6.20~ds1 <commit>`: the third word.
+  return ((r.stdout || '').match(/^containerd\s+\S+\s+v?(\S+)/) || [])[1] || 'unknown';
 }
 
 /** Status rows: [name, pid, ok]. */
