@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testbedVariables } from './testbed/env.mjs';
+import { realNodeProblem } from './testbed/realnode/require.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
@@ -84,11 +85,20 @@ async function ensureTestbed() {
   const status = await run('testbed: status', process.execPath, ['scripts/testbed/testbed.mjs', 'status', '--quiet'], {
     timeoutMin: 2,
   });
-  if (status.ok) return true;
+  if (status.ok) return requireRealNode();
   const up = await run('testbed: up', process.execPath, ['scripts/testbed/testbed.mjs', 'up'], { timeoutMin: 60 });
   results.push(up);
   if (up.ok) testbedStartedHere = true;
-  return up.ok;
+  return up.ok && requireRealNode();
+}
+
+/** The integration and e2e tiers run on real containers only: never a silent fall back to the KWOK nodes. */
+function requireRealNode() {
+  const problem = realNodeProblem();
+  if (!problem) return true;
+  console.error(`\n!! testbed: the real node is required and not usable:\n${problem}`);
+  results.push({ label: 'testbed: real node', ok: false, code: 1, seconds: 0 });
+  return false;
 }
 
 const started = Date.now();

@@ -75,6 +75,7 @@ const APT_PACKAGES = {
   prometheus: 'prometheus',
   'docker-registry': 'docker-registry',
   busybox: 'busybox-static',
+  '/usr/bin/python3.11': 'python3.11', // the sandpiper/python:3.11 base image is made from it
 };
 // Commands (or files) the real node needs, and the Debian package of each.
 const REALNODE_APT_PACKAGES = {
@@ -84,6 +85,8 @@ const REALNODE_APT_PACKAGES = {
   '/usr/lib/cni/bridge': 'containernetworking-plugins',
   '/usr/lib/cni/host-local': 'containernetworking-plugins',
   iptables: 'iptables',
+  ip: 'iproute2', // bridge, routes; `ss` for the listener check
+  ss: 'iproute2',
   nft: 'nftables',
   conntrack: 'conntrack',
   gcc: 'gcc',
