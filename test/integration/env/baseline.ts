@@ -1,5 +1,7 @@
 // Test fixtures on the real testbed: a baseline namespace with the Todo example's three services
 // (tasks depends on search and mongo), configs pointing at it, and a kubeconfig with limited RBAC.
+// Every pod runs on the real node: tasks is the example's own image (built and pushed to the testbed registry),
+// mongo and search (images the testbed has no copy of) are busybox stand-ins that run until told to stop.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +13,8 @@ import { applyAll } from '../../../src/core/env/deploy';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { waitForWorkloads } from '../../../src/core/env/readiness';
 import { Kube, loadKube } from '../../../src/core/infra/kube/client';
+import { exampleImage } from '../../support/images';
+import { requireRealNode } from '../../support/realPods';
 import { loadTestbed } from '../../support/testbed';
 
 export const EXAMPLE = path.resolve(__dirname, '../../../examples/todo');
@@ -23,15 +27,71 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+export const BUSYBOX = 'sandpiper/busybox:latest';
+/** A shell entrypoint that stops at once on SIGTERM (busybox as PID 1 would ignore it). */
+export const untilStopped = (cmd = 'while :; do sleep 1; done') => [
+  'sh',
+  '-c',
+  `trap 'exit 0' TERM; ${cmd} & wait`,
+];
+
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  containers: Array<{ name: string; image?: string; command?: string[]; readinessProbe?: { periodSeconds?: number } }>;
+}
+const podSpec = (o: KubeObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
+
+/**
+ * The baseline's workloads made runnable on the real node: mongo and search become busybox stand-ins (search
+ * serves HTTP on its port), pods stop within a second or two.
+ */
+function runnableBaseline(o: KubeObject): KubeObject {
+  if (o.kind !== 'StatefulSet' && o.kind !== 'Deployment') return o;
+  const spec = podSpec(o);
+  spec.terminationGracePeriodSeconds = 1;
+  const c = spec.containers[0];
+  if (o.metadata?.name === 'mongo') Object.assign(c, { image: BUSYBOX, command: untilStopped() });
+  if (o.metadata?.name === 'search')
+    Object.assign(c, { image: BUSYBOX, command: untilStopped('mkdir -p /www && httpd -f -p 8080 -h /www') });
+  return o;
+}
+
+/** examples/todo/baseline/staging.yaml for namespace `ns`, runnable on the real node (for kubectl apply). */
+export function baselineYaml(ns: string): string {
+  return parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8'))
+    .map((d) => d.toJS() as KubeObject)
+    .map((o) =>
+      runnableBaseline(
+        o.kind === 'Namespace' ? { ...o, metadata: { name: ns } } : { ...o, metadata: { ...o.metadata, namespace: ns } },
+      ),
+    )
+    .map((o) => JSON.stringify(o))
+    .join('\n---\n');
+}
+
+/**
+ * The example's tasks Deployment as the tests apply it: the example's own image (pushed to the testbed registry)
+ * instead of `sandpiper-example/tasks:latest`, readiness probed every second, a 2 s grace period.
+ */
+export async function runnableTasks(deployment: KubeObject): Promise<KubeObject> {
+  requireRealNode();
+  const spec = podSpec(deployment);
+  spec.terminationGracePeriodSeconds = 2;
+  spec.containers[0].image = await exampleImage();
+  spec.containers[0].readinessProbe = { ...spec.containers[0].readinessProbe, periodSeconds: 1 };
+  return deployment;
+}
+
+const readManifest = (root: string, file: string) =>
+  parseAllDocuments(fs.readFileSync(path.join(root, 'k8s', file), 'utf8'))[0].toJS() as KubeObject;
+
 /** Applies examples/todo/baseline (search, mongo) plus the stable tasks into a fresh namespace and waits for them. */
 export async function createBaseline(kube: Kube): Promise<string> {
   const ns = uniqueName('sp-it-baseline');
   const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map(
-    (d) => d.toJS() as KubeObject,
+    (d) => runnableBaseline(d.toJS() as KubeObject),
   );
-  const tasks = ['deployment.yaml', 'service.yaml'].map(
-    (f) => parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'k8s', f), 'utf8'))[0].toJS() as KubeObject,
-  );
+  const tasks = [await runnableTasks(readManifest(EXAMPLE, 'deployment.yaml')), readManifest(EXAMPLE, 'service.yaml')];
   const objects = [...docs, ...tasks].map((o) =>
     o.kind === 'Namespace'
       ? { ...o, metadata: { name: ns, labels: { 'sandpiper.dev/test': 'true' } } }
@@ -66,15 +126,24 @@ export function exampleConfig(
   return result.config;
 }
 
-/** A copy of the example in a temp folder whose tasks Deployment is changed by `edit` (for failure cases). */
-export function exampleWithDeployment(edit: (deployment: KubeObject) => void): string {
+/**
+ * A copy of the example in a temp folder whose tasks Deployment runs on the real node (runnableTasks), then is
+ * changed by `edit` (for failure cases).
+ */
+export async function exampleWithDeployment(edit: (deployment: KubeObject) => void = () => undefined): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-env-example-'));
   fs.cpSync(EXAMPLE, dir, { recursive: true });
-  const file = path.join(dir, 'k8s/deployment.yaml');
-  const dep = parseAllDocuments(fs.readFileSync(file, 'utf8'))[0].toJS() as KubeObject;
+  const dep = await runnableTasks(readManifest(dir, 'deployment.yaml'));
   edit(dep);
-  fs.writeFileSync(file, JSON.stringify(dep));
+  fs.writeFileSync(path.join(dir, 'k8s/deployment.yaml'), JSON.stringify(dep));
   return dir;
+}
+
+let runnable: Promise<string> | undefined;
+/** The example as it runs on the real node (exampleWithDeployment without edits), made once per process. */
+export function runnableExample(): Promise<string> {
+  runnable ??= exampleWithDeployment();
+  return runnable;
 }
 
 export async function deleteNamespace(kube: Kube, name: string): Promise<void> {

@@ -4,14 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { sandpiper } from '../../support/cli';
-import { adminKube, createBaseline, deleteNamespace, EXAMPLE, uniqueName } from './baseline';
+import { requireRealNode } from '../../support/realPods';
+import { adminKube, createBaseline, deleteNamespace, runnableExample, uniqueName } from './baseline';
 
 const kube = adminKube();
 
-/** The example in a temp folder outside git, with its baseline pointed at the test's namespace. */
-function workspace(baseline: string): string {
+/** The example (runnable on the real node) in a temp folder outside git, its baseline the test's namespace. */
+async function workspace(baseline: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-cli-ws-'));
-  fs.cpSync(EXAMPLE, dir, { recursive: true });
+  fs.cpSync(await runnableExample(), dir, { recursive: true });
   const file = path.join(dir, 'sandpiper.yaml');
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('baseline: staging', `baseline: ${baseline}`));
   return dir;
@@ -29,8 +30,9 @@ describe('sandpiper env CLI on the testbed', function () {
       fs.existsSync(path.resolve(__dirname, '../../../dist/cli.js')),
       'build the CLI first (node scripts/build.mjs --dev)',
     );
+    requireRealNode();
     baseline = await createBaseline(kube);
-    ws = workspace(baseline);
+    ws = await workspace(baseline);
   });
   after(async () => {
     if (name) await deleteNamespace(kube, name);
@@ -135,6 +137,8 @@ describe('sandpiper env CLI on the testbed', function () {
       assert.match(r.stderr, /✓ tasks is ready/);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: target });
       assert.equal(dep.status?.readyReplicas, 1);
+      const [pod] = (await kube.core.listNamespacedPod({ namespace: target, labelSelector: 'app=tasks' })).items;
+      assert.ok(pod.status?.containerStatuses?.[0].state?.running, 'the container runs on the real node');
       await kube.core.patchNamespace(
         { name: target, body: { metadata: { labels: { x: 'y' } } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),

@@ -1,14 +1,12 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
 import { deleteEnvironment } from '../../../src/core/env/lifecycle';
 import type { EnvironmentProgress } from '../../../src/core/env/metadata';
 import { SandpiperError } from '../../../src/core/errors';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { logsFrom, writeCriLogLine } from '../../support/testbed';
+import { contextOf, exampleImage, pushedImage } from '../../support/images';
+import { requireRealNode } from '../../support/realPods';
+import { loadTestbed } from '../../support/testbed';
 import {
   adminKube,
   createBaseline,
@@ -16,10 +14,15 @@ import {
   exampleConfig,
   exampleWithDeployment,
   limitedKube,
+  runnableExample,
   uniqueName,
 } from './baseline';
 
 const kube = adminKube();
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The config without the mongo copy (the failure cases need only the service). */
+const dropMongo = (t: string) =>
+  t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }');
 
 async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCreateError> {
   try {
@@ -34,10 +37,13 @@ async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCrea
 describe('environment create on the testbed', function () {
   this.timeout(180_000);
   let baseline: string;
+  let root: string;
   const made: string[] = [];
 
   before(async () => {
+    requireRealNode();
     baseline = await createBaseline(kube);
+    root = await runnableExample();
   });
   after(async () => {
     for (const ns of [...made, baseline]) await deleteNamespace(kube, ns);
@@ -48,7 +54,7 @@ describe('environment create on the testbed', function () {
     let namespace: string;
 
     before(async () => {
-      const created = await createEnvironment(kube, exampleConfig(baseline), {
+      const created = await createEnvironment(kube, exampleConfig(baseline, undefined, root), {
         service: 'tasks',
         owner: `ada-${uniqueName('it')}@example.com`,
         branch: 'feature/env-it',
@@ -135,30 +141,46 @@ describe('environment create on the testbed', function () {
       );
     });
 
-    it('deploys the service with its manifests and the image from config', async () => {
+    it('deploys the service with its manifests and the image from them, pulled and Ready on the real node', async () => {
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace });
       assert.equal(dep.status?.readyReplicas, 1);
-      assert.equal(dep.spec?.template.spec?.containers[0].image, 'sandpiper-example/tasks:latest');
+      assert.equal(dep.spec?.template.spec?.containers[0].image, await exampleImage());
       assert.ok(dep.metadata?.managedFields?.some((f) => f.manager === 'sandpiper'));
+      const [pod] = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items;
+      assert.equal(pod.spec?.nodeName, requireRealNode().node);
+      const status = pod.status?.containerStatuses?.[0];
+      assert.equal(status?.ready, true);
+      assert.match(status?.imageID ?? '', /sha256:[0-9a-f]{64}$/, 'the node pulled the image');
+      assert.ok(status?.state?.running, JSON.stringify(status?.state));
     });
 
     it('uses an image override for the service container', async () => {
-      const created = await createEnvironment(kube, exampleConfig(baseline), {
+      // Another real image: busybox serving the probe's /healthz on the service's port.
+      const image = await pushedImage(
+        contextOf({
+          Dockerfile:
+            'FROM sandpiper/busybox:latest\n' +
+            'CMD ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && trap \'exit 0\' TERM; httpd -f -p 8080 -h /www & wait"]\n',
+        }),
+        'sp-it/tasks-override',
+      );
+      const created = await createEnvironment(kube, exampleConfig(baseline, dropMongo, root), {
         service: 'tasks',
         owner: 'ada@example.com',
         branch: uniqueName('img'),
-        image: 'registry.local/tasks:abc123',
+        image,
       });
       made.push(created.namespace);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: created.namespace });
-      assert.equal(dep.spec?.template.spec?.containers[0].image, 'registry.local/tasks:abc123');
+      assert.equal(dep.spec?.template.spec?.containers[0].image, image);
+      assert.equal(dep.status?.readyReplicas, 1);
     });
   });
 
   it('cancelled mid-way and deleted, leaves nothing behind', async () => {
     const abort = new AbortController();
     const err = await expectCreateError(
-      createEnvironment(kube, exampleConfig(baseline), {
+      createEnvironment(kube, exampleConfig(baseline, undefined, root), {
         service: 'tasks',
         owner: 'bob@example.com',
         branch: uniqueName('cancel'),
@@ -231,16 +253,12 @@ describe('environment create on the testbed', function () {
   });
 
   it('names the workload, pod and reason of an unschedulable service', async () => {
-    const root = exampleWithDeployment((d) => {
+    const unschedulable = await exampleWithDeployment((d) => {
       (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = {
         'sandpiper.dev/no-such-node': 'true',
       };
     });
-    const config = exampleConfig(
-      baseline,
-      (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'),
-      root,
-    );
+    const config = exampleConfig(baseline, dropMongo, unschedulable);
     const err = await expectCreateError(
       createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('unsched') }),
     );
@@ -255,117 +273,57 @@ describe('environment create on the testbed', function () {
     assert.equal(err.namespaceCreated, true);
   });
 
-  it('names the image of an ImagePullBackOff', async () => {
-    // A pod bound to a node that does not exist: no kubelet (and no kwok, which manages every real node)
-    // writes its status, so we write it as a kubelet would. (Pod GC removes it only after ~40 s.)
-    const node = uniqueName('sp-it-ghost-node');
-    {
-      const root = exampleWithDeployment((d) => {
-        (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeName = node;
-      });
-      const config = exampleConfig(
-        baseline,
-        (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'),
-        root,
-      );
-      const image = 'registry.invalid/tasks:does-not-exist';
-      const branch = uniqueName('pull');
-      const creating = createEnvironment(kube, config, {
-        service: 'tasks',
-        owner: 'ada@example.com',
-        branch,
-        image,
-        progress: (p) => {
-          if (p.step === 'service' && p.state === 'started') void playKubelet(p.message);
-        },
-      });
-      let namespace = '';
-      const playKubelet = async (_msg: string) => {
-        namespace = (await kube.core.listNamespace({ labelSelector: `sandpiper.dev/branch=${branch}` })).items[0]
-          .metadata!.name!;
-        for (let i = 0; i < 100; i++) {
-          const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' });
-          const pod = pods.items[0];
-          if (pod) return writePullBackOff(namespace, pod, image);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
-      const err = await expectCreateError(creating);
-      made.push(err.namespace);
-      assert.equal(err.code, 'ImagePullBackOff');
-      assert.match(
-        err.message,
-        new RegExp(
-          `^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" ImagePullBackOff: cannot pull image "registry.invalid/tasks:does-not-exist"`,
-        ),
-      );
-      assert.match(err.hint ?? '', /registry\.invalid\/tasks:does-not-exist/);
-    }
+  it('names the pod, the image and the fix of a real image-pull failure, without waiting it out', async () => {
+    // An image the testbed registry does not have: the node's containerd really fails to pull it.
+    const image = `${loadTestbed().registry}/nope:1`;
+    const config = exampleConfig(baseline, dropMongo, root);
+    const t0 = Date.now();
+    const err = await expectCreateError(
+      createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('pull'), image }),
+    );
+    made.push(err.namespace);
+    assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms to report it`);
+    assert.equal(err.code, 'ImagePullBackOff');
+    assert.match(
+      err.message,
+      new RegExp(
+        `^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" ` +
+          `(ErrImagePull|ImagePullBackOff): cannot pull image "${escape(image)}": .*not found`,
+      ),
+    );
+    assert.match(err.hint ?? '', new RegExp(`Check that the image "${escape(image)}" exists`));
+    const pod = (await kube.core.listNamespacedPod({ namespace: err.namespace, labelSelector: 'app=tasks' })).items[0];
+    assert.equal(pod.spec?.nodeName, requireRealNode().node, 'the pull failed on the real node');
+    assert.match(err.message, new RegExp(`pod "${pod.metadata?.name}"`));
   });
 
-  it('reports a CrashLoopBackOff with the last log lines', async () => {
-    // kwok makes the pod Running; minReadySeconds keeps the Deployment from counting it available, so
-    // the test can then write the status a kubelet writes for a crashing container (kwok leaves a pod
-    // with an IP alone) and serve its log through kwok's Logs object.
-    const root = exampleWithDeployment((d) => {
-      (d.spec as Record<string, unknown>).minReadySeconds = 300;
+  it('reports a real CrashLoopBackOff with the crashed container\'s last log lines', async () => {
+    // The example's image, started with a command that logs and exits 1: the kubelet backs off restarting it.
+    const root = await exampleWithDeployment((d) => {
+      const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
+        .containers[0];
+      c.command = [
+        'sh',
+        '-c',
+        'echo tasks listening on 8080; sleep 0.2; echo "Error: connect ECONNREFUSED mongo:27017" >&2; exit 1',
+      ];
     });
-    const config = exampleConfig(
-      baseline,
-      (t) => t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }'),
-      root,
+    const config = exampleConfig(baseline, dropMongo, root);
+    const t0 = Date.now();
+    const err = await expectCreateError(
+      createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('crash') }),
     );
-    const branch = uniqueName('crash');
-    const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sp-crash-')), 'tasks.log');
-    const cleanups: Array<{ dispose(): Promise<void> }> = [];
-    const crash = async () => {
-      const namespace = (await kube.core.listNamespace({ labelSelector: `sandpiper.dev/branch=${branch}` })).items[0]
-        .metadata!.name!;
-      for (let i = 0; i < 200; i++) {
-        const pod = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items.find(
-          (p) => p.status?.podIP,
-        );
-        if (pod) {
-          writeCriLogLine(logFile, 'tasks listening on 8080');
-          writeCriLogLine(logFile, 'Error: connect ECONNREFUSED mongo:27017', 'stderr');
-          cleanups.push(await logsFrom(namespace, pod.metadata!.name!, 'tasks', logFile, false));
-          return writeContainerStatus(namespace, pod, {
-            name: 'tasks',
-            image: pod.spec!.containers[0].image!,
-            imageID: '',
-            ready: false,
-            restartCount: 5,
-            started: false,
-            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 2m40s restarting failed container' } },
-            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
-          });
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    try {
-      const err = await expectCreateError(
-        createEnvironment(kube, config, {
-          service: 'tasks',
-          owner: 'ada@example.com',
-          branch,
-          progress: (p) => {
-            if (p.step === 'service' && p.state === 'started') void crash();
-          },
-        }),
-      );
-      made.push(err.namespace);
-      assert.equal(err.code, 'CrashLoopBackOff');
-      assert.match(
-        err.message,
-        new RegExp(
-          `^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" CrashLoopBackOff: container "tasks" keeps crashing \\(last exit code 1, Error\\)\nLast log lines:\n`,
-        ),
-      );
-      assert.match(err.message, /tasks listening on 8080\nError: connect ECONNREFUSED mongo:27017$/);
-    } finally {
-      for (const c of cleanups) await c.dispose().catch(() => undefined);
-    }
+    made.push(err.namespace);
+    assert.ok(Date.now() - t0 < 90_000, `took ${Date.now() - t0} ms to report it`);
+    assert.equal(err.code, 'CrashLoopBackOff');
+    assert.match(
+      err.message,
+      new RegExp(
+        `^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" CrashLoopBackOff: container "tasks" keeps crashing \\(last exit code 1, Error\\)\nLast log lines:\n`,
+      ),
+    );
+    assert.match(err.message, /tasks listening on 8080\nError: connect ECONNREFUSED mongo:27017$/);
+    assert.match(err.hint ?? '', /fix the crash/);
   });
 
   it('fails with a clear error when the cluster does not answer', async () => {
@@ -387,36 +345,3 @@ describe('environment create on the testbed', function () {
     assert.match(err.message, /does not answer \(ECONNREFUSED\)/);
   });
 });
-
-async function writePullBackOff(namespace: string, pod: V1Pod, image: string): Promise<void> {
-  const status = {
-    phase: 'Pending',
-    conditions: [{ type: 'PodScheduled', status: 'True' }],
-    containerStatuses: [
-      {
-        name: 'tasks',
-        image,
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } },
-      },
-    ],
-  };
-  await kube.core.patchNamespacedPodStatus(
-    { name: pod.metadata!.name!, namespace, body: { status } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-}
-
-async function writeContainerStatus(namespace: string, pod: V1Pod, containerStatus: V1ContainerStatus): Promise<void> {
-  const status = {
-    containerStatuses: [containerStatus],
-    conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-  };
-  await kube.core.patchNamespacedPodStatus(
-    { name: pod.metadata!.name!, namespace, body: { status } },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-  );
-}
