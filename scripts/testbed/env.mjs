@@ -12,7 +12,7 @@ export function testbedVariables(tb, pathVar = process.env.PATH ?? '') {
     DOCKER_BUILDKIT: '0',
     SANDPIPER_REGISTRY: tb.registry,
     PROMETHEUS_URL: tb.prometheusUrl,
-    // Only with the real node (`up --real-node`), as env.sh exports them.
+    // Only with the real node (the default unless `up --no-real-node`), as env.sh exports them.
     SANDPIPER_REAL_NODE: tb.realNode ? '1' : undefined,
     SANDPIPER_GATEWAY_URL: tb.realNode?.gateway?.url,
   };

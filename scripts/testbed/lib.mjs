@@ -19,7 +19,7 @@ export const VERSIONS = {
   gatewayApi: '1.4.1',
 };
 
-/** The real-node tier (`up --real-node`): what it builds and the Gateway API bundle it installs instead of 1.4.1. */
+/** The real node (the default; `up --no-real-node` leaves it out): what it builds and the Gateway API bundle it installs instead of 1.4.1. */
 export const REALNODE_VERSIONS = {
   coredns: '1.15.0',
   traefik: '3.7.13',

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Self-check of the real-node tier (`testbed up --real-node`); not part of npm test yet.
+// Self-check of the real node (the testbed's default); test/integration/testbed/realNode.test.ts proves the same in npm test.
 // Proves: the node is Ready; an image built with dockerode on the testbed's dockerd and pushed to the testbed registry
 // runs there (imagePullPolicy Always) and answers HTTP through a Service (from a pod, by DNS name) and through the
 // Gateway; an 80/20 HTTPRoute splits 1,000 requests within ±5 points; the routing/NAT/DNS configuration keeps every
@@ -21,7 +21,7 @@ const WEIGHTS = { v1: 80, v2: 20 };
 const info = readJson(TESTBED_JSON);
 if (!info?.realNode) {
   console.error(
-    '[realnode-check] no real node in testbed.json: run `node scripts/testbed/testbed.mjs up --real-node` first',
+    '[realnode-check] no real node in testbed.json (brought up with --no-real-node?): run `testbed.mjs down`, then `up`',
   );
   process.exit(2);
 }

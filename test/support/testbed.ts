@@ -26,6 +26,16 @@ export interface TestbedInfo {
   prometheusConfig: string;
   argoRollouts: { enabled: boolean; metricsPort?: number; healthzPort?: number };
   images: string[];
+  /** The real node (absent when the testbed was brought up with --no-real-node). */
+  realNode?: {
+    node: string;
+    podCidr: string;
+    serviceCidr: string;
+    bridge: string;
+    clusterDns: string;
+    gateway: { className: string; port: number; url: string };
+    pids: Record<string, number | null>;
+  };
   ports: Record<string, number>;
   pids: Record<string, number | null>;
   logsDir: string;

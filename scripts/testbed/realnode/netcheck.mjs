@@ -6,6 +6,8 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sh } from '../lib.mjs';
+import { corednsBin } from './build.mjs';
+import { realNodeDirs } from './node.mjs';
 import {
   BRIDGE,
   BRIDGE_IP,
@@ -69,20 +71,28 @@ function riskyNatRules() {
   return { total: rules.length, risky };
 }
 
-/** Listening sockets of the given pids (ss -ltunp): [{ addr, proc }]. */
-function listeners(pids) {
+/** Listening sockets of the given pids (ss -ltunp): [{ addr, proc, pid }]. */
+export function listeners(pids) {
   const out = [];
   for (const l of sh('ss', ['-ltunpH'], { check: false }).stdout.split('\n')) {
     const m = l.match(/^\S+\s+\S+\s+\d+\s+\d+\s+(\S+)\s+\S+\s+users:\(\((.*)\)\)/);
     if (!m) continue;
     const owners = [...m[2].matchAll(/"([^"]+)",pid=(\d+)/g)];
     const own = owners.find(([, , pid]) => pids.includes(Number(pid)));
-    if (own) out.push({ addr: m[1], proc: own[1] });
+    if (own) out.push({ addr: m[1], proc: own[1], pid: Number(own[2]) });
   }
   return out;
 }
 
-/** Returns [{ name, ok, detail }]. ctx: { inPod(cmd), dirs, corednsBin, pids, ns }. */
+/** An address of ours that is not reachable from another machine: loopback or the bridge. */
+export function localAddress(a) {
+  return a.startsWith('127.') || a.startsWith('[::1]') || a.startsWith(`${BRIDGE_IP}:`) || a.startsWith('[::ffff:127.');
+}
+
+/**
+ * Returns [{ name, ok, detail }]. ctx: { inPod(cmd) (sync, → { stdout }), dirs, corednsBin, pids, ns,
+ * knownService (a Service in ns that must resolve; default web-v1) }.
+ */
 export async function checkNetworkRule(ctx) {
   const out = [];
   const add = (name, ok, detail) => out.push({ name, ok, detail });
@@ -137,7 +147,8 @@ export async function checkNetworkRule(ctx) {
   const plugins = sh(ctx.corednsBin, ['-plugins']).stdout;
   const outside = await dnsQuery('example.com');
   const unknown = await dnsQuery(`no-such-service.${ctx.ns}.svc.cluster.local`);
-  const known = await dnsQuery(`web-v1.${ctx.ns}.svc.cluster.local`);
+  const knownService = ctx.knownService ?? 'web-v1';
+  const known = await dnsQuery(`${knownService}.${ctx.ns}.svc.cluster.local`);
   add(
     'CoreDNS: no forward plugin; outside names REFUSED, unknown cluster names NXDOMAIN',
     !/\bdns\.forward\b/.test(plugins) &&
@@ -145,7 +156,7 @@ export async function checkNetworkRule(ctx) {
       unknown.rcode === 'NXDOMAIN' &&
       known.rcode === 'NOERROR' &&
       known.answers > 0,
-    `example.com ${outside.rcode}, no-such-service ${unknown.rcode}, web-v1 ${known.rcode} (${known.answers} answer)`,
+    `example.com ${outside.rcode}, no-such-service ${unknown.rcode}, ${knownService} ${known.rcode} (${known.answers} answer)`,
   );
   const podLookup = ctx.inPod('nslookup example.com 2>&1; echo "exit=$?"').stdout.trim().replace(/\s+/g, ' ');
   add(
@@ -166,9 +177,7 @@ export async function checkNetworkRule(ctx) {
 
   const pids = Object.values(ctx.pids).filter(Boolean);
   const socks = listeners(pids);
-  const local = (a) =>
-    a.startsWith('127.') || a.startsWith('[::1]') || a.startsWith(`${BRIDGE_IP}:`) || a.startsWith('[::ffff:127.');
-  const wide = socks.filter((s) => !local(s.addr));
+  const wide = socks.filter((s) => !localAddress(s.addr));
   add(
     'every listener of the real node is on loopback (CoreDNS: the bridge address)',
     wide.length === 0,
@@ -177,4 +186,16 @@ export async function checkNetworkRule(ctx) {
       : `${socks.length} sockets: ${[...new Set(socks.map((s) => s.addr))].join(' ')}`,
   );
   return out;
+}
+
+/** checkNetworkRule on the running testbed described by testbed.json's content `info` (its real node's pids). */
+export function checkTestbedNetworkRule(info, { ns, inPod, knownService }) {
+  return checkNetworkRule({
+    inPod,
+    dirs: realNodeDirs(info.state),
+    corednsBin: corednsBin(),
+    pids: info.realNode.pids,
+    ns,
+    knownService,
+  });
 }
