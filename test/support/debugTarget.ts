@@ -1,128 +1,82 @@
-// Apps started on the host under a debugger (Node --inspect, Python debugpy), standing in for a service's process in a pod.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Debuggees in pods on the testbed's real node: the Todo example's own image (its CMD is `node --inspect`) and a
+// small Python service under debugpy. Tests attach through Sandpiper's port-forward, send HTTP to the pod's own
+// address (the host routes the pod network), restart the container in place or have the Deployment replace the pod.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './net';
-import { loadTestbed } from './testbed';
+import type { V1Pod } from '@kubernetes/client-node';
+import { Kube } from '../../src/core/infra/kube/client';
+import { execInPod } from '../../src/core/infra/kube/exec';
+import { EXAMPLE_DIR, contextOf, exampleImage, pushedImage } from './images';
+import { deployApp, podsOf, readyPods, type AppOptions } from './realPods';
+import { coreApi, createNamespace, kubeConfig } from './testbed';
+import { eventually } from './wait';
 
-/** The app's handler: the breakpoint line is the `const greeting` line (line 4). */
-export const APP_SOURCE = `const http = require('node:http');
-const port = Number(process.env.APP_PORT);
-const server = http.createServer((req, res) => {
-  const greeting = 'hello from ' + process.pid;
-  res.end(greeting);
-});
-server.listen(port, '127.0.0.1', () => console.log('listening on ' + port));
-`;
-export const BREAKPOINT_LINE = 4;
-
-/**
- * An HTTP app run on the host with a debugger listening, standing in for a service's process in a pod: its
- * source is written to a temp dir, it serves on `appPort`, and it restarts in place on the same ports.
- */
-export abstract class HostedDebuggee {
-  private child?: ChildProcess;
-  readonly dir: string;
-  readonly file: string;
-
-  protected constructor(
-    readonly debuggerPort: number,
-    readonly appPort: number,
-    app: { tempPrefix: string; fileName: string; source: string },
-  ) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), app.tempPrefix));
-    this.file = path.join(this.dir, app.fileName);
-    fs.writeFileSync(this.file, app.source);
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** How to run `file` under the debugger; the app reads its port from APP_PORT. */
-  protected abstract command(): { program: string; args: string[]; env: NodeJS.ProcessEnv; label: string };
-
-  /** Starts the process and resolves once the app prints `listening on`. */
-  protected async startProcess(): Promise<void> {
-    const { program, args, env, label } = this.command();
-    const child = spawn(program, args, {
-      env: { ...env, APP_PORT: String(this.appPort) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      // Only stdout says the app is up: node's "Debugger listening on" goes to stderr, before the app listens.
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('listening on')) resolve();
-      });
-      child.stderr!.on('data', (d) => (err += d));
-      child.once('exit', (code) => reject(new Error(`${label} exited early (${code}): ${out}${err}`)));
-    });
-  }
-
-  /** Kills the process and starts it again on the same ports, as a sync reload does. */
-  async restart(): Promise<void> {
-    await this.kill();
-    await this.startProcess();
-  }
-
-  protected async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** GET / on the app (the request that hits the breakpoint). */
-  request(): Promise<string> {
-    return fetch(`http://127.0.0.1:${this.appPort}/`).then((r) => r.text());
-  }
-
-  async dispose(): Promise<void> {
-    await this.kill();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
+/** One runtime's debuggee: what runs in the pod and where a breakpoint goes in the workspace's copy of it. */
+export interface DebuggeeApp {
+  runtime: 'node' | 'python';
+  /** Deployment, Service and container name. */
+  service: string;
+  debugPort: number;
+  httpPort: number;
+  /** Where the image holds the workspace's files. */
+  remoteRoot: string;
+  /** The workspace folder whose files the image holds under remoteRoot. */
+  localRoot: string;
+  /** The handler's breakpoint: a workspace file, a 1-based line, the function it is in, a local there. */
+  breakpoint: { file: string; line: number; functionName: string; local: string };
+  /** An expression that names the pod from inside the stopped frame (HOSTNAME is the pod's name). */
+  podNameExpression: string;
+  /** The request that runs through the breakpoint, and what its answer looks like. */
+  requestPath: string;
+  response: RegExp;
+  image(): Promise<string>;
+  deployment: AppOptions;
 }
 
-/** The Node app under `--inspect`. */
-export class DebugTarget extends HostedDebuggee {
-  private constructor(inspectPort: number, appPort: number) {
-    super(inspectPort, appPort, { tempPrefix: 'sandpiper-debug-target-', fileName: 'server.js', source: APP_SOURCE });
-  }
-
-  static async start(): Promise<DebugTarget> {
-    const target = new DebugTarget(await freePort(), await freePort());
-    await target.startProcess();
-    return target;
-  }
-
-  get inspectPort(): number {
-    return this.debuggerPort;
-  }
-
-  protected command() {
-    return {
-      program: process.execPath,
-      args: [`--inspect=127.0.0.1:${this.inspectPort}`, this.file],
-      env: { ...process.env, NODE_OPTIONS: '' },
-      label: 'debug target',
-    };
-  }
+/** The 1-based line of the first line of `file` that contains `marker`; fails loudly when the source moved on. */
+function lineOf(file: string, marker: string): number {
+  const index = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(marker));
+  if (index < 0) throw new Error(`${file} has no line with ${JSON.stringify(marker)}: the debug tests need one`);
+  return index + 1;
 }
 
-/** The Python app's handler: the breakpoint line is the `greeting = ...` line (line 7). */
+const TASKS_JS = path.join(EXAMPLE_DIR, 'src', 'tasks.js');
+
+/** The example's tasks service, exactly as its Dockerfile builds it: `node --inspect=0.0.0.0:9229 src/server.js`. */
+export const NODE_APP: DebuggeeApp = {
+  runtime: 'node',
+  service: 'tasks',
+  debugPort: 9229,
+  httpPort: 8080,
+  remoteRoot: '/app',
+  localRoot: EXAMPLE_DIR,
+  breakpoint: {
+    file: TASKS_JS,
+    line: lineOf(TASKS_JS, "if (req.url !== '/tasks')"),
+    functionName: 'handle',
+    local: 'req',
+  },
+  podNameExpression: 'process.env.HOSTNAME',
+  requestPath: '/tasks',
+  response: /^\[.*\]$/,
+  image: exampleImage,
+  deployment: { port: 8080, ports: { debug: 9229 } },
+};
+
+/** The Python service's handler: the breakpoint is the `greeting = ...` line. */
 export const PYTHON_APP_SOURCE = `import http.server
 import os
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        greeting = 'hello from %d' % os.getpid()
+        if self.path == '/healthz':
+            greeting = 'ok'
+        else:
+            greeting = 'hello from %s' % os.environ['HOSTNAME']
         self.send_response(200)
         self.end_headers()
         self.wfile.write(greeting.encode())
@@ -131,87 +85,146 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.HTTPServer(('127.0.0.1', int(os.environ['APP_PORT'])), Handler)
+# Threads: the readiness probe is answered while a request is stopped at a breakpoint.
+server = http.server.ThreadingHTTPServer(('0.0.0.0', 8080), Handler)
 print('listening on', server.server_port, flush=True)
 server.serve_forever()
 `;
-export const PYTHON_BREAKPOINT_LINE = 7;
 
-/** debugpy as the testbed installed it (testbed.json `debugpyPath`, a PYTHONPATH entry). */
-export function debugpyPath(): string {
-  const info = loadTestbed();
-  if (!info.debugpyPath || !fs.existsSync(path.join(info.debugpyPath, 'debugpy'))) {
-    throw new Error(
-      'testbed.json has no debugpyPath with debugpy in it: run `node scripts/testbed/testbed.mjs up` (it installs debugpy).',
+const PYTHON_DOCKERFILE = `FROM sandpiper/python:3.11
+WORKDIR /app
+COPY app.py ./
+EXPOSE 8080 5678
+CMD ["python3", "-Xfrozen_modules=off", "-m", "debugpy", "--listen", "0.0.0.0:5678", "/app/app.py"]
+`;
+
+let pythonWorkspace: string | undefined;
+
+/** A workspace folder holding app.py, as the image holds it under /app (written once per run). */
+function pythonLocalRoot(): string {
+  if (!pythonWorkspace) pythonWorkspace = contextOf({ 'app.py': PYTHON_APP_SOURCE, Dockerfile: PYTHON_DOCKERFILE });
+  return pythonWorkspace;
+}
+
+/** The Python service: app.py under `python3 -m debugpy --listen 0.0.0.0:5678`, built FROM sandpiper/python:3.11. */
+export const PYTHON_APP: DebuggeeApp = {
+  runtime: 'python',
+  service: 'api',
+  debugPort: 5678,
+  httpPort: 8080,
+  remoteRoot: '/app',
+  get localRoot() {
+    return pythonLocalRoot();
+  },
+  get breakpoint() {
+    const file = path.join(pythonLocalRoot(), 'app.py');
+    return { file, line: lineOf(file, "greeting = 'hello from"), functionName: 'do_GET', local: 'self' };
+  },
+  podNameExpression: "os.environ['HOSTNAME']",
+  requestPath: '/',
+  response: /^hello from \S+$/,
+  image: () => pushedImage(pythonLocalRoot(), 'sandpiper-test/debugpy-api'),
+  deployment: {
+    port: 8080,
+    ports: { debug: 5678 },
+    // A shell as PID 1 that ends on TERM (python as PID 1 would ignore it): `kill 1` restarts the container.
+    command: ['sh', '-c', "trap 'exit 0' TERM; \"$@\" & wait", 'sh'],
+    args: ['python3', '-Xfrozen_modules=off', '-m', 'debugpy', '--listen', '0.0.0.0:5678', '/app/app.py'],
+  },
+};
+
+/** A debuggee's Deployment in a fresh namespace on the real node. */
+export class PodDebuggee {
+  private constructor(
+    readonly app: DebuggeeApp,
+    private readonly ns: { name: string; dispose(): Promise<void> },
+  ) {}
+
+  /** Builds (once per run) and deploys the app; resolves once its pod is Ready. */
+  static async deploy(app: DebuggeeApp, namespacePrefix: string): Promise<PodDebuggee> {
+    const image = await app.image();
+    const ns = await createNamespace(namespacePrefix);
+    const debuggee = new PodDebuggee(app, ns);
+    try {
+      await deployApp(ns.name, app.service, image, app.deployment);
+    } catch (err) {
+      await ns.dispose();
+      throw err;
+    }
+    return debuggee;
+  }
+
+  get namespace(): string {
+    return this.ns.name;
+  }
+
+  /** The newest Ready pod: the one a request (and Sandpiper's forward) goes to. */
+  async pod(): Promise<V1Pod> {
+    return (await readyPods(this.namespace, `app=${this.app.service}`))[0];
+  }
+
+  async podName(): Promise<string> {
+    return (await this.pod()).metadata!.name!;
+  }
+
+  /** GET requestPath on the newest Ready pod's own address; resolves with the body once it answers. */
+  async request(): Promise<string> {
+    const pod = await this.pod();
+    const res = await fetch(`http://${pod.status!.podIP}:${this.app.httpPort}${this.app.requestPath}`);
+    const body = await res.text();
+    if (!res.ok) throw new Error(`${pod.metadata!.name} answered ${res.status}: ${body}`);
+    return body;
+  }
+
+  /** Runs a shell command in the app's container of the current pod. */
+  async exec(script: string): Promise<string> {
+    const pod = await this.podName();
+    const r = await execInPod(new Kube(kubeConfig()), {
+      namespace: this.namespace,
+      pod,
+      container: this.app.service,
+      command: ['sh', '-c', script],
+      timeoutMs: 20_000,
+    });
+    if (r.exitCode !== 0) throw new Error(`\`${script}\` in ${pod} exited ${r.exitCode}: ${r.stderr}${r.message ?? ''}`);
+    return r.stdout;
+  }
+
+  /** SIGTERM to the container's PID 1: the process ends and kubelet starts the container again in the same pod. */
+  async restartContainer(): Promise<void> {
+    const pod = await this.pod();
+    const restarts = pod.status?.containerStatuses?.[0]?.restartCount ?? 0;
+    await this.exec('kill 1');
+    await eventually(
+      `the container of ${pod.metadata!.name} restarted and Ready`,
+      async () => {
+        const now = (await podsOf(this.namespace, `app=${this.app.service}`)).find(
+          (p) => p.metadata!.name === pod.metadata!.name,
+        );
+        const cs = now?.status?.containerStatuses?.[0];
+        return !!cs && cs.restartCount > restarts && cs.ready;
+      },
+      60_000,
+      250,
     );
   }
-  return info.debugpyPath;
-}
 
-/** A Python HTTP server run under `python3 -m debugpy --listen`, standing in for a Python service's process. */
-export class PythonDebugTarget extends HostedDebuggee {
-  private constructor(debugPort: number, appPort: number) {
-    super(debugPort, appPort, { tempPrefix: 'sandpiper-py-target-', fileName: 'app.py', source: PYTHON_APP_SOURCE });
+  /** Deletes the current pod; the Deployment's new pod takes its place. Resolves with its name once it is Ready. */
+  async replacePod(): Promise<string> {
+    const old = await this.podName();
+    await coreApi().deleteNamespacedPod({ namespace: this.namespace, name: old });
+    return eventually(
+      `a Ready pod of ${this.app.service} other than ${old}`,
+      async () => {
+        const ready = await readyPods(this.namespace, `app=${this.app.service}`, 1, 2_000).catch(() => []);
+        return ready.find((p) => p.metadata!.name !== old)?.metadata!.name;
+      },
+      90_000,
+      250,
+    );
   }
 
-  static async start(): Promise<PythonDebugTarget> {
-    const target = new PythonDebugTarget(await freePort(), await freePort());
-    await target.startProcess();
-    return target;
+  async dispose(): Promise<void> {
+    await this.ns.dispose();
   }
-
-  get debugPort(): number {
-    return this.debuggerPort;
-  }
-
-  protected command() {
-    return {
-      program: 'python3',
-      args: ['-Xfrozen_modules=off', '-m', 'debugpy', '--listen', `127.0.0.1:${this.debugPort}`, this.file],
-      env: { ...process.env, PYTHONPATH: debugpyPath(), PYTHONUNBUFFERED: '1' },
-      label: 'python debug target',
-    };
-  }
-
-  /**
-   * Kills the process and debugpy's adapter, as a container restart does, and starts it again on the same
-   * ports. `adapterFirst` kills the adapter before the app, so it never tells the client the session ended.
-   */
-  override async restart(opts: { adapterFirst?: boolean } = {}): Promise<void> {
-    if (opts.adapterFirst) this.killAdapter();
-    await super.restart();
-  }
-
-  protected override async kill(): Promise<void> {
-    await super.kill();
-    this.killAdapter();
-  }
-
-  /** debugpy's adapter is a separate, daemonised process on the debug port: found by its command line, ended by pid. */
-  private killAdapter(): void {
-    for (const pid of debugpyAdapterPids(this.debugPort)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-function debugpyAdapterPids(port: number): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let args: string[];
-    try {
-      args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const at = args.indexOf('--port');
-    if (args.some((a) => a.endsWith(path.join('debugpy', 'adapter'))) && at >= 0 && args[at + 1] === String(port))
-      pids.push(Number(entry));
-  }
-  return pids;
 }

@@ -131,6 +131,15 @@ export class NodeDebugSession extends LoggingDebugSession {
           }),
         );
     });
+    // An exiting Node waits for attached debuggers to let go ("Waiting for the debugger to disconnect..."), so
+    // a SIGTERM'd container would never end: its default context going away is the exit, let go then.
+    const defaultContexts = new Set<number>();
+    cdp.on('Runtime.executionContextCreated', (p: { context: { id: number; auxData?: { isDefault?: boolean } } }) => {
+      if (p.context.auxData?.isDefault) defaultContexts.add(p.context.id);
+    });
+    cdp.on('Runtime.executionContextDestroyed', (p: { executionContextId: number }) => {
+      if (defaultContexts.has(p.executionContextId)) cdp.dispose();
+    });
     cdp.onClose(() => this.onTargetLost(cdp));
     const heartbeat = this.args!.heartbeatMs ?? 1000;
     cdp.startHeartbeat(heartbeat, Math.max(2000, heartbeat * 2));

@@ -1,57 +1,51 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspectorWebSocketUrl } from '../../../src/debugAdapter/node/cdp';
-import { DebugTarget } from '../../support/debugTarget';
-import { createNamespace, testbedEnv, type Disposable } from '../../support/testbed';
-import { tasksPodForwardedTo } from '../portforward/kwokPods';
+import { NODE_APP, PodDebuggee } from '../../support/debugTarget';
+import { requireRealNode } from '../../support/realPods';
+import { testbedEnv } from '../../support/testbed';
 
 const CLI = path.resolve(__dirname, '../../../bin/sandpiper.js');
 
 describe('sandpiper debug (CLI)', function () {
   this.timeout(90_000);
-  let ns: { name: string; dispose(): Promise<void> };
-  let target: DebugTarget;
-  let dir: string;
-  const cleanups: Disposable[] = [];
+  let debuggee: PodDebuggee;
 
-  before(async () => {
-    target = await DebugTarget.start();
-    ns = await createNamespace('sp-cli-debug');
-    cleanups.push(await tasksPodForwardedTo(ns.name, target.inspectPort));
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-debug-'));
-    fs.mkdirSync(path.join(dir, 'k8s'));
-    fs.writeFileSync(
-      path.join(dir, 'sandpiper.yaml'),
-      'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: node, port: 9229, remoteRoot: /app }\n',
-    );
+  before(async function () {
+    this.timeout(600_000); // the example's image is built on the first run
+    requireRealNode();
+    debuggee = await PodDebuggee.deploy(NODE_APP, 'sp-cli-debug');
   });
 
   after(async () => {
-    for (const c of cleanups) await c.dispose().catch(() => undefined);
-    await target?.dispose();
-    await ns?.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await debuggee?.dispose();
   });
 
-  it('prints the forwarded port, reaches the inspector through it, and stops on Ctrl+C', async () => {
-    const child = spawn(process.execPath, [CLI, '--dir', dir, 'debug', ns.name, '--service', 'tasks'], {
+  it("forwards the example's debug port from its own sandpiper.yaml to the inspector in the pod, and stops on Ctrl+C", async () => {
+    const pod = await debuggee.podName();
+    // The example's own sandpiper.yaml: services.tasks.debug is { runtime: node, port: 9229, remoteRoot: /app }.
+    const child = spawn(process.execPath, [CLI, '--dir', NODE_APP.localRoot, 'debug', debuggee.namespace], {
       env: testbedEnv(),
     });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     while (!/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     assert.ok(port, `no port in: ${out} ${err}`);
-    assert.match(out, /-> tasks:9229 in .* \(pod tasks-1\)/);
+    assert.match(out, new RegExp(`-> tasks:9229 in ${debuggee.namespace} \\(pod ${pod}\\)`));
     assert.match(
       await inspectorWebSocketUrl('127.0.0.1', port, 10_000),
       new RegExp(`^ws://127\\.0\\.0\\.1:${port}/[0-9a-f-]+$`),
+    );
+    // The inspector behind the forward is the example's server in the container (its image's WORKDIR is /app).
+    const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ url: string }>;
+    assert.deepEqual(
+      targets.map((t) => t.url),
+      ['file:///app/src/server.js'],
     );
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));

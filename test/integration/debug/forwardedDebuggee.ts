@@ -1,92 +1,98 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
-import type { HostedDebuggee } from '../../support/debugTarget';
-import { createNamespace, portForwardTo } from '../../support/testbed';
-import { createPod, createService, deletePod, testbedPortForwarder } from '../portforward/kwokPods';
-
-export interface ForwardedDebuggeeOptions {
-  /** Prefix of the fresh namespace. */
-  namespace: string;
-  /** The Service, whose pods are named `<service>-1`, `<service>-2`, … */
-  service: string;
-  /** The debugger's port on the Service and pod. */
-  port: number;
-}
+import { strict as assert } from 'node:assert';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { Kube } from '../../../src/core/infra/kube/client';
+import { PortForwarder, type PortForwardEvent } from '../../../src/core/portforward/portForwarder';
+import { PodDebuggee, type DebuggeeApp } from '../../support/debugTarget';
+import { kubeConfig } from '../../support/testbed';
+import type { DapDriver } from './dapDriver';
 
 /**
- * A debuggee reached the way the extension reaches one: a Service with one pod in a fresh namespace, kwok
- * forwarding that pod's debug port to the app on this host, and a PortForwarder through the apiserver. The
- * workspace holds a copy of the app's source: breakpoints are set there and frames must come back mapped
- * there, not to `target.dir`.
+ * A debuggee reached the way the extension reaches one: the app's Deployment in a fresh namespace on the real
+ * node, and Sandpiper's PortForwarder through the apiserver to the Service's pod on the debug port.
  */
-export class ForwardedDebuggee<T extends HostedDebuggee> {
-  private app?: T;
-  private ns?: { name: string; dispose(): Promise<void> };
-  private portForwarder?: PortForwarder;
-  private workspaceDir?: string;
-  private podNumber = 1;
+export class ForwardedDebuggee {
+  readonly events: PortForwardEvent[] = [];
 
-  private constructor(private readonly o: ForwardedDebuggeeOptions) {}
-
-  /** Everything is up on return; on a failure what was made is removed before the error is thrown. */
-  static async start<T extends HostedDebuggee>(
-    startTarget: () => Promise<T>,
-    o: ForwardedDebuggeeOptions,
-  ): Promise<ForwardedDebuggee<T>> {
-    const d = new ForwardedDebuggee<T>(o);
-    try {
-      const target = (d.app = await startTarget());
-      d.ns = await createNamespace(o.namespace);
-      await createService(d.ns.name, o.service, o.port);
-      await createPod(d.ns.name, d.pod(), o.service);
-      await portForwardTo(d.ns.name, d.pod(), o.port, '127.0.0.1', target.debuggerPort);
-      d.portForwarder = testbedPortForwarder(d.ns.name, o.service, o.port);
-      await d.portForwarder.start();
-      d.workspaceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-debug-ws-'));
-      fs.copyFileSync(target.file, path.join(d.workspaceDir, path.basename(target.file)));
-      return d;
-    } catch (err) {
-      await d.dispose();
-      throw err;
-    }
+  private constructor(
+    readonly pod: PodDebuggee,
+    readonly forwarder: PortForwarder,
+  ) {
+    forwarder.onEvent((e) => this.events.push(e));
   }
 
-  get target(): T {
-    return this.app!;
+  /** Everything is up on return; on a failure what was made is removed before the error is thrown. */
+  static async start(app: DebuggeeApp, namespacePrefix: string): Promise<ForwardedDebuggee> {
+    const pod = await PodDebuggee.deploy(app, namespacePrefix);
+    const forwarder = new PortForwarder({
+      kube: new Kube(kubeConfig()),
+      namespace: pod.namespace,
+      service: app.service,
+      remotePort: app.debugPort,
+    });
+    try {
+      await forwarder.start();
+    } catch (err) {
+      await pod.dispose();
+      throw err;
+    }
+    return new ForwardedDebuggee(pod, forwarder);
+  }
+
+  get app(): DebuggeeApp {
+    return this.pod.app;
   }
 
   get namespace(): string {
-    return this.ns!.name;
+    return this.pod.namespace;
   }
 
-  get forwarder(): PortForwarder {
-    return this.portForwarder!;
+  /** The attach arguments the extension would pass: the forward's local port and the roots. */
+  attachArguments(): { host: string; port: number; localRoot: string; remoteRoot: string } {
+    return {
+      host: '127.0.0.1',
+      port: this.forwarder.localPort!,
+      localRoot: this.app.localRoot,
+      remoteRoot: this.app.remoteRoot,
+    };
   }
 
-  get workspace(): string {
-    return this.workspaceDir!;
-  }
-
-  private pod(): string {
-    return `${this.o.service}-${this.podNumber}`;
-  }
-
-  /** A rollout: the next pod comes up forwarding to the app, the old one goes, and the process restarts with it. */
-  async replacePod(): Promise<void> {
-    const old = this.pod();
-    this.podNumber++;
-    await portForwardTo(this.namespace, this.pod(), this.o.port, '127.0.0.1', this.target.debuggerPort);
-    await createPod(this.namespace, this.pod(), this.o.service);
-    await deletePod(this.namespace, old);
-    await this.target.restart();
+  /**
+   * Sends the app's request and expects the session to stop at the breakpoint in the workspace's file, inside
+   * `pod`: reads the handler's local and the pod's name from the frame, continues, and the request is answered.
+   */
+  async expectStopAtBreakpoint(dap: DapDriver, pod: string, breakpointId?: number): Promise<void> {
+    const { breakpoint, podNameExpression, response } = this.app;
+    const from = dap.events.length;
+    const request = this.pod.request();
+    const stopped = await dap.waitForEvent('stopped', () => true, from);
+    assert.equal(stopped.body.reason, 'breakpoint');
+    if (breakpointId !== undefined) assert.deepEqual(stopped.body.hitBreakpointIds, [breakpointId]);
+    const threadId = stopped.body.threadId ?? 1;
+    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId });
+    const top = trace.body.stackFrames[0];
+    assert.equal(top.source?.path, breakpoint.file);
+    assert.equal(top.line, breakpoint.line);
+    assert.equal(top.name, breakpoint.functionName);
+    const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
+    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', {
+      variablesReference: scopes.body.scopes[0].variablesReference,
+    });
+    assert.ok(
+      locals.body.variables.some((v) => v.name === breakpoint.local),
+      `locals: ${locals.body.variables.map((v) => v.name)}`,
+    );
+    const where = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', {
+      expression: podNameExpression,
+      frameId: top.id,
+      context: 'repl',
+    });
+    assert.equal(where.body.result.replace(/^['"]|['"]$/g, ''), pod, 'stopped in the expected pod');
+    await dap.request('continue', { threadId });
+    assert.match(await request, response);
   }
 
   async dispose(): Promise<void> {
-    await this.portForwarder?.dispose();
-    await this.app?.dispose();
-    await this.ns?.dispose();
-    if (this.workspaceDir) fs.rmSync(this.workspaceDir, { recursive: true, force: true });
+    await this.forwarder.dispose();
+    await this.pod.dispose();
   }
 }

@@ -1,27 +1,20 @@
 import { strict as assert } from 'node:assert';
-import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { NodeDebugSession } from '../../../src/debugAdapter/node/nodeDebugSession';
-import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
-import { BREAKPOINT_LINE, DebugTarget } from '../../support/debugTarget';
+import { NODE_APP } from '../../support/debugTarget';
+import { requireRealNode } from '../../support/realPods';
 import { DapDriver } from './dapDriver';
 import { ForwardedDebuggee } from './forwardedDebuggee';
 
-describe('Node debug adapter through the apiserver port-forward', function () {
-  this.timeout(120_000);
-  let debuggee: ForwardedDebuggee<DebugTarget>;
-  let target: DebugTarget;
-  let forwarder: PortForwarder;
-  let session: NodeDebugSession;
-  let workspace: string;
+describe('Node debug adapter: the example in a pod, through the apiserver port-forward', function () {
+  this.timeout(240_000);
+  let debuggee: ForwardedDebuggee;
+  let session: NodeDebugSession | undefined;
 
-  before(async () => {
-    debuggee = await ForwardedDebuggee.start(() => DebugTarget.start(), {
-      namespace: 'sp-debug',
-      service: 'tasks',
-      port: 9229,
-    });
-    ({ target, forwarder, workspace } = debuggee);
+  before(async function () {
+    this.timeout(600_000); // the example's image is built on the first run
+    requireRealNode();
+    debuggee = await ForwardedDebuggee.start(NODE_APP, 'sp-debug');
   });
 
   after(async () => {
@@ -29,32 +22,8 @@ describe('Node debug adapter through the apiserver port-forward', function () {
     await debuggee?.dispose();
   });
 
-  async function expectStopAtBreakpoint(dap: DapDriver, from: number): Promise<void> {
-    const request = target.request();
-    const stopped = await dap.waitForEvent('stopped', () => true, from);
-    assert.equal(stopped.body.reason, 'breakpoint');
-    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId: 1 });
-    const top = trace.body.stackFrames[0];
-    assert.equal(top.source?.path, path.join(workspace, 'server.js'));
-    assert.equal(top.line, BREAKPOINT_LINE);
-    const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
-    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', {
-      variablesReference: scopes.body.scopes[0].variablesReference,
-    });
-    assert.ok(
-      locals.body.variables.some((v) => v.name === 'req'),
-      `locals: ${locals.body.variables.map((v) => v.name)}`,
-    );
-    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', {
-      expression: 'process.pid',
-      frameId: top.id,
-    });
-    assert.equal(pid.body.result, String(target.pid));
-    await dap.request('continue', { threadId: 1 });
-    assert.match(await request, /^hello from \d+$/);
-  }
-
-  it('stops at a breakpoint, then re-attaches after the process restarts and after the pod is replaced, and stops again', async () => {
+  it('stops in tasks.js, then re-attaches after the container restarts and after the pod is replaced, and stops again', async () => {
+    const { breakpoint } = NODE_APP;
     session = new NodeDebugSession();
     const dap = new DapDriver(session);
     await dap.request('initialize', {
@@ -63,39 +32,45 @@ describe('Node debug adapter through the apiserver port-forward', function () {
       columnsStartAt1: true,
       pathFormat: 'path',
     });
-    await dap.request('attach', {
-      host: '127.0.0.1',
-      port: forwarder.localPort,
-      localRoot: workspace,
-      remoteRoot: target.dir,
-    });
+    await dap.request('attach', debuggee.attachArguments());
     await dap.waitForEvent('initialized');
     const set = await dap.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', {
-      source: { path: path.join(workspace, 'server.js') },
-      breakpoints: [{ line: BREAKPOINT_LINE }],
+      source: { path: breakpoint.file },
+      breakpoints: [{ line: breakpoint.line }],
     });
     assert.equal(set.body.breakpoints[0].verified, true);
+    assert.equal(set.body.breakpoints[0].line, breakpoint.line);
     await dap.request('configurationDone');
     const threads = await dap.request<DebugProtocol.ThreadsResponse>('threads');
     assert.equal(threads.body.threads.length, 1);
 
-    await expectStopAtBreakpoint(dap, dap.events.length);
+    const first = await debuggee.pod.podName();
+    assert.equal(debuggee.forwarder.currentPod, first);
+    await debuggee.expectStopAtBreakpoint(dap, first);
 
-    const before = dap.events.length;
-    const oldPid = target.pid;
-    await target.restart();
-    assert.notEqual(target.pid, oldPid);
-    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
-    assert.ok(!dap.events.slice(before).some((e) => e.event === 'terminated'), 'the session stayed alive');
-    await expectStopAtBreakpoint(dap, dap.events.length);
+    // The process ends (SIGTERM to the container's node) and kubelet starts it again in the same pod.
+    const beforeRestart = dap.events.length;
+    await debuggee.pod.restartContainer();
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeRestart);
+    assert.ok(!dap.events.some((e) => e.event === 'terminated'), 'the session stayed alive');
+    assert.equal(await debuggee.pod.podName(), first);
+    await debuggee.expectStopAtBreakpoint(dap, first);
 
-    // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
+    // The pod is deleted; the Deployment's new pod takes over and the forward moves to it.
     const beforeReplace = dap.events.length;
-    await debuggee.replacePod();
+    const second = await debuggee.pod.replacePod();
+    assert.notEqual(second, first);
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
-    assert.equal(forwarder.currentPod, 'tasks-2');
-    await expectStopAtBreakpoint(dap, dap.events.length);
+    assert.equal(debuggee.forwarder.currentPod, second);
+    await debuggee.expectStopAtBreakpoint(dap, second);
+    assert.ok(!dap.events.some((e) => e.event === 'terminated'), 'the session stayed alive throughout');
+    assert.ok(
+      debuggee.events.some((e) => e.kind === 'pod-changed' && e.from === first && e.to === second),
+      JSON.stringify(debuggee.events),
+    );
 
     await dap.request('disconnect', {});
+    // Disconnecting leaves the service running and answering.
+    assert.match(await debuggee.pod.request(), NODE_APP.response);
   });
 });

@@ -1,27 +1,23 @@
 import { strict as assert } from 'node:assert';
-import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { PythonDebugSession } from '../../../src/debugAdapter/python/pythonDebugSession';
-import type { PortForwarder } from '../../../src/core/portforward/portForwarder';
-import { PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../../support/debugTarget';
+import { PYTHON_APP } from '../../support/debugTarget';
+import { requireRealNode } from '../../support/realPods';
 import { DapDriver } from './dapDriver';
 import { ForwardedDebuggee } from './forwardedDebuggee';
 
-describe('Python debug adapter (debugpy proxy) through the apiserver port-forward', function () {
-  this.timeout(120_000);
-  let debuggee: ForwardedDebuggee<PythonDebugTarget>;
-  let target: PythonDebugTarget;
-  let forwarder: PortForwarder;
-  let session: PythonDebugSession;
-  let workspace: string;
+/** Prints the pid of debugpy's adapter (a process beside the app) in the container; `[a]` keeps this script out. */
+const ADAPTER_PID = `for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' <$p/cmdline)" in *debugpy/[a]dapter*) echo \${p#/proc/};; esac; done`;
 
-  before(async () => {
-    debuggee = await ForwardedDebuggee.start(() => PythonDebugTarget.start(), {
-      namespace: 'sp-debug-py',
-      service: 'api',
-      port: 5678,
-    });
-    ({ target, forwarder, workspace } = debuggee);
+describe('Python debug adapter (debugpy proxy): debugpy in a pod, through the apiserver port-forward', function () {
+  this.timeout(240_000);
+  let debuggee: ForwardedDebuggee;
+  let session: PythonDebugSession | undefined;
+
+  before(async function () {
+    this.timeout(600_000); // the image is built on the first run
+    requireRealNode();
+    debuggee = await ForwardedDebuggee.start(PYTHON_APP, 'sp-debug-py');
   });
 
   after(async () => {
@@ -29,39 +25,9 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     await debuggee?.dispose();
   });
 
-  async function expectStopAtBreakpoint(dap: DapDriver, from: number, breakpointId: number): Promise<void> {
-    const request = target.request();
-    const stopped = await dap.waitForEvent('stopped', () => true, from);
-    assert.equal(stopped.body.reason, 'breakpoint');
-    // The id VS Code was given when it set the breakpoint, whatever debugpy numbers it in this process.
-    assert.deepEqual(stopped.body.hitBreakpointIds, [breakpointId]);
-    const trace = await dap.request<DebugProtocol.StackTraceResponse>('stackTrace', {
-      threadId: stopped.body.threadId,
-    });
-    const top = trace.body.stackFrames[0];
-    assert.equal(top.source?.path, path.join(workspace, 'app.py'));
-    assert.equal(top.line, PYTHON_BREAKPOINT_LINE);
-    assert.equal(top.name, 'do_GET');
-    const scopes = await dap.request<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id });
-    const locals = await dap.request<DebugProtocol.VariablesResponse>('variables', {
-      variablesReference: scopes.body.scopes[0].variablesReference,
-    });
-    assert.ok(
-      locals.body.variables.some((v) => v.name === 'self'),
-      `locals: ${locals.body.variables.map((v) => v.name)}`,
-    );
-    const pid = await dap.request<DebugProtocol.EvaluateResponse>('evaluate', {
-      expression: 'os.getpid()',
-      frameId: top.id,
-      context: 'repl',
-    });
-    assert.equal(pid.body.result, String(target.pid));
-    await dap.request('continue', { threadId: stopped.body.threadId });
-    assert.match(await request, /^hello from \d+$/);
-  }
-
-  it('stops at a breakpoint with the frame mapped to the workspace, re-attaches after the process restarts (also silently) and after the pod is replaced, and stops again', async () => {
-    session = new PythonDebugSession({ host: '127.0.0.1', port: forwarder.localPort });
+  it('stops at a breakpoint mapped to the workspace, re-attaches after the container restarts, after debugpy stops answering and after the pod is replaced, and stops again', async () => {
+    const { breakpoint } = PYTHON_APP;
+    session = new PythonDebugSession(debuggee.attachArguments());
     const dap = new DapDriver(session);
     await dap.request('initialize', {
       adapterID: 'sandpiper',
@@ -72,18 +38,18 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
     const attached = dap.request('attach', {
       type: 'sandpiper',
       request: 'attach',
-      service: 'api',
+      service: PYTHON_APP.service,
       env: debuggee.namespace,
-      port: 5678,
-      localRoot: workspace,
-      remoteRoot: target.dir,
+      port: PYTHON_APP.debugPort,
+      localRoot: PYTHON_APP.localRoot,
+      remoteRoot: PYTHON_APP.remoteRoot,
     });
     await dap.waitForEvent('initialized');
     const caps = await dap.waitForEvent('capabilities');
     assert.ok(caps.body.capabilities.supportsConditionalBreakpoints, 'debugpy capabilities reach the client');
     const set = await dap.request<DebugProtocol.SetBreakpointsResponse>('setBreakpoints', {
-      source: { path: path.join(workspace, 'app.py') },
-      breakpoints: [{ line: PYTHON_BREAKPOINT_LINE }],
+      source: { path: breakpoint.file },
+      breakpoints: [{ line: breakpoint.line }],
     });
     const breakpointId = set.body.breakpoints[0].id!;
     assert.equal(typeof breakpointId, 'number');
@@ -96,38 +62,42 @@ describe('Python debug adapter (debugpy proxy) through the apiserver port-forwar
       JSON.stringify(threads.body),
     );
 
-    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+    const first = await debuggee.pod.podName();
+    await debuggee.expectStopAtBreakpoint(dap, first, breakpointId);
 
-    const before = dap.events.length;
-    const oldPid = target.pid;
-    await target.restart();
-    assert.notEqual(target.pid, oldPid);
-    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), before);
+    // The container's processes end (SIGTERM to its PID 1) and kubelet starts it again in the same pod.
+    const beforeRestart = dap.events.length;
+    await debuggee.pod.restartContainer();
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeRestart);
     assert.ok(
-      !dap.events.slice(before).some((e) => e.event === 'terminated' || e.event === 'exited'),
+      !dap.events.some((e) => e.event === 'terminated' || e.event === 'exited'),
       'the session stayed alive',
     );
-    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+    await debuggee.expectStopAtBreakpoint(dap, first, breakpointId);
 
-    // The adapter dies first, so no `terminated` arrives, and kwok keeps the forwarded stream open: only the
-    // heartbeat can notice.
-    const beforeSilent = dap.events.length;
-    await target.restart({ adapterFirst: true });
-    const lost = await dap.waitForEvent('output', (e) => /went away/.test(e.body.output), beforeSilent);
+    // debugpy's adapter freezes (SIGSTOP): the forwarded stream stays open and nothing says the session ended,
+    // so only the heartbeat notices. Once it answers again (SIGCONT) the session re-attaches to it.
+    const beforeFreeze = dap.events.length;
+    const adapter = (await debuggee.pod.exec(ADAPTER_PID)).trim();
+    assert.match(adapter, /^\d+$/, `debugpy's adapter in the container: ${JSON.stringify(adapter)}`);
+    await debuggee.pod.exec(`kill -STOP ${adapter}`);
+    const lost = await dap.waitForEvent('output', (e) => /went away/.test(e.body.output), beforeFreeze);
     assert.match(lost.body.output, /heartbeat/);
-    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeSilent);
-    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+    await debuggee.pod.exec(`kill -CONT ${adapter}`);
+    await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeFreeze);
+    await debuggee.expectStopAtBreakpoint(dap, first, breakpointId);
 
-    // The pod is replaced (a rollout) and the process restarts with it: the forward moves to the new pod.
+    // The pod is deleted; the Deployment's new pod takes over and the forward moves to it.
     const beforeReplace = dap.events.length;
-    await debuggee.replacePod();
+    const second = await debuggee.pod.replacePod();
+    assert.notEqual(second, first);
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeReplace);
-    assert.equal(forwarder.currentPod, 'api-2');
-    await expectStopAtBreakpoint(dap, dap.events.length, breakpointId);
+    assert.equal(debuggee.forwarder.currentPod, second);
+    await debuggee.expectStopAtBreakpoint(dap, second, breakpointId);
     assert.ok(!dap.events.some((e) => e.event === 'terminated'), 'the session stayed alive throughout');
 
     await dap.request('disconnect', {});
     // Disconnecting leaves the service running and answering.
-    assert.match(await target.request(), /^hello from \d+$/);
+    assert.match(await debuggee.pod.request(), PYTHON_APP.response);
   });
 });
