@@ -1,33 +1,27 @@
+// `sandpiper logs` on a real container of the testbed's real node: its lines come from the container runtime.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { createNamespace, logsFrom, testbedEnv, writeCriLogLine, type Disposable } from '../../support/testbed';
-import { createPod } from '../portforward/kwokPods';
+import { createNamespace, testbedEnv } from '../../support/testbed';
+import { eventually } from '../../support/wait';
+import { createRealPod, say, talkerScript } from './talker';
 
 const CLI = path.resolve(__dirname, '../../../bin/sandpiper.js');
 
-describe('sandpiper logs (CLI)', function () {
+describe('sandpiper logs (CLI) on the real node', function () {
   this.timeout(90_000);
   let ns: { name: string; dispose(): Promise<void> };
-  let dir: string;
-  let file: string;
-  const cleanups: Disposable[] = [];
 
   before(async () => {
     ns = await createNamespace('sp-cli-logs');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandpiper-cli-logs-'));
-    file = path.join(dir, 'api-1.log');
-    for (let i = 1; i <= 5; i++) writeCriLogLine(file, `line ${i}`);
-    cleanups.push(await logsFrom(ns.name, 'api-1', 'app', file));
-    await createPod(ns.name, 'api-1', 'api');
+    await createRealPod(ns.name, 'api-1', {
+      labels: { app: 'api' },
+      containers: { app: talkerScript(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']) },
+    });
   });
 
   after(async () => {
-    for (const c of cleanups) await c.dispose().catch(() => undefined);
     await ns?.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the tail of every container with pod/container prefixes', async () => {
@@ -45,11 +39,15 @@ describe('sandpiper logs (CLI)', function () {
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 2000));
-    writeCriLogLine(file, 'followed line');
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('followed line') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(out, '[api-1/app] followed line\n');
+    // With a tail of 0 only lines printed after the CLI reads the log show: print until one does.
+    await eventually(
+      'the CLI following',
+      async () => out.includes('\n') || void (await say(ns.name, 'api-1', ['followed line'])),
+      30_000,
+      1000,
+    );
+    assert.equal(out.split('\n')[0], '[api-1/app] followed line');
+    assert.match(out, /^(\[api-1\/app\] followed line\n)+$/);
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));
     // The CLI's one interrupt: Ctrl+C exits 130, as the shell reports it (test/integration/cli/interrupt.test.ts).

@@ -1,73 +1,106 @@
+// PortForwarder through the apiserver and the real node's kubelet into real containers' ports.
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
-import type * as net from 'node:net';
-import type { PortForwardEvent } from '../../../src/core/portforward/portForwarder';
-import { createNamespace, portForwardTo, type Disposable } from '../../support/testbed';
-import { createPod, createService, deletePod, testbedPortForwarder } from './kwokPods';
+import { Kube } from '../../../src/core/infra/kube/client';
+import { PortForwarder, type PortForwardEvent } from '../../../src/core/portforward/portForwarder';
+import { deployApp, readyPods } from '../../support/realPods';
+import { coreApi, createNamespace, kubeConfig, type Disposable } from '../../support/testbed';
+import { eventually } from '../../support/wait';
 
-/** A host HTTP server standing in for the container's port; answers with its name. */
-async function backend(name: string): Promise<{ port: number; server: http.Server }> {
-  const server = http.createServer((req, res) => res.end(`${name} ${req.url}`));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as net.AddressInfo).port, server };
+/** busybox httpd on 8080 whose index page is the pod's name; stops at once on SIGTERM. */
+export const NAMED_HTTPD = [
+  'sh',
+  '-c',
+  "mkdir -p /www && echo $HOSTNAME > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
+];
+
+/** A PortForwarder (not started) through the testbed's apiserver to `service:remotePort` in the namespace. */
+export function testbedPortForwarder(namespace: string, service: string, remotePort: number): PortForwarder {
+  return new PortForwarder({ kube: new Kube(kubeConfig()), namespace, service, remotePort });
 }
 
-function get(port: number, path = '/'): Promise<string> {
+export function get(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
+        res.on('end', () => resolve(body.trim()));
       })
       .on('error', reject);
   });
 }
 
-describe('PortForwarder through the apiserver', function () {
-  this.timeout(90_000);
+describe('PortForwarder into real containers', function () {
+  this.timeout(120_000);
   let ns: { name: string; dispose(): Promise<void> };
   const cleanups: Disposable[] = [];
-  const servers: http.Server[] = [];
 
   before(async () => {
     ns = await createNamespace('sp-pf');
-    await createService(ns.name, 'web', 8080);
+    await deployApp(ns.name, 'web', 'sandpiper/busybox:latest', { command: NAMED_HTTPD, readinessPath: '/' });
   });
 
   after(async () => {
     for (const c of cleanups.reverse()) await c.dispose().catch(() => undefined);
-    servers.forEach((s) => s.close());
     await ns?.dispose();
   });
 
   it('forwards each connection to a ready pod, moves to the new pod when it is replaced, and shuts down cleanly', async () => {
-    const one = await backend('one');
-    const two = await backend('two');
-    servers.push(one.server, two.server);
-    cleanups.push(await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', one.port));
-    await createPod(ns.name, 'web-1', 'web');
-
+    const [first] = await readyPods(ns.name, 'app=web');
+    const one = first.metadata!.name!;
     const forwarder = testbedPortForwarder(ns.name, 'web', 8080);
     const events: PortForwardEvent[] = [];
     forwarder.onEvent((e) => events.push(e));
     const port = await forwarder.start();
     cleanups.push({ dispose: () => forwarder.dispose() });
-    assert.equal(forwarder.currentPod, 'web-1');
+    assert.equal(forwarder.currentPod, one);
 
-    assert.equal(await get(port, '/a'), 'one /a');
-    assert.deepEqual(await Promise.all([get(port, '/b'), get(port, '/c')]), ['one /b', 'one /c']);
-    assert.ok(events.some((e) => e.kind === 'connected' && e.pod === 'web-1'));
+    assert.equal(await get(port), one, "the container's httpd answers with its pod's name");
+    assert.deepEqual(await Promise.all([get(port), get(port)]), [one, one]);
+    assert.ok(events.some((e) => e.kind === 'connected' && e.pod === one));
 
-    // The pod is replaced (a rollout): the next connection goes to the new pod without restarting the forward.
-    cleanups.push(await portForwardTo(ns.name, 'web-2', 8080, '127.0.0.1', two.port));
-    await createPod(ns.name, 'web-2', 'web');
-    await deletePod(ns.name, 'web-1');
-    assert.equal(await get(port, '/d'), 'two /d');
-    assert.equal(forwarder.currentPod, 'web-2');
-    assert.ok(events.some((e) => e.kind === 'pod-changed' && e.to === 'web-2'));
+    // The pod is deleted: the Deployment replaces it, and the next connection goes to the new pod without
+    // restarting the forward.
+    await coreApi().deleteNamespacedPod({ namespace: ns.name, name: one, gracePeriodSeconds: 1 });
+    const two = await eventually(
+      'the replacement Ready',
+      async () => (await readyPods(ns.name, 'app=web')).find((p) => p.metadata?.name !== one)?.metadata?.name,
+      90_000,
+    );
+    await eventually(
+      'the old pod gone',
+      () =>
+        coreApi()
+          .readNamespacedPod({ namespace: ns.name, name: one })
+          .then(
+            () => false,
+            (e: { code?: number }) => e.code === 404,
+          ),
+      60_000,
+    );
+    assert.equal(await get(port), two);
+    assert.equal(forwarder.currentPod, two);
+    assert.ok(events.some((e) => e.kind === 'pod-changed' && e.from === one && e.to === two));
 
     await forwarder.dispose();
-    await assert.rejects(get(port, '/e'), /ECONNREFUSED/);
+    await assert.rejects(get(port), /ECONNREFUSED/);
+  });
+
+  it('says which pod and port refused when nothing listens on the container port', async () => {
+    const [pod] = await readyPods(ns.name, 'app=web');
+    const forwarder = testbedPortForwarder(ns.name, 'web', 9999);
+    const events: PortForwardEvent[] = [];
+    forwarder.onEvent((e) => events.push(e));
+    const port = await forwarder.start();
+    cleanups.push({ dispose: () => forwarder.dispose() });
+    await assert.rejects(get(port), /socket hang up|ECONNRESET/);
+    const error = await eventually('the stream error', () => events.find((e) => e.kind === 'stream-error'), 20_000);
+    assert.equal(error.kind === 'stream-error' && error.pod, pod.metadata!.name);
+    assert.match(
+      error.kind === 'stream-error' ? error.message : '',
+      /9999.*connection refused/,
+      'the kubelet says the port refused the connection',
+    );
   });
 });
