@@ -68,6 +68,7 @@ const REALNODE_MARKER = path.join(KWOK_WORKDIR, 'real-node');
 const REAL_NODE_OPTED_OUT = process.argv.includes('--no-real-node') || process.env.SANDPIPER_REAL_NODE === '0';
 const REAL_NODE = !REAL_NODE_OPTED_OUT || fs.existsSync(REALNODE_MARKER);
 const POD_TARGETS = 'pod-targets';
+const POD_TARGETS_FILE = path.join(PROM_TARGETS, 'pods.json');
 
 const APT_PACKAGES = {
   dockerd: 'docker.io',
@@ -486,6 +487,8 @@ async function phasePrometheus(ports) {
   const pid = readPid('prometheus');
   if (pid) await stopPid(pid);
   mkdirp(PROM_TARGETS);
+  // Written by pod-targets for the previous run's pods (their IPs may not be on-link yet): it rewrites it later.
+  if (!daemonAlive(POD_TARGETS, 'pod-targets.mjs')) fs.rmSync(POD_TARGETS_FILE, { force: true });
   mkdirp(path.join(PROM_DIR, 'data'));
   const cfg = path.join(PROM_DIR, 'prometheus.yml');
   fs.writeFileSync(
@@ -499,6 +502,8 @@ async function phasePrometheus(ports) {
       '    static_configs:',
       `      - targets: ['127.0.0.1:${ports.prometheus}']`,
       '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
+      '  # pods.json: annotated real-node pods (scripts/testbed/pod-targets.mjs); its __metrics_path__ label sets the',
+      "  # path. honor_labels stays false: the target's namespace/pod/service/track win over scraped ones.",
       '  - job_name: testbed',
       '    file_sd_configs:',
       '      - files:',
@@ -526,7 +531,7 @@ async function phasePrometheus(ports) {
 // ---------------------------------------------------------------- phase: prometheus pod discovery
 /** Runs pod-targets.mjs, which keeps <targets>/pods.json (file_sd) in step with the annotated pods. */
 async function phasePodTargets() {
-  const out = path.join(PROM_TARGETS, 'pods.json');
+  const out = POD_TARGETS_FILE;
   if (daemonAlive(POD_TARGETS, 'pod-targets.mjs') && fs.existsSync(out)) return 'already running';
   const pid = readPid(POD_TARGETS);
   if (pid) await stopPid(pid);
@@ -754,6 +759,8 @@ async function down() {
     }
     fs.rmSync(path.join(STATE, 'pids', `${name}.pid`), { force: true });
   }
+  // Pod IPs are only on-link while the bridge exists: a stale file would send the next Prometheus' scrapes out.
+  fs.rmSync(POD_TARGETS_FILE, { force: true });
   // containerd-shims / containerd started by dockerd that outlived it
   for (const pid of procsUnder(DOCKER_DIR)) {
     if (await stopPid(pid, 5000)) stopped.push(`docker-child(${pid})`);
