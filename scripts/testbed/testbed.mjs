@@ -219,12 +219,7 @@ async function waitForApiserver() {
 async function phaseCluster(ports) {
   const kwokctl = path.join(BIN, 'kwokctl');
   const pids = clusterPids();
-  if (REAL_NODE && Object.keys(pids).length && !fs.existsSync(REALNODE_MARKER)) {
-    // Its kwok-controller manages every node and would take the real node over.
-    throw new Error(
-      'the existing kwok cluster was created without the real node (--no-real-node); run `testbed down` first',
-    );
-  }
+  refuseKwokOnlyCluster();
   const allAlive = Object.keys(pids).length > 0 && Object.values(pids).every((p) => pidAlive(p));
   if (allAlive && (await apiserverReady())) return 'already running';
   if (fs.existsSync(path.join(CLUSTER_DIR, 'kwok.yaml')) && Object.keys(pids).length) {
@@ -299,6 +294,14 @@ async function phaseCluster(ports) {
   await waitForApiserver();
   if (REAL_NODE) fs.writeFileSync(REALNODE_MARKER, `created ${new Date().toISOString()}\n`);
   return REAL_NODE ? 'created (kwok manages annotated fake nodes only)' : 'created';
+}
+
+/** A cluster created with --no-real-node cannot get the real node: its kwok-controller manages every node. */
+function refuseKwokOnlyCluster() {
+  if (REAL_NODE && Object.keys(clusterPids()).length && !fs.existsSync(REALNODE_MARKER))
+    throw new Error(
+      'the existing kwok cluster was created without the real node (--no-real-node); run `testbed down` first',
+    );
 }
 
 function nodeManifest(name) {
@@ -660,6 +663,7 @@ async function up() {
   const t0 = Date.now();
   const timings = [];
   mkdirp(STATE);
+  refuseKwokOnlyCluster(); // before any build starts, not after
   const ports = await loadPorts();
   await timed('host packages (apt)', phaseHostPackages, timings);
   await timed('docker engine', phaseDocker, timings);
