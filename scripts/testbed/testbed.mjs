@@ -298,10 +298,12 @@ async function phaseCluster(ports) {
 
 /** A cluster created with --no-real-node cannot get the real node: its kwok-controller manages every node. */
 function refuseKwokOnlyCluster() {
-  if (REAL_NODE && Object.keys(clusterPids()).length && !fs.existsSync(REALNODE_MARKER))
-    throw new Error(
-      'the existing kwok cluster was created without the real node (--no-real-node); run `testbed down` first',
-    );
+  if (!REAL_NODE || !Object.keys(clusterPids()).length || fs.existsSync(REALNODE_MARKER)) return;
+  const err = new Error(
+    'the existing kwok cluster was created without the real node (--no-real-node); run `testbed down` first',
+  );
+  err.plain = true; // said as is, without a stack
+  throw err;
 }
 
 function nodeManifest(name) {
@@ -929,6 +931,6 @@ if (!handlers[cmd]) {
 }
 (cmd === 'status' ? handlers[cmd]() : withLock(handlers[cmd])).catch((e) => {
   // A component that failed to start is explained by its name and log, not by this script's stack.
-  console.error(`[testbed] ${cmd} failed: ${e.component ? e.message : e.stack || e.message}`);
+  console.error(`[testbed] ${cmd} failed: ${e.component || e.plain ? e.message : e.stack || e.message}`);
   process.exit(1);
 });
