@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { testbedEnv } from '../../support/testbed';
-import { SyncFixture, httpGet } from './syncFixture';
+import { SyncFixture } from './syncFixture';
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -36,9 +35,10 @@ function sandpiper(args: string[], cwd: string): Promise<{ code: number; stdout:
   });
 }
 
-describe('sandpiper sync <env> --once (CLI against the testbed)', function () {
+describe('sandpiper sync <env> --once (CLI against a pod on the real node)', function () {
   this.timeout(120_000);
   let f: SyncFixture;
+  let pod: string;
 
   before(async () => {
     f = await SyncFixture.create('sync-cli');
@@ -52,14 +52,14 @@ describe('sandpiper sync <env> --once (CLI against the testbed)', function () {
         '    sync:',
         '      paths: [src/]',
         '      target: /app',
-        '      reload: { command: [sh, -c, \'kill -HUP "$(cat server.pid)"\'] }',
+        '      reload: { signal: SIGHUP }',
         '',
       ].join('\n'),
     );
     f.write('src/index.html', 'from the cli');
     f.write('src/nested/deep.txt', 'deep');
     await f.createDeployment(1);
-    await f.bind((await f.readyPods(1))[0]);
+    [pod] = await f.readyPods(1);
   });
 
   after(async () => f?.dispose());
@@ -73,9 +73,8 @@ describe('sandpiper sync <env> --once (CLI against the testbed)', function () {
       .map((l) => JSON.parse(l) as { event: string; state?: string; deployment?: string });
     assert.equal(events.find((e) => e.event === 'started')?.deployment, 'web');
     assert.equal(events.at(-1)!.event, 'done');
-    const pod = [...f.pods.values()][0];
-    assert.equal(fs.readFileSync(path.join(pod.dir, 'app/nested/deep.txt'), 'utf8'), 'deep');
-    assert.deepEqual(await httpGet(`${pod.url}/index.html`), { status: 200, body: 'from the cli' });
+    assert.equal(await f.read(pod, '/app/nested/deep.txt'), 'deep');
+    assert.deepEqual(await f.get(pod, 'index.html'), { status: 200, body: 'from the cli' });
   });
 
   it('says which service to pick when none has a sync section', async () => {

@@ -1,22 +1,15 @@
-// Property test of the sync's apply script on real containers (busybox; dash + GNU tar): random trees already in
+// Property test of the sync's apply script in pods on the real node (busybox; dash + GNU tar), through the kubelet's
+// exec: random trees already in
 // the target (folders, files, links inside and outside it, dangling ones) and random batches (odd names, deletions,
 // and forged archives with hard links, links, devices, `..` and absolute names). Seeded and reproducible:
 // SANDPIPER_PROPERTY_SEEDS (default 40 per shell) from SANDPIPER_PROPERTY_SEED (default 1).
 import { strict as assert } from 'node:assert';
-import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { applyCommand, parseRefusals, EXIT_REFUSED } from '../../../src/core/sync/containerScript';
 import { buildSyncArchive, buildUncheckedArchive, type ArchiveFile, type RawEntry } from '../../../src/core/infra/tar';
-import {
-  BUSYBOX_IMAGE,
-  changedPaths,
-  docker,
-  execIn,
-  gnuTarDashImage,
-  readTree,
-  startContainer,
-  type Node,
-} from './containers';
+import { loadKube } from '../../../src/core/infra/kube/client';
+import { createNamespace, loadTestbed } from '../../support/testbed';
+import { BUSYBOX_IMAGE, TestPod, gnuTarDashImage, type Node } from './containers';
 
 const SEEDS = Number(process.env.SANDPIPER_PROPERTY_SEEDS ?? 40);
 const FIRST = Number(process.env.SANDPIPER_PROPERTY_SEED ?? 1);
@@ -187,7 +180,8 @@ function expected(c: Case): { tree: Tree; refused: Set<string> } {
   return { tree, refused };
 }
 
-async function setUp(ct: Docker.Container, pre: Tree): Promise<void> {
+/** Empties the pod's /w and /outside, then lays out `pre` under the target and sentinels outside it. */
+async function setUp(pod: TestPod, pre: Tree): Promise<void> {
   const p = pack();
   p.entry({ name: 'outside/', type: 'directory', mode: 0o755 });
   p.entry({ name: 'outside/f0.txt', mode: 0o644 }, 'sentinel 0');
@@ -203,7 +197,8 @@ async function setUp(ct: Docker.Container, pre: Tree): Promise<void> {
   p.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of p) chunks.push(chunk as Buffer);
-  await ct.putArchive(Buffer.concat(chunks), { path: '/' });
+  await pod.sh('rm -rf /w /outside');
+  await pod.putTar(Buffer.concat(chunks));
 }
 
 const show = (t: Tree): string =>
@@ -224,27 +219,27 @@ interface Counts {
   refusedArchives: number;
 }
 
-async function runCase(d: Docker, image: string, seed: number, counts: Counts): Promise<string[]> {
+async function runCase(pod: TestPod, seed: number, counts: Counts): Promise<string[]> {
   const c = generate(seed);
   const problems: string[] = [];
-  const ct = await startContainer(d, image);
-  try {
-    await setUp(ct, c.pre);
-    const outsideBefore = show(await readTree(ct, OUTSIDE));
-    const changesBefore = new Set(await changedPaths(ct));
+  {
+    await setUp(pod, c.pre);
+    const outsideBefore = show(await pod.readTree(OUTSIDE));
+    const fsBefore = await pod.fingerprint(TARGET);
     const tar = c.forged.length
       ? await buildUncheckedArchive([
           ...c.files.map((f) => ({ name: `files/${f.path}`, content: f.content.toString() })),
           ...c.forged,
         ])
       : await buildSyncArchive(c.files, c.deletions);
-    const res = await execIn(d, ct, applyCommand(TARGET, tar.length, { kind: 'none' }), tar);
+    const res = await pod.exec(applyCommand(TARGET, tar.length, { kind: 'none' }), tar);
     const refusals = parseRefusals(res.stderr).map((x) => x.path);
-    const after = await readTree(ct, TARGET);
-    if (show(await readTree(ct, OUTSIDE)) !== outsideBefore) problems.push(`${OUTSIDE} changed`);
-    const escaped = (await changedPaths(ct)).filter(
-      (p) => !changesBefore.has(p) && !/^\d:\/w\/t(\/|$)/.test(p) && p !== '2:/w' && !/^\d:\/w$/.test(p),
-    );
+    const after = await pod.readTree(TARGET);
+    if (show(await pod.readTree(OUTSIDE)) !== outsideBefore) problems.push(`${OUTSIDE} changed`);
+    const fsAfter = await pod.fingerprint(TARGET);
+    const was = new Set(fsBefore);
+    const is = new Set(fsAfter);
+    const escaped = [...fsAfter.filter((l) => !was.has(l)), ...fsBefore.filter((l) => !is.has(l)).map((l) => `-${l}`)];
     if (escaped.length) problems.push(`changed outside the target: ${escaped.join(', ')}`);
     counts.seeds++;
     counts.files += c.files.length;
@@ -284,22 +279,24 @@ async function runCase(d: Docker, image: string, seed: number, counts: Counts): 
       problems.unshift(
         `seed ${seed} (${c.forged.length ? 'forged' : `${c.files.length} files, ${c.deletions.length} deletions`}), stderr:\n${res.stderr}\npre:\n${show(c.pre)}`,
       );
-  } finally {
-    await ct.remove({ force: true });
   }
   return problems;
 }
 
-describe('the sync apply script on real containers: random trees, links, odd names, forged archives (property)', function () {
+describe('the sync apply script in pods on the real node: random trees, links, odd names, forged archives (property)', function () {
   this.timeout(900_000);
-  const d = docker();
-  const shells: Array<[string, () => Promise<string>]> = [
-    ['busybox sh + tar', async () => BUSYBOX_IMAGE],
-    ['dash + GNU tar', () => gnuTarDashImage(d)],
+  const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
+  let ns: { name: string; dispose(): Promise<void> } | undefined;
+  before(async () => void (ns = await createNamespace('sync-property')));
+  after(async () => ns?.dispose());
+  const shells: Array<[string, string, () => Promise<string>]> = [
+    ['busybox sh + tar', 'busybox', async () => BUSYBOX_IMAGE],
+    ['dash + GNU tar', 'gnu-dash', () => gnuTarDashImage()],
   ];
-  for (const [shell, image] of shells) {
+  for (const [shell, podName, image] of shells) {
     it(`never writes outside the target, lands every carried file, names every refusal: ${shell}, ${SEEDS} seeds`, async () => {
-      const img = await image();
+      // One pod per shell; each seed starts from an emptied /w and /outside.
+      const pod = await TestPod.start(kube, ns!.name, podName, await image());
       const counts: Counts = {
         seeds: 0,
         files: 0,
@@ -314,7 +311,7 @@ describe('the sync apply script on real containers: random trees, links, odd nam
       const failures: string[] = [];
       const started = Date.now();
       for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
-        const problems = await runCase(d, img, seed, counts);
+        const problems = await runCase(pod, seed, counts);
         if (problems.length) failures.push(problems.join('\n'));
       }
       const c = counts;

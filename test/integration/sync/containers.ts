@@ -1,55 +1,43 @@
-// Real containers on the testbed's dockerd for the sync's container-side tests: images with busybox, with dash +
-// GNU tar (the host's binaries and the libraries ldd lists), and with no tools at all; exec with stdin; tree reads.
+// Real containers on the testbed's real node for the sync's container-side tests: images with busybox, with dash +
+// GNU tar (the host's binaries and the libraries ldd lists), with no tools at all, and with a shell but no tools;
+// pods of them, exec with stdin through the API server and kubelet, and reads of their filesystem.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Readable, Writable } from 'node:stream';
-import Docker from 'dockerode';
-import { extract, pack } from 'tar-stream';
-import { loadTestbed } from '../../support/testbed';
+import { extract } from 'tar-stream';
+import { execInPod, type ExecResult } from '../../../src/core/infra/kube/exec';
+import type { Kube } from '../../../src/core/infra/kube/client';
+import { pushedImage } from '../../support/images';
+import { readyPods, requireRealNode } from '../../support/realPods';
 
 export const BUSYBOX_IMAGE = 'sandpiper/busybox:latest';
-export const GNU_DASH_IMAGE = 'sandpiper/gnutar-dash:test';
-export const TOOLLESS_IMAGE = 'sandpiper/toolless:test';
 
-export function docker(): Docker {
-  return new Docker({ socketPath: loadTestbed().dockerSocket });
-}
+type Files = Record<string, { content: Buffer; mode?: number }>;
 
-async function hasImage(d: Docker, tag: string): Promise<boolean> {
-  try {
-    await d.getImage(tag).inspect();
-    return true;
-  } catch {
-    return false;
+/** A build context folder with these files (binary content, modes kept). */
+function contextDir(files: Files): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-image-'));
+  for (const [rel, f] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), f.content, { mode: f.mode ?? 0o644 });
   }
+  return dir;
 }
 
-/** Builds `tag` from a context of { path in context: content } unless it exists (classic builder, no registry). */
-async function buildOnce(
-  d: Docker,
-  tag: string,
-  context: Record<string, { content: Buffer; mode?: number }>,
-): Promise<void> {
-  if (await hasImage(d, tag)) return;
-  const p = pack();
-  for (const [name, f] of Object.entries(context)) p.entry({ name, mode: f.mode ?? 0o644 }, f.content);
-  p.finalize();
-  const stream = await d.buildImage(p as unknown as NodeJS.ReadableStream, { t: tag });
-  await new Promise<void>((resolve, reject) =>
-    d.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-      const failed = out?.find((o) => o.error)?.error;
-      if (err || failed) reject(err ?? new Error(failed));
-      else resolve();
-    }),
-  );
+const images = new Map<string, Promise<string>>();
+function once(repo: string, files: () => Files): Promise<string> {
+  let image = images.get(repo);
+  if (!image) {
+    image = pushedImage(contextDir(files()), repo);
+    images.set(repo, image);
+  }
+  return image;
 }
 
-/** dash as /bin/sh, GNU tar, coreutils, findutils and grep from this machine, with the libraries they load. */
-export async function gnuTarDashImage(d: Docker): Promise<string> {
-  const tools = ['dash', 'tar', 'head', 'mkdir', 'mv', 'rm', 'find', 'grep', 'md5sum', 'sleep'];
-  const files: Record<string, { content: Buffer; mode?: number }> = {};
+/** `/bin/<tool>` for each tool from this machine, with the libraries they load (ldd), under rootfs/. */
+function hostTools(tools: string[]): Files {
+  const files: Files = {};
   const add = (hostPath: string, at = hostPath): void => {
     files[`rootfs${at}`] = { content: fs.readFileSync(fs.realpathSync(hostPath)), mode: 0o755 };
   };
@@ -58,72 +46,157 @@ export async function gnuTarDashImage(d: Docker): Promise<string> {
     add(bin, `/bin/${t}`);
     for (const m of execFileSync('ldd', [bin], { encoding: 'utf8' }).matchAll(/(\/\S+)\s+\(0x/g)) add(m[1]);
   }
-  files['rootfs/bin/sh'] = files['rootfs/bin/dash'];
-  files.Dockerfile = {
-    content: Buffer.from('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/bin/sleep", "3600"]\n'),
-  };
-  await buildOnce(d, GNU_DASH_IMAGE, files);
-  return GNU_DASH_IMAGE;
+  return files;
 }
 
-/** FROM scratch with one static program that only sleeps: no shell, no tools (a distroless-like image). */
-export async function toollessImage(d: Docker): Promise<string> {
-  if (await hasImage(d, TOOLLESS_IMAGE)) return TOOLLESS_IMAGE;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-toolless-'));
+/** A static program that waits for SIGTERM and exits: a PID 1 for images without a shell. */
+function sleeper(): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sleeper-'));
   try {
-    fs.writeFileSync(path.join(dir, 'sleeper.c'), '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n');
+    fs.writeFileSync(
+      path.join(dir, 'sleeper.c'),
+      '#include <signal.h>\n#include <unistd.h>\nstatic void bye(int s) { (void)s; _exit(0); }\n' +
+        'int main(void) { signal(SIGTERM, bye); for (;;) pause(); }\n',
+    );
     execFileSync('cc', ['-static', '-Os', '-o', path.join(dir, 'sleeper'), path.join(dir, 'sleeper.c')]);
-    await buildOnce(d, TOOLLESS_IMAGE, {
-      sleeper: { content: fs.readFileSync(path.join(dir, 'sleeper')), mode: 0o755 },
-      Dockerfile: { content: Buffer.from('FROM scratch\nCOPY sleeper /sleeper\nCMD ["/sleeper"]\n') },
-    });
+    return fs.readFileSync(path.join(dir, 'sleeper'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return TOOLLESS_IMAGE;
 }
 
-export async function startContainer(d: Docker, image: string): Promise<Docker.Container> {
-  const c = await d.createContainer({
-    Image: image,
-    Cmd: image === BUSYBOX_IMAGE ? ['sleep', '3600'] : undefined,
-    NetworkDisabled: true,
+/** dash as /bin/sh, GNU tar, coreutils, findutils and grep from this machine (base64 to read trees back). */
+export function gnuTarDashImage(): Promise<string> {
+  return once('sp-test/gnutar-dash', () => {
+    const tools = ['dash', 'tar', 'head', 'mkdir', 'mv', 'rm', 'find', 'grep', 'md5sum', 'sleep', 'base64'];
+    const files = hostTools(tools);
+    files['rootfs/bin/sh'] = files['rootfs/bin/dash'];
+    files.Dockerfile = {
+      content: Buffer.from('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/bin/sleep", "3600"]\n'),
+    };
+    return files;
   });
-  await c.start();
-  return c;
 }
 
-export interface DockerExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
+/** FROM scratch with one static program that only waits: no shell, no tools (a distroless-like image). */
+export function toollessImage(): Promise<string> {
+  return once('sp-test/toolless', () => ({
+    sleeper: { content: sleeper(), mode: 0o755 },
+    Dockerfile: { content: Buffer.from('FROM scratch\nCOPY sleeper /sleeper\nCMD ["/sleeper"]\n') },
+  }));
 }
 
-/** Runs a command in the container, stdin written (and left to the command to read the bytes it wants). */
-export async function execIn(d: Docker, c: Docker.Container, cmd: string[], stdin?: Buffer): Promise<DockerExecResult> {
-  const ex = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: !!stdin });
-  const stream = await ex.start({ hijack: true, stdin: !!stdin });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const sink = (into: Buffer[]): Writable =>
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        into.push(chunk);
-        cb();
+/**
+ * dash as /bin/sh and nothing else (no tar, find, md5sum…). Not busybox: its sh runs its applets even where PATH
+ * has none of them.
+ */
+export function shOnlyImage(): Promise<string> {
+  return once('sp-test/sh-only', () => {
+    const files = hostTools(['dash']);
+    files['rootfs/bin/sh'] = files['rootfs/bin/dash'];
+    files['rootfs/sleeper'] = { content: sleeper(), mode: 0o755 };
+    files.Dockerfile = {
+      content: Buffer.from('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/sleeper"]\n'),
+    };
+    return files;
+  });
+}
+
+/** One pod (container `c`) on the real node, kept running for many execs. */
+export class TestPod {
+  private constructor(
+    private readonly kube: Kube,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  static async start(kube: Kube, namespace: string, name: string, image: string): Promise<TestPod> {
+    requireRealNode();
+    await kube.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name, labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'c',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              ...(image === BUSYBOX_IMAGE ? { command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] } : {}),
+            },
+          ],
+        },
       },
     });
-  d.modem.demuxStream(stream, sink(out), sink(err));
-  if (stdin) stream.write(stdin);
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-  });
-  const info = await ex.inspect();
-  return {
-    exitCode: info.ExitCode ?? -1,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
-  };
+    await readyPods(namespace, `app=${name}`, 1);
+    return new TestPod(kube, namespace, name);
+  }
+
+  exec(command: string[], stdin?: Buffer): Promise<ExecResult> {
+    return execInPod(this.kube, {
+      namespace: this.namespace,
+      pod: this.name,
+      container: 'c',
+      command,
+      stdin,
+      timeoutMs: 60_000,
+    });
+  }
+
+  /** Runs `script` with sh; fails unless it exits 0; resolves to its stdout. */
+  async sh(script: string, stdin?: Buffer): Promise<string> {
+    const r = await this.exec(['sh', '-c', script], stdin);
+    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.stderr} ${r.message ?? ''}`);
+    return r.stdout;
+  }
+
+  /** Extracts a tar at / (exec stdin stays open: the bytes are counted, as the sync's own script does). */
+  async putTar(tar: Buffer): Promise<void> {
+    await this.sh(`head -c ${tar.length} > /.sp-in.tar && tar -xf /.sp-in.tar -C / && rm -f /.sp-in.tar`, tar);
+  }
+
+  /** Everything under `dir`, by path relative to it (read with tar in the container, base64 on the wire). */
+  async readTree(dir: string): Promise<Map<string, Node>> {
+    const tree = new Map<string, Node>();
+    const base = path.posix.basename(dir);
+    const out = await this.sh(
+      `[ -e '${dir}' ] || exit 0; tar -cf - -C '${path.posix.dirname(dir)}' '${base}' | base64`,
+    );
+    if (!out.trim()) return tree;
+    const x = extract();
+    x.on('entry', (h, body, next) => {
+      const chunks: Buffer[] = [];
+      body.on('data', (b: unknown) => void chunks.push(b as Buffer));
+      body.on('end', () => {
+        const rel = h.name.replace(/\/$/, '').split('/').slice(1).join('/');
+        if (h.name.split('/')[0] === base && rel) {
+          if (h.type === 'directory') tree.set(rel, { type: 'dir' });
+          else if (h.type === 'file') tree.set(rel, { type: 'file', content: Buffer.concat(chunks).toString('utf8') });
+          else if (h.type === 'symlink') tree.set(rel, { type: 'link', target: h.linkname ?? '' });
+          else tree.set(rel, { type: 'other', kind: h.type ?? '?' });
+        }
+        next();
+      });
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      x.on('finish', resolve);
+      x.on('error', reject);
+    });
+    x.end(Buffer.from(out.replace(/\s+/g, ''), 'base64'));
+    await done;
+    return tree;
+  }
+
+  /**
+   * The container's own filesystem outside `except` (and /proc, /sys, /dev): every path, and the md5 of every file.
+   * Two readings differ when anything outside was added, deleted or rewritten.
+   */
+  async fingerprint(except: string): Promise<string[]> {
+    const prune = `\\( -path /proc -o -path /sys -o -path /dev -o -path '${except}' \\) -prune -o`;
+    const out = await this.sh(`find / -xdev ${prune} -print; find / -xdev ${prune} -type f -exec md5sum {} +`);
+    return out.split('\n').filter(Boolean).sort();
+  }
 }
 
 export type Node =
@@ -131,44 +204,3 @@ export type Node =
   | { type: 'file'; content: string }
   | { type: 'link'; target: string }
   | { type: 'other'; kind: string };
-
-/** Everything under `dir` in the container, by path relative to it (read with docker's archive API, no tools). */
-export async function readTree(c: Docker.Container, dir: string): Promise<Map<string, Node>> {
-  const tree = new Map<string, Node>();
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await c.getArchive({ path: dir });
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return tree;
-    throw e;
-  }
-  const x = extract();
-  const base = path.posix.basename(dir);
-  x.on('entry', (h, body, next) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (b: unknown) => void chunks.push(b as Buffer));
-    body.on('end', () => {
-      const rel = h.name.replace(/\/$/, '').split('/').slice(1).join('/');
-      if (h.name.split('/')[0] === base && rel) {
-        if (h.type === 'directory') tree.set(rel, { type: 'dir' });
-        else if (h.type === 'file') tree.set(rel, { type: 'file', content: Buffer.concat(chunks).toString('utf8') });
-        else if (h.type === 'symlink') tree.set(rel, { type: 'link', target: h.linkname ?? '' });
-        else tree.set(rel, { type: 'other', kind: h.type ?? '?' });
-      }
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    x.on('finish', resolve);
-    x.on('error', reject);
-  });
-  (stream as Readable).pipe(x);
-  await done;
-  return tree;
-}
-
-/** Paths docker reports as changed in the container's filesystem (added, changed or deleted). */
-export async function changedPaths(c: Docker.Container): Promise<string[]> {
-  const changes = ((await c.changes()) ?? []) as Array<{ Path: string; Kind: number }>;
-  return changes.map((ch) => `${ch.Kind}:${ch.Path}`);
-}

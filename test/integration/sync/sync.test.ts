@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execInPod } from '../../../src/core/infra/kube/exec';
@@ -6,9 +7,10 @@ import { applyCommand, EXIT_REFUSED } from '../../../src/core/sync/containerScri
 import { buildUncheckedArchive } from '../../../src/core/infra/tar';
 import { SyncEngine, type FileSyncState } from '../../../src/core/sync/syncEngine';
 import { eventually } from '../../support/wait';
-import { SyncFixture, httpGet } from './syncFixture';
+import { sleep } from '../../../src/core/errors';
+import { SyncFixture } from './syncFixture';
 
-describe('live sync into KWOK pods through the real apiserver exec', function () {
+describe('live sync into pods on the real node through the apiserver and kubelet exec', function () {
   this.timeout(180_000);
   let f: SyncFixture;
   let engine: SyncEngine;
@@ -22,24 +24,22 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     f.write('src/differs.txt', 'local copy');
     await f.createDeployment(2);
     pods = await f.readyPods(2);
-    for (const p of pods) await f.bind(p);
-    // What the image already holds in the first pod: one file identical, one different.
-    const first = f.pods.get(pods[0])!;
-    fs.writeFileSync(path.join(first.dir, 'app/same.txt'), 'identical');
-    fs.writeFileSync(path.join(first.dir, 'app/differs.txt'), 'image copy');
-    const sameInode = fs.statSync(path.join(first.dir, 'app/same.txt')).ino;
+    // What the container already holds in the first pod: one file identical, one different.
+    const inode = (): Promise<string> => f.run(pods[0], 'stat -c %i /app/same.txt');
+    await f.run(pods[0], 'printf identical > /app/same.txt && printf "image copy" > /app/differs.txt');
+    const sameInode = await inode();
     engine = new SyncEngine({ kube: f.kube, namespace: f.namespace, configRoot: f.root, service: f.service() });
     engine.on('file', (local, _remote, state) => states.set(path.relative(f.root, local), state));
     await engine.start();
     await eventually(
       'the initial full sync',
-      () => pods.every((p) => fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/index.html'))),
+      async () => (await Promise.all(pods.map((p) => f.exists(p, '/app/index.html')))).every(Boolean),
       60_000,
     );
     await engine.idle();
     // The initial sync sent only the differences: the identical file was not rewritten (same inode).
-    assert.equal(fs.statSync(path.join(first.dir, 'app/same.txt')).ino, sameInode, 'an identical file was sent again');
-    assert.equal(fs.readFileSync(path.join(first.dir, 'app/differs.txt'), 'utf8'), 'local copy');
+    assert.equal(await inode(), sameInode, 'an identical file was sent again');
+    assert.equal(await f.read(pods[0], '/app/differs.txt'), 'local copy');
   });
 
   after(async () => {
@@ -47,7 +47,7 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     await f?.dispose();
   });
 
-  const serve = (pod: string, p: string) => httpGet(`${f.pods.get(pod)!.url}/${p}`);
+  const serve = (pod: string, p: string): Promise<{ status: number; body: string }> => f.get(pod, p);
 
   it('an edit is visible over HTTP in both pods after the reload', async () => {
     engine.notify({ local: f.write('src/index.html', 'v1'), kind: 'change' });
@@ -65,7 +65,7 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
     engine.notify({ local: path.join(f.root, 'src/gone.txt'), kind: 'delete' });
     await engine.idle();
     for (const p of pods) {
-      assert.equal(fs.existsSync(path.join(f.pods.get(p)!.dir, 'app/gone.txt')), false);
+      assert.equal(await f.exists(p, '/app/gone.txt'), false);
       assert.equal((await serve(p, 'gone.txt')).status, 404);
     }
   });
@@ -88,10 +88,9 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
       engine.notify({ local: f.write(`src/many/d${i % 10}/f${i}.txt`, `file ${i}`), kind: 'change' });
     await engine.idle();
     for (const p of pods) {
-      const dir = path.join(f.pods.get(p)!.dir, 'app/many');
-      const count = fs.readdirSync(dir).reduce((n, d) => n + fs.readdirSync(path.join(dir, d)).length, 0);
-      assert.equal(count, 1000);
-      assert.equal(fs.readFileSync(path.join(dir, 'd7/f517.txt'), 'utf8'), 'file 517');
+      assert.equal(await f.countFiles(p, '/app/many'), 1000);
+      assert.equal(await f.read(p, '/app/many/d7/f517.txt'), 'file 517');
+      assert.deepEqual(await serve(p, 'many/d7/f517.txt'), { status: 200, body: 'file 517' });
     }
   });
 
@@ -110,10 +109,9 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
       assert.equal(seen.get('src/key.secret'), 'excluded');
       assert.equal(seen.get('src/ignored/a.txt'), 'excluded');
       for (const p of pods) {
-        const dir = path.join(f.pods.get(p)!.dir, 'app');
-        assert.equal(fs.readFileSync(path.join(dir, 'kept.txt'), 'utf8'), 'yes');
-        assert.equal(fs.existsSync(path.join(dir, 'key.secret')), false);
-        assert.equal(fs.existsSync(path.join(dir, 'ignored')), false);
+        assert.equal(await f.read(p, '/app/kept.txt'), 'yes');
+        assert.equal(await f.exists(p, '/app/key.secret'), false);
+        assert.equal(await f.exists(p, '/app/ignored'), false);
       }
     } finally {
       e2.dispose();
@@ -123,50 +121,48 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
 
   for (const name of ['files/../../escape.txt', '/tmp/sandpiper-abs-escape.txt']) {
     it(`the container refuses a tar entry ${name} and writes nothing outside the target`, async () => {
-      const pod = f.pods.get(pods[0])!;
+      const pod = pods[0];
       const tar = await buildUncheckedArchive([
         { name: 'files/inside.txt', content: 'x' },
         { name, content: 'escaped' },
       ]);
       const r = await execInPod(f.kube, {
         namespace: f.namespace,
-        pod: pod.name,
+        pod,
         container: 'web',
         command: applyCommand('/app', tar.length, { kind: 'none' }),
         stdin: tar,
         timeoutMs: 30_000,
       });
       assert.equal(r.exitCode, EXIT_REFUSED, r.stderr);
-      assert.equal(fs.existsSync(path.join(pod.dir, 'escape.txt')), false);
-      assert.equal(fs.existsSync(path.join(f.podsDir, 'escape.txt')), false);
+      for (const at of ['/escape.txt', '/app/escape.txt', '/tmp/sandpiper-abs-escape.txt', '/app/inside.txt'])
+        assert.equal(await f.exists(pod, at), false, `${at} was written`);
       assert.equal(fs.existsSync('/tmp/sandpiper-abs-escape.txt'), false);
-      assert.equal(fs.existsSync(path.join(pod.dir, 'app/inside.txt')), false);
     });
   }
 
   it('a reader never sees a half-written file', async () => {
     const size = 8 * 1024 * 1024;
+    const md5 = (c: string): string => crypto.createHash('md5').update(Buffer.alloc(size, c)).digest('hex');
     engine.notify({ local: f.write('src/big.bin', Buffer.alloc(size, 'a')), kind: 'change' });
     await engine.idle();
-    const target = path.join(f.pods.get(pods[0])!.dir, 'app/big.bin');
-    let reading = true;
-    const seen = new Set<string>();
-    const reader = (async () => {
-      while (reading) {
-        const b = fs.readFileSync(target);
-        seen.add(b.length === size && b.every((x) => x === b[0]) ? String.fromCharCode(b[0]) : `torn(${b.length})`);
-        await new Promise((r) => setImmediate(r));
-      }
-    })();
+    // A reader in the container hashes the file over and over while the sync replaces it; any other hash is torn.
+    const reader = f.sh(
+      pods[0],
+      'rm -f /tmp/stop; while [ ! -e /tmp/stop ]; do s=$(md5sum < /app/big.bin); ' +
+        `case "$s" in ${md5('a')}*) echo a;; ${md5('b')}*) echo b;; *) echo "torn $s";; esac; done | sort | uniq -c`,
+      undefined,
+      120_000,
+    );
+    await sleep(500);
     engine.notify({ local: f.write('src/big.bin', Buffer.alloc(size, 'b')), kind: 'change' });
     await engine.idle();
-    reading = false;
-    await reader;
-    assert.deepEqual(
-      [...seen].filter((s) => s.startsWith('torn')),
-      [],
-    );
-    assert.equal(fs.readFileSync(target)[0], 'b'.charCodeAt(0));
+    await sleep(300);
+    await f.run(pods[0], 'touch /tmp/stop');
+    const seen = (await reader).stdout;
+    assert.doesNotMatch(seen, /torn/, seen);
+    assert.match(seen, /\d+ b/, seen);
+    assert.equal(await f.run(pods[0], 'md5sum < /app/big.bin | cut -c1-32'), `${md5('b')}\n`);
   });
 
   it('a replaced pod gets a full sync when it becomes ready', async () => {
@@ -182,15 +178,14 @@ describe('live sync into KWOK pods through the real apiserver exec', function ()
       },
       60_000,
     );
-    // The engine already tries it; its exec works once the pod is bound to a folder. Failed tries are retried.
-    const bound = await f.bind(fresh);
+    // The engine syncs it as soon as it is ready: no step of the test's makes its exec work.
     await eventually(
       'the full sync of the new pod',
-      () => fs.existsSync(path.join(bound.dir, 'app/many/d3/f993.txt')),
+      async () => (await f.read(fresh, '/app/many/d3/f993.txt')) === 'file 993',
       60_000,
     );
     await engine.idle();
-    assert.deepEqual(await httpGet(`${bound.url}/index.html`), { status: 200, body: 'v1' });
+    assert.deepEqual(await f.get(fresh, 'index.html'), { status: 200, body: 'v1' });
     assert.equal(engine.status.pods, 2);
   });
 });

@@ -1,45 +1,85 @@
-// A service on the testbed for sync tests: a Deployment of KWOK pods whose exec runs in one folder per pod
-// on this machine, each with a small HTTP server (a child process) that serves that folder and reloads on SIGHUP.
-import { spawn, type ChildProcess } from 'node:child_process';
+// A service on the testbed's real node for sync tests: a Deployment whose container runs a small Node server (its
+// PID 1) that serves the files under /app from memory and reads them again only on SIGHUP, so a synced file is
+// served only once the sync really wrote it into the container and the reload really reached the process.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/types';
-import { sleep } from '../../../src/core/errors';
+import { execInPod, type ExecResult } from '../../../src/core/infra/kube/exec';
 import { loadKube, type Kube } from '../../../src/core/infra/kube/client';
-import { createNamespace, execIntoDir, loadTestbed, type Disposable } from '../../support/testbed';
+import { sleep } from '../../../src/core/errors';
+import { contextOf, pushedImage } from '../../support/images';
+import { deployApp, requireRealNode } from '../../support/realPods';
+import { createNamespace, loadTestbed, type Disposable } from '../../support/testbed';
 
-/** The fixture server, found from here upward: this file also runs bundled (out/exthost/suite.js). */
-export const SERVER_SCRIPT = ((): string => {
-  const rel = path.join('test', 'fixtures', 'sync', 'reloadingServer.js');
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel);
-    if (path.dirname(dir) === dir) return path.resolve(rel);
-  }
-})();
+/** The server in the container: /app snapshotted at start and on each SIGHUP; /healthz and /__reloads answered. */
+export const FILE_SERVER = `const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const root = process.env.APP_DIR || '/app';
+let files = new Map();
+let reloads = 0;
+function load() {
+  const next = new Map();
+  const walk = (d) => {
+    let entries = [];
+    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) next.set('/' + path.relative(root, full), fs.readFileSync(full));
+    }
+  };
+  walk(root);
+  files = next;
+}
+fs.mkdirSync(root, { recursive: true });
+load();
+process.on('SIGHUP', () => { load(); reloads++; });
+process.on('SIGTERM', () => process.exit(0));
+http.createServer((req, res) => {
+  const url = decodeURIComponent((req.url || '/').split('?')[0]);
+  if (url === '/healthz') return res.end('ok');
+  if (url === '/__reloads') return res.end(String(reloads));
+  const body = files.get(url);
+  if (!body) { res.statusCode = 404; return res.end('not found'); }
+  res.end(body);
+}).listen(8080);
+`;
 
-export interface BoundPod {
-  name: string;
-  dir: string;
-  url: string;
-  server: ChildProcess;
+/** The Dockerfile of a workspace serving its src/ with the file server (what a rebuild builds). */
+export const WORKSPACE_DOCKERFILE =
+  'FROM sandpiper/node:20\nCOPY server/ /srv/\nCOPY src/ /app/\nCMD ["node", "/srv/server.js"]\n';
+
+let serverImage: Promise<string> | undefined;
+
+/** The file server's image, built and pushed once per run. */
+export function fileServerImage(): Promise<string> {
+  serverImage ??= pushedImage(
+    contextOf({
+      Dockerfile: 'FROM sandpiper/node:20\nCOPY server.js /srv/server.js\nCMD ["node", "/srv/server.js"]\n',
+      'server.js': FILE_SERVER,
+    }),
+    'sp-test/sync-file-server',
+  );
+  return serverImage;
 }
 
 export class SyncFixture {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-ws-'));
-  readonly podsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-pods-'));
   readonly kube: Kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
-  readonly pods = new Map<string, BoundPod>();
   private readonly cleanups: Disposable[] = [];
   namespace = '';
 
   static async create(prefix: string): Promise<SyncFixture> {
+    requireRealNode();
     const f = new SyncFixture();
     const ns = await createNamespace(prefix);
     f.namespace = ns.name;
     f.cleanups.push(ns);
     fs.mkdirSync(path.join(f.root, 'src'), { recursive: true });
-    fs.writeFileSync(path.join(f.root, 'Dockerfile'), 'FROM sandpiper/busybox:latest\nCOPY src/ /app/\n');
+    f.write('server/server.js', FILE_SERVER);
+    f.write('Dockerfile', WORKSPACE_DOCKERFILE);
     return f;
   }
 
@@ -57,8 +97,8 @@ export class SyncFixture {
         rebuildOn: [],
         auto: true,
         debounceMs: 50,
-        // exec runs on this machine here, so the "main process" is the pod's server, found by the pid it wrote.
-        reload: { kind: 'command', command: ['sh', '-c', 'kill -HUP "$(cat server.pid)"'] },
+        // The server is the container's PID 1: `kill -s HUP 1`, as a user's config would say it.
+        reload: { kind: 'signal', signal: 'SIGHUP' },
         ...over,
       },
     };
@@ -77,21 +117,16 @@ export class SyncFixture {
     };
   }
 
-  async createDeployment(replicas: number, image = 'sandpiper/busybox:latest'): Promise<void> {
-    await this.kube.apps.createNamespacedDeployment({
-      namespace: this.namespace,
-      body: {
-        metadata: { name: 'web', labels: { app: 'web' } },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image }] } },
-        },
-      },
+  /** Deployment + Service `web` (container `web`) of the file server, or of `image` (then with no HTTP probe). */
+  async createDeployment(replicas: number, image?: string): Promise<void> {
+    await deployApp(this.namespace, 'web', image ?? (await fileServerImage()), {
+      replicas,
+      waitReady: 0,
+      ...(image ? { readinessPath: null } : {}),
     });
   }
 
-  /** Names of the ready pods once there are `count` of them. */
+  /** Names of the ready pods once there are exactly `count` of them. */
   async readyPods(count: number, timeoutMs = 150_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -107,23 +142,52 @@ export class SyncFixture {
     }
   }
 
-  /** Makes the pod's exec run in its own folder and starts its server there. */
-  async bind(pod: string): Promise<BoundPod> {
-    const existing = this.pods.get(pod);
-    if (existing) return existing;
-    const dir = path.join(this.podsDir, pod);
-    fs.mkdirSync(path.join(dir, 'app'), { recursive: true });
-    const server = spawn(process.execPath, [SERVER_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
-      server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  /** http://<pod IP>:8080 (the host reaches pod addresses over the testbed's bridge). */
+  async url(pod: string): Promise<string> {
+    const p = await this.kube.core.readNamespacedPod({ name: pod, namespace: this.namespace });
+    if (!p.status?.podIP) throw new Error(`pod ${pod} has no IP`);
+    return `http://${p.status.podIP}:8080`;
+  }
+
+  async get(pod: string, rel: string): Promise<{ status: number; body: string }> {
+    return httpGet(`${await this.url(pod)}/${rel}`);
+  }
+
+  /** Runs a shell script in the pod's container (real exec through the API server and kubelet). */
+  async sh(pod: string, script: string, stdin?: Buffer, timeoutMs = 60_000): Promise<ExecResult> {
+    return execInPod(this.kube, {
+      namespace: this.namespace,
+      pod,
+      container: 'web',
+      command: ['sh', '-c', script],
+      stdin,
+      timeoutMs,
     });
-    const bound = { name: pod, dir, url: `http://127.0.0.1:${port}`, server };
-    this.pods.set(pod, bound);
-    this.cleanups.push({ dispose: async () => void server.kill() });
-    // Exec is bound after the server runs: a sync landing earlier would find no pid file to signal.
-    this.cleanups.push(await execIntoDir(this.namespace, pod, dir, { env: { SANDPIPER_SYNC_ROOT: dir } }));
-    return bound;
+  }
+
+  /** Like sh, but fails unless the script exits 0; resolves to its stdout. */
+  async run(pod: string, script: string): Promise<string> {
+    const r = await this.sh(pod, script);
+    if (r.exitCode !== 0) throw new Error(`${script} in ${pod}: exit ${r.exitCode}: ${r.stderr} ${r.message ?? ''}`);
+    return r.stdout;
+  }
+
+  /** A file's content in the container, or undefined when it is not there. */
+  async read(pod: string, file: string): Promise<string | undefined> {
+    const r = await this.sh(pod, `[ -f '${file}' ] || exit 9; cat '${file}'`);
+    if (r.exitCode === 9) return undefined;
+    if (r.exitCode !== 0) throw new Error(`reading ${file} in ${pod}: ${r.stderr} ${r.message ?? ''}`);
+    return r.stdout;
+  }
+
+  async exists(pod: string, file: string): Promise<boolean> {
+    return (await this.sh(pod, `test -e '${file}' || test -L '${file}'`)).exitCode === 0;
+  }
+
+  /** How many files are under `dir` in the container (0 when it is missing). */
+  async countFiles(pod: string, dir: string): Promise<number> {
+    const out = await this.run(pod, `if [ -d '${dir}' ]; then find '${dir}' -type f | wc -l; else echo 0; fi`);
+    return Number(out.trim());
   }
 
   write(rel: string, content: string | Buffer): string {
@@ -136,7 +200,6 @@ export class SyncFixture {
   async dispose(): Promise<void> {
     for (const c of this.cleanups.reverse()) await c.dispose().catch(() => undefined);
     fs.rmSync(this.root, { recursive: true, force: true });
-    fs.rmSync(this.podsDir, { recursive: true, force: true });
   }
 }
 
@@ -147,18 +210,19 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
 
 /**
  * The hooks most sync suites share: before the suite, a fixture (namespace `prefix-…`) with a deployment of one
- * pod, handed to `ready`; after it, `cleanup` (the suite's engine and bindings), then the fixture disposed of.
+ * pod, handed to `ready`; after it, `cleanup` (the suite's engine), then the fixture disposed of.
  */
 export function withSyncFixture(
   prefix: string,
   ready: (f: SyncFixture) => void,
   cleanup: () => unknown = () => undefined,
+  image?: () => Promise<string>,
 ): void {
   let f: SyncFixture | undefined;
   before(async () => {
     f = await SyncFixture.create(prefix);
     ready(f);
-    await f.createDeployment(1);
+    await f.createDeployment(1, image ? await image() : undefined);
   });
   after(async () => {
     await cleanup();

@@ -1,66 +1,62 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type Docker from 'dockerode';
-import { SandpiperError } from '../../../src/core/errors';
+import { SandpiperError, sleep } from '../../../src/core/errors';
+import { execInPod } from '../../../src/core/infra/kube/exec';
 import { applyCommand, hashCommand, scriptFailure } from '../../../src/core/sync/containerScript';
 import { buildSyncArchive } from '../../../src/core/infra/tar';
 import { SyncEngine } from '../../../src/core/sync/syncEngine';
-import { execIntoDir, type Disposable } from '../../support/testbed';
-import { docker, execIn, startContainer, toollessImage } from './containers';
-import { sleep } from '../../../src/core/errors';
+import { shOnlyImage, toollessImage } from './containers';
 import { type SyncFixture, withSyncFixture } from './syncFixture';
 
-describe('a container without the tools the sync needs gets one clear message, not a retry loop (testbed)', function () {
+describe('a container without the tools the sync needs gets one clear message, not a retry loop (real node)', function () {
   this.timeout(240_000);
 
-  describe('a FROM scratch container with one static binary (docker exec, as a runtime reports it)', () => {
-    const d = docker();
-    let ct: Docker.Container | undefined;
-    after(async () => ct?.remove({ force: true }));
+  describe('a FROM scratch container with one static binary (kubelet exec, as the runtime reports it)', () => {
+    let f: SyncFixture;
+    withSyncFixture('sync-noshell', (made) => (f = made), undefined, toollessImage);
 
     it('names the missing /bin/sh and what to do, for the listing and for the apply', async () => {
-      ct = await startContainer(d, await toollessImage(d));
+      const [pod] = await f.readyPods(1);
       const tar = await buildSyncArchive(
         [{ path: 'a.txt', content: Buffer.from('a'), mode: 0o644, mtime: new Date() }],
         [],
       );
       for (const cmd of [hashCommand('/app'), applyCommand('/app', tar.length, { kind: 'none' })]) {
-        const res = await execIn(d, ct, cmd, cmd === hashCommand('/app') ? undefined : tar);
-        const err = scriptFailure(res, 'web-1', 'web', 'Sync into pod');
+        const res = await execInPod(f.kube, {
+          namespace: f.namespace,
+          pod,
+          container: 'web',
+          command: cmd,
+          stdin: cmd === hashCommand('/app') ? undefined : tar,
+          timeoutMs: 30_000,
+        });
+        const err = scriptFailure(res, pod, 'web', 'Sync into pod');
         assert.ok(err instanceof SandpiperError);
-        assert.equal(err.code, 'sync-tools-missing', `${res.exitCode} ${res.stdout} ${res.stderr}`);
+        assert.equal(err.code, 'sync-tools-missing', `${res.exitCode} ${res.stdout} ${res.stderr} ${res.message}`);
         assert.match(
           err.message,
-          /container web of pod web-1: it has no \/bin\/sh to run the sync\. Use a base image with busybox, or point image\.build at a dev stage/,
+          new RegExp(
+            `container web of pod ${pod}: it has no /bin/sh to run the sync\\. ` +
+              'Use a base image with busybox, or point image\\.build at a dev stage',
+          ),
         );
         assert.match(err.hint ?? '', /The runtime said: .*"sh": executable file not found/);
       }
     });
   });
 
-  describe('a pod whose exec finds sh but no tar, find or md5sum (KWOK exec with a bare PATH)', () => {
+  describe('a pod whose image has sh but no tar, find or md5sum (dash alone, no busybox)', () => {
     let f: SyncFixture;
     let engine: SyncEngine | undefined;
-    let binding: Disposable | undefined;
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sh-only-'));
 
     withSyncFixture(
       'sync-notools',
       (made) => (f = made),
-      async () => {
-        engine?.dispose();
-        await binding?.dispose();
-      },
+      () => engine?.dispose(),
+      shOnlyImage,
     );
-    after(() => fs.rmSync(bin, { recursive: true, force: true }));
 
     it('fails once with the missing tools named, marks the change failed, and does not retry', async () => {
-      const [pod] = await f.readyPods(1);
-      fs.symlinkSync(fs.realpathSync('/bin/sh'), path.join(bin, 'sh'));
-      const dir = path.join(f.podsDir, pod);
-      binding = await execIntoDir(f.namespace, pod, dir, { env: { SANDPIPER_SYNC_ROOT: dir, PATH: bin } });
+      await f.readyPods(1);
       f.write('src/a.txt', 'a');
       const logs: string[] = [];
       const failed: string[] = [];
