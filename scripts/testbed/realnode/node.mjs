@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   REALNODE_VERSIONS as RV,
+  componentFailure,
   daemonAlive,
+  daemonLogFile,
   httpOk,
   mkdirp,
   pidAlive,
@@ -15,7 +17,6 @@ import {
   sh,
   startDaemon,
   stopPid,
-  waitFor,
   waitForDaemon,
   which,
 } from '../lib.mjs';
@@ -148,7 +149,12 @@ async function phaseContainerd(d) {
   const ready = () => ctr(d, ['version'], { check: false, timeout: 5000 }).status === 0;
   if (daemonAlive('containerd', 'containerd.toml') && ready()) return 'already running';
   const old = readPid('containerd');
-  if (old) throw new Error(`containerd (pid ${old}) is recorded but does not answer; run testbed down first`);
+  if (old)
+    throw componentFailure(
+      'containerd',
+      `pid ${old} is recorded but does not answer; run testbed down first`,
+      daemonLogFile('containerd'),
+    );
   mkdirp(path.dirname(d.containerdSock));
   startDaemon('containerd', which('containerd'), ['--config', path.join(d.config, 'containerd.toml')]);
   await waitForDaemon('containerd', d.containerdSock, ready, 30000, 100);
@@ -178,7 +184,9 @@ async function phaseImages(d, ctx) {
   const want = [pause, ...ctx.images].filter((ref) => !have.includes(fullRef(ref)));
   if (!want.length) return 'present';
   const tar = ctx.docker(['save', ...want], { encoding: 'buffer', maxBuffer: 1 << 30 }).stdout;
-  ctr(d, ['images', 'import', '-'], { input: tar });
+  const r = ctr(d, ['images', 'import', '-'], { input: tar, check: false });
+  if (r.status !== 0)
+    throw componentFailure('containerd', `ctr images import failed: ${r.stderr.trim()}`, daemonLogFile('containerd'));
   return `imported ${want.join(', ')}`;
 }
 
@@ -254,7 +262,8 @@ async function phaseTraefik(d, ctx) {
       spec: { controllerName: 'traefik.io/gateway-controller' },
     }),
   });
-  await waitFor(
+  await waitForDaemon(
+    'traefik',
     `GatewayClass ${GATEWAY_CLASS} Accepted`,
     () => {
       const r = ctx.kubectl(
