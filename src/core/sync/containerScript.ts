@@ -17,12 +17,10 @@ import type { ExecResult } from '../infra/kube/exec';
  * A link in the file's own place is replaced, never followed. Only POSIX sh and the busybox/GNU common options.
  *
  * $0 a name, $1 target, $2 byte count, then the reload command (if any).
- * SANDPIPER_SYNC_ROOT, when set in the container's exec environment, prefixes the target: runtimes whose
- * exec does not run in the container's root filesystem (KWOK test nodes run it on the host) set it.
  */
 export const APPLY_SCRIPT = String.raw`set -u
 O=$PWD
-T="${'$'}{SANDPIPER_SYNC_ROOT:-}$1"; N=$2; shift 2
+T=$1; N=$2; shift 2
 M=; for t in head tar grep find mkdir mv rm; do command -v $t >/dev/null 2>&1 || M="$M $t"; done
 if [ -n "$M" ]; then echo "sandpiper-sync: missing tools:$M" >&2; exit 5; fi
 S="$T/.sandpiper-sync.$$"
@@ -120,7 +118,7 @@ exit 0
 `;
 
 /** Lists `md5  ./path` for every file under the target (one exec, cheap enough for the initial comparison). */
-export const HASH_SCRIPT = String.raw`T="${'$'}{SANDPIPER_SYNC_ROOT:-}$1"
+export const HASH_SCRIPT = String.raw`T=$1
 M=; for t in find md5sum; do command -v $t >/dev/null 2>&1 || M="$M $t"; done
 if [ -n "$M" ]; then echo "sandpiper-sync: missing tools:$M" >&2; exit 5; fi
 cd "$T" 2>/dev/null || exit 0

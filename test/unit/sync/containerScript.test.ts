@@ -36,13 +36,12 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('writes files and nested folders, then deletes, under the root-prefixed target', async () => {
-    const env = { SANDPIPER_SYNC_ROOT: dir };
+  it('writes files and nested folders, then deletes, under the target', async () => {
     fs.mkdirSync(path.join(dir, 'app/src'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'app/src/old.txt'), 'old');
     const tar = await buildSyncArchive([file('index.js', 'v1'), file('lib/deep/a.js', 'A')], ['old.txt']);
     assert.equal(tar.length % TAR_RECORD, 0);
-    const r = await runLikeExec(dir, applyCommand('/app/src', tar.length, { kind: 'none' }), tar, env);
+    const r = await runLikeExec(dir, applyCommand(path.join(dir, 'app/src'), tar.length, { kind: 'none' }), tar);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(dir, 'app/src/index.js'), 'utf8'), 'v1');
     assert.equal(fs.readFileSync(path.join(dir, 'app/src/lib/deep/a.js'), 'utf8'), 'A');
@@ -57,7 +56,7 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
   it('runs the reload command in the exec folder after the files are in place', async () => {
     const tar = await buildSyncArchive([file('a.txt', 'new')], []);
     const reload = { kind: 'command' as const, command: ['sh', '-c', 'cat app/a.txt > reloaded'] };
-    const r = await runLikeExec(dir, applyCommand('/app', tar.length, reload), tar, { SANDPIPER_SYNC_ROOT: dir });
+    const r = await runLikeExec(dir, applyCommand(path.join(dir, 'app'), tar.length, reload), tar);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(dir, 'reloaded'), 'utf8'), 'new');
   });
@@ -68,9 +67,7 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
         { name: 'files/ok.txt', content: 'ok' },
         { name, content: 'bad' },
       ]);
-      const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
-        SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
-      });
+      const r = await runLikeExec(dir, applyCommand(path.join(dir, 'root/t'), tar.length, { kind: 'none' }), tar);
       assert.equal(r.code, EXIT_REFUSED, r.stderr);
       assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
       assert.equal(fs.existsSync(path.join(dir, 'escape.txt')), false);
@@ -82,9 +79,7 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
     fs.mkdirSync(path.join(dir, 'root'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'root/keep.txt'), 'keep');
     const tar = await buildUncheckedArchive([{ name: '.sandpiper/delete', content: '../keep.txt\n' }]);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
-      SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
-    });
+    const r = await runLikeExec(dir, applyCommand(path.join(dir, 'root/t'), tar.length, { kind: 'none' }), tar);
     assert.equal(r.code, EXIT_REFUSED);
     assert.equal(fs.readFileSync(path.join(dir, 'root/keep.txt'), 'utf8'), 'keep');
   });
@@ -94,9 +89,7 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
       { name: 'files/ok.txt', content: 'ok' },
       { name: '.sandpiper/files', content: 'ok.txt\n../../../escape.txt\n' },
     ]);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
-      SANDPIPER_SYNC_ROOT: path.join(dir, 'root'),
-    });
+    const r = await runLikeExec(dir, applyCommand(path.join(dir, 'root/t'), tar.length, { kind: 'none' }), tar);
     assert.equal(r.code, EXIT_REFUSED);
     assert.equal(fs.existsSync(path.join(dir, 'root/t/ok.txt')), false);
   });
@@ -104,9 +97,7 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
   it('moves a large batch folder by folder (no file list) just as completely', async () => {
     const many = Array.from({ length: 300 }, (_, i) => file(`d${i % 7}/f${i}.txt`, `n${i}`));
     const tar = await buildSyncArchive(many, []);
-    const r = await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, {
-      SANDPIPER_SYNC_ROOT: dir,
-    });
+    const r = await runLikeExec(dir, applyCommand(path.join(dir, 't'), tar.length, { kind: 'none' }), tar);
     assert.equal(r.code, 0, r.stderr);
     const count = fs
       .readdirSync(path.join(dir, 't'))
@@ -117,15 +108,15 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
 
   it('lists md5 hashes that match the local ones', async () => {
     const tar = await buildSyncArchive([file('a.txt', 'alpha'), file('sub/b.txt', 'beta')], []);
-    await runLikeExec(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, { SANDPIPER_SYNC_ROOT: dir });
-    const r = await runLikeExec(dir, hashCommand('/t'), undefined, { SANDPIPER_SYNC_ROOT: dir });
+    await runLikeExec(dir, applyCommand(path.join(dir, 't'), tar.length, { kind: 'none' }), tar);
+    const r = await runLikeExec(dir, hashCommand(path.join(dir, 't')));
     const hashes = parseHashList(r.stdout);
     assert.deepEqual([...hashes.keys()].sort(), ['a.txt', 'sub/b.txt']);
     assert.equal(hashes.get('sub/b.txt'), md5(Buffer.from('beta')));
   });
 
   it('lists nothing for a target that does not exist yet', async () => {
-    const r = await runLikeExec(dir, hashCommand('/nothing'), undefined, { SANDPIPER_SYNC_ROOT: dir });
+    const r = await runLikeExec(dir, hashCommand(path.join(dir, 'nothing')));
     assert.equal(r.code, 0);
     assert.equal(parseHashList(r.stdout).size, 0);
   });

@@ -79,11 +79,11 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
       fs.mkdirSync(path.join(root, 't'), { recursive: true });
       fs.mkdirSync(path.join(outside, 'sub'), { recursive: true });
       fs.writeFileSync(path.join(outside, 'victim.txt'), 'original');
-      env = { SANDPIPER_SYNC_ROOT: root, ...(bbPath ? { PATH: `${bbPath}:${process.env.PATH}` } : {}) };
+      env = bbPath ? { PATH: `${bbPath}:${process.env.PATH}` } : {};
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const apply = async (tar: Buffer) => run(dir, applyCommand('/t', tar.length, { kind: 'none' }), tar, env);
+    const apply = async (tar: Buffer) => run(dir, applyCommand(path.join(root, 't'), tar.length, { kind: 'none' }), tar, env);
 
     for (const count of [2, 80]) {
       it(`refuses, by name, files whose folder is a symlink already in the target; the rest land (${count} files)`, async () => {
@@ -224,11 +224,11 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
         const noTools = { ...env, PATH: shOnly };
         const r = await run(
           dir,
-          [path.join(shOnly, 'sh'), ...applyCommand('/t', tar.length, { kind: 'none' }).slice(1)],
+          [path.join(shOnly, 'sh'), ...applyCommand(path.join(root, 't'), tar.length, { kind: 'none' }).slice(1)],
           tar,
           noTools,
         );
-        const h = await run(dir, [path.join(shOnly, 'sh'), ...hashCommand('/t').slice(1)], undefined, noTools);
+        const h = await run(dir, [path.join(shOnly, 'sh'), ...hashCommand(path.join(root, 't')).slice(1)], undefined, noTools);
         if (bbPath) {
           // busybox's sh runs its own applets whatever PATH says.
           assert.equal(r.code, 0, r.stderr);
