@@ -5,9 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readState } from '../../../src/core/canary/state';
-import { createService as createCanaryService, testbedKube } from '../../support/canaryWorkspace';
-import { createNamespace } from '../../support/testbed';
-import { createPod } from '../portforward/kwokPods';
+import { testbedKube } from '../../support/canaryWorkspace';
+import { deployApp } from '../../support/realPods';
+import { createNamespace, loadTestbed } from '../../support/testbed';
+import { eventually } from '../../support/wait';
+import { BUSYBOX, NO_SHELL_IMAGE, createRealPod } from '../logs/talker';
 import { CliProcess, assertBuilt, syncWorkspace } from './cliProcess';
 
 const DUMP = /HTTP-Code|Headers:|Body:|"kind":"Status"/;
@@ -21,7 +23,7 @@ async function run(args: string[], cwd: string, limitMs = 60_000): Promise<CliPr
   return Object.assign(p, { code: exit.code });
 }
 
-describe('CLI verbs that fail exit non-zero with a plain message (testbed)', function () {
+describe('CLI verbs that fail exit non-zero with a plain message (real node)', function () {
   this.timeout(120_000);
   let ns: { name: string; dispose(): Promise<void> };
   let tmp: string;
@@ -38,8 +40,8 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
 
   it('sync --once into a pod it cannot exec into exits 1 and never says the pods are in step', async () => {
     const root = syncWorkspace(tmp);
-    // A KWOK pod with no exec set up: every exec into it fails, as into an image without a shell.
-    await createCanaryService(kube, ns.name, 'web', { replicas: 1 });
+    // A real container of an image without a shell: every exec into it fails.
+    await deployApp(ns.name, 'web', NO_SHELL_IMAGE, { container: 'app', readinessPath: null });
     const r = await run(['sync', ns.name, '--once'], root);
     assert.equal(r.code, 1, r.output);
     assert.match(r.stderr, /^sandpiper: .*web-/m);
@@ -48,10 +50,23 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
   });
 
   it('logs of a container whose log the server refuses (400) exits 1 at once with one plain line', async () => {
-    await createPod(ns.name, 'nolog-1', 'nolog');
+    // Its image cannot be pulled, and the pod's deadline fails it: the kubelet refuses the log of a container
+    // that never ran ("… is terminated").
+    await createRealPod(ns.name, 'nolog-1', {
+      labels: { app: 'nolog' },
+      image: `${loadTestbed().registry}/nope:1`,
+      spec: { activeDeadlineSeconds: 2 },
+      wait: 'none',
+    });
+    await eventually(
+      'nolog-1 Failed',
+      async () => (await kube.core.readNamespacedPod({ namespace: ns.name, name: 'nolog-1' })).status?.phase === 'Failed',
+      60_000,
+    );
     const r = await run(['logs', ns.name, '--service', 'nolog'], tmp, 20_000);
     assert.equal(r.code, 1, r.output);
     assert.match(r.stderr, /^sandpiper: Could not read the log of nolog-1\/app: HTTP 400: .+$/m);
+    assert.match(r.stderr, /container "app" in pod "nolog-1" is terminated/, 'the kubelet says why');
     assert.doesNotMatch(r.stdout + r.stderr, DUMP);
   });
 
@@ -67,7 +82,7 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
   });
 
   it('a junk number for a flag is refused before anything is touched (exit 2, the flag named)', async () => {
-    await createCanaryService(kube, ns.name, 'shop', { replicas: 1 });
+    await deployApp(ns.name, 'shop', BUSYBOX, { command: ['sleep', '3600'], readinessPath: null, waitReady: 0 });
     for (const [flag, value] of [
       ['--failure-limit', 'abc'],
       ['--interval', '5x'],
@@ -82,7 +97,7 @@ describe('CLI verbs that fail exit non-zero with a plain message (testbed)', fun
           '-n',
           ns.name,
           '--image',
-          'shop:2',
+          BUSYBOX,
           '--prometheus',
           'http://127.0.0.1:9',
           flag,

@@ -7,12 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { liveDriver } from '../../../src/core/canary/lease';
 import { readState } from '../../../src/core/canary/state';
-import { createService as createCanaryService, testbedKube } from '../../support/canaryWorkspace';
-import { createNamespace, logsFrom, testbedEnv, writeCriLogLine, type Disposable } from '../../support/testbed';
+import { testbedKube } from '../../support/canaryWorkspace';
+import { exampleImage } from '../../support/images';
+import { deployApp, requireRealNode } from '../../support/realPods';
+import { createNamespace, testbedEnv } from '../../support/testbed';
 import { eventually } from '../../support/wait';
 import { TestRepo, sampleProject } from '../../unit/pr/support/gitRepo';
 import { createBaseline, deleteNamespace, exampleWithDeployment, uniqueName } from '../env/baseline';
-import { createPod, createService } from '../portforward/kwokPods';
+import { BUSYBOX, NAMED_HTTPD, NO_SHELL_IMAGE, createRealPod, talkerScript } from '../logs/talker';
 import { CliProcess, assertBuilt, syncWorkspace, isAlive, listening, silentApiServer } from './cliProcess';
 
 /** Below the CLI's 5 s clean-up grace: a verb that ignores its signal and is only ended by the grace fails. */
@@ -53,6 +55,7 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
 
   before(async () => {
     assertBuilt();
+    requireRealNode();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-cli-interrupt-'));
     const shared = await createNamespace('sp-cli-interrupt');
     ns = shared.name;
@@ -68,15 +71,17 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  describe('env create and deploy (the service never becomes ready: its pod is bound to no node)', () => {
+  describe('env create and deploy (the service never becomes ready: its container runs, its probe never passes)', () => {
     let baseline: string;
     let ws: string;
 
     before(async () => {
       baseline = await createBaseline(kube);
       cleanups.push(() => deleteNamespace(kube, baseline));
-      ws = exampleWithDeployment((d) => {
-        (d.spec as { template: { spec: { nodeName?: string } } }).template.spec.nodeName = 'sp-no-such-node';
+      ws = await exampleWithDeployment((d) => {
+        const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
+          .containers[0];
+        c.readinessProbe = { exec: { command: ['false'] }, periodSeconds: 1 };
       });
       const yaml = path.join(ws, 'sandpiper.yaml');
       fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('baseline: staging', `baseline: ${baseline}`));
@@ -131,26 +136,23 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
 
   it('sync (watching): Ctrl+C exits 130 while it retries a pod it cannot exec into', async () => {
     const root = syncWorkspace(tmp);
-    await createCanaryService(kube, ns, 'web', { replicas: 1 });
+    // A real container of an image without a shell: every exec into it fails.
+    await deployApp(ns, 'web', NO_SHELL_IMAGE, { container: 'app', readinessPath: null });
     const p = cli(['sync', ns], { cwd: root });
     await p.waitFor(/syncing web into/);
     assertStopped(await p.send('SIGINT'), 130, p);
   });
 
   it('logs --follow: Ctrl+C exits 130', async () => {
-    const file = path.join(tmp, 'api-1.log');
-    writeCriLogLine(file, 'first line');
-    const logs: Disposable = await logsFrom(ns, 'api-1', 'app', file);
-    cleanups.push(() => logs.dispose());
-    await createPod(ns, 'api-1', 'api');
+    await createRealPod(ns, 'api-1', { labels: { app: 'api' }, containers: { app: talkerScript(['first line']) } });
     const p = cli(['logs', ns, '--service', 'api', '--follow']);
     await p.waitFor(/\[api-1\/app\] first line/);
     assertStopped(await p.send('SIGINT'), 130, p);
   });
 
   it('debug: Ctrl+C exits 130 and the forwarded port is closed', async () => {
-    await createService(ns, 'tasks', 9229);
-    await createPod(ns, 'tasks-1', 'tasks');
+    // The example's image runs node --inspect on 9229.
+    await deployApp(ns, 'tasks', await exampleImage(), { ports: { debug: 9229 } });
     const dir = path.join(tmp, 'debug-ws');
     fs.mkdirSync(path.join(dir, 'k8s'), { recursive: true });
     fs.writeFileSync(
@@ -167,7 +169,7 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
 
   describe('rollout', () => {
     before(async () => {
-      await createCanaryService(kube, ns, 'shop', { replicas: 1 });
+      await deployApp(ns, 'shop', BUSYBOX, { container: 'app', command: NAMED_HTTPD, readinessPath: '/' });
       await eventually(
         'shop available',
         async () =>
@@ -184,7 +186,7 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
         '-n',
         ns,
         '--image',
-        'shop:2',
+        await exampleImage(),
         '--steps',
         '50,100',
         '--interval',

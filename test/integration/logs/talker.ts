@@ -7,6 +7,14 @@ import { coreApi, testbedEnv } from '../../support/testbed';
 import { eventually } from '../../support/wait';
 
 export const BUSYBOX = 'sandpiper/busybox:latest';
+/** The pause image: on the node, and it has no shell, so nothing can be exec'd in it. */
+export const NO_SHELL_IMAGE = 'registry.k8s.io/pause:3.6';
+/** A busybox command: httpd on 8080 whose index page is the pod's name; stops at once on SIGTERM. */
+export const NAMED_HTTPD = [
+  'sh',
+  '-c',
+  "mkdir -p /www && echo $HOSTNAME > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
+];
 
 /**
  * A shell script for PID 1 that prints `preface` (double-quoted: `$HOSTNAME` expands to the pod's name), then

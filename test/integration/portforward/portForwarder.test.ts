@@ -6,20 +6,14 @@ import { PortForwarder, type PortForwardEvent } from '../../../src/core/portforw
 import { deployApp, readyPods } from '../../support/realPods';
 import { coreApi, createNamespace, kubeConfig, type Disposable } from '../../support/testbed';
 import { eventually } from '../../support/wait';
-
-/** busybox httpd on 8080 whose index page is the pod's name; stops at once on SIGTERM. */
-export const NAMED_HTTPD = [
-  'sh',
-  '-c',
-  "mkdir -p /www && echo $HOSTNAME > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
-];
+import { NAMED_HTTPD } from '../logs/talker';
 
 /** A PortForwarder (not started) through the testbed's apiserver to `service:remotePort` in the namespace. */
-export function testbedPortForwarder(namespace: string, service: string, remotePort: number): PortForwarder {
+function testbedPortForwarder(namespace: string, service: string, remotePort: number): PortForwarder {
   return new PortForwarder({ kube: new Kube(kubeConfig()), namespace, service, remotePort });
 }
 
-export function get(port: number, path = '/'): Promise<string> {
+function get(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
