@@ -1,46 +1,39 @@
 // Run and Debug in real code-server + Chromium: a launch.json `sandpiper` configuration attaches through the
-// testbed's port-forward to a process started with its runtime's debugger — Node with --inspect, Python
-// under debugpy — and stops at a breakpoint set in the editor.
+// testbed's port-forward to a process in a pod on the real node — the Todo example's own image under
+// `node --inspect`, a Python service under debugpy — and stops at a breakpoint set in the editor.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BREAKPOINT_LINE, DebugTarget, PYTHON_BREAKPOINT_LINE, PythonDebugTarget } from '../support/debugTarget';
-import { createNamespace, loadTestbed, portForwardTo, type Disposable } from '../support/testbed';
-import { createPod, createService } from '../integration/portforward/kwokPods';
+import { NODE_APP, PYTHON_APP, PodDebuggee, type DebuggeeApp } from '../support/debugTarget';
+import { requireRealNode } from '../support/realPods';
+import { loadTestbed } from '../support/testbed';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 
 const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
 
-interface RunningTarget {
-  readonly dir: string;
-  readonly file: string;
-  request(): Promise<string>;
-  dispose(): Promise<void>;
+/**
+ * The user's workspace: a copy of the app's folder (the example keeps its own sandpiper.yaml; the Python service
+ * gets one) and a launch.json whose configuration names the service and the environment.
+ */
+function workspaceFor(app: DebuggeeApp, env: string, dir: string): string {
+  const ws = path.join(dir, app.service);
+  fs.cpSync(app.localRoot, ws, { recursive: true });
+  if (!fs.existsSync(path.join(ws, 'sandpiper.yaml')))
+    fs.writeFileSync(
+      path.join(ws, 'sandpiper.yaml'),
+      `baseline: staging\nservices:\n  ${app.service}:\n    manifests: k8s/\n` +
+        `    debug: { runtime: ${app.runtime}, port: ${app.debugPort}, remoteRoot: ${app.remoteRoot} }\n`,
+    );
+  fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  const configuration = { type: 'sandpiper', request: 'attach', name: `Sandpiper: attach to ${app.service}` };
+  fs.writeFileSync(
+    path.join(ws, '.vscode', 'launch.json'),
+    JSON.stringify({ version: '0.2.0', configurations: [{ ...configuration, service: app.service, env }] }, null, 2),
+  );
+  return ws;
 }
-
-/** What differs between the runtimes: how the target starts, where it listens, the file and its breakpoint line. */
-const RUNTIMES = [
-  {
-    runtime: 'node',
-    containerPort: 9229,
-    breakpointLine: BREAKPOINT_LINE,
-    start: async () => {
-      const t = await DebugTarget.start();
-      return { target: t as RunningTarget, hostPort: t.inspectPort };
-    },
-  },
-  {
-    runtime: 'python',
-    containerPort: 5678,
-    breakpointLine: PYTHON_BREAKPOINT_LINE,
-    start: async () => {
-      const t = await PythonDebugTarget.start();
-      return { target: t as RunningTarget, hostPort: t.debugPort };
-    },
-  },
-] as const;
 
 describe('debugging a service in code-server', function () {
   this.timeout(300_000);
@@ -50,48 +43,18 @@ describe('debugging a service in code-server', function () {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   });
 
-  for (const rt of RUNTIMES) {
-    it(`starts a sandpiper configuration from Run and Debug and stops at a breakpoint (${rt.runtime})`, async () => {
+  for (const app of [NODE_APP, PYTHON_APP]) {
+    it(`starts a sandpiper configuration from Run and Debug and stops at a breakpoint in the pod (${app.runtime})`, async () => {
+      requireRealNode();
       const tb = loadTestbed();
-      const { target, hostPort } = await rt.start();
-      cleanups.push(() => target.dispose());
-      const ns = await createNamespace(`sp-debug-e2e-${rt.runtime}`);
-      cleanups.push(() => ns.dispose());
-      await createService(ns.name, 'tasks', rt.containerPort);
-      await createPod(ns.name, 'tasks-1', 'tasks');
-      const forward: Disposable = await portForwardTo(ns.name, 'tasks-1', rt.containerPort, '127.0.0.1', hostPort);
-      cleanups.push(() => forward.dispose());
+      const debuggee = await PodDebuggee.deploy(app, `sp-debug-e2e-${app.runtime}`);
+      cleanups.push(() => debuggee.dispose());
+      const pod = await debuggee.podName();
 
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-e2e-debug-${rt.runtime}-`));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-e2e-debug-${app.runtime}-`));
       cleanups.push(() => removeDir(dir));
-      const ws = path.join(dir, 'tasks');
-      const fileName = path.basename(target.file);
-      fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-      fs.copyFileSync(target.file, path.join(ws, fileName));
-      fs.writeFileSync(
-        path.join(ws, 'sandpiper.yaml'),
-        `baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n    debug: { runtime: ${rt.runtime}, port: ${rt.containerPort}, remoteRoot: ${JSON.stringify(target.dir)} }\n`,
-      );
-      fs.mkdirSync(path.join(ws, 'k8s'));
-      fs.writeFileSync(
-        path.join(ws, '.vscode', 'launch.json'),
-        JSON.stringify(
-          {
-            version: '0.2.0',
-            configurations: [
-              {
-                type: 'sandpiper',
-                request: 'attach',
-                name: 'Sandpiper: attach to tasks',
-                service: 'tasks',
-                env: ns.name,
-              },
-            ],
-          },
-          null,
-          2,
-        ),
-      );
+      const ws = workspaceFor(app, debuggee.namespace, dir);
+      const fileName = path.basename(app.breakpoint.file);
 
       const server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: tb.kubeconfig } });
       cleanups.push(() => server.stop());
@@ -102,7 +65,7 @@ describe('debugging a service in code-server', function () {
 
       // Open the file at the handler's line and toggle a breakpoint there, as a user does.
       await runCommand(page, 'Go to File...');
-      await page.keyboard.type(fileName);
+      await page.keyboard.type(path.relative(app.localRoot, app.breakpoint.file));
       await page
         .locator('.quick-input-widget .monaco-list-row', { hasText: fileName })
         .first()
@@ -110,7 +73,7 @@ describe('debugging a service in code-server', function () {
       await page.keyboard.press('Enter');
       await page.locator('.tab.active', { hasText: fileName }).waitFor({ state: 'visible', timeout: 15_000 });
       await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(rt.breakpointLine));
+      await page.keyboard.type(String(app.breakpoint.line));
       await page.keyboard.press('Enter');
       await runCommand(page, 'Debug: Toggle Breakpoint');
       await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
@@ -120,7 +83,7 @@ describe('debugging a service in code-server', function () {
       await runCommand(page, 'Debug: Start Debugging');
       await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
 
-      const response = target.request();
+      const response = debuggee.request();
       await page
         .getByText(/paused on breakpoint/i)
         .first()
@@ -146,11 +109,19 @@ describe('debugging a service in code-server', function () {
         .locator('.part.sidebar .monaco-list-row', { hasText: /^Local/ })
         .first()
         .waitFor({ state: 'visible', timeout: 20_000 });
-      await screenshot(page, `debug-${rt.runtime}-stopped-at-breakpoint`);
+      // The handler's local is listed there: the values come from the process in the pod.
+      await page
+        .locator('.part.sidebar .monaco-list-row', { hasText: new RegExp(`^${app.breakpoint.local}\\b`) })
+        .first()
+        .waitFor({ state: 'visible', timeout: 20_000 });
+      await screenshot(page, `debug-${app.runtime}-stopped-at-breakpoint`);
 
       await runCommand(page, 'Debug: Continue');
-      assert.match(await response, /^hello from \d+$/);
+      assert.match(await response, app.response);
       await runCommand(page, 'Debug: Disconnect');
+      // The pod is the one the debugger stopped in, and it is still serving.
+      assert.equal(await debuggee.podName(), pod);
+      assert.match(await debuggee.request(), app.response);
     });
   }
 });
