@@ -80,7 +80,13 @@ async function main() {
         selector: { matchLabels: { app: 'web' } },
         template: {
           metadata: { labels: { app: 'web' } },
-          spec: { containers: [{ name: 'web', image: 'sandpiper/busybox:latest', ports: [{ containerPort: 8080 }] }] },
+          // The KWOK tier (exec/logs/port-forward objects) is what this proves: pinned to the fake nodes, which are
+          // tainted when the real node runs (realnode-check.mjs proves the real node).
+          spec: {
+            nodeSelector: { type: 'kwok' },
+            tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+            containers: [{ name: 'web', image: 'sandpiper/busybox:latest', ports: [{ containerPort: 8080 }] }],
+          },
         },
       },
     });
@@ -240,7 +246,17 @@ async function main() {
           selector: { matchLabels: { app: 'canary' } },
           template: {
             metadata: { labels: { app: 'canary' } },
-            spec: { containers: [{ name: 'app', image: 'sandpiper/busybox:latest' }] },
+            // Real containers on the real node: a shell that stays up and ends at once on TERM.
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [
+                {
+                  name: 'app',
+                  image: 'sandpiper/busybox:latest',
+                  command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"],
+                },
+              ],
+            },
           },
           strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
         },
