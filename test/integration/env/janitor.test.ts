@@ -11,6 +11,7 @@ import { recordActivity } from '../../../src/core/env/lifecycle';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { runJanitor } from '../../../src/core/env/lifecycle';
 import { testbedEnv } from '../../support/testbed';
+import { createRealPod } from '../logs/talker';
 import { adminKube, bindRules, deleteNamespace, serviceAccountKubeConfig, uniqueName } from './baseline';
 
 const kube = adminKube();
@@ -47,9 +48,9 @@ interface Case {
 /** A random mix: owned or foreign (or look-alike labels), expired or not, readable annotations or tampered ones. */
 function randomCases(run: string, count: number): Case[] {
   return Array.from({ length: count }, (_, i) => {
-    // Every kind appears; which ones are expired is random (the first owned ones always are).
+    // Every kind appears; which ones are expired is random (the first two owned ones always are).
     const labelKind = ['owned', 'foreign', 'lookalike', 'owned'][i % 4];
-    const expired = i < 2 || Math.random() < 0.5;
+    const expired = i < 2 || i === 4 || Math.random() < 0.5;
     const tampered = i % 8 === 3;
     const labels: Record<string, string> = { 'sandpiper.dev/janitor-test': run };
     if (labelKind === 'owned') labels['app.kubernetes.io/managed-by'] = 'sandpiper';
@@ -65,6 +66,11 @@ describe('janitor on the testbed', function () {
   const run = Math.random().toString(36).slice(2, 7);
   const cases = randomCases(run, 12);
 
+  // A running pod on the real node in an expired environment and in a foreign namespace: the janitor deletes the
+  // one with its pod and leaves the other's pod running.
+  // (cases[0] is revived below; cases[4] is owned and expired, cases[1] foreign.)
+  const withPods = () => [cases[4], cases[1]];
+
   before(async () => {
     await Promise.all(
       cases.map((c) =>
@@ -73,6 +79,7 @@ describe('janitor on the testbed', function () {
         }),
       ),
     );
+    await Promise.all(withPods().map((c) => createRealPod(c.name, 'app')));
   });
   after(async () => {
     await Promise.all(cases.map((c) => deleteNamespace(kube, c.name)));
@@ -121,6 +128,14 @@ describe('janitor on the testbed', function () {
       const gone = !ns || ns.status?.phase === 'Terminating';
       assert.equal(gone, c.owned && c.expired, `${c.name} ${JSON.stringify(c)}`);
     }
+    const [deleted, foreign] = withPods();
+    assert.equal((await kube.core.readNamespacedPod({ namespace: foreign.name, name: 'app' })).status?.phase, 'Running');
+    await eventually(
+      `${deleted.name} and its running pod gone`,
+      () => kube.core.readNamespace({ name: deleted.name }).then(() => false, (e: { code?: number }) => e.code === 404),
+      90_000,
+      500,
+    );
   });
 
   it('refuses to record activity on a foreign namespace', async () => {
