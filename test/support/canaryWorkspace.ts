@@ -1,8 +1,15 @@
-// Objects of a service a canary test works on: a Deployment on the KWOK nodes, its Service and, optionally,
-// an HTTPRoute of the Gateway API sending traffic to the Service.
+// Objects of a service a canary test works on, on the testbed's real node: the Todo example's tasks server as
+// Deployment + Service (its pods annotated so Prometheus scrapes their own /metrics), canary builds of the example
+// that differ in what they serve, and a Gateway + HTTPRoute that send one hostname's traffic to the Service.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Kube } from '../../src/core/infra/kube/client';
+import { httpCode } from '../../src/core/infra/kube/errors';
 import { GATEWAY } from '../../src/core/canary/traffic';
+import { EXAMPLE_DIR, exampleImage, pushedImage } from './images';
+import { deployApp, requireRealNode } from './realPods';
 import { loadTestbed } from './testbed';
 import { eventually } from './wait';
 
@@ -12,47 +19,143 @@ export function testbedKube(): Kube {
   return new Kube(kc);
 }
 
+/** What the example's k8s/deployment.yaml puts on its pods: Prometheus scrapes their /metrics on 8080. */
+export const SCRAPED = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' };
+
+/** The one task the good canary build starts with, so its GET /tasks tells it apart from the example's `[]`. */
+export const CANARY_TASK = 'served by the canary build';
+
+/**
+ * Builds of the example beside its own image, each a real changed build pushed to the testbed registry:
+ * - good: starts with one task (CANARY_TASK), otherwise the example;
+ * - bad: every /tasks request fails with 500 (the handler throws; /healthz and /metrics still answer);
+ * - silent: the good build without its /metrics route (Prometheus gets 404: the canary reports nothing).
+ */
+export type CanaryBuild = 'good' | 'bad' | 'silent';
+
+const builds = new Map<CanaryBuild, Promise<string>>();
+
+export function canaryImage(build: CanaryBuild): Promise<string> {
+  let image = builds.get(build);
+  if (!image) {
+    image = buildCanary(build);
+    builds.set(build, image);
+    image.catch(() => builds.delete(build));
+  }
+  return image;
+}
+
+async function buildCanary(build: CanaryBuild): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-canary-${build}-`));
+  try {
+    fs.cpSync(EXAMPLE_DIR, dir, { recursive: true });
+    const edit = (file: string, from: string, to: string) => {
+      const p = path.join(dir, 'src', file);
+      const text = fs.readFileSync(p, 'utf8');
+      // The example changed under us: fail loudly rather than build a canary identical to stable.
+      if (!text.includes(from)) throw new Error(`examples/todo/src/${file} no longer has ${JSON.stringify(from)}`);
+      fs.writeFileSync(p, text.replace(from, to));
+    };
+    if (build === 'bad')
+      edit('tasks.js', 'function handle(req, res) {', "function handle(req, res) {\n  throw new Error('bad build');");
+    else edit('store.js', 'const tasks = [];', `const tasks = [{ id: 0, title: '${CANARY_TASK}', done: false }];`);
+    if (build === 'silent') edit('server.js', "  if (req.url === '/metrics') return metrics.serve(res);\n", '');
+    return await pushedImage(dir, `sandpiper-example/tasks-canary-${build}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates Deployment + Service `name` running the example's image (or `image`) on the real node, scraped by
+ * Prometheus, and waits for its pods to be Ready. With `route`, an HTTPRoute of the namespace's Gateway sends
+ * the returned hostname's traffic to the Service.
+ */
 export async function createService(
   kube: Kube,
   namespace: string,
   name: string,
   o: { replicas?: number; image?: string; route?: boolean } = {},
-): Promise<void> {
-  const labels = { app: name };
-  await kube.apps.createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name, labels },
-      spec: {
-        replicas: o.replicas ?? 4,
-        selector: { matchLabels: labels },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: '100%' } },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: o.image ?? `${name}:1`, ports: [{ containerPort: 8080 }] }] },
+): Promise<string | undefined> {
+  await deployApp(namespace, name, o.image ?? (await exampleImage()), {
+    replicas: o.replicas ?? 4,
+    annotations: SCRAPED,
+  });
+  return o.route ? routeThroughGateway(kube, namespace, name) : undefined;
+}
+
+/**
+ * A Gateway (`gateway`, on the testbed Gateway's port) in `routeNamespace` and an HTTPRoute there sending the
+ * returned hostname to Service `service` of `namespace`. From another namespace (with a ReferenceGrant) the
+ * canary finds no route of the Service in its own namespace, so it splits by replica ratio while the test still
+ * reaches the pods through the Gateway — as with a shared ingress namespace.
+ */
+export async function routeThroughGateway(
+  kube: Kube,
+  namespace: string,
+  service: string,
+  routeNamespace = namespace,
+): Promise<string> {
+  const gw = requireRealNode().gateway;
+  const host = `${service}.${namespace}.canary.test`;
+  const group = GATEWAY.group;
+  await kube.custom
+    .createNamespacedCustomObject({
+      group,
+      version: 'v1',
+      plural: 'gateways',
+      namespace: routeNamespace,
+      body: {
+        apiVersion: `${group}/v1`,
+        kind: 'Gateway',
+        metadata: { name: 'gateway' },
+        spec: {
+          gatewayClassName: gw.className,
+          listeners: [{ name: 'http', protocol: 'HTTP', port: gw.port, allowedRoutes: { namespaces: { from: 'Same' } } }],
         },
       },
-    },
-  });
-  await kube.core.createNamespacedService({
-    namespace,
-    body: { metadata: { name }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
-  });
-  if (o.route) {
+    })
+    .catch((err) => {
+      if (httpCode(err) !== 409) throw err;
+    });
+  if (routeNamespace !== namespace)
     await kube.custom.createNamespacedCustomObject({
-      ...GATEWAY,
+      group,
+      version: 'v1beta1',
+      plural: 'referencegrants',
       namespace,
       body: {
-        apiVersion: `${GATEWAY.group}/${GATEWAY.version}`,
-        kind: 'HTTPRoute',
-        metadata: { name },
+        apiVersion: `${group}/v1beta1`,
+        kind: 'ReferenceGrant',
+        metadata: { name: `${service}-from-${routeNamespace}`.slice(0, 63).replace(/-+$/, "") },
         spec: {
-          parentRefs: [{ name: 'gateway' }],
-          rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name, port: 80 }] }],
+          from: [{ group, kind: 'HTTPRoute', namespace: routeNamespace }],
+          to: [{ group: '', kind: 'Service', name: service }],
         },
       },
     });
-  }
+  await kube.custom.createNamespacedCustomObject({
+    ...GATEWAY,
+    namespace: routeNamespace,
+    body: {
+      apiVersion: `${group}/${GATEWAY.version}`,
+      kind: 'HTTPRoute',
+      metadata: { name: service },
+      spec: {
+        parentRefs: [{ name: 'gateway' }],
+        hostnames: [host],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            backendRefs: [
+              { name: service, port: 80, ...(routeNamespace === namespace ? {} : { namespace }) },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  return host;
 }
 
 /** Waits (`eventually`) until the Deployment has at least `replicas` available. */
@@ -66,4 +169,28 @@ export async function deploymentAvailable(
     const d = await kube.apps.readNamespacedDeployment({ namespace, name });
     return (d.status?.availableReplicas ?? 0) >= replicas;
   });
+}
+
+/** Waits until the testbed's Prometheus answers `query` with at least one series. */
+export async function waitForSeries(query: string, timeoutMs = 60_000): Promise<void> {
+  const url = new URL(`/api/v1/query?query=${encodeURIComponent(query)}`, loadTestbed().prometheusUrl);
+  await eventually(
+    `Prometheus data for ${query}`,
+    async () => {
+      const body = (await (await fetch(url)).json()) as { data?: { result?: unknown[] } };
+      return (body.data?.result?.length ?? 0) > 0;
+    },
+    timeoutMs,
+    500,
+  );
+}
+
+/**
+ * Waits until Prometheus has a request rate scraped from the canary pods of `service` (two scrapes within the
+ * analysis window), so the first analysis judges real data rather than a pod not yet discovered.
+ */
+export function waitForCanarySeries(namespace: string, service: string): Promise<void> {
+  return waitForSeries(
+    `rate(http_requests_total{namespace="${namespace}",service="${service}",track="canary"}[10s]) > 0`,
+  );
 }

@@ -2,7 +2,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { strategicMergePatch, MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import type { CanaryConfig } from '../config/types';
-import { SandpiperError } from '../errors';
+import { SandpiperError, sleep } from '../errors';
 import {
   CANARY_OF_ANNOTATION,
   TERMINAL,
@@ -19,6 +19,7 @@ import {
   canaryServiceOf,
   pinStableService,
   routeFor,
+  ROUTE_DRAIN_MS,
   routeNameOf,
   scaleDeployment,
   serviceFor,
@@ -201,12 +202,15 @@ export async function finishAbort(
   now = new Date(),
 ): Promise<CanaryState> {
   if (state.trafficMode === 'httproute') {
+    // All traffic to the (still pinned) stable pods, and the canary's pods kept until the Gateway stops using them.
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
+    await sleep(ROUTE_DRAIN_MS);
+    await removeCanarySide(kube, namespace, deployment, state);
     await pinStableService(kube, namespace, serviceOfRoute(state), null);
   } else {
     await scaleDeployment(kube, namespace, deployment, state.stableReplicas);
+    await removeCanarySide(kube, namespace, deployment, state);
   }
-  await removeCanarySide(kube, namespace, deployment, state);
   const done = await updateState(kube, namespace, deployment, (cur) =>
     cur ? withEvent({ ...cur, status: 'aborted', weight: 0 }, now, 'aborted', cur.reason) : null,
   );
@@ -222,7 +226,12 @@ export async function finishPromote(
   signal?: AbortSignal,
   now = new Date(),
 ): Promise<CanaryState> {
-  if (state.trafficMode === 'httproute') await pinStableService(kube, namespace, serviceOfRoute(state), null);
+  const routed = state.trafficMode === 'httproute';
+  if (routed && state.weight < 100) {
+    // The stable pods are about to be replaced: all traffic to the canary first, at full size, until it is done.
+    await applyWeight(kube, namespace, deployment, canaryName(deployment), { ...state, weight: 100 }, signal);
+    await sleep(ROUTE_DRAIN_MS, signal);
+  }
   const stable = await readDeployment(kube, namespace, deployment);
   const containers = stable.spec!.template.spec!.containers.map((c) =>
     c.name === state.container ? { name: c.name, image: state.image } : { name: c.name },
@@ -240,9 +249,15 @@ export async function finishPromote(
       throw kubeError(err, `update Deployment ${deployment} to ${state.image}`);
     });
   await waitForDeployment(kube, namespace, deployment, signal);
-  if (state.trafficMode === 'httproute')
+  if (routed) {
+    // Back to the stable Service, pinned to the new stable pods (not the canary's, which go next), drained.
+    const hash = await stableHash(kube, namespace, await readDeployment(kube, namespace, deployment));
+    if (hash) await pinStableService(kube, namespace, serviceOfRoute(state), hash);
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
+    await sleep(ROUTE_DRAIN_MS, signal);
+  }
   await removeCanarySide(kube, namespace, deployment, state);
+  if (routed) await pinStableService(kube, namespace, serviceOfRoute(state), null);
   const done = await updateState(kube, namespace, deployment, (cur) =>
     cur
       ? withEvent(

@@ -113,7 +113,7 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
   }
   // Whoever stopped last may have recorded a step without setting its weight: make the cluster match.
   if (state.status === 'progressing' || state.status === 'paused')
-    await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state);
+    await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state, signal);
   for (;;) {
     if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
     state = (await readState(o.kube, o.namespace, o.deployment)).state;
@@ -164,7 +164,7 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
     if (!written) continue;
     o.onEvent?.({ kind: 'analysis', result, state: written });
     if (outcome.kind === 'advance')
-      await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written);
+      await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written, signal);
     else if (outcome.kind === 'promote') return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
     else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written);
   }

@@ -1,6 +1,7 @@
 import type { CustomObjectsApi, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
+import { SandpiperError, cancelled, sleep } from '../errors';
 import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './state';
 import { replicaSplit } from './driver';
 
@@ -177,13 +178,18 @@ export async function scaleDeployment(kube: Kube, namespace: string, name: strin
     });
 }
 
-/** Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. */
+/**
+ * Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. On a route the
+ * canary gets its share only once its pods for that share are available: before, the Gateway answers the share
+ * with 503 (no endpoints) or piles it onto the pods that are up.
+ */
 export async function applyWeight(
   kube: Kube,
   namespace: string,
   stable: string,
   canary: string,
   state: CanaryState,
+  signal?: AbortSignal,
 ): Promise<void> {
   const split = replicaSplit(
     state.stableReplicas,
@@ -192,7 +198,47 @@ export async function applyWeight(
   );
   await scaleDeployment(kube, namespace, canary, split.canary);
   if (state.trafficMode === 'replicas') await scaleDeployment(kube, namespace, stable, split.stable);
-  else if (state.route) await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+  else if (state.route) {
+    if (split.canary > 0) await waitForAvailable(kube, namespace, canary, split.canary, stable, signal);
+    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+  }
+}
+
+/** How long the route waits for the canary's pods before giving up (the route then still sends it nothing). */
+export const CANARY_READY_TIMEOUT_MS = 180_000;
+
+/**
+ * How long pods taken off a route keep running: Gateways apply route changes asynchronously (Traefik within ~2 s
+ * here), and until then they still send requests to the old backends.
+ */
+export const ROUTE_DRAIN_MS = 5000;
+
+async function waitForAvailable(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  replicas: number,
+  stable: string,
+  signal?: AbortSignal,
+  timeoutMs = CANARY_READY_TIMEOUT_MS,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw cancelled();
+    const d = await kube.apps.readNamespacedDeployment({ namespace, name }).catch((err) => {
+      throw kubeError(err, `read Deployment ${name}`);
+    });
+    const available = d.status?.availableReplicas ?? 0;
+    if (available >= replicas && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0)) return;
+    if (Date.now() > until)
+      throw new SandpiperError(
+        'not-ready',
+        `The canary ${name} has ${available} of ${replicas} pods available after ${timeoutMs / 1000} s; ` +
+          'its route share is left where it was.',
+        `Look at the pods of ${name} and their events; \`sandpiper rollout abort ${stable}\` rolls it back.`,
+      );
+    await sleep(500, signal);
+  }
 }
 
 /** In httproute mode `route` is stored as "<httproute>/<service>". */

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ARGO, runArgoAction } from '../../../src/core/workloads/actions';
 import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
-import { testbedKube } from '../../support/canaryWorkspace';
+import { canaryImage, testbedKube } from '../../support/canaryWorkspace';
+import { exampleImage } from '../../support/images';
+import { readyPods, requireRealNode } from '../../support/realPods';
 import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
@@ -24,11 +26,36 @@ interface RolloutStatus {
   message?: string;
 }
 
-describe('Argo Rollouts steered through our code (testbed: the real rollouts controller)', function () {
+/** The Rollout's pod template: the example's tasks server, as a real cluster runs it. */
+const template = (image: string) => ({
+  metadata: { labels: { app: 'api' } },
+  spec: {
+    terminationGracePeriodSeconds: 2,
+    containers: [
+      {
+        name: 'app',
+        image,
+        ports: [{ name: 'http', containerPort: 8080 }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+      },
+    ],
+  },
+});
+
+describe('Argo Rollouts steered through our code (testbed: the real rollouts controller, pods on the real node)', function () {
   this.timeout(120_000);
   let ns: { name: string; dispose(): Promise<void> };
   let model: RolloutModel;
   let stopWatch: () => void;
+  let stable = '';
+  let next = '';
+
+  before(async function () {
+    this.timeout(900_000); // the first run of a machine builds the example's images
+    const node = requireRealNode();
+    [stable, next] = await Promise.all([exampleImage(), canaryImage('good')]);
+    assert.ok(node.node);
+  });
 
   const status = async () =>
     ((await kube.custom.getNamespacedCustomObject({ ...rollouts(ns.name), name: 'api' })) as { status?: RolloutStatus })
@@ -47,7 +74,7 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
         spec: {
           replicas: 2,
           selector: { matchLabels: { app: 'api' } },
-          template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'api:1' }] } },
+          template: template(stable),
           strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }, { setWeight: 100 }] } },
         },
       },
@@ -57,7 +84,7 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
       {
         ...rollouts(ns.name),
         name: 'api',
-        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'api:2' }] } } } },
+        body: { spec: { template: template(next) } },
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
@@ -78,6 +105,10 @@ describe('Argo Rollouts steered through our code (testbed: the real rollouts con
       return s?.canary?.paused && s.canary.stepIndex === 1 ? s.canary : undefined;
     });
     assert.deepEqual({ of: c.stepCount, weight: c.weight, mode: c.trafficMode }, { of: 3, weight: 50, mode: 'argo' });
+    // Without traffic routing the weight is the pod ratio: one pod of each revision, both running and Ready.
+    const pods = await readyPods(ns.name, 'app=api', 2);
+    assert.deepEqual(pods.map((p) => p.spec?.containers[0].image).sort(), [stable, next].sort());
+    assert.ok(pods.every((p) => p.spec?.nodeName === requireRealNode().node));
   });
 
   it('promote: the controller moves past the pause and finishes', async () => {

@@ -1,5 +1,6 @@
 // A canary whose driver is gone is taken over (resume) or rolled back (abort), and overrides act only under the
-// canary's Lease: on the real apiserver, with real Lease objects and Prometheus analysis.
+// canary's Lease: on the real apiserver, with real Lease objects, pods on the real node running the Todo example's
+// image (the canary a changed build of it) and the analysis reading what Prometheus scraped from them.
 import { strict as assert } from 'node:assert';
 import type { CanaryConfig } from '../../../src/core/config/types';
 import { type SandpiperError } from '../../../src/core/errors';
@@ -8,9 +9,17 @@ import { canaryState, overrideCanary, startCanary } from '../../../src/core/cana
 import { driveCanary, type DriverEvent } from '../../../src/core/canary/driver';
 import { leaseName } from '../../../src/core/canary/lease';
 import { updateState, withEvent } from '../../../src/core/canary/state';
-import { createService, deploymentAvailable, testbedKube } from '../../support/canaryWorkspace';
+import {
+  canaryImage,
+  createService,
+  routeThroughGateway,
+  testbedKube,
+  waitForCanarySeries,
+} from '../../support/canaryWorkspace';
+import { GatewayLoad } from '../../support/gatewayLoad';
+import { exampleImage } from '../../support/images';
+import { requireRealNode } from '../../support/realPods';
 import { eventually } from '../../support/wait';
-import { MetricsTarget, waitForCanarySeries } from '../../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 
 const kube = testbedKube();
@@ -25,29 +34,41 @@ const canary = (o: Partial<CanaryConfig> = {}): CanaryConfig => ({
 const micro = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 
 describe('canary takeover and overrides under the Lease (testbed)', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let ns: { name: string; dispose(): Promise<void> };
-  let metrics: MetricsTarget;
+  let edge: { name: string; dispose(): Promise<void> };
+  let load: GatewayLoad | undefined;
   let n = 0;
   let web = '';
+  let stable = '';
+  let good = '';
   const prometheus = () => new PrometheusClient(loadTestbed().prometheusUrl);
 
-  before(async () => {
+  before(async function () {
+    this.timeout(900_000); // the first run of a machine builds the example's images
+    requireRealNode();
+    [stable, good] = await Promise.all([exampleImage(), canaryImage('good')]);
     ns = await createNamespace('canary-takeover');
-    // One metrics source for every Deployment here: the driver asks for service "web" whatever it drives.
-    metrics = await new MetricsTarget(ns.name, 'web').start();
-    await waitForCanarySeries(ns.name);
+    // The Gateway's routes live in a namespace of their own: the canaries here split by replica ratio.
+    edge = await createNamespace('canary-takeover-edge');
   });
 
   after(async () => {
-    await metrics.dispose();
     await ns.dispose();
+    await edge.dispose();
   });
 
+  // Each test its own Deployment, with traffic through the Gateway so its pods report request metrics.
   beforeEach(async () => {
     web = `web-${++n}`;
     await createService(kube, ns.name, web, { replicas: 2 });
-    await deploymentAvailable(kube, ns.name, web, 2);
+    load = new GatewayLoad(await routeThroughGateway(kube, ns.name, web, edge.name), { rps: 50 }).start();
+    await load.settled('stable');
+  });
+
+  afterEach(async () => {
+    await load?.stop();
+    load = undefined;
   });
 
   /** A canary of this test's Deployment whose analysis interval is too long to ever step on its own. */
@@ -55,7 +76,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     startCanary(kube, {
       namespace: ns.name,
       deployment: web,
-      image: `${web}:2`,
+      image: good,
       canary: canary({ intervalMs: 600_000 }),
     });
 
@@ -67,7 +88,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
       kube,
       namespace: ns.name,
       deployment: web,
-      service: 'web',
+      service: web,
       analysis: canary().analysis,
       metrics: prometheus(),
       holder,
@@ -100,7 +121,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
       ?.spec?.holderIdentity;
 
   it('names resume/abort when the driver is gone, and resume takes the expired lease over and promotes', async () => {
-    await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary() });
+    await startCanary(kube, { namespace: ns.name, deployment: web, image: good, canary: canary() });
     await putLease('crashed-window', 60_000, 15);
     await assert.rejects(
       startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:3`, canary: canary() }),
@@ -111,6 +132,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
         ),
     );
     const holders: Array<string | undefined> = [];
+    await waitForCanarySeries(ns.name, web);
     const end = await drive('cli-2', {
       resume: true,
       onEvent: (e) => void (e.kind === 'analysis' && holder().then((h) => holders.push(h))),
@@ -118,17 +140,19 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     assert.equal(end.status, 'promoted', end.reason);
     assert.ok(holders.length > 0 && holders.every((h) => h === 'cli-2'), `lease holders while driving: ${holders}`);
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web });
-    assert.equal(d.spec?.template.spec?.containers[0].image, `${web}:2`);
+    assert.equal(d.spec?.template.spec?.containers[0].image, good);
+    await load!.settled('canary');
   });
 
   it('resume takes over a canary left paused by a driver that lost its lease', async () => {
-    await startCanary(kube, { namespace: ns.name, deployment: web, image: `${web}:2`, canary: canary() });
+    await startCanary(kube, { namespace: ns.name, deployment: web, image: good, canary: canary() });
     // What a driver whose renewals kept failing leaves behind: the canary paused with the reason, the lease expired.
     const reason = 'driver window-1 stopped: Lost the lease of sandpiper-canary-web';
     await updateState(kube, ns.name, web, (cur) =>
       withEvent({ ...cur!, status: 'paused', reason }, new Date(), 'driver-lost', reason),
     );
     await putLease('window-1', 30_000, 15);
+    await waitForCanarySeries(ns.name, web);
     const end = await drive('window-2', { resume: true });
     assert.equal(end.status, 'promoted', end.reason);
     assert.ok(
@@ -175,7 +199,8 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
       (e: { code?: number }) => e.code === 404,
     );
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web });
-    assert.deepEqual([d.spec?.template.spec?.containers[0].image, d.spec?.replicas], [`${web}:1`, 2]);
+    assert.deepEqual([d.spec?.template.spec?.containers[0].image, d.spec?.replicas], [stable, 2]);
+    await load!.settled('stable');
     assert.equal(await holder(), undefined, 'the override released the lease it took');
   });
 
@@ -188,6 +213,7 @@ describe('canary takeover and overrides under the Lease (testbed)', function () 
     assert.equal((await driving).status, 'promoted');
     assert.equal(end.history.filter((h) => h.event === 'promoted').length, 1, JSON.stringify(end.history));
     const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: web });
-    assert.equal(d.spec?.template.spec?.containers[0].image, `${web}:2`);
+    assert.equal(d.spec?.template.spec?.containers[0].image, good);
+    await load!.settled('canary');
   });
 });

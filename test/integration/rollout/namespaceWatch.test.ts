@@ -1,15 +1,22 @@
 import { strict as assert } from 'node:assert';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { RolloutModel, watchNamespace } from '../../../src/core/workloads/model';
-import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { canaryImage, createService, testbedKube } from '../../support/canaryWorkspace';
+import { requireRealNode } from '../../support/realPods';
 import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
 const kube = testbedKube();
 
-describe('namespace watch into the rollout model (testbed)', function () {
+describe('namespace watch into the rollout model (testbed, pods on the real node)', function () {
   this.timeout(120_000);
   let ns: { name: string; dispose(): Promise<void> };
+  let next = '';
+  before(async function () {
+    this.timeout(900_000); // the first run of a machine builds the example's images
+    requireRealNode();
+    next = await canaryImage('good');
+  });
   beforeEach(async () => (ns = await createNamespace('rollout-watch')));
   afterEach(async () => ns.dispose());
 
@@ -28,14 +35,14 @@ describe('namespace watch into the rollout model (testbed)', function () {
         {
           namespace: ns.name,
           name: 'web',
-          body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } },
+          body: { spec: { template: { spec: { containers: [{ name: 'web', image: next }] } } } },
         },
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
       );
       await eventually('revision 2 rolled out', async () => {
         const s = model.summary(key);
         return (
-          s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === 'web:2' && s.pods === 3
+          s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === next && s.pods === 3
         );
       });
       assert.ok(changed.includes(key));

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ResourceWatch, type ListResult } from '../../../src/core/infra/kube/watch';
 import type { WatchEvent, WatchedObject } from '../../../src/core/workloads/model';
-import { createService, testbedKube } from '../../support/canaryWorkspace';
+import { canaryImage, createService, testbedKube } from '../../support/canaryWorkspace';
+import { exampleImage } from '../../support/images';
 import { eventually } from '../../support/wait';
 import { createNamespace } from '../../support/testbed';
 
@@ -83,8 +84,9 @@ async function main(out: string) {
     }),
   ];
   try {
+    const [first, second] = await Promise.all([exampleImage(), canaryImage('good')]);
     for (const w of watches) await w.start();
-    await createService(kube, ns.name, 'web', { replicas: 2 });
+    await createService(kube, ns.name, 'web', { replicas: 2, image: first });
     const done = async (image: string) => {
       const d = await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' });
       return (
@@ -94,16 +96,16 @@ async function main(out: string) {
         d.status?.replicas === 2
       );
     };
-    await eventually('first rollout', () => done('web:1'));
+    await eventually('first rollout', () => done(first));
     await kube.apps.patchNamespacedDeployment(
       {
         namespace: ns.name,
         name: 'web',
-        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'web:2' }] } } } },
+        body: { spec: { template: { spec: { containers: [{ name: 'web', image: second }] } } } },
       },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
-    await eventually('second rollout', () => done('web:2'));
+    await eventually('second rollout', () => done(second), 120_000);
     await new Promise((r) => setTimeout(r, 2000));
   } finally {
     for (const w of watches) w.stop();
