@@ -176,8 +176,8 @@ export class PodDebuggee {
     return body;
   }
 
-  /** Runs a shell command in the app's container of the current pod. */
-  async exec(script: string): Promise<string> {
+  /** Runs a shell command in the app's container of the current pod; `okCodes` are the exit codes that succeed. */
+  async exec(script: string, okCodes = [0]): Promise<string> {
     const pod = await this.podName();
     const r = await execInPod(new Kube(kubeConfig()), {
       namespace: this.namespace,
@@ -186,7 +186,8 @@ export class PodDebuggee {
       command: ['sh', '-c', script],
       timeoutMs: 20_000,
     });
-    if (r.exitCode !== 0) throw new Error(`\`${script}\` in ${pod} exited ${r.exitCode}: ${r.stderr}${r.message ?? ''}`);
+    if (!okCodes.includes(r.exitCode))
+      throw new Error(`\`${script}\` in ${pod} exited ${r.exitCode}: ${r.stderr}${r.message ?? ''}`);
     return r.stdout;
   }
 
@@ -194,7 +195,8 @@ export class PodDebuggee {
   async restartContainer(): Promise<void> {
     const pod = await this.pod();
     const restarts = pod.status?.containerStatuses?.[0]?.restartCount ?? 0;
-    await this.exec('kill 1');
+    // The exec's own shell may be killed with the container before it exits (137).
+    await this.exec('kill 1', [0, 137]);
     await eventually(
       `the container of ${pod.metadata!.name} restarted and Ready`,
       async () => {

@@ -44,14 +44,34 @@ export class DapDriver {
     return r as T;
   }
 
-  /** The first event at or after index `from` of the events seen so far (or yet to come) that matches. */
+  /**
+   * The first event at or after index `from` of the events seen so far (or yet to come) that matches; fails after
+   * `timeoutMs` naming the event and what the adapter said meanwhile.
+   */
   waitForEvent(
     event: string,
     test: (e: DebugProtocol.Event) => boolean = () => true,
     from = 0,
+    timeoutMs = 120_000,
   ): Promise<DebugProtocol.Event> {
     const seen = this.events.slice(from).find((e) => e.event === event && test(e));
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => this.eventWaiters.push({ test: (e) => e.event === event && test(e), resolve }));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        test: (e: DebugProtocol.Event) => e.event === event && test(e),
+        resolve: (e: DebugProtocol.Event) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.eventWaiters.splice(this.eventWaiters.indexOf(waiter), 1);
+        const said = this.events
+          .slice(from)
+          .map((e) => (e.event === 'output' ? `output ${JSON.stringify(e.body.output)}` : e.event));
+        reject(new Error(`no matching "${event}" event within ${timeoutMs} ms; events since: ${said.join(', ')}`));
+      }, timeoutMs);
+      this.eventWaiters.push(waiter);
+    });
   }
 }
