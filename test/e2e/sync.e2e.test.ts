@@ -1,5 +1,6 @@
-// Live sync in real code-server + Chromium against the testbed: pick the environment, save a file in the
-// editor, see it served by the pod; the status bar shows the save→serving latency; pause holds, resume sends.
+// Live sync in real code-server + Chromium against the Todo example on the testbed's real node (its own image,
+// manifests and sandpiper.yaml): pick the environment, save a handler in the editor, see the same container serve
+// it after its SIGHUP reload; the status bar shows the save→serving latency; pause holds, resume sends.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,18 +8,23 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
-import { liveSyncYaml } from '../support/liveSyncConfig';
-import { loadTestbed, testbedEnv } from '../support/testbed';
+import { exampleImage } from '../support/images';
+import { createNamespace, loadTestbed, testbedEnv } from '../support/testbed';
 import { sleep } from '../../src/core/errors';
-import { SyncFixture, httpGet, type BoundPod } from '../integration/sync/syncFixture';
+import { loadKube } from '../../src/core/infra/kube/client';
+import { execInPod } from '../../src/core/infra/kube/exec';
+import { deployExample, httpGet } from '../integration/sync/syncFixture';
 import { eventually } from '../support/wait';
 
-const SYNC_YAML = liveSyncYaml();
+const GET_LINE = "if (req.method === 'GET') return send(res, 200, tasks);";
 
 describe('live sync in code-server', function () {
   this.timeout(300_000);
-  let f: SyncFixture;
-  let pod: BoundPod;
+  const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
+  let ns: { name: string; dispose(): Promise<void> } | undefined;
+  let pod: string;
+  let url: string;
+  let getLine: number;
   let workspace: string;
   let server: CodeServer;
   let wb: Workbench;
@@ -28,26 +34,29 @@ describe('live sync in code-server', function () {
     const root = repoRoot();
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-e2e-ws-'));
     fs.cpSync(path.join(root, 'examples', 'todo'), workspace, { recursive: true });
-    fs.writeFileSync(path.join(workspace, 'sandpiper.yaml'), SYNC_YAML);
     fs.writeFileSync(path.join(workspace, 'src', 'hello.txt'), 'first\n');
+    const lines = fs.readFileSync(path.join(workspace, 'src', 'tasks.js'), 'utf8').split('\n');
+    getLine = lines.findIndex((l) => l.trim() === GET_LINE) + 1;
+    assert.ok(getLine > 0, `the example's tasks.js no longer has: ${GET_LINE}`);
 
-    f = await SyncFixture.create('sync-e2e');
+    ns = await createNamespace('sync-e2e');
     // Listed by "Work on Environment" like any environment Sandpiper made.
-    const ns = await f.kube.core.readNamespace({ name: f.namespace });
-    ns.metadata!.labels = {
-      ...ns.metadata!.labels,
+    const nsObj = await kube.core.readNamespace({ name: ns.name });
+    nsObj.metadata!.labels = {
+      ...nsObj.metadata!.labels,
       'app.kubernetes.io/managed-by': 'sandpiper',
       'sandpiper.dev/owner': 'e2e',
       'sandpiper.dev/branch': 'sync-e2e',
     };
-    ns.metadata!.annotations = {
-      ...ns.metadata!.annotations,
+    nsObj.metadata!.annotations = {
+      ...nsObj.metadata!.annotations,
       'sandpiper.dev/ttl': '1h',
       'sandpiper.dev/last-activity': new Date().toISOString(),
     };
-    await f.kube.core.replaceNamespace({ name: f.namespace, body: ns });
-    await f.createDeployment(1);
-    pod = await f.bind((await f.readyPods(1))[0]);
+    await kube.core.replaceNamespace({ name: ns.name, body: nsObj });
+    pod = await deployExample(kube, ns.name, await exampleImage());
+    const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns.name });
+    url = `http://${p.status!.podIP}:8080/tasks`;
 
     const env = testbedEnv();
     server = await CodeServer.start({
@@ -73,38 +82,55 @@ describe('live sync in code-server', function () {
   after(async () => {
     await wb?.close();
     await server?.stop();
-    await f?.dispose();
+    await ns?.dispose();
     if (workspace) await removeDir(workspace);
   });
 
-  async function saveHello(text: string): Promise<void> {
+  /** Opens src/tasks.js, replaces the GET line with one answering `{ edit: tag, tasks }`, and saves. */
+  async function saveHandler(tag: string): Promise<void> {
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible' });
-    await input.fill('hello.txt');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hello.txt' }).first().waitFor();
+    // "file:line" opens the file at that line.
+    await input.fill(`src/tasks.js:${getLine}`);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'tasks.js' }).first().waitFor();
     await page.keyboard.press('Enter');
     const editor = page.locator('.editor-instance .monaco-editor textarea').first();
     await editor.waitFor({ state: 'attached' });
     await editor.focus();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.type(text);
+    // The line's text after its indentation, replaced in one insertion (typing would auto-close quotes).
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.insertText(`if (req.method === 'GET') return send(res, 200, { edit: '${tag}', tasks });`);
     await page.keyboard.press('Control+S');
   }
 
-  const served = async (): Promise<string> => (await httpGet(`${pod.url}/hello.txt`)).body;
+  const served = async (): Promise<string> => (await httpGet(url)).body;
+  const inPod = async (script: string): Promise<string> =>
+    (
+      await execInPod(kube, {
+        namespace: ns!.name,
+        pod,
+        container: 'tasks',
+        command: ['sh', '-c', script],
+        timeoutMs: 30_000,
+      })
+    ).stdout;
 
   it('saving in the editor makes the pod serve it, and the status bar shows the latency', async () => {
     // "Work on Environment" is the inline action of the environment's row in the Sandpiper sidebar.
-    const row = page.locator('.monaco-list-row', { hasText: f.namespace }).first();
+    const row = page.locator('.monaco-list-row', { hasText: ns!.name }).first();
     if (!(await row.isVisible())) await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
     await row.waitFor({ state: 'visible', timeout: 30_000 });
     await row.hover();
     await row.locator('.action-label[aria-label="Work on Environment"]').click();
-    await eventually('the initial sync', () => fs.existsSync(path.join(pod.dir, 'app/hello.txt')), 60_000);
+    // Its full sync brings what the image lacks (hello.txt) into the container.
+    await eventually('the initial sync', async () => (await inPod('cat /app/src/hello.txt')) === 'first\n', 60_000);
 
-    await saveHello('saved in the browser');
-    await eventually('the saved file to be served', async () => (await served()) === 'saved in the browser', 30_000);
+    await saveHandler('saved in the browser');
+    await eventually('the saved handler to be served', async () => (await served()).includes('saved in the browser'), 30_000);
+    const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
+    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'reloaded, not restarted');
     const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
     await status.first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match((await status.first().innerText()).trim(), /Synced · \d+ ms/);
@@ -113,14 +139,14 @@ describe('live sync in code-server', function () {
 
   it('pause holds changes and resume sends them', async () => {
     await runCommand(page, 'Sandpiper: Pause Sync');
-    await saveHello('held while paused');
+    await saveHandler('held while paused');
     await page
       .locator('.statusbar-item', { hasText: /Sync paused/ })
       .first()
       .waitFor({ state: 'visible', timeout: 15_000 });
     await sleep(1500);
-    assert.equal(await served(), 'saved in the browser');
+    assert.match(await served(), /saved in the browser/);
     await runCommand(page, 'Sandpiper: Resume Sync');
-    await eventually('the held change after resume', async () => (await served()) === 'held while paused', 30_000);
+    await eventually('the held change after resume', async () => (await served()).includes('held while paused'), 30_000);
   });
 });

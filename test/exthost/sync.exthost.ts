@@ -1,80 +1,98 @@
-// Live sync inside the real extension host, against the testbed: selecting an environment starts the sync,
-// a save in the editor is served by the pod's server, pause holds changes and resume sends them.
+// Live sync inside the real extension host, against the Todo example on the testbed's real node (its own image,
+// manifests and sandpiper.yaml): selecting an environment starts the sync, a handler saved in the editor is served
+// by the same container after its SIGHUP reload, pause holds changes and resume sends them.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { sleep } from '../../src/core/errors';
-import { SyncFixture, httpGet, type BoundPod } from '../integration/sync/syncFixture';
+import { loadKube } from '../../src/core/infra/kube/client';
+import { execInPod } from '../../src/core/infra/kube/exec';
+import { deployExample, httpGet } from '../integration/sync/syncFixture';
+import { exampleImage } from '../support/images';
+import { createNamespace, loadTestbed } from '../support/testbed';
 import { eventually } from '../support/wait';
-import { liveSyncYaml } from '../support/liveSyncConfig';
 
-const SYNC_YAML = liveSyncYaml({ heading: 'written by the sync extension-host test', debounce: '30ms' });
+const GET_LINE = "if (req.method === 'GET') return send(res, 200, tasks);";
 
-describe('live sync (extension host + testbed)', function () {
+describe('live sync (extension host + the example on the real node)', function () {
   this.timeout(180_000);
-  let f: SyncFixture;
-  let pod: BoundPod;
+  const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
+  let ns: { name: string; dispose(): Promise<void> } | undefined;
+  let pod: string;
+  let url: string;
   let root: string;
-  let savedYaml: string;
+  let pristine: string;
+
+  const inPod = async (script: string): Promise<string> => {
+    const r = await execInPod(kube, {
+      namespace: ns!.name,
+      pod,
+      container: 'tasks',
+      command: ['sh', '-c', script],
+      timeoutMs: 30_000,
+    });
+    if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode} ${r.stderr}`);
+    return r.stdout;
+  };
+  const served = async (): Promise<string> => (await httpGet(url)).body;
+  const edited = (tag: string): string =>
+    pristine.replace(GET_LINE, `if (req.method === 'GET') return send(res, 200, { edit: '${tag}', tasks });`);
 
   before(async () => {
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    savedYaml = fs.readFileSync(path.join(root, 'sandpiper.yaml'), 'utf8');
-    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), SYNC_YAML);
-    f = await SyncFixture.create('sync-exthost');
-    await f.createDeployment(1);
-    pod = await f.bind((await f.readyPods(1))[0]);
+    pristine = fs.readFileSync(path.join(root, 'src/tasks.js'), 'utf8');
+    assert.ok(pristine.includes(GET_LINE), `the example's tasks.js no longer has: ${GET_LINE}`);
+    fs.writeFileSync(path.join(root, 'src/hello.txt'), 'first\n');
+    ns = await createNamespace('sync-exthost');
+    pod = await deployExample(kube, ns.name, await exampleImage());
+    const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns.name });
+    url = `http://${p.status!.podIP}:8080/tasks`;
     await vscode.extensions.getExtension('sandpiper.sandpiper')!.activate();
-    await vscode.commands.executeCommand('sandpiper.env.select', f.namespace);
-    // The environment starts the sync; its full sync brings the workspace's src/ into the pod.
-    await eventually('the initial sync', () => fs.existsSync(path.join(pod.dir, 'app/server.js')), 60_000);
+    await vscode.commands.executeCommand('sandpiper.env.select', ns.name);
+    // The environment starts the sync; its full sync brings what the image lacks (hello.txt) into the container.
+    await eventually('the initial sync', async () => (await inPod('cat /app/src/hello.txt')) === 'first\n', 60_000);
   });
 
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), savedYaml);
+    fs.writeFileSync(path.join(root, 'src/tasks.js'), pristine);
     fs.rmSync(path.join(root, 'src/hello.txt'), { force: true });
-    await f?.dispose();
+    await ns?.dispose();
   });
 
   async function saveInEditor(rel: string, text: string): Promise<void> {
-    const file = path.join(root, rel);
-    if (!fs.existsSync(file)) fs.writeFileSync(file, '');
-    const doc = await vscode.workspace.openTextDocument(file);
-    const editor = await vscode.window.showTextDocument(doc);
-    await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), text));
-    assert.ok(await doc.save());
+    const doc = await vscode.workspace.openTextDocument(path.join(root, rel));
+    await vscode.window.showTextDocument(doc);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), text);
+    assert.ok(await vscode.workspace.applyEdit(edit), `the edit of ${rel} was not applied`);
+    assert.equal(doc.getText(), text);
+    assert.ok(await doc.save(), `${rel} was not saved (dirty: ${doc.isDirty})`);
   }
 
-  it('a save in the editor is served by the pod', async () => {
-    await saveInEditor('src/hello.txt', 'hello from the editor');
-    await eventually(
-      'the saved file to be served',
-      async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'hello from the editor',
-      30_000,
-    );
+  it('a handler saved in the editor is served by the same container', async () => {
+    await saveInEditor('src/tasks.js', edited('from the editor'));
+    await eventually('the saved handler to be served', async () => (await served()).includes('from the editor'), 30_000);
+    const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
+    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'reloaded, not restarted');
   });
 
   it('pause holds changes and resume sends them', async () => {
     await vscode.commands.executeCommand('sandpiper.sync.pause');
-    await saveInEditor('src/hello.txt', 'held while paused');
-    await sleep(1500);
-    assert.equal((await httpGet(`${pod.url}/hello.txt`)).body, 'hello from the editor');
-    await vscode.commands.executeCommand('sandpiper.sync.resume');
-    await eventually(
-      'the held change after resume',
-      async () => (await httpGet(`${pod.url}/hello.txt`)).body === 'held while paused',
-      30_000,
-    );
+    try {
+      await saveInEditor('src/tasks.js', edited('held while paused'));
+      await sleep(1500);
+      assert.match(await served(), /from the editor/);
+    } finally {
+      await vscode.commands.executeCommand('sandpiper.sync.resume');
+    }
+    await eventually('the held change after resume', async () => (await served()).includes('held while paused'), 30_000);
   });
 
   it('resync puts back a file changed in the container behind our back', async () => {
-    fs.writeFileSync(path.join(pod.dir, 'app/tasks.js'), 'tampered');
+    await inPod('echo tampered > /app/src/store.js');
     await vscode.commands.executeCommand('sandpiper.sync.resync');
-    assert.equal(
-      fs.readFileSync(path.join(pod.dir, 'app/tasks.js'), 'utf8'),
-      fs.readFileSync(path.join(root, 'src/tasks.js'), 'utf8'),
-    );
+    assert.equal(await inPod('cat /app/src/store.js'), fs.readFileSync(path.join(root, 'src/store.js'), 'utf8'));
   });
 });

@@ -5,16 +5,15 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { loadConfig } from '../../../src/core/config/loader';
 import { loadKube } from '../../../src/core/infra/kube/client';
 import { PortForwarder } from '../../../src/core/portforward/portForwarder';
 import { SyncSession } from '../../../src/core/sync/syncSession';
 import { EXAMPLE_DIR, exampleImage } from '../../support/images';
-import { podsOf, readyPods, requireRealNode } from '../../support/realPods';
+import { podsOf, requireRealNode } from '../../support/realPods';
 import { createNamespace, loadTestbed } from '../../support/testbed';
 import { eventually } from '../../support/wait';
+import { deployExample } from './syncFixture';
 
 /** The example under test and its image (the spot check of a broken reload points both at a scratch copy). */
 const SOURCE = EXAMPLE_DIR;
@@ -35,19 +34,8 @@ describe("the Todo example's own hot reload: synced handlers served by the same 
     requireRealNode();
     fs.cpSync(SOURCE, workspace, { recursive: true });
     ns = await createNamespace('sync-example');
-    const ref = await image();
     // The example's own manifests, with the pushed image in place of the name a user's build would tag.
-    for (const file of ['deployment.yaml', 'service.yaml']) {
-      const text = fs.readFileSync(path.join(workspace, 'k8s', file), 'utf8');
-      for (const doc of parseAllDocuments(text)) {
-        const obj = doc.toJS() as KubernetesObject & { spec?: { template?: { spec?: { containers?: unknown[] } } } };
-        const containers = (obj.spec?.template?.spec?.containers ?? []) as Array<{ image: string }>;
-        for (const c of containers) if (c.image === 'sandpiper-example/tasks:latest') c.image = ref;
-        obj.metadata = { ...obj.metadata, namespace: ns.name };
-        await kube.objects.create(obj);
-      }
-    }
-    await readyPods(ns.name, 'app=tasks', 1);
+    await deployExample(kube, ns.name, await image(), workspace);
     forward = new PortForwarder({ kube, namespace: ns.name, service: 'tasks', remotePort: 8080 });
     await forward.start();
   });

@@ -4,12 +4,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/types';
 import { execInPod, type ExecResult } from '../../../src/core/infra/kube/exec';
 import { loadKube, type Kube } from '../../../src/core/infra/kube/client';
 import { sleep } from '../../../src/core/errors';
-import { contextOf, pushedImage } from '../../support/images';
-import { deployApp, requireRealNode } from '../../support/realPods';
+import { EXAMPLE_DIR, contextOf, pushedImage } from '../../support/images';
+import { deployApp, readyPods, requireRealNode } from '../../support/realPods';
 import { createNamespace, loadTestbed, type Disposable } from '../../support/testbed';
 
 /** The server in the container: /app snapshotted at start and on each SIGHUP; /healthz and /__reloads answered. */
@@ -229,3 +231,26 @@ export function withSyncFixture(
     await f?.dispose();
   });
 }
+
+/** The name the example's manifests give its image (a user's build tags it so). */
+const EXAMPLE_IMAGE_NAME = 'sandpiper-example/tasks:latest';
+
+/**
+ * Applies the Todo example's own manifests (k8s/ of `dir`) in `namespace`, its image name replaced by `image` (the
+ * pushed reference); resolves to the Ready pod's name once the Deployment `tasks` has one.
+ */
+export async function deployExample(kube: Kube, namespace: string, image: string, dir = EXAMPLE_DIR): Promise<string> {
+  requireRealNode();
+  for (const file of fs.readdirSync(path.join(dir, 'k8s')).sort()) {
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, 'k8s', file), 'utf8'))) {
+      const obj = doc.toJS() as KubernetesObject & { spec?: { template?: { spec?: { containers?: unknown[] } } } };
+      for (const c of (obj.spec?.template?.spec?.containers ?? []) as Array<{ image: string }>)
+        if (c.image === EXAMPLE_IMAGE_NAME) c.image = image;
+      obj.metadata = { ...obj.metadata, namespace };
+      await kube.objects.create(obj);
+    }
+  }
+  const [pod] = await readyPods(namespace, 'app=tasks', 1);
+  return pod.metadata!.name!;
+}
+
