@@ -128,7 +128,7 @@ export const PYTHON_APP: DebuggeeApp = {
     port: 8080,
     ports: { debug: 5678 },
     // A shell as PID 1 that ends on TERM (python as PID 1 would ignore it): `kill 1` restarts the container.
-    command: ['sh', '-c', "trap 'exit 0' TERM; \"$@\" & wait", 'sh'],
+    command: ['sh', '-c', 'trap \'exit 0\' TERM; "$@" & wait', 'sh'],
     args: ['python3', '-Xfrozen_modules=off', '-m', 'debugpy', '--listen', '0.0.0.0:5678', '/app/app.py'],
   },
 };

@@ -69,10 +69,7 @@ describe('Python debug adapter (debugpy proxy): debugpy in a pod, through the ap
     const beforeRestart = dap.events.length;
     await debuggee.pod.restartContainer();
     await dap.waitForEvent('output', (e) => /re-attached/.test(e.body.output), beforeRestart);
-    assert.ok(
-      !dap.events.some((e) => e.event === 'terminated' || e.event === 'exited'),
-      'the session stayed alive',
-    );
+    assert.ok(!dap.events.some((e) => e.event === 'terminated' || e.event === 'exited'), 'the session stayed alive');
     await debuggee.expectStopAtBreakpoint(dap, first, breakpointId);
 
     // debugpy's adapter freezes (SIGSTOP): the forwarded stream stays open and nothing says the session ended,
