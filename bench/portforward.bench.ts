@@ -1,21 +1,25 @@
-// Port-forward request latency vs a direct local connection, on the testbed (kwok PortForward to a host server).
-// Two figures: a new TCP connection per request (each opens a port-forward stream through the apiserver) and
-// requests on one kept-alive connection (the steady state of a debugger or a browser tab).
+// Port-forward request latency into a real container on the testbed's real node (the example's own image: a node
+// HTTP server that keeps connections alive), vs a direct
+// connection from this host to the pod's IP over the node's bridge. Two figures: a new TCP connection per request
+// (each opens a port-forward stream through the apiserver and the kubelet) and requests on one kept-alive
+// connection (the steady state of a debugger or a browser tab).
 import * as http from 'node:http';
-import type * as net from 'node:net';
-import { createNamespace, portForwardTo } from '../test/support/testbed';
-import { createPod, createService, testbedPortForwarder } from '../test/integration/portforward/kwokPods';
+import { Kube } from '../src/core/infra/kube/client';
+import { PortForwarder } from '../src/core/portforward/portForwarder';
+import { deployApp, readyPods, requireRealNode } from '../test/support/realPods';
+import { createNamespace, kubeConfig } from '../test/support/testbed';
+import { exampleImage } from '../test/support/images';
 import { median, percentile, writeResult } from './support/results';
 
 const REQUESTS = 200;
 
-async function timeRequests(port: number, agent: http.Agent | false): Promise<number[]> {
+async function timeRequests(host: string, port: number, agent: http.Agent | false): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < REQUESTS; i++) {
     const t = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port, path: `/${i}`, agent }, (res) => {
+        .get({ host, port, path: '/healthz', agent }, (res) => {
           res.resume();
           res.on('end', () => resolve());
         })
@@ -27,24 +31,28 @@ async function timeRequests(port: number, agent: http.Agent | false): Promise<nu
 }
 
 async function main(): Promise<void> {
-  const server = http.createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const direct = (server.address() as net.AddressInfo).port;
+  const node = requireRealNode().node;
   const ns = await createNamespace('sp-pf-bench');
-  const kwokForward = await portForwardTo(ns.name, 'web-1', 8080, '127.0.0.1', direct);
-  await createService(ns.name, 'web', 8080);
-  await createPod(ns.name, 'web-1', 'web');
-  const forwarder = testbedPortForwarder(ns.name, 'web', 8080);
+  await deployApp(ns.name, 'web', await exampleImage());
+  const [pod] = await readyPods(ns.name, 'app=web');
+  const podIp = pod.status!.podIP!;
+  const forwarder = new PortForwarder({
+    kube: new Kube(kubeConfig()),
+    namespace: ns.name,
+    service: 'web',
+    remotePort: 8080,
+  });
   const forwarded = await forwarder.start();
   try {
-    await timeRequests(forwarded, false); // warm-up
-    const figures: Record<string, unknown> = { requests: REQUESTS };
+    await timeRequests('127.0.0.1', forwarded, false); // warm-up
+    await timeRequests(podIp, 8080, false);
+    const figures: Record<string, unknown> = { node, requests: REQUESTS, direct: `pod IP ${podIp}:8080` };
     for (const [label, makeAgent] of [
       ['newConnection', () => false as const],
       ['keepAlive', () => new http.Agent({ keepAlive: true, maxSockets: 1 })],
     ] as const) {
-      const d = await timeRequests(direct, makeAgent());
-      const f = await timeRequests(forwarded, makeAgent());
+      const d = await timeRequests(podIp, 8080, makeAgent());
+      const f = await timeRequests('127.0.0.1', forwarded, makeAgent());
       figures[label] = {
         directMedianMs: Number(median(d).toFixed(3)),
         forwardedMedianMs: Number(median(f).toFixed(3)),
@@ -55,9 +63,7 @@ async function main(): Promise<void> {
     writeResult('portforward', figures);
   } finally {
     await forwarder.dispose();
-    await kwokForward.dispose();
     await ns.dispose();
-    server.close();
   }
 }
 

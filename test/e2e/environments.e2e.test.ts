@@ -10,6 +10,8 @@ import type { Page } from 'playwright-core';
 import { environmentName } from '../../src/core/env/naming';
 import { loadKube } from '../../src/core/infra/kube/client';
 import { loadTestbed } from '../support/testbed';
+import { baselineYaml, runnableExample } from '../integration/env/baseline';
+import { requireRealNode } from '../support/realPods';
 import {
   openWorkbench,
   runCommand,
@@ -21,12 +23,11 @@ import {
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 
 const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
-const EXAMPLE = path.join(repoRoot(), 'examples/todo');
-
-function workspace(edit: (yaml: string) => string = (y) => y): string {
+/** The example, runnable on the real node (its own image pushed), in a temp folder; sandpiper.yaml edited. */
+async function workspace(edit: (yaml: string) => string = (y) => y): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-env-'));
   const ws = path.join(dir, 'todo');
-  fs.cpSync(EXAMPLE, ws, { recursive: true });
+  fs.cpSync(await runnableExample(), ws, { recursive: true });
   const file = path.join(ws, 'sandpiper.yaml');
   fs.writeFileSync(file, edit(fs.readFileSync(file, 'utf8')));
   return ws;
@@ -39,14 +40,10 @@ async function acceptQuickPick(page: Page, title: RegExp): Promise<void> {
   await widget.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
-/** A baseline namespace with the example's search and mongo, applied with kubectl as a user would. */
+/** A baseline namespace with the example's search and mongo (runnable stand-ins), applied with kubectl. */
 function applyBaseline(kubeconfig: string, binDir: string, baseline: string): void {
-  const yaml = fs
-    .readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')
-    .replace(/namespace: staging/g, `namespace: ${baseline}`)
-    .replace('name: staging', `name: ${baseline}`);
   execFileSync('kubectl', ['apply', '-f', '-'], {
-    input: yaml,
+    input: baselineYaml(baseline),
     env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH}` },
   });
 }
@@ -78,7 +75,7 @@ describe('environments in code-server', function () {
   }
 
   it('says clearly that no cluster is configured, names the kubeconfig and offers to select a context', async () => {
-    const ws = workspace();
+    const ws = await workspace();
     temps.push(ws);
     const missing = path.join(path.dirname(ws), 'no-such-kubeconfig');
     server = await CodeServer.start({ workspace: ws, vsix: VSIX, env: { KUBECONFIG: missing } });
@@ -108,7 +105,7 @@ describe('environments in code-server', function () {
     const kube = loadKube({ kubeconfig: tb.kubeconfig });
     const baseline = `sp-e2e-baseline-${Math.random().toString(36).slice(2, 7)}`;
     const branch = `e2e-${Math.random().toString(36).slice(2, 7)}`;
-    const ws = workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
+    const ws = await workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
     temps.push(ws);
     gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
@@ -138,6 +135,9 @@ describe('environments in code-server', function () {
         (await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: expected })).status?.readyReplicas,
         1,
       );
+      const [tasks] = (await kube.core.listNamespacedPod({ namespace: expected, labelSelector: 'app=tasks' })).items;
+      assert.equal(tasks.spec?.nodeName, requireRealNode().node, 'the service runs on the real node');
+      assert.equal(tasks.status?.containerStatuses?.[0].ready, true);
 
       const row = page.locator('.monaco-list-row', { hasText: expected });
       await row.first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -174,19 +174,15 @@ describe('environments in code-server', function () {
     const kube = loadKube({ kubeconfig: tb.kubeconfig });
     const baseline = `sp-e2e-baseline-${Math.random().toString(36).slice(2, 7)}`;
     const branch = `e2e-fail-${Math.random().toString(36).slice(2, 7)}`;
-    const ws = workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
+    const ws = await workspace((y) => y.replace('baseline: staging', `baseline: ${baseline}`));
     temps.push(ws);
     // A service no node can run: the scheduler says Unschedulable.
     const deployment = path.join(ws, 'k8s/deployment.yaml');
-    fs.writeFileSync(
-      deployment,
-      fs
-        .readFileSync(deployment, 'utf8')
-        .replace(
-          '    spec:\n      containers:',
-          '    spec:\n      nodeSelector: { sandpiper.dev/no-such-node: "true" }\n      containers:',
-        ),
-    );
+    const manifest = JSON.parse(fs.readFileSync(deployment, 'utf8')) as {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
+    manifest.spec.template.spec.nodeSelector = { 'sandpiper.dev/no-such-node': 'true' };
+    fs.writeFileSync(deployment, JSON.stringify(manifest));
     gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
     applyBaseline(tb.kubeconfig, tb.binDir, baseline);

@@ -1,10 +1,11 @@
-// Open Logs in real code-server + Chromium: the env's pods' lines appear in "Sandpiper Logs: <env>".
+// Open Logs in real code-server + Chromium: the lines a real container on the testbed's real node prints appear in
+// "Sandpiper Logs: <env>".
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { coreApi, createNamespace, loadTestbed, logsFrom, writeCriLogLine, type Disposable } from '../support/testbed';
-import { createPod } from '../integration/portforward/kwokPods';
+import { coreApi, createNamespace, loadTestbed } from '../support/testbed';
+import { createRealPod, say, talkerScript } from '../integration/logs/talker';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 
@@ -16,12 +17,10 @@ describe('environment logs in code-server', function () {
   let bench: Workbench | undefined;
   let ns: { name: string; dispose(): Promise<void> } | undefined;
   let dir: string | undefined;
-  const cleanups: Disposable[] = [];
 
   after(async () => {
     await bench?.close();
     await server?.stop();
-    for (const c of cleanups.reverse()) await c.dispose().catch(() => undefined);
     await ns?.dispose();
     if (dir) await removeDir(dir);
   });
@@ -35,10 +34,10 @@ describe('environment logs in code-server', function () {
       body: [{ op: 'add', path: '/metadata/labels/app.kubernetes.io~1managed-by', value: 'sandpiper' }],
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-logs-'));
-    const file = path.join(dir, 'tasks-1.log');
-    writeCriLogLine(file, 'booted before the follow');
-    cleanups.push(await logsFrom(ns.name, 'tasks-1', 'app', file));
-    await createPod(ns.name, 'tasks-1', 'tasks');
+    await createRealPod(ns.name, 'tasks-1', {
+      labels: { app: 'tasks' },
+      containers: { app: talkerScript(['booted before the follow']) },
+    });
     const ws = path.join(dir, 'ws');
     fs.mkdirSync(path.join(ws, 'k8s'), { recursive: true });
     fs.writeFileSync(path.join(ws, 'sandpiper.yaml'), 'baseline: staging\nservices:\n  tasks:\n    manifests: k8s/\n');
@@ -59,8 +58,8 @@ describe('environment logs in code-server', function () {
 
     const output = page.locator('.part.panel .monaco-editor .view-lines');
     await output.getByText('[tasks-1/app] booted before the follow').waitFor({ state: 'visible', timeout: 30_000 });
-    writeCriLogLine(file, 'appended while following');
-    await output.getByText('[tasks-1/app] appended while following').waitFor({ state: 'visible', timeout: 30_000 });
+    await say(ns.name, 'tasks-1', ['printed while following']);
+    await output.getByText('[tasks-1/app] printed while following').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await page.locator('.part.panel').first().innerText(), /Sandpiper Logs: /);
     await screenshot(page, 'logs-output-channel');
   });

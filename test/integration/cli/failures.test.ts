@@ -60,7 +60,8 @@ describe('CLI verbs that fail exit non-zero with a plain message (real node)', f
     });
     await eventually(
       'nolog-1 Failed',
-      async () => (await kube.core.readNamespacedPod({ namespace: ns.name, name: 'nolog-1' })).status?.phase === 'Failed',
+      async () =>
+        (await kube.core.readNamespacedPod({ namespace: ns.name, name: 'nolog-1' })).status?.phase === 'Failed',
       60_000,
     );
     const r = await run(['logs', ns.name, '--service', 'nolog'], tmp, 20_000);

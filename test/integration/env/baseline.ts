@@ -29,11 +29,7 @@ export function uniqueName(prefix: string): string {
 
 export const BUSYBOX = 'sandpiper/busybox:latest';
 /** A shell entrypoint that stops at once on SIGTERM (busybox as PID 1 would ignore it). */
-export const untilStopped = (cmd = 'while :; do sleep 1; done') => [
-  'sh',
-  '-c',
-  `trap 'exit 0' TERM; ${cmd} & wait`,
-];
+export const untilStopped = (cmd = 'while :; do sleep 1; done') => ['sh', '-c', `trap 'exit 0' TERM; ${cmd} & wait`];
 
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
@@ -62,7 +58,9 @@ export function baselineYaml(ns: string): string {
     .map((d) => d.toJS() as KubeObject)
     .map((o) =>
       runnableBaseline(
-        o.kind === 'Namespace' ? { ...o, metadata: { name: ns } } : { ...o, metadata: { ...o.metadata, namespace: ns } },
+        o.kind === 'Namespace'
+          ? { ...o, metadata: { name: ns } }
+          : { ...o, metadata: { ...o.metadata, namespace: ns } },
       ),
     )
     .map((o) => JSON.stringify(o))
@@ -88,8 +86,8 @@ const readManifest = (root: string, file: string) =>
 /** Applies examples/todo/baseline (search, mongo) plus the stable tasks into a fresh namespace and waits for them. */
 export async function createBaseline(kube: Kube): Promise<string> {
   const ns = uniqueName('sp-it-baseline');
-  const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map(
-    (d) => runnableBaseline(d.toJS() as KubeObject),
+  const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map((d) =>
+    runnableBaseline(d.toJS() as KubeObject),
   );
   const tasks = [await runnableTasks(readManifest(EXAMPLE, 'deployment.yaml')), readManifest(EXAMPLE, 'service.yaml')];
   const objects = [...docs, ...tasks].map((o) =>

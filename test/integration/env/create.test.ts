@@ -279,7 +279,12 @@ describe('environment create on the testbed', function () {
     const config = exampleConfig(baseline, dropMongo, root);
     const t0 = Date.now();
     const err = await expectCreateError(
-      createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('pull'), image }),
+      createEnvironment(kube, config, {
+        service: 'tasks',
+        owner: 'ada@example.com',
+        branch: uniqueName('pull'),
+        image,
+      }),
     );
     made.push(err.namespace);
     assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms to report it`);
@@ -297,7 +302,7 @@ describe('environment create on the testbed', function () {
     assert.match(err.message, new RegExp(`pod "${pod.metadata?.name}"`));
   });
 
-  it('reports a real CrashLoopBackOff with the crashed container\'s last log lines', async () => {
+  it("reports a real CrashLoopBackOff with the crashed container's last log lines", async () => {
     // The example's image, started with a command that logs and exits 1: the kubelet backs off restarting it.
     const root = await exampleWithDeployment((d) => {
       const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec

@@ -129,10 +129,17 @@ describe('janitor on the testbed', function () {
       assert.equal(gone, c.owned && c.expired, `${c.name} ${JSON.stringify(c)}`);
     }
     const [deleted, foreign] = withPods();
-    assert.equal((await kube.core.readNamespacedPod({ namespace: foreign.name, name: 'app' })).status?.phase, 'Running');
+    assert.equal(
+      (await kube.core.readNamespacedPod({ namespace: foreign.name, name: 'app' })).status?.phase,
+      'Running',
+    );
     await eventually(
       `${deleted.name} and its running pod gone`,
-      () => kube.core.readNamespace({ name: deleted.name }).then(() => false, (e: { code?: number }) => e.code === 404),
+      () =>
+        kube.core.readNamespace({ name: deleted.name }).then(
+          () => false,
+          (e: { code?: number }) => e.code === 404,
+        ),
       90_000,
       500,
     );

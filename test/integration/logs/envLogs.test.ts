@@ -76,7 +76,11 @@ describe('environment logs on the real node', function () {
   }
 
   it('honours the tail, then delivers lines printed after the follow started', async () => {
-    await talker('tail-1', 'tail', Array.from({ length: 10 }, (_, i) => `old ${i + 1}`));
+    await talker(
+      'tail-1',
+      'tail',
+      Array.from({ length: 10 }, (_, i) => `old ${i + 1}`),
+    );
     const f = follow(new Kube(kubeConfig()), { service: 'tail', tailLines: 3 });
     await eventually('the tail', () => f.lines.length >= 3, 20_000);
     await new Promise((r) => setTimeout(r, 500));
@@ -128,7 +132,7 @@ describe('environment logs on the real node', function () {
       say(ns.name, 'mix-a', ['a 1', 'a 2', 'a 3', 'a 4', 'a 5']),
       say(ns.name, 'mix-b', ['b 1', 'b 2', 'b 3', 'b 4', 'b 5']),
     ]);
-    await eventually('both pods', () => texts(f.lines, 'mix-a').length + texts(f.lines, 'mix-b').length >= 11, 20_000).catch((e) => { throw new Error(e.message + JSON.stringify(f.lines.map(l=>l.pod+' '+l.text)) + f.notices.join('|')); });
+    await eventually('both pods', () => texts(f.lines, 'mix-a').length + texts(f.lines, 'mix-b').length >= 11, 20_000);
     assert.deepEqual(texts(f.lines, 'mix-a'), ['a 1', 'a 2', 'a 3', 'a 4', 'a 5']);
     // A pod that appears after the follow started shows its whole log.
     assert.deepEqual(texts(f.lines, 'mix-b'), ['b booted', 'b 1', 'b 2', 'b 3', 'b 4', 'b 5']);
