@@ -1,8 +1,10 @@
-// Rollout panel and canary figures on the testbed (real apiserver + controllers, KWOK pods, Prometheus):
-//  - cluster change → panel message latency (p50/p95) with ~500 pods in the namespace, through the same
-//    RolloutFeed the panel uses (watch → model → batched `workloads` message);
-//  - event-loop lag while 500 pods are created (the watch flood), and the message sizes;
-//  - time from a failed canary analysis to all traffic back on stable (HTTPRoute and replica-ratio modes).
+// Rollout panel and canary figures on the testbed:
+//  - scale (the KWOK nodes, which stay for it): cluster change → panel message latency (p50/p95) with ~500 pods in
+//    the namespace, through the same RolloutFeed the panel uses (watch → model → batched `workloads` message);
+//    event-loop lag while 500 pods are created (the watch flood), and the message sizes;
+//  - on the real node: a bad canary build (the Todo example's image with /tasks failing) under steady traffic through
+//    the Gateway: time from the failed analysis (Prometheus scraping the pods) to the rollback done, and until the
+//    Gateway serves only the stable build again (HTTPRoute and replica-ratio modes).
 // Writes bench/results/rollout.json.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -12,9 +14,16 @@ import { driveCanary } from '../src/core/canary/driver';
 import { RolloutFeed } from '../src/core/workloads/feed';
 import { RolloutModel } from '../src/core/workloads/model';
 import { hostMessageOf, type HostMessage } from '../src/protocol/rollout';
-import { createService, testbedKube } from '../test/support/canaryWorkspace';
+import {
+  canaryImage,
+  createService,
+  routeThroughGateway,
+  testbedKube,
+  waitForCanarySeries,
+} from '../test/support/canaryWorkspace';
+import { GatewayLoad } from '../test/support/gatewayLoad';
+import { requireRealNode } from '../test/support/realPods';
 import { eventually } from '../test/support/wait';
-import { MetricsTarget, waitForSeries } from '../test/support/metricsTarget';
 import { createNamespace, loadTestbed } from '../test/support/testbed';
 import { median, percentile, writeResult } from './support/results';
 
@@ -22,6 +31,29 @@ const PODS = Number(process.env.ROLLOUT_BENCH_PODS ?? 500);
 const CHANGES = Number(process.env.ROLLOUT_BENCH_CHANGES ?? 30);
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const kube = testbedKube();
+
+/** A Deployment whose pods go to the KWOK nodes (tolerating their taint): 500 of them cost the machine nothing. */
+async function kwokDeployment(namespace: string, name: string, replicas: number): Promise<void> {
+  const labels = { app: name };
+  await kube.apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            nodeSelector: { type: 'kwok' },
+            tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Equal', value: 'fake', effect: 'NoSchedule' }],
+            containers: [{ name: 'app', image: `${name}:1` }],
+          },
+        },
+      },
+    },
+  });
+}
 
 async function panelLatency(namespace: string) {
   const messages: Array<{ at: number; message: HostMessage }> = [];
@@ -33,8 +65,8 @@ async function panelLatency(namespace: string) {
   await feed.start();
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
-  await createService(kube, namespace, 'load', { replicas: PODS });
-  await createService(kube, namespace, 'web', { replicas: 1 });
+  await kwokDeployment(namespace, 'load', PODS);
+  await kwokDeployment(namespace, 'web', 1);
   const floodStart = performance.now();
   await eventually(
     `${PODS} pods in the model`,
@@ -135,28 +167,25 @@ function reducerCost() {
 
 async function failedAnalysisToStable(route: boolean) {
   const ns = await createNamespace(`bench-abort-${route ? 'route' : 'replicas'}`);
-  const metrics = await new MetricsTarget(ns.name, 'web').start();
+  // Replica ratio: the Gateway's route lives in another namespace, so the canary finds none of its own.
+  const edge = route ? undefined : await createNamespace('bench-abort-edge');
+  let load: GatewayLoad | undefined;
   try {
-    metrics.tracks.canary.errorRate = 0.5;
-    await waitForSeries(
-      loadTestbed().prometheusUrl,
-      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
-    );
-    await createService(kube, ns.name, 'web', { replicas: 4, route });
-    await eventually(
-      'web available',
-      async () =>
-        ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' })).status?.availableReplicas ??
-          0) >= 4,
-      180_000,
-    );
+    const host = route
+      ? await createService(kube, ns.name, 'web', { replicas: 4, route: true })
+      : (await createService(kube, ns.name, 'web', { replicas: 4 }),
+        await routeThroughGateway(kube, ns.name, 'web', edge!.name));
+    load = new GatewayLoad(host!).start();
+    await load.settled('stable');
+    const t0 = load.now();
     const analysis = { successRate: { op: '>=' as const, value: 0.99 }, failureLimit: 0, queries: [] };
     await startCanary(kube, {
       namespace: ns.name,
       deployment: 'web',
-      image: 'web:bad',
+      image: await canaryImage('bad'),
       canary: { steps: [25, 100], intervalMs: 2000, analysis },
     });
+    await waitForCanarySeries(ns.name, 'web');
     let failedAt = 0;
     const end = await driveCanary({
       kube,
@@ -173,18 +202,20 @@ async function failedAnalysisToStable(route: boolean) {
     });
     const restoredMs = performance.now() - failedAt;
     if (end.status !== 'aborted') throw new Error(`expected aborted, got ${end.status}`);
-    // Replica mode: traffic is all on stable once the stable Deployment has its replicas back.
-    if (!route)
-      await eventually(
-        'stable back to 4 available',
-        async () =>
-          ((await kube.apps.readNamespacedDeployment({ namespace: ns.name, name: 'web' })).status?.availableReplicas ??
-            0) >= 4,
-      );
-    return { restoredMs: round(restoredMs), stableAvailableMs: round(performance.now() - failedAt) };
+    // Traffic is back when the Gateway answers only from the stable build (the last canary answer before 50 stable).
+    await load.settled('stable', 50, 120_000);
+    const canaryUntil = load.lastOf('canary');
+    return {
+      restoredMs: round(restoredMs),
+      lastCanaryResponseMs: round(Math.max(0, canaryUntil - failedAt)),
+      notServedByEitherBuild: Object.fromEntries(
+        Object.entries(load.counts(t0)).filter(([k]) => k !== 'stable' && k !== 'canary'),
+      ),
+    };
   } finally {
-    await metrics.dispose();
+    await load?.stop();
     await ns.dispose();
+    await edge?.dispose();
   }
 }
 
@@ -203,14 +234,11 @@ async function main() {
     await ns.dispose();
   }
   const reducer = reducerCost();
-  const gateway = await kube.custom
-    .listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 })
-    .then(
-      () => true,
-      () => false,
-    );
-  const abortRoute = gateway ? await failedAnalysisToStable(true) : 'not measured: the cluster has no Gateway API CRDs';
+  requireRealNode();
+  const abortRoute = await failedAnalysisToStable(true);
+  console.log('[bench] abort (HTTPRoute)', JSON.stringify(abortRoute));
   const abortReplicas = await failedAnalysisToStable(false);
+  console.log('[bench] abort (replica ratio)', JSON.stringify(abortReplicas));
   writeResult('rollout', {
     panel,
     reducer,

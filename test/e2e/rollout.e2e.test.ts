@@ -1,15 +1,18 @@
-// The Rollouts panel in real code-server + Chromium against the testbed: a built-in canary sits at its first
-// step with metrics served by a test endpoint that Prometheus scrapes; the panel shows the step, the weight and
-// live canary-vs-stable charts; pressing Promote promotes it on the cluster. Screenshots in test-results/.
+// The Rollouts panel in real code-server + Chromium against the testbed: a built-in canary of the Todo example (its
+// own image as stable, a changed build as canary, pods on the real node) sits at its first step while traffic goes
+// through the Gateway and Prometheus scrapes the pods; the panel shows the step, the weight and live canary-vs-stable
+// charts; pressing Promote promotes it on the cluster and the Gateway serves the new build. Screenshots in test-results/.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startCanary } from '../../src/core/canary/control';
-import { createService, testbedKube } from '../support/canaryWorkspace';
+import { canaryImage, createService, testbedKube, waitForCanarySeries } from '../support/canaryWorkspace';
+import { GatewayLoad } from '../support/gatewayLoad';
+import { exampleImage } from '../support/images';
+import { requireRealNode } from '../support/realPods';
 import { eventually } from '../support/wait';
-import { MetricsTarget, waitForSeries } from '../support/metricsTarget';
 import { createNamespace, loadTestbed } from '../support/testbed';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
@@ -32,52 +35,38 @@ describe('rollout panel in code-server', function () {
   this.timeout(300_000);
   let server: CodeServer | undefined;
   let bench: Workbench | undefined;
-  let metrics: MetricsTarget | undefined;
+  let load: GatewayLoad | undefined;
   let ns: { name: string; dispose(): Promise<void> } | undefined;
   let tmp = '';
 
   afterEach(async () => {
     await bench?.close();
     await server?.stop();
-    await metrics?.dispose();
+    await load?.stop();
     await ns?.dispose();
     if (tmp) await removeDir(tmp);
   });
 
   it('shows a canary step with live charts, and Promote promotes it on the cluster', async () => {
     const kube = testbedKube();
+    requireRealNode();
+    const [, good] = await Promise.all([exampleImage(), canaryImage('good')]);
     ns = await createNamespace('e2e-rollout');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-rollout-'));
     const ws = path.join(tmp, 'todo');
     fs.cpSync(path.join(repoRoot(), 'examples/todo'), ws, { recursive: true });
-    metrics = await new MetricsTarget(ns.name, 'web').start();
-    metrics.tracks.canary.latencyMs = 80;
-    metrics.tracks.canary.rps = 20;
-    // With the Gateway API CRDs the canary splits traffic on an HTTPRoute, else by replica ratio; the panel says which.
-    const gateway = await kube.custom
-      .listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', limit: 1 })
-      .then(
-        () => true,
-        () => false,
-      );
-    await createService(kube, ns.name, 'web', { replicas: 4, route: gateway });
-    await eventually(
-      'web available',
-      async () =>
-        ((await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' })).status?.availableReplicas ??
-          0) >= 4,
-    );
-    await waitForSeries(
-      loadTestbed().prometheusUrl,
-      `rate(http_requests_total{namespace="${ns.name}",track="canary"}[10s])`,
-    );
+    // The canary splits traffic on the HTTPRoute of the testbed's Gateway; steady requests give the charts data.
+    const host = await createService(kube, ns.name, 'web', { replicas: 4, route: true });
+    load = new GatewayLoad(host!, { rps: 50 }).start();
+    await load.settled('stable');
     // A long interval: nobody drives it, it waits at step 1 for the button.
     await startCanary(kube, {
       namespace: ns.name,
       deployment: 'web',
-      image: 'web:2',
+      image: good,
       canary: { steps: [10, 50, 100], intervalMs: 600_000, analysis: { failureLimit: 0, queries: [] } },
     });
+    await waitForCanarySeries(ns.name, 'web');
 
     server = await CodeServer.start({
       workspace: ws,
@@ -100,10 +89,7 @@ describe('rollout panel in code-server', function () {
     await section
       .locator('.canary-status', { hasText: 'Canary progressing · step 1/3 · weight 10%' })
       .waitFor({ timeout: 60_000 });
-    assert.match(
-      await section.innerText(),
-      gateway ? /traffic split by HTTPRoute weights/ : /traffic split by replica ratio/,
-    );
+    assert.match(await section.innerText(), /traffic split by HTTPRoute weights/);
     const charts = section.locator('.charts');
     await eventually(
       'live chart samples',
@@ -127,7 +113,7 @@ describe('rollout panel in code-server', function () {
       async () => {
         const d = await kube.apps.readNamespacedDeployment({ namespace: ns!.name, name: 'web' });
         return (
-          d.spec?.template.spec?.containers[0].image === 'web:2' &&
+          d.spec?.template.spec?.containers[0].image === good &&
           /"status":"promoted"/.test(d.metadata?.annotations?.['sandpiper.dev/canary'] ?? '')
         );
       },
@@ -144,5 +130,6 @@ describe('rollout panel in code-server', function () {
     );
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, 'rollout-panel-promoted');
+    await load.settled('canary');
   });
 });

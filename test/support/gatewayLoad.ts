@@ -106,6 +106,12 @@ export class GatewayLoad {
     );
   }
 
+  /** When the last response of `kind` arrived (0: none yet). */
+  lastOf(kind: string): number {
+    for (let i = this.seen.length - 1; i >= 0; i--) if (this.seen[i].kind === kind) return this.seen[i].at;
+    return 0;
+  }
+
   /** The kinds of the last `n` responses. */
   tail(n: number): Counts {
     return this.seen.slice(-n).reduce<Counts>((c, s) => ({ ...c, [s.kind]: (c[s.kind] ?? 0) + 1 }), {});
