@@ -111,7 +111,9 @@ export async function routeThroughGateway(
         metadata: { name: 'gateway' },
         spec: {
           gatewayClassName: gw.className,
-          listeners: [{ name: 'http', protocol: 'HTTP', port: gw.port, allowedRoutes: { namespaces: { from: 'Same' } } }],
+          listeners: [
+            { name: 'http', protocol: 'HTTP', port: gw.port, allowedRoutes: { namespaces: { from: 'Same' } } },
+          ],
         },
       },
     })
@@ -127,7 +129,7 @@ export async function routeThroughGateway(
       body: {
         apiVersion: `${group}/v1beta1`,
         kind: 'ReferenceGrant',
-        metadata: { name: `${service}-from-${routeNamespace}`.slice(0, 63).replace(/-+$/, "") },
+        metadata: { name: `${service}-from-${routeNamespace}`.slice(0, 63).replace(/-+$/, '') },
         spec: {
           from: [{ group, kind: 'HTTPRoute', namespace: routeNamespace }],
           to: [{ group: '', kind: 'Service', name: service }],
@@ -147,9 +149,7 @@ export async function routeThroughGateway(
         rules: [
           {
             matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-            backendRefs: [
-              { name: service, port: 80, ...(routeNamespace === namespace ? {} : { namespace }) },
-            ],
+            backendRefs: [{ name: service, port: 80, ...(routeNamespace === namespace ? {} : { namespace }) }],
           },
         ],
       },

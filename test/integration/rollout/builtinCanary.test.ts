@@ -43,7 +43,10 @@ const MIN_COUNTED = 400;
 function assertShare(counts: Counts, want: number, what: string): void {
   const { share, n } = canaryShare(counts);
   assert.ok(n >= MIN_COUNTED, `${what}: only ${n} responses counted (${JSON.stringify(counts)})`);
-  assert.ok(Math.abs(share - want) <= 5, `${what}: canary share ${share.toFixed(1)}% ≠ ${want}% ± 5 (${JSON.stringify(counts)})`);
+  assert.ok(
+    Math.abs(share - want) <= 5,
+    `${what}: canary share ${share.toFixed(1)}% ≠ ${want}% ± 5 (${JSON.stringify(counts)})`,
+  );
 }
 
 /** Responses that neither build served (the Gateway's 502/503, timeouts) since `from`. */
@@ -166,7 +169,11 @@ describe('built-in canary of a Deployment (real node: traffic through the Gatewa
     // Promoted: the stable pods now run the canary's build and serve all of it.
     await load.settled('canary');
     assertShare(await load.next(MIN_COUNTED), 100, 'after promotion');
-    assert.deepEqual(failed(load, t0), {}, `requests failed during the rollout (of ${JSON.stringify(load.counts(t0))})`);
+    assert.deepEqual(
+      failed(load, t0),
+      {},
+      `requests failed during the rollout (of ${JSON.stringify(load.counts(t0))})`,
+    );
   });
 
   it('aborts and rolls back when the canary build serves errors (replica ratio: no route in its namespace)', async () => {
@@ -232,7 +239,11 @@ describe('built-in canary of a Deployment (real node: traffic through the Gatewa
     assert.equal(d.spec?.template.spec?.containers[0].image, stable);
     await load.settled('stable');
     assertShare(await load.next(MIN_COUNTED), 0, 'after the rollback');
-    assert.deepEqual(failed(load, t0), {}, `requests failed during the rollback (of ${JSON.stringify(load.counts(t0))})`);
+    assert.deepEqual(
+      failed(load, t0),
+      {},
+      `requests failed during the rollback (of ${JSON.stringify(load.counts(t0))})`,
+    );
   });
 
   it('a second controller resumes from the annotations where the first stopped', async () => {

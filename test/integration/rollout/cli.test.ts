@@ -50,7 +50,20 @@ describe('sandpiper rollout CLI on the testbed (real node: the example image, tr
 
   it('start drives a healthy canary to promotion and status shows it', async () => {
     const r = await sandpiper(
-      ['rollout', 'start', 'web', '-n', ns.name, '--image', good, '--steps', '50,100', '--interval', INTERVAL, '--json'],
+      [
+        'rollout',
+        'start',
+        'web',
+        '-n',
+        ns.name,
+        '--image',
+        good,
+        '--steps',
+        '50,100',
+        '--interval',
+        INTERVAL,
+        '--json',
+      ],
       cwd,
     );
     assert.equal(r.code, 0, r.stderr);
@@ -66,20 +79,7 @@ describe('sandpiper rollout CLI on the testbed (real node: the example image, tr
 
   it('abort from another process ends a detached canary and restores stable', async () => {
     const started = await sandpiper(
-      [
-        'rollout',
-        'start',
-        'web',
-        '-n',
-        ns.name,
-        '--image',
-        bad,
-        '--steps',
-        '50,100',
-        '--interval',
-        '10m',
-        '--detach',
-      ],
+      ['rollout', 'start', 'web', '-n', ns.name, '--image', bad, '--steps', '50,100', '--interval', '10m', '--detach'],
       cwd,
     );
     assert.equal(started.code, 0, started.stderr);

@@ -41,9 +41,7 @@ describe('namespace watch into the rollout model (testbed, pods on the real node
       );
       await eventually('revision 2 rolled out', async () => {
         const s = model.summary(key);
-        return (
-          s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === next && s.pods === 3
-        );
+        return s && s.revision === '2' && s.updated === 3 && s.available === 3 && s.images[0] === next && s.pods === 3;
       });
       assert.ok(changed.includes(key));
       await kube.apps.deleteNamespacedDeployment({ namespace: ns.name, name: 'web' });
