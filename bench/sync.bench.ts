@@ -39,7 +39,10 @@ function editHandler(b: Bench, tag: string): string {
   const file = path.join(b.workspace, 'src', 'tasks.js');
   const pristine = fs.readFileSync(path.join(EXAMPLE_DIR, 'src', 'tasks.js'), 'utf8');
   if (!pristine.includes(GET_LINE)) throw new Error(`examples/todo/src/tasks.js no longer has: ${GET_LINE}`);
-  fs.writeFileSync(file, pristine.replace(GET_LINE, `if (req.method === 'GET') return send(res, 200, { edit: '${tag}', tasks });`));
+  fs.writeFileSync(
+    file,
+    pristine.replace(GET_LINE, `if (req.method === 'GET') return send(res, 200, { edit: '${tag}', tasks });`),
+  );
   return file;
 }
 
@@ -93,7 +96,7 @@ async function naiveLoop(b: Bench): Promise<number[]> {
     await run('docker', ['build', '-q', '-t', ref, b.workspace], { env });
     await run('docker', ['push', '-q', ref], { env });
     await run(kubectl, ['-n', b.namespace, 'set', 'image', 'deployment/tasks', `tasks=${ref}`], { env });
-    for (let served = false; !served; ) {
+    for (let served = false; !served;) {
       if (Date.now() - saved > 180_000) throw new Error(`no pod served ${tag}`);
       const ips = (await podsOf(b.namespace, 'app=tasks')).map((p) => p.status?.podIP).filter(Boolean);
       served = (await Promise.all(ips.map((ip) => serves(`http://${ip}:8080/tasks`, tag)))).some(Boolean);

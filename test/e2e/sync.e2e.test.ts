@@ -128,7 +128,11 @@ describe('live sync in code-server', function () {
     await eventually('the initial sync', async () => (await inPod('cat /app/src/hello.txt')) === 'first\n', 60_000);
 
     await saveHandler('saved in the browser');
-    await eventually('the saved handler to be served', async () => (await served()).includes('saved in the browser'), 30_000);
+    await eventually(
+      'the saved handler to be served',
+      async () => (await served()).includes('saved in the browser'),
+      30_000,
+    );
     const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
     assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'reloaded, not restarted');
     const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
@@ -147,6 +151,10 @@ describe('live sync in code-server', function () {
     await sleep(1500);
     assert.match(await served(), /saved in the browser/);
     await runCommand(page, 'Sandpiper: Resume Sync');
-    await eventually('the held change after resume', async () => (await served()).includes('held while paused'), 30_000);
+    await eventually(
+      'the held change after resume',
+      async () => (await served()).includes('held while paused'),
+      30_000,
+    );
   });
 });

@@ -73,7 +73,11 @@ describe('live sync (extension host + the example on the real node)', function (
 
   it('a handler saved in the editor is served by the same container', async () => {
     await saveInEditor('src/tasks.js', edited('from the editor'));
-    await eventually('the saved handler to be served', async () => (await served()).includes('from the editor'), 30_000);
+    await eventually(
+      'the saved handler to be served',
+      async () => (await served()).includes('from the editor'),
+      30_000,
+    );
     const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
     assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'reloaded, not restarted');
   });
@@ -87,7 +91,11 @@ describe('live sync (extension host + the example on the real node)', function (
     } finally {
       await vscode.commands.executeCommand('sandpiper.sync.resume');
     }
-    await eventually('the held change after resume', async () => (await served()).includes('held while paused'), 30_000);
+    await eventually(
+      'the held change after resume',
+      async () => (await served()).includes('held while paused'),
+      30_000,
+    );
   });
 
   it('resync puts back a file changed in the container behind our back', async () => {

@@ -38,10 +38,7 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
 
   it('a Dockerfile change builds the image, pushes it to the registry and rolls the Deployment out; sync resumes on the new pod', async () => {
     const before = (await f.readyPods(1))[0];
-    const dockerfile = f.write(
-      'Dockerfile',
-      `${WORKSPACE_DOCKERFILE}ENV REBUILT=${Date.now()}\n`,
-    );
+    const dockerfile = f.write('Dockerfile', `${WORKSPACE_DOCKERFILE}ENV REBUILT=${Date.now()}\n`);
     session.engine.notify({ local: dockerfile, kind: 'change' });
     await eventually(
       'the rebuild',
@@ -69,11 +66,7 @@ describe('a change the sync cannot carry rebuilds, pushes and rolls out (testbed
     assert.match(await f.run(after, 'echo "$REBUILT"'), /^\d+\n$/, 'the pod runs the rebuilt image');
     f.write('src/index.html', 'after');
     session.engine.notify({ local: path.join(f.root, 'src/index.html'), kind: 'change' });
-    await eventually(
-      'sync on the new pod',
-      async () => (await f.read(after, '/app/index.html')) === 'after',
-      60_000,
-    );
+    await eventually('sync on the new pod', async () => (await f.read(after, '/app/index.html')) === 'after', 60_000);
     await session.idle();
     assert.deepEqual(await f.get(after, 'index.html'), { status: 200, body: 'after' }, log.join('\n'));
   });

@@ -39,7 +39,11 @@ describe('a pod replaced in the middle of a sync (real node)', function () {
       },
       150_000,
     );
-    await eventually('all 2000 files on the replacement', async () => (await f.countFiles(fresh, '/app/bulk')) === 2000, 90_000);
+    await eventually(
+      'all 2000 files on the replacement',
+      async () => (await f.countFiles(fresh, '/app/bulk')) === 2000,
+      90_000,
+    );
     await engine.idle();
     assert.equal(await f.read(fresh, '/app/bulk/d13/f1993.txt'), 'bulk 1993');
     assert.equal(await f.read(fresh, '/app/index.html'), 'v0');

@@ -41,7 +41,11 @@ describe('a failed exec is retried with backoff and reported, never dropped (rea
   it('reports the failure, keeps the change, and delivers it once the pod answers exec', async () => {
     const [pod] = await f.readyPods(1);
     const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    const rule = (resources: string[], verbs: string[], apiGroups = ['']): { apiGroups: string[]; resources: string[]; verbs: string[] } => ({ apiGroups, resources, verbs });
+    const rule = (
+      resources: string[],
+      verbs: string[],
+      apiGroups = [''],
+    ): { apiGroups: string[]; resources: string[]; verbs: string[] } => ({ apiGroups, resources, verbs });
     // The sync's identity may read pods and deployments, but the API server refuses it exec (403) for now.
     await rbac.createNamespacedRole({
       namespace: f.namespace,

@@ -253,4 +253,3 @@ export async function deployExample(kube: Kube, namespace: string, image: string
   const [pod] = await readyPods(namespace, 'app=tasks', 1);
   return pod.metadata!.name!;
 }
-

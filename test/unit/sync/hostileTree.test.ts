@@ -83,7 +83,8 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const apply = async (tar: Buffer) => run(dir, applyCommand(path.join(root, 't'), tar.length, { kind: 'none' }), tar, env);
+    const apply = async (tar: Buffer) =>
+      run(dir, applyCommand(path.join(root, 't'), tar.length, { kind: 'none' }), tar, env);
 
     for (const count of [2, 80]) {
       it(`refuses, by name, files whose folder is a symlink already in the target; the rest land (${count} files)`, async () => {
@@ -228,7 +229,12 @@ for (const flavour of ['dash + GNU tar (this machine)', 'busybox sh + tar']) {
           tar,
           noTools,
         );
-        const h = await run(dir, [path.join(shOnly, 'sh'), ...hashCommand(path.join(root, 't')).slice(1)], undefined, noTools);
+        const h = await run(
+          dir,
+          [path.join(shOnly, 'sh'), ...hashCommand(path.join(root, 't')).slice(1)],
+          undefined,
+          noTools,
+        );
         if (bbPath) {
           // busybox's sh runs its own applets whatever PATH says.
           assert.equal(r.code, 0, r.stderr);
