@@ -100,18 +100,27 @@ describe('environment logs on the real node', function () {
     const f = follow(new Kube(await proxy.start()), { service: 'drop', tailLines: 0 });
     await streaming(f.lines, 'drop-1');
     const expected: string[] = [];
+    const delivered = (what: string) =>
+      eventually(what, () => texts(f.lines, 'drop-1').length >= expected.length, 20_000).catch(async (err: Error) => {
+        const seen = texts(f.lines, 'drop-1');
+        const runtime = await coreApi().readNamespacedPodLog({ namespace: ns.name, name: 'drop-1', container: 'app' });
+        throw new Error(
+          `${err.message}\nseen ${seen.length}/${expected.length}: ${seen.join(', ')}\n${f.notices.join('\n')}` +
+            `\nthe container's log: ${runtime.split('\n').join(', ')}`,
+        );
+      });
     const write = async (batch: string[]) => {
       await say(ns.name, 'drop-1', batch);
       expected.push(...batch);
     };
     await write(Array.from({ length: 20 }, (_, i) => `before ${i + 1}`));
-    await eventually('lines before the drop', () => texts(f.lines, 'drop-1').length >= 20, 20_000);
+    await delivered('lines before the drop');
     assert.ok(proxy.dropAll() > 0, 'there were connections to drop');
     // Printed while the stream is down, in the same second as the last delivered line: the hard case.
     await write([...Array.from({ length: 20 }, (_, i) => `during ${i + 1}`), 'during 20']);
-    await eventually('lines after the drop', () => texts(f.lines, 'drop-1').length >= expected.length, 20_000);
+    await delivered('lines after the drop');
     await write(Array.from({ length: 5 }, (_, i) => `after ${i + 1}`));
-    await eventually('lines after the resume', () => texts(f.lines, 'drop-1').length >= expected.length, 20_000);
+    await delivered('lines after the resume');
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(texts(f.lines, 'drop-1'), expected);
     assert.ok(

@@ -27,8 +27,10 @@ export function talkerScript(preface: string[] = []): string {
     "trap 'exit 0' TERM",
     'mkfifo /tmp/out /tmp/err',
     ...(echo ? [echo] : []),
-    '(while :; do cat /tmp/out; done) &',
-    '(while :; do cat /tmp/err >&2; done) &',
+    // One reader per FIFO for the container's life, opened read-write so it never sees EOF: a reader that ends
+    // between two writers would drop what the second one wrote while it closed.
+    'cat <>/tmp/out &',
+    'cat <>/tmp/err >&2 &',
     'wait',
   ].join('\n');
 }
@@ -81,12 +83,13 @@ export function say(
   o: { container?: string; stream?: 'stdout' | 'stderr' } = {},
 ): Promise<void> {
   const fifo = o.stream === 'stderr' ? '/tmp/err' : '/tmp/out';
-  const args = ['exec', '-i', '-n', namespace, pod, '-c', o.container ?? 'app', '--', 'sh', '-c', `cat > ${fifo}`];
+  // The lines travel as arguments, not on stdin: kubectl exec can end the session before stdin is delivered.
+  const script = `printf '%s\\n' "$@" > ${fifo}`;
+  const args = ['exec', '-n', namespace, pod, '-c', o.container ?? 'app', '--', 'sh', '-c', script, 'say', ...lines];
   return new Promise((resolve, reject) => {
-    const child = execFile('kubectl', args, { env: testbedEnv(), timeout: 30_000 }, (err, _out, stderr) =>
+    execFile('kubectl', args, { env: testbedEnv(), timeout: 30_000 }, (err, _out, stderr) =>
       err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(),
     );
-    child.stdin!.end(lines.map((l) => `${l}\n`).join(''));
   });
 }
 
