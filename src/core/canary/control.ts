@@ -193,6 +193,34 @@ async function removeCanarySide(kube: Kube, namespace: string, deployment: strin
   }
 }
 
+/**
+ * Unpins the stable Service once the canary's pods are gone (bounded): unpinned earlier, its selector takes in the
+ * terminating canary pods, which a Gateway may still pick while they shut down (502s, hung requests).
+ */
+async function unpinWhenCanaryGone(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  state: CanaryState,
+  signal?: AbortSignal,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const stable = await readDeployment(kube, namespace, deployment);
+  const labels = { ...(stable.spec?.selector.matchLabels ?? {}), [TRACK_LABEL]: 'canary' };
+  const labelSelector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && !signal?.aborted) {
+    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector }).catch((err) => {
+      throw kubeError(err, `list the canary pods of ${deployment}`);
+    });
+    if (pods.items.length === 0) break;
+    await sleep(500, signal);
+  }
+  await pinStableService(kube, namespace, serviceOfRoute(state), null);
+}
+
 /** Traffic back to stable and the canary removed; safe to repeat when a previous abort was interrupted. */
 export async function finishAbort(
   kube: Kube,
@@ -206,7 +234,7 @@ export async function finishAbort(
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
     await sleep(ROUTE_DRAIN_MS);
     await removeCanarySide(kube, namespace, deployment, state);
-    await pinStableService(kube, namespace, serviceOfRoute(state), null);
+    await unpinWhenCanaryGone(kube, namespace, deployment, state);
   } else {
     await scaleDeployment(kube, namespace, deployment, state.stableReplicas);
     await removeCanarySide(kube, namespace, deployment, state);
@@ -257,7 +285,7 @@ export async function finishPromote(
     await sleep(ROUTE_DRAIN_MS, signal);
   }
   await removeCanarySide(kube, namespace, deployment, state);
-  if (routed) await pinStableService(kube, namespace, serviceOfRoute(state), null);
+  if (routed) await unpinWhenCanaryGone(kube, namespace, deployment, state, signal);
   const done = await updateState(kube, namespace, deployment, (cur) =>
     cur
       ? withEvent(
