@@ -8,8 +8,15 @@ const port = Number(process.env.PORT || 8080);
 // Looked up on every request, so a reload (below) serves the synced code at once.
 let handle = require('./tasks').handle;
 
+// Set on SIGTERM: the pod is leaving, readiness fails and connections are not kept alive.
+let draining = false;
+
 const server = http.createServer((req, res) => {
-  if (req.url === '/healthz') return res.end('ok');
+  if (draining) res.setHeader('connection', 'close');
+  if (req.url === '/healthz') {
+    if (draining) res.statusCode = 503;
+    return res.end(draining ? 'draining' : 'ok');
+  }
   if (req.url === '/metrics') return metrics.serve(res);
   metrics.observe(req, res);
   try {
@@ -37,4 +44,16 @@ process.on('SIGHUP', () => {
   }
 });
 
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// SIGTERM: keep serving while the endpoints and the gateway catch up (DRAIN_SECONDS, default 5), then stop taking
+// connections and exit once in-flight requests are answered — so a rollout or scale-down drops no request.
+process.on('SIGTERM', () => {
+  if (draining) return;
+  draining = true;
+  const drainMs = 1000 * Number(process.env.DRAIN_SECONDS ?? 5);
+  console.log(`tasks draining for ${drainMs / 1000}s`);
+  setTimeout(() => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 5000).unref();
+  }, drainMs).unref();
+});
