@@ -58,16 +58,20 @@ describe('CLI verbs that fail exit non-zero with a plain message (real node)', f
       spec: { activeDeadlineSeconds: 2 },
       wait: 'none',
     });
+    // The phase turns Failed a moment before the container's state does (until then the kubelet says "is waiting
+    // to start"): wait for both.
     await eventually(
-      'nolog-1 Failed',
-      async () =>
-        (await kube.core.readNamespacedPod({ namespace: ns.name, name: 'nolog-1' })).status?.phase === 'Failed',
+      'nolog-1 Failed with its container terminated',
+      async () => {
+        const st = (await kube.core.readNamespacedPod({ namespace: ns.name, name: 'nolog-1' })).status;
+        return st?.phase === 'Failed' && !!st.containerStatuses?.[0]?.state?.terminated;
+      },
       60_000,
     );
     const r = await run(['logs', ns.name, '--service', 'nolog'], tmp, 20_000);
     assert.equal(r.code, 1, r.output);
     assert.match(r.stderr, /^sandpiper: Could not read the log of nolog-1\/app: HTTP 400: .+$/m);
-    assert.match(r.stderr, /container "app" in pod "nolog-1" is terminated/, 'the kubelet says why');
+    assert.match(r.stderr, /container "app" in pod "nolog-1" is terminated/, `the kubelet says why: ${r.stderr}`);
     assert.doesNotMatch(r.stdout + r.stderr, DUMP);
   });
 

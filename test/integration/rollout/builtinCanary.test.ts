@@ -199,8 +199,9 @@ describe('built-in canary of a Deployment (real node: traffic through the Gatewa
     // One pod of four: the canary's share is the replica ratio, 25% (the step's 20% rounded up to a pod).
     const split = await load!.next(MIN_COUNTED);
     console.log(`      split at 1 canary pod of 4: ${JSON.stringify(split)}`);
+    // Not also 20% ± 5: the step's weight is carried by whole pods here, so the expected share is exactly 25%
+    // and a tolerance around 20% would end at 25 (it failed on 25.3%).
     assertShare(split, 25, 'replica ratio 1/4');
-    assertShare(split, 20, 'step weight 20%');
     await waitForCanarySeries(ns.name, 'web');
     const end = await drive('test-a');
     assert.equal(end.status, 'aborted');
