@@ -1,6 +1,7 @@
 // Workloads on the testbed's real node: pods that run real containers, pulled from the testbed registry.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api } from '@kubernetes/client-node';
+import { isPodReady } from '../../src/core/infra/kube/pods';
 import { coreApi, kubeConfig, loadTestbed } from './testbed';
 import { eventually } from './wait';
 
@@ -99,9 +100,6 @@ export async function podsOf(namespace: string, labelSelector: string): Promise<
     .sort((a, b) => +new Date(b.metadata!.creationTimestamp!) - +new Date(a.metadata!.creationTimestamp!));
 }
 
-const isReady = (p: V1Pod): boolean =>
-  p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
 /** Waits until at least `count` pods of the selector are Ready; names the pods' states when it gives up. */
 export async function readyPods(
   namespace: string,
@@ -115,7 +113,7 @@ export async function readyPods(
       `${count} Ready pod(s) ${labelSelector} in ${namespace}`,
       async () => {
         last = await podsOf(namespace, labelSelector);
-        return last.filter(isReady).length >= count;
+        return last.filter(isPodReady).length >= count;
       },
       timeoutMs,
       250,
@@ -128,5 +126,5 @@ export async function readyPods(
     });
     throw new Error(`${(err as Error).message}; pods: ${states.join(', ') || 'none'}`);
   }
-  return last.filter(isReady);
+  return last.filter(isPodReady);
 }
