@@ -4,6 +4,7 @@ import { presentError, isCancellation, SandpiperError } from '../core/errors';
 import { version } from '../../package.json';
 import { registerDebugCommands } from './commands/debug';
 import { registerDeployCommands, registerEnvCommands, registerJanitorCommands } from './commands/env';
+import { registerInitCommands } from './commands/init';
 import { registerLogsCommands } from './commands/logs';
 import { registerPullRequestCommands } from './commands/pr';
 import { registerRolloutCommands } from './commands/rollout';
@@ -33,6 +34,7 @@ export function buildProgram(cli: CliContext): Command {
     .option('-C, --dir <folder>', 'folder holding sandpiper.yaml (default: nearest above the current folder)')
     .showHelpAfterError()
     .exitOverride();
+  registerInitCommands(program);
   registerEnvCommands(program, cli);
   registerDeployCommands(program, cli);
   registerSyncCommands(program, cli);
