@@ -8,7 +8,7 @@ import { describeExpiry, type EnvironmentInfo, type EnvironmentProgress } from '
 import { configFor, kubeFor, printJson, type CliContext } from '../main';
 import { unlessAborted } from '../interrupt';
 import { durationMs, parsedOption } from '../options';
-import { deployService } from '../../core/env/deploy';
+import { deployServices } from '../../core/env/deploy';
 import { MANAGED_BY, SANDPIPER } from '../../core/infra/kube/client';
 
 function collect(value: string, previous: string[]): string[] {
@@ -64,7 +64,7 @@ export function registerEnvCommands(program: Command, cli: CliContext): void {
       ),
     )
     .option('-n, --namespace <name>', 'namespace name (default: from git owner and branch)')
-    .option('--image <ref>', 'image to run instead of the configured one')
+    .option('--image <ref>', 'image to run instead of building the service (image.build) or the configured one')
     .option('--owner <owner>', 'owner (default: git config user.email)')
     .option('--branch <branch>', 'branch (default: the current git branch)')
     .addOption(parsedOption('--timeout <duration>', 'how long to wait for each step to become ready', durationMs, '3m'))
@@ -130,8 +130,12 @@ export function registerEnvCommands(program: Command, cli: CliContext): void {
       const envs = await listEnvironments(kubeFor(cmd));
       if (o.json) return printJson(envs.map(environmentJson));
       if (!envs.length) return void process.stderr.write('No Sandpiper environments.\n');
-      for (const e of envs)
-        process.stdout.write(`${e.name}\t${e.owner}\t${e.branch}\t${describeExpiry(e.expiresAt)}\n`);
+      process.stdout.write(
+        table(
+          ['NAME', 'OWNER', 'BRANCH', 'EXPIRES'],
+          envs.map((e) => [e.name, e.owner, e.branch, describeExpiry(e.expiresAt)]),
+        ),
+      );
     });
 
   env
@@ -169,6 +173,17 @@ export function registerEnvCommands(program: Command, cli: CliContext): void {
     });
 }
 
+/** Rows under a header, columns padded to their widest cell (the last one is not padded). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [header, ...rows].map(line).join('\n') + '\n';
+}
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY)
     throw new SandpiperError('usage', 'Refusing to delete without confirmation.', 'Pass --yes.');
@@ -190,7 +205,7 @@ export function registerDeployCommands(program: Command, cli: CliContext): void 
     )
     .option('-n, --namespace <name>', "namespace (default: the context's namespace)")
     .option('-s, --service <name>', 'only this service (default: every service in sandpiper.yaml)')
-    .option('--image <ref>', 'image to run instead of the configured one (with --service)')
+    .option('--image <ref>', 'image to run instead of building it or the configured one (with --service)')
     .addOption(parsedOption('--timeout <duration>', 'how long to wait for readiness', durationMs, '3m'))
     .action(async (o: { namespace?: string; service?: string; image?: string; timeout: number }, cmd: Command) => {
       // What is applied stays applied on Ctrl+C (deploy is an apply); only the wait stops.
@@ -207,15 +222,14 @@ export function registerDeployCommands(program: Command, cli: CliContext): void 
         );
       if (o.image && services.length > 1)
         throw new SandpiperError('usage', '--image needs --service when the folder has several services.');
-      for (const service of services) {
-        await deployService(kube, config, service, namespace, {
-          image: o.image,
-          labels: { [MANAGED_BY]: SANDPIPER },
-          signal,
-          progress: printProgress,
-          timeoutMs: o.timeout,
-        });
-      }
+      // Every image is built first: a failed build applies nothing.
+      await deployServices(kube, config, services, namespace, {
+        image: o.image,
+        labels: { [MANAGED_BY]: SANDPIPER },
+        signal,
+        progress: printProgress,
+        timeoutMs: o.timeout,
+      });
     });
 }
 

@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_CANARY, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
-import { SandpiperError } from '../../core/errors';
+import { SandpiperError, cancelled } from '../../core/errors';
+import { buildServiceImage } from '../../core/build/pipeline';
 import { type Kube } from '../../core/infra/kube/client';
 import { httpCode, kubeError } from '../../core/infra/kube/errors';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
@@ -24,7 +25,7 @@ interface DriveOptions extends TargetOptions {
   window?: string;
 }
 interface StartOptions extends DriveOptions {
-  image: string;
+  image?: string;
   container?: string;
   steps?: number[];
   interval?: number;
@@ -56,6 +57,26 @@ async function canaryConfig(
     canary: { ...base, steps, intervalMs, analysis: { ...base.analysis, failureLimit } },
     container: s.container ?? svc?.container,
   };
+}
+
+/** The canary's image built from the workspace (the service's image.build), pinned by digest. */
+async function workspaceImage(cmd: Command, serviceName: string, signal: AbortSignal): Promise<string> {
+  const config = await configFor(cmd);
+  const service = config.services[serviceName];
+  if (!service?.image?.build)
+    throw new SandpiperError(
+      'usage',
+      service
+        ? `Service "${serviceName}" has no image.build in sandpiper.yaml, so there is nothing to build the canary from.`
+        : `sandpiper.yaml has no service "${serviceName}" to build the canary from (it has: ${Object.keys(config.services).join(', ')}).`,
+      'Pass --image <ref>, or --service <name> naming a service with image: { build: . }.',
+    );
+  process.stderr.write(`… Building the canary image of ${serviceName}\n`);
+  const built = await buildServiceImage(config, service, {
+    signal,
+    onProgress: (_s, line) => process.stderr.write(`· ${line}\n`),
+  });
+  return built.ref;
 }
 
 function printDriverEvent(e: DriverEvent): void {
@@ -200,7 +221,7 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
       .command('start <deployment>')
       .description('start a built-in canary of a Deployment and drive it to promotion or rollback'),
   )
-    .requiredOption('--image <ref>', 'the image the canary runs')
+    .option('--image <ref>', 'the image the canary runs (default: built from the workspace, image.build)')
     .option('--container <name>', 'container to change (default: sandpiper.yaml, else the first)')
     .option('--service <name>', 'service of sandpiper.yaml whose canary settings apply (default: the Deployment name)')
     .addOption(parsedOption('--steps <list>', 'traffic percentages, e.g. 10,50,100', percentages))
@@ -216,9 +237,12 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
       const namespace = namespaceOf(kube, o);
       const { canary, container } = await canaryConfig(cmd, deployment, o);
       if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
-      const state = await startCanary(kube, { namespace, deployment, image: o.image, container, canary });
+      const image = o.image ?? (await workspaceImage(cmd, o.service ?? deployment, signal));
+      // A Ctrl+C during the build stops here, before the canary is written.
+      if (signal.aborted) throw cancelled();
+      const state = await startCanary(kube, { namespace, deployment, image, container, canary });
       process.stderr.write(
-        `✓ canary of ${deployment} started: ${o.image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`,
+        `✓ canary of ${deployment} started: ${image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`,
       );
       if (o.detach) return o.json ? printJson(state) : undefined;
       await drive(kube, namespace, deployment, o, canary, signal);

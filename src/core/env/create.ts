@@ -2,7 +2,8 @@ import type { SandpiperConfig, DependencyMode } from '../config/types';
 import { SandpiperError, isCancellation } from '../errors';
 import { type Kube } from '../infra/kube/client';
 import { httpCode } from '../infra/kube/errors';
-import { applyAll, applyObject, serviceObjectsFor } from './deploy';
+import { applyAll, applyObject, buildProgress, pinServiceImage, serviceObjectsFor, type DeployOptions } from './deploy';
+import { buildServiceImage } from '../build/pipeline';
 import { kubeError } from '../infra/kube/errors';
 import { isManaged, type ProgressSink } from './metadata';
 import { environmentName } from './naming';
@@ -19,7 +20,10 @@ export interface CreateEnvironmentOptions {
   ttlMs?: number;
   /** A namespace name instead of the one derived from owner and branch. */
   namespace?: string;
+  /** An image to run instead of building (or of the manifests' image). */
   image?: string;
+  /** How the service's image is built when it has `image.build` (builder, registry); see src/core/build. */
+  build?: DeployOptions['build'];
   signal?: AbortSignal;
   progress?: ProgressSink;
   timeoutMs?: number;
@@ -29,6 +33,8 @@ export interface CreateEnvironmentOptions {
 export interface CreatedEnvironment {
   namespace: string;
   plan: EnvironmentPlan;
+  /** The image built (or found already built) for the service, pinned by digest; none with `image` or a fixed ref. */
+  image?: string;
 }
 
 /**
@@ -119,6 +125,12 @@ export async function createEnvironment(
     // The baseline is read first: a missing dependency is reported before anything is made.
     const plan = await planEnvironmentFor(kube, config, { ...opts, namespace, progress });
     for (const w of plan.warnings) progress({ step: 'note', name: namespace, state: 'info', message: w });
+    // Then the image, before anything is applied: a failed or cancelled build leaves nothing on the cluster.
+    const image = await buildFor(config, opts);
+    if (image) {
+      const step = plan.steps.find((s) => s.kind === 'service');
+      if (step) pinServiceImage(step.objects, config.services[opts.service], image);
+    }
     for (const step of plan.steps) {
       const label =
         step.kind === 'namespace'
@@ -152,7 +164,7 @@ export async function createEnvironment(
       }
       progress({ step: step.kind, name: step.name, state: 'ready', message: `Ready: ${label}` });
     }
-    return { namespace, plan };
+    return { namespace, plan, image };
   } catch (err) {
     const cause =
       err instanceof SandpiperError
@@ -162,6 +174,19 @@ export async function createEnvironment(
           : new SandpiperError('api', (err as Error).message ?? String(err));
     throw new EnvironmentCreateError(cause, namespace, namespaceCreated);
   }
+}
+
+/** Builds the service's image when sandpiper.yaml says how and no image was given; its digest ref. */
+async function buildFor(config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<string | undefined> {
+  const service = config.services[opts.service];
+  if (opts.image || !service?.image?.build) return undefined;
+  opts.progress?.({ step: 'build', name: service.name, state: 'info', message: `Building the image of ${service.name}` });
+  const built = await buildServiceImage(config, service, {
+    ...opts.build,
+    signal: opts.signal,
+    onProgress: buildProgress(opts.progress),
+  });
+  return built.ref;
 }
 
 /** The objects of one dependency as they run in the baseline namespace. */

@@ -9,8 +9,11 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { SandpiperError, cancelled } from '../errors';
 import { PatchStrategy } from '@kubernetes/client-node';
+import { buildServiceImages, type ImagePipelineOptions } from '../build/pipeline';
 
 export interface DeployOptions {
+  /** How images are built (builder, registry); the signal and progress are the deploy's own. */
+  build?: Omit<ImagePipelineOptions, 'signal' | 'onProgress'>;
   /** An image reference to run instead of the manifests' (e.g. one just built); default: config's `image` ref, else the manifests'. */
   image?: string;
   labels?: Record<string, string>;
@@ -54,6 +57,33 @@ export async function deployService(
   const applied = await applyAll(kube, objects, opts.signal);
   await waitForWorkloads(kube, applied, opts.signal, opts.timeoutMs);
   opts.progress?.({ step: 'service', name: service.name, state: 'ready', message: `${service.name} is ready` });
+  return applied;
+}
+
+/** Build progress lines as environment progress (info: they say what happens, not a step of the plan). */
+export function buildProgress(progress: ProgressSink | undefined): ImagePipelineOptions['onProgress'] {
+  return (service, line) => progress?.({ step: 'build', name: service, state: 'info', message: line });
+}
+
+/**
+ * Deploys services into a namespace: first every image sandpiper.yaml builds is built (a failed build applies
+ * nothing), then each service is applied with its image pinned by digest and waited for. `image` skips the build.
+ */
+export async function deployServices(
+  kube: Kube,
+  config: SandpiperConfig,
+  services: ServiceConfig[],
+  namespace: string,
+  opts: DeployOptions = {},
+): Promise<KubeObject[]> {
+  const images = await buildServiceImages(config, opts.image ? [] : services, {
+    ...opts.build,
+    signal: opts.signal,
+    onProgress: buildProgress(opts.progress),
+  });
+  const applied: KubeObject[] = [];
+  for (const s of services)
+    applied.push(...(await deployService(kube, config, s, namespace, { ...opts, image: opts.image ?? images.get(s.name)?.ref })));
   return applied;
 }
 
@@ -129,8 +159,8 @@ export function isWorkload(obj: KubeObject): boolean {
 }
 
 /**
- * Puts the objects into `namespace` with our labels and, when an image is given, sets it on the
- * service's container (the one named in config, else the first).
+ * Puts the objects into `namespace` with our labels and, when an image is given, runs it in the service's
+ * container (see pinServiceImage).
  */
 export function prepareServiceObjects(
   objects: KubeObject[],
@@ -139,20 +169,68 @@ export function prepareServiceObjects(
   service: ServiceConfig,
   image?: string,
 ): KubeObject[] {
-  return objects.map((source) => {
+  const placed = objects.map((source) => {
     const obj = structuredClone(source);
     obj.metadata = { ...obj.metadata, namespace, labels: { ...(obj.metadata?.labels ?? {}), ...labels } };
-    if (image && isWorkload(obj)) {
-      const podSpec =
-        obj.kind === 'Pod'
-          ? obj.spec
-          : (obj.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec;
-      const containers = (podSpec?.containers ?? []) as Array<{ name: string; image?: string }>;
-      const target = containers.find((c) => c.name === service.container) ?? containers[0];
-      if (target) target.image = image;
-    }
     return obj;
   });
+  return image ? pinServiceImage(placed, service, image) : placed;
+}
+
+type Container = { name: string; image?: string };
+
+function containersOf(obj: KubeObject): Container[] {
+  const podSpec =
+    obj.kind === 'Pod'
+      ? obj.spec
+      : (obj.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec;
+  return (podSpec?.containers ?? []) as Container[];
+}
+
+/** `registry:5000/team/tasks:1.2@sha256:…` → `team/tasks` (what the manifest names, wherever it is pulled from). */
+function imageName(image: string): string {
+  const noDigest = image.split('@')[0];
+  const parts = noDigest.replace(/:[^:/]+$/, '').split('/');
+  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0])) parts.shift();
+  return parts.join('/');
+}
+
+/**
+ * The container of a workload that runs the service's image: the one sandpiper.yaml names; else the one whose
+ * image has the name being built (`tasks` matches `example/tasks:latest`); else, when this is the service's only
+ * workload, its first container. A second workload of other images (a cache, a sidecar Deployment) is left alone.
+ */
+export function serviceContainer(obj: KubeObject, service: ServiceConfig, onlyWorkload: boolean): Container | undefined {
+  const containers = containersOf(obj);
+  const named = containers.find((c) => c.name === service.container);
+  if (named) return named;
+  const wanted = service.image?.build?.name ?? service.image?.ref ?? service.name;
+  const want = imageName(wanted);
+  const matching = containers.find((c) => {
+    const have = c.image ? imageName(c.image) : '';
+    return have === want || have.endsWith(`/${want}`) || want.endsWith(`/${have}`);
+  });
+  return matching ?? (onlyWorkload ? containers[0] : undefined);
+}
+
+/** Sets `image` (a digest ref, once built) on the service's container of each workload; returns the objects. */
+export function pinServiceImage(objects: KubeObject[], service: ServiceConfig, image: string): KubeObject[] {
+  const workloads = objects.filter(isWorkload);
+  let pinned = 0;
+  for (const obj of workloads) {
+    const target = serviceContainer(obj, service, workloads.length === 1);
+    if (target) {
+      target.image = image;
+      pinned++;
+    }
+  }
+  if (workloads.length && !pinned)
+    throw new SandpiperError(
+      'invalid',
+      `The manifests of "${service.name}" have ${workloads.length} workloads and none names a container "${service.container ?? service.name}" or its image.`,
+      'Set `container` for the service in sandpiper.yaml: the container that runs its image.',
+    );
+  return objects;
 }
 
 export function describeObject(obj: KubeObject): string {

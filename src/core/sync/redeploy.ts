@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import type { SandpiperConfig, ServiceConfig } from '../config/types';
+import { buildServiceImage } from '../build/pipeline';
+import type { ImageRegistry } from '../build/registry';
 import { SandpiperError, cancelled } from '../errors';
 import type { ImageBuilder } from '../infra/docker';
 import { type Kube } from '../infra/kube/client';
@@ -14,49 +16,36 @@ export interface RedeployRequest {
   service: ServiceConfig;
   workload: ServiceWorkload;
   builder: ImageBuilder;
+  /** Where the pipeline asks whether the content tag exists; default the registry's HTTP API. */
+  registry?: ImageRegistry;
   signal?: AbortSignal;
   onProgress?: (line: string) => void;
   /** How long to wait for the rollout; default 5 minutes. */
   rolloutTimeoutMs?: number;
 }
 
-/** The registry images are pushed to: sandpiper.yaml's `registry`, else SANDPIPER_REGISTRY. */
-export function registryFor(config: SandpiperConfig, env: NodeJS.ProcessEnv = process.env): string {
-  const registry = config.registry ?? env.SANDPIPER_REGISTRY;
-  if (!registry)
-    throw new SandpiperError(
-      'no-registry',
-      'No image registry is configured for the rebuild.',
-      'Set "registry" in sandpiper.yaml or the SANDPIPER_REGISTRY environment variable.',
-    );
-  return registry.replace(/\/+$/, '');
-}
-
-/** Rebuilds the service's image, pushes it, points the Deployment's container at it and waits for the rollout. */
+/**
+ * Rebuilds the service's image through the build pipeline (content tag, skipped when the registry has it), points
+ * the Deployment's container at its digest and waits for the rollout.
+ */
 export async function rebuildAndRollOut(req: RedeployRequest): Promise<string> {
-  const build = req.service.image?.build;
-  if (!build)
+  if (!req.service.image?.build)
     throw new SandpiperError(
       'no-image-build',
       `Service "${req.service.name}" uses a fixed image, so a change to its Dockerfile or dependencies cannot be rebuilt.`,
       'Give the service image: { build: . } in sandpiper.yaml.',
     );
   const say = req.onProgress ?? (() => undefined);
-  const tag = `sp-${Date.now().toString(36)}`;
-  const ref = `${registryFor(req.config)}/${build.name ?? req.service.name}:${tag}`;
-  const contextDir = path.resolve(req.config.root, build.context);
-  say(`building ${ref}`);
-  const pushed = await req.builder.buildAndPush({
-    contextDir,
-    dockerfile: build.dockerfile,
-    ref,
+  const { ref } = await buildServiceImage(req.config, req.service, {
+    builder: req.builder,
+    registry: req.registry,
     signal: req.signal,
-    onProgress: say,
+    onProgress: (_service, line) => say(line),
   });
-  say(`pushed ${pushed}; rolling out ${req.workload.deployment}`);
-  await setContainerImage(req.kube, req.workload, pushed);
+  say(`rolling out ${ref} to ${req.workload.deployment}`);
+  await setContainerImage(req.kube, req.workload, ref);
   await waitForRollout(req.kube, req.workload, req.signal, req.rolloutTimeoutMs ?? 300_000, say);
-  return pushed;
+  return ref;
 }
 
 async function setContainerImage(kube: Kube, w: ServiceWorkload, image: string): Promise<void> {

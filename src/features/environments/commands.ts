@@ -90,8 +90,9 @@ export async function createEnvironmentCommand(
           namespace,
           signal: abort.signal,
           progress: (p) => {
-            ctx.log.info(p.message);
-            if (p.state !== 'info') progress.report({ message: p.message });
+            ctx.log.info(p.step === 'build' ? `[build ${p.name}] ${p.message}` : p.message);
+            // Build lines go by fast: the notification shows the latest, the log keeps them all.
+            if (p.state !== 'info' || p.step === 'build') progress.report({ message: oneLine(p.message) });
           },
         });
       },
@@ -107,14 +108,24 @@ export async function createEnvironmentCommand(
   void vscode.window
     .showInformationMessage(
       `Environment ${namespace} is ready: ${service.name} with ${describeModes(modes)}.`,
+      OPEN_IN_BROWSER,
       'Open Logs',
       'Copy Namespace',
     )
     .then((choice) => {
+      if (choice === OPEN_IN_BROWSER) void vscode.commands.executeCommand('sandpiper.openInBrowser', { env: namespace });
       if (choice === 'Open Logs') void vscode.commands.executeCommand('sandpiper.env.openLogs', namespace);
       if (choice === 'Copy Namespace') void vscode.env.clipboard.writeText(namespace);
     });
   return namespace;
+}
+
+const OPEN_IN_BROWSER = 'Open in Browser';
+
+/** A progress line as one short line (build output carries long lines and ANSI-free but wide text). */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
 }
 
 function describeModes(modes: Record<string, DependencyMode>): string {

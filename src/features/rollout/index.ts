@@ -7,7 +7,8 @@ import { registerCommand, showError } from '../shared/commands';
 import { bindWebviewView } from '../shared/lazy';
 import { RolloutPanel } from './panel';
 import * as os from 'node:os';
-import { DEFAULT_CANARY, type CanaryConfig } from '../../core/config/types';
+import { DEFAULT_CANARY, type CanaryConfig, type SandpiperConfig, type ServiceConfig } from '../../core/config/types';
+import { buildServiceImage } from '../../core/build/pipeline';
 import type { Kube } from '../../core/infra/kube/client';
 import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { runArgoAction, undoDeployment } from '../../core/workloads/actions';
@@ -65,12 +66,7 @@ async function startCommand(ctx: FeatureContext, panel: RolloutPanel): Promise<v
       `No Deployment "${service.name}" in ${t.namespace}.`,
       'Deploy the service first, or pick the namespace that runs it.',
     );
-  const image = await vscode.window.showInputBox({
-    title: `Canary image for ${service.name}`,
-    value: service.image?.ref ?? deployment.images[0],
-    prompt: 'The image the canary runs',
-    ignoreFocusOut: true,
-  });
+  const image = await pickCanaryImage(config, service, deployment.images[0], ctx.log);
   if (!image) return;
   ctx.environments.touch('rollout');
   await startAndDrive(
@@ -82,6 +78,62 @@ async function startCommand(ctx: FeatureContext, panel: RolloutPanel): Promise<v
     service.container,
     ctx.log,
   );
+}
+
+const BUILD_FROM_WORKSPACE = 'Build from workspace (default)';
+const TYPE_IMAGE = 'Enter an image…';
+
+/**
+ * The canary's image: built from the workspace (the service's image.build, pinned by digest) by default, or one the
+ * user types. Undefined when the user backs out or cancels the build.
+ */
+async function pickCanaryImage(
+  config: SandpiperConfig,
+  service: ServiceConfig,
+  running: string | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<string | undefined> {
+  if (service.image?.build) {
+    const pick = await vscode.window.showQuickPick(
+      [
+        { label: BUILD_FROM_WORKSPACE, detail: `Build ${service.name} from ${service.image.build.context} and push it` },
+        { label: TYPE_IMAGE, detail: 'Run an image that is already in a registry' },
+      ],
+      { title: `Canary image for ${service.name}`, ignoreFocusOut: true },
+    );
+    if (!pick) return undefined;
+    if (pick.label === BUILD_FROM_WORKSPACE) return buildCanaryImage(config, service, log);
+  }
+  return vscode.window.showInputBox({
+    title: `Canary image for ${service.name}`,
+    value: service.image?.ref ?? running,
+    prompt: 'The image the canary runs',
+    ignoreFocusOut: true,
+  });
+}
+
+async function buildCanaryImage(
+  config: SandpiperConfig,
+  service: ServiceConfig,
+  log: vscode.LogOutputChannel,
+): Promise<string | undefined> {
+  try {
+    const built = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Building ${service.name}`, cancellable: true },
+      (progress, token) =>
+        buildServiceImage(config, service, {
+          signal: abortOn(token),
+          onProgress: (_s, line) => {
+            log.info(`[build ${service.name}] ${line}`);
+            progress.report({ message: line.length > 120 ? `${line.slice(0, 117)}…` : line });
+          },
+        }),
+    );
+    return built.ref;
+  } catch (err) {
+    if (isCancellation(err)) return undefined;
+    throw err;
+  }
 }
 
 async function overrideCommand(ctx: FeatureContext, panel: RolloutPanel, action: 'promote' | 'abort'): Promise<void> {
