@@ -88,7 +88,7 @@ export function describeExpiry(expiresAt: Date | undefined, now = Date.now()): s
 
 /** One line of progress: a step started, finished, or a note; the UI and the CLI render it their way. */
 export interface EnvironmentProgress {
-  step: 'namespace' | 'dependency' | 'service' | 'note';
+  step: 'namespace' | 'dependency' | 'service' | 'build' | 'note';
   name: string;
   state: 'started' | 'ready' | 'info';
   message: string;
