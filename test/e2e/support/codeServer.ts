@@ -30,6 +30,8 @@ export interface CodeServerOptions {
   keepTemp?: boolean;
   /** ms to wait for /healthz (default 60 s). */
   startTimeoutMs?: number;
+  /** Serve code-server's /proxy/<port>/ (what vscode.env.asExternalUri maps localhost URIs to); off by default. */
+  proxy?: boolean;
 }
 
 export const DEFAULT_TEST_SETTINGS: Record<string, unknown> = {
@@ -281,7 +283,7 @@ export class CodeServer {
         const args = [
           entry,
           ...serveArgs(common, `${host}:${port}`, path.resolve(opts.workspace), [
-            '--disable-proxy',
+            ...(opts.proxy ? [] : ['--disable-proxy']),
             '--ignore-last-opened',
           ]),
         ];
