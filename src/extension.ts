@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { registerConfigDiagnostics } from './features/config/diagnostics';
+import { trackConfigured } from './features/init/configured';
 import { type ContributionManifest, deferContributions } from './features/shared/lazy';
 
 /**
@@ -12,6 +13,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   extension.subscriptions.push(
     log,
     registerConfigDiagnostics(),
+    trackConfigured(),
     deferContributions(manifest, () => registerFeatures(extension, log)),
   );
 }
@@ -19,17 +21,27 @@ export function activate(extension: vscode.ExtensionContext): void {
 /** All features at once, so each sees the others' events from the start; each owns its commands, views, cleanup. */
 async function registerFeatures(extension: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<void> {
   // import() keeps each module, and all it imports, unevaluated in the bundle until now.
-  const [{ ActiveEnvironmentState, ClusterAccess }, { registerCommand }, environments, sync, debug, logs, rollout, pr] =
-    await Promise.all([
-      import('./features/shared/context'),
-      import('./features/shared/commands'),
-      import('./features/environments'),
-      import('./features/sync'),
-      import('./features/debug'),
-      import('./features/logs'),
-      import('./features/rollout'),
-      import('./features/pr'),
-    ]);
+  const [
+    { ActiveEnvironmentState, ClusterAccess },
+    { registerCommand },
+    environments,
+    sync,
+    debug,
+    logs,
+    rollout,
+    pr,
+    init,
+  ] = await Promise.all([
+    import('./features/shared/context'),
+    import('./features/shared/commands'),
+    import('./features/environments'),
+    import('./features/sync'),
+    import('./features/debug'),
+    import('./features/logs'),
+    import('./features/rollout'),
+    import('./features/pr'),
+    import('./features/init'),
+  ]);
   const cluster = new ClusterAccess(extension.workspaceState);
   const ctx = { extension, log, cluster, environments: new ActiveEnvironmentState() };
   extension.subscriptions.push(
@@ -43,6 +55,7 @@ async function registerFeatures(extension: vscode.ExtensionContext, log: vscode.
   logs.registerLogs(ctx);
   rollout.registerRollout(ctx);
   pr.registerPullRequest(ctx);
+  init.registerInit(ctx);
 }
 
 export function deactivate(): void {
