@@ -2,10 +2,12 @@ import { ApiException } from '@kubernetes/client-node';
 import { Command, CommanderError } from 'commander';
 import { presentError, isCancellation, SandpiperError } from '../core/errors';
 import { version } from '../../package.json';
+import { registerCompletionCommands } from './commands/completion';
 import { registerDebugCommands } from './commands/debug';
 import { registerDeployCommands, registerEnvCommands, registerJanitorCommands } from './commands/env';
 import { registerInitCommands } from './commands/init';
 import { registerLogsCommands } from './commands/logs';
+import { registerOpenCommands } from './commands/open';
 import { registerPullRequestCommands } from './commands/pr';
 import { registerRolloutCommands } from './commands/rollout';
 import { registerSyncCommands } from './commands/sync';
@@ -40,9 +42,11 @@ export function buildProgram(cli: CliContext): Command {
   registerSyncCommands(program, cli);
   registerLogsCommands(program, cli);
   registerDebugCommands(program, cli);
+  registerOpenCommands(program, cli);
   registerRolloutCommands(program, cli);
   registerJanitorCommands(program);
   registerPullRequestCommands(program, cli);
+  registerCompletionCommands(program);
   return program;
 }
 
