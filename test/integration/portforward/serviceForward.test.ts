@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { Kube } from '../../../src/core/infra/kube/client';
-import { SandpiperError } from '../../../src/core/errors';
+import type { SandpiperError } from '../../../src/core/errors';
 import { defaultService, openableServices, ServiceForward } from '../../../src/core/portforward/serviceForward';
 import { deployApp, readyPods } from '../../support/realPods';
 import { coreApi, createNamespace, kubeConfig } from '../../support/testbed';
@@ -12,7 +12,7 @@ import { eventually } from '../../support/wait';
 import { NAMED_HTTPD } from '../logs/talker';
 
 /** GET through a URL: the status and the trimmed body. */
-export function fetchText(url: string): Promise<{ status: number; body: string }> {
+function fetchText(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { agent: false }, (res) => {
