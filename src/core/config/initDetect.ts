@@ -161,7 +161,8 @@ export interface DockerfileFacts {
   python?: { debugpyPort: number };
 }
 
-const INSPECT = /--inspect(?:-brk|-wait)?(?:=(?:[^\s"',:]*:)?(\d+))?(?=[\s"',]|$)/;
+/** `--inspect`, `--inspect-brk=9230`, `--inspect=0.0.0.0:9229`, `--inspect=0.0.0.0` (a host only: port 9229). */
+const INSPECT = /--inspect(?:-brk|-wait)?(?:=([^\s"',]*))?(?=[\s"',]|$)/;
 const DEBUGPY_LISTEN = /debugpy\b[^\n]*?--listen\s+(?:[^\s"',:]*:)?(\d+)/;
 
 export async function readDockerfile(root: string, file: string): Promise<DockerfileFacts | undefined> {
@@ -199,7 +200,8 @@ export function parseDockerfile(text: string, file: string): DockerfileFacts {
   // NODE_OPTIONS=--inspect=... in an ENV line starts the inspector as surely as the command line.
   const inspect = INSPECT.exec(facts.command) ?? (/NODE_OPTIONS/.test(env) ? INSPECT.exec(env) : null);
   if (inspect) {
-    facts.node = { inspectPort: inspect[1] ? Number(inspect[1]) : 9229, watch: /(^|\s)--watch\b/.test(facts.command) };
+    const port = /(?:^|:)(\d+)$/.exec(inspect[1] ?? '');
+    facts.node = { inspectPort: port ? Number(port[1]) : 9229, watch: /(^|\s)--watch\b/.test(facts.command) };
   }
   const debugpy = DEBUGPY_LISTEN.exec(facts.command);
   if (debugpy) facts.python = { debugpyPort: Number(debugpy[1]) };

@@ -32,6 +32,11 @@ export interface CodeServerOptions {
   startTimeoutMs?: number;
   /** Serve code-server's /proxy/<port>/ (what vscode.env.asExternalUri maps localhost URIs to); off by default. */
   proxy?: boolean;
+  /**
+   * Keep Workspace Trust on (code-server runs with --disable-workspace-trust otherwise): the folder opens in
+   * Restricted Mode, untrusted, with no startup prompt.
+   */
+  workspaceTrust?: boolean;
 }
 
 export const DEFAULT_TEST_SETTINGS: Record<string, unknown> = {
@@ -256,7 +261,10 @@ export class CodeServer {
       );
       await fs.writeFile(configFile, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
       // code-server keeps user settings server-side in <user-data-dir>/User/settings.json.
-      const settings = { ...DEFAULT_TEST_SETTINGS, ...(opts.settings ?? {}) };
+      const trust = opts.workspaceTrust
+        ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }
+        : {};
+      const settings = { ...DEFAULT_TEST_SETTINGS, ...trust, ...(opts.settings ?? {}) };
       await fs.writeFile(path.join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 
       const env: NodeJS.ProcessEnv = { ...process.env };
@@ -285,7 +293,7 @@ export class CodeServer {
           ...serveArgs(common, `${host}:${port}`, path.resolve(opts.workspace), [
             ...(opts.proxy ? [] : ['--disable-proxy']),
             '--ignore-last-opened',
-          ]),
+          ]).filter((a) => !(opts.workspaceTrust && a === '--disable-workspace-trust')),
         ];
         const child = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
         await new Promise<void>((resolve, reject) => {

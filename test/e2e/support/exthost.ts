@@ -24,6 +24,8 @@ export interface ExtensionHostTestOptions {
   timeoutMs?: number;
   /** Echo output lines as they arrive (default: SANDPIPER_E2E_VERBOSE). */
   echo?: boolean;
+  /** Open the workspace untrusted, in Restricted Mode (see CodeServerOptions.workspaceTrust). */
+  workspaceTrust?: boolean;
 }
 
 export interface ExtensionHostTestResult {
@@ -56,6 +58,7 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
     vsix: opts.vsix,
     env: opts.env,
     settings: opts.settings,
+    workspaceTrust: opts.workspaceTrust,
   });
   let workbench: Awaited<ReturnType<typeof openWorkbench>> | undefined;
   let timer: NodeJS.Timeout | undefined;
