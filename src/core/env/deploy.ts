@@ -227,7 +227,8 @@ export function pinServiceImage(objects: KubeObject[], service: ServiceConfig, i
   if (workloads.length && !pinned)
     throw new SandpiperError(
       'invalid',
-      `The manifests of "${service.name}" have ${workloads.length} workloads and none names a container "${service.container ?? service.name}" or its image.`,
+      `Cannot tell which of the ${workloads.length} workloads in the manifests of "${service.name}" runs its image: ` +
+        `no container is named "${service.container ?? service.name}" or runs an image of that name.`,
       'Set `container` for the service in sandpiper.yaml: the container that runs its image.',
     );
   return objects;
