@@ -8,7 +8,7 @@ import { buildServiceImage, buildServiceImages } from '../../../src/core/build/p
 import type { ImageRegistry } from '../../../src/core/build/registry';
 import { pinServiceImage } from '../../../src/core/env/deploy';
 import type { KubeObject } from '../../../src/core/env/plan';
-import { SandpiperError } from '../../../src/core/errors';
+import { type SandpiperError } from '../../../src/core/errors';
 import { ImageBuildError, type BuildRequest, type ImageBuilder } from '../../../src/core/infra/docker';
 import { table } from '../../../src/cli/commands/env';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HttpRegistry, resolveRegistry } from '../../../src/core/build/registry';
-import { SandpiperError } from '../../../src/core/errors';
+import { type SandpiperError } from '../../../src/core/errors';
 
 describe('image registry: which one, and whether a tag is in it', () => {
   describe('resolveRegistry', () => {
