@@ -1,7 +1,10 @@
-// Debuggees in pods on the testbed's real node: the Todo example's own image (its CMD is `node --inspect`) and a
-// small Python service under debugpy. Tests attach through Sandpiper's port-forward, send HTTP to the pod's own
+// Debuggees in pods on the testbed's real node: the Todo example's own image (its CMD is `node --inspect`), the
+// TypeScript sample service (compiled with source maps, `node --inspect --watch dist/server.js`) and a small Python
+// service under debugpy. Tests attach through Sandpiper's port-forward, send HTTP to the pod's own
 // address (the host routes the pod network), restart the container in place or have the Deployment replace the pod.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Kube } from '../../src/core/infra/kube/client';
@@ -65,6 +68,58 @@ export const NODE_APP: DebuggeeApp = {
   image: exampleImage,
   deployment: { port: 8080, ports: { debug: 9229 } },
 };
+
+/** The TypeScript sample workspace (helper E2E's fixture): Deployment and Service `hello`, no sandpiper.yaml. */
+export const TS_SERVICE_DIR = path.resolve(__dirname, '..', 'fixtures', 'workspaces', 'ts-service');
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Copies the TypeScript sample into `dir` (a fresh temp folder by default) and compiles it with the repository's
+ * typescript into dist/ with source maps, as a user's `npx tsc` does; node_modules is a link to the repository's
+ * (for @types/node) and stays out of the image (.dockerignore).
+ */
+export function compiledTsService(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-ts-service-'))): string {
+  fs.cpSync(TS_SERVICE_DIR, dir, { recursive: true });
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  compileTs(dir);
+  return dir;
+}
+
+/** `tsc -p dir` with the repository's typescript. */
+export function compileTs(dir: string): void {
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], {
+    stdio: 'pipe',
+  });
+}
+
+let tsWorkspace: string | undefined;
+
+/**
+ * The TypeScript service: dist/ compiled from src/*.ts with source maps, run by `node --inspect=0.0.0.0:9229
+ * --enable-source-maps --watch dist/server.js`; the breakpoint is in src/greeting.ts (a file other than the entry).
+ */
+export function tsApp(localRoot?: string): DebuggeeApp {
+  const root = () => (localRoot ??= tsWorkspace ??= compiledTsService());
+  return {
+    runtime: 'node',
+    service: 'hello',
+    debugPort: 9229,
+    httpPort: 8080,
+    remoteRoot: '/app',
+    get localRoot() {
+      return root();
+    },
+    get breakpoint() {
+      const file = path.join(root(), 'src', 'greeting.ts');
+      return { file, line: lineOf(file, 'BREAKPOINT: greeting'), functionName: 'greeting', local: 'name' };
+    },
+    podNameExpression: 'process.env.HOSTNAME',
+    requestPath: '/',
+    response: /^\{"message":"Hello from hello!"/,
+    image: () => pushedImage(root(), 'sandpiper-test/ts-service'),
+    deployment: { port: 8080, ports: { debug: 9229 } },
+  };
+}
 
 /** The Python service's handler: the breakpoint is the `greeting = ...` line. */
 export const PYTHON_APP_SOURCE = `import http.server

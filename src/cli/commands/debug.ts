@@ -4,6 +4,8 @@ import { PortForwarder } from '../../core/portforward/portForwarder';
 import { configFor, kubeFor, printJson, type CliContext } from '../main';
 import { unlessAborted, untilAborted } from '../interrupt';
 import { parsedOption, wholeNumber } from '../options';
+import { nodeAttachConfiguration, type NodeAttachConfiguration } from '../../debugAdapter/node/jsDebug';
+import type { ServiceConfig } from '../../core/config/types';
 
 interface DebugOptions {
   service?: string;
@@ -12,7 +14,10 @@ interface DebugOptions {
   json?: boolean;
 }
 
-/** Adds `debug <env> --service s`: forwards the service's debug port to 127.0.0.1 until Ctrl+C. */
+/**
+ * Adds `debug <env> --service s`: forwards the service's debug port to 127.0.0.1 until Ctrl+C. For Node it prints
+ * how to attach: a launch.json configuration for VS Code's JavaScript debugger, or chrome://inspect.
+ */
 export function registerDebugCommands(program: Command, cli: CliContext): void {
   program
     .command('debug')
@@ -68,6 +73,7 @@ export function registerDebugCommands(program: Command, cli: CliContext): void {
       });
       try {
         const localPort = await unlessAborted(forwarder.start(), signal);
+        const attach = service.debug?.runtime === 'node' ? launchJsonAttach(service, env, localPort) : undefined;
         if (o.json)
           printJson({
             env,
@@ -76,14 +82,36 @@ export function registerDebugCommands(program: Command, cli: CliContext): void {
             remotePort,
             localPort,
             address: `127.0.0.1:${localPort}`,
+            ...(attach ? { attach } : {}),
           });
-        else
+        else {
           process.stdout.write(
             `Forwarding 127.0.0.1:${localPort} -> ${name}:${remotePort} in ${env} (pod ${forwarder.currentPod}). Attach your debugger there; Ctrl+C stops.\n`,
           );
+          if (attach) process.stdout.write(nodeHowTo(attach));
+        }
         await untilAborted(signal);
       } finally {
         await forwarder.dispose();
       }
     });
+}
+
+/** The js-debug attach for launch.json, the workspace folder being the one of sandpiper.yaml. */
+function launchJsonAttach(service: ServiceConfig, env: string, port: number): NodeAttachConfiguration {
+  const local = (service.debug?.localRoot ?? '.').replace(/^\.\/?/, '');
+  return nodeAttachConfiguration({
+    name: `Attach to ${service.name} (${env})`,
+    port,
+    localRoot: `\${workspaceFolder}${local ? `/${local}` : ''}`,
+    remoteRoot: service.debug!.remoteRoot,
+  });
+}
+
+function nodeHowTo(attach: NodeAttachConfiguration): string {
+  const json = JSON.stringify(attach, null, 2).replace(/^/gm, '  ');
+  return (
+    `\nVS Code: add this configuration to .vscode/launch.json and start it (it re-attaches after restarts):\n${json}\n` +
+    `Chrome: open chrome://inspect, Configure… add 127.0.0.1:${attach.port}, then "inspect" under Remote Target.\n`
+  );
 }

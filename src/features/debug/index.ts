@@ -1,68 +1,184 @@
+import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
 import { PortForwarder, type PortForwardEvent } from '../../core/portforward/portForwarder';
 import { showError } from '../shared/commands';
-import { bindDebugAdapterDescriptorFactory, bindDebugConfigurationProvider } from '../shared/lazy';
-import * as path from 'node:path';
-import { SandpiperError } from '../../core/errors';
+import {
+  bindDebugAdapterDescriptorFactory,
+  bindDebugConfigurationLister,
+  bindDebugConfigurationProvider,
+} from '../shared/lazy';
 import { environmentFor } from '../logs';
+import {
+  FORWARD_KEY,
+  debugTargetOf,
+  listedConfigurations,
+  namedService,
+  nodeConfiguration,
+  pythonConfiguration,
+  type DebugTarget,
+  type PythonConfiguration,
+} from './configurations';
 
-/** Registers the `sandpiper` debug type: configuration resolving and the adapter behind a port-forward. */
+/**
+ * The `sandpiper` debug type. For Node it resolves to a js-debug `node` attach on a forward of the inspector port
+ * (source maps, exception breakpoints, logpoints… are js-debug's); for Python to Sandpiper's debugpy relay.
+ */
 export function registerDebug(ctx: FeatureContext): void {
-  const factory = new SandpiperDebugAdapterFactory(ctx);
+  const forwards = new Forwards(ctx);
+  const factory = new PythonAdapterFactory(ctx, forwards);
   ctx.extension.subscriptions.push(
-    bindDebugConfigurationProvider('sandpiper', new SandpiperDebugConfigurationProvider(ctx)),
+    forwards,
+    bindDebugConfigurationProvider('sandpiper', new SandpiperDebugConfigurationProvider(ctx, forwards)),
     bindDebugAdapterDescriptorFactory('sandpiper', factory),
-    factory,
+    bindDebugConfigurationLister('sandpiper', (_folder, kind) => listConfigurations(ctx, kind)),
   );
 }
 
-/**
- * Port-forwards to the service's debug port and hands VS Code Sandpiper's inline adapter for the runtime:
- * the Node one (DAP→inspector) or the Python one (a proxy to debugpy's DAP server); both re-attach.
- */
-export class SandpiperDebugAdapterFactory implements vscode.DebugAdapterDescriptorFactory, vscode.Disposable {
-  private readonly forwards = new Map<string, PortForwarder>();
-  private readonly subscription: vscode.Disposable;
+/** One configuration per service with a debug section: in the active environment, or asked for when started. */
+async function listConfigurations(
+  ctx: FeatureContext,
+  kind: vscode.DebugConfigurationProviderTriggerKind,
+): Promise<vscode.DebugConfiguration[]> {
+  try {
+    const config = await workspaceConfig();
+    // launch.json keeps no environment: environments come and go, the active one is used when it starts.
+    const env = kind === vscode.DebugConfigurationProviderTriggerKind.Dynamic ? ctx.environments.current : undefined;
+    return listedConfigurations(config, env?.namespace);
+  } catch (err) {
+    ctx.log.warn(`debug configurations: ${(err as Error).message}`);
+    return [];
+  }
+}
 
-  constructor(private readonly ctx: FeatureContext) {
-    this.subscription = vscode.debug.onDidTerminateDebugSession((s) => void this.release(s.id));
+/** Fills a `sandpiper` configuration from sandpiper.yaml and the environment, or says what is missing. */
+export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigurationProvider {
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly forwards: Forwards,
+  ) {}
+
+  async resolveDebugConfiguration(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): Promise<vscode.DebugConfiguration | undefined> {
+    try {
+      return await this.resolve(config);
+    } catch (err) {
+      void showError(this.ctx.log, err);
+      return undefined;
+    }
   }
 
-  async createDebugAdapterDescriptor(session: vscode.DebugSession): Promise<vscode.DebugAdapterDescriptor | undefined> {
-    const c = session.configuration as ResolvedSandpiperConfiguration;
+  private async resolve(config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+    const sandpiper = await workspaceConfig();
+    const service =
+      namedService(sandpiper, config) ?? (await pickService(sandpiper, 'Sandpiper: Attach to service'));
+    if (!service) return undefined;
+    const target = debugTargetOf(sandpiper, service, config);
+    const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
+    const env = await environmentFor(
+      config.env,
+      this.ctx.environments.current?.namespace,
+      kube,
+      `Sandpiper: Attach to ${service.name} in…`,
+    );
+    if (!env) return undefined;
+    if (target.runtime === 'python') return pythonConfiguration(config, target, env);
+    // VS Code follows the type change: js-debug resolves and runs the `node` attach on the forward.
+    const { id, localPort } = await this.forwards.open(target, env);
+    return nodeConfiguration(target, env, localPort, config.name, id);
+  }
+}
+
+/** The debugpy relay behind a forward of debugpy's port, for `sandpiper` sessions of a Python service. */
+class PythonAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly forwards: Forwards,
+  ) {}
+
+  async createDebugAdapterDescriptor(session: vscode.DebugSession): Promise<vscode.DebugAdapterDescriptor> {
+    const c = session.configuration as PythonConfiguration;
     try {
-      const kube = this.ctx.environments.current?.kube ?? (await this.ctx.cluster.reachableKube());
-      const forwarder = new PortForwarder({ kube, namespace: c.env, service: c.service, remotePort: c.port });
-      forwarder.onEvent((e) => this.ctx.log.info(`debug ${c.service}@${c.env}: ${describe(e)}`));
-      const localPort = await forwarder.start();
-      this.forwards.set(session.id, forwarder);
-      const env = this.ctx.environments.current;
-      if (env?.namespace === c.env) env.session.add({ dispose: () => void this.release(session.id) });
-      this.ctx.environments.touch('debug');
+      const { id, localPort } = await this.forwards.open(c, c.env);
+      this.forwards.ownedBy(id, session);
       const target = { host: '127.0.0.1', port: localPort, localRoot: c.localRoot, remoteRoot: c.remoteRoot };
-      // The adapters (and @vscode/debugadapter under them) load with the first debug session, not at activation.
-      const adapter =
-        c.runtime === 'python'
-          ? new (await import('../../debugAdapter/python/pythonDebugSession')).PythonDebugSession(target)
-          : new (await import('../../debugAdapter/node/nodeDebugSession')).NodeDebugSession(target);
-      return new vscode.DebugAdapterInlineImplementation(adapter);
+      // The adapter (and @vscode/debugadapter under it) loads with the first Python session, not at activation.
+      const { PythonDebugSession } = await import('../../debugAdapter/python/pythonDebugSession');
+      return new vscode.DebugAdapterInlineImplementation(new PythonDebugSession(target));
     } catch (err) {
       void showError(this.ctx.log, err);
       throw err;
     }
   }
+}
 
-  private async release(sessionId: string): Promise<void> {
-    const forwarder = this.forwards.get(sessionId);
-    this.forwards.delete(sessionId);
-    await forwarder?.dispose();
+/** How long a forward waits for the debug session it was opened for (js-debug may still refuse the config). */
+const UNCLAIMED_MS = 60_000;
+
+/**
+ * The port-forwards of debug sessions. The forward follows the service to a replacement pod (the forwarder re-picks
+ * it), and lives as long as the session that owns it: for Node the top js-debug session carrying FORWARD_KEY (its
+ * child sessions come and go as js-debug re-attaches after a restart), for Python the `sandpiper` session.
+ */
+class Forwards implements vscode.Disposable {
+  private readonly byId = new Map<string, { forwarder: PortForwarder; owner?: string; timer?: NodeJS.Timeout }>();
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly ctx: FeatureContext) {
+    this.subscriptions = [
+      vscode.debug.onDidStartDebugSession((s) => {
+        const id = forwardOf(s);
+        if (id && !forwardOf(s.parentSession)) this.ownedBy(id, s);
+      }),
+      vscode.debug.onDidTerminateDebugSession((s) => {
+        for (const [id, f] of this.byId) if (f.owner === s.id) void this.release(id);
+      }),
+    ];
+  }
+
+  async open(target: DebugTarget, env: string): Promise<{ id: string; localPort: number }> {
+    const kube = this.ctx.environments.current?.kube ?? (await this.ctx.cluster.reachableKube());
+    const forwarder = new PortForwarder({ kube, namespace: env, service: target.service, remotePort: target.port });
+    forwarder.onEvent((e) => this.ctx.log.info(`debug ${target.service}@${env}: ${describe(e)}`));
+    const localPort = await forwarder.start();
+    const id = crypto.randomUUID();
+    const timer = setTimeout(() => {
+      this.ctx.log.warn(`debug ${target.service}@${env}: no debug session started; forward closed`);
+      void this.release(id);
+    }, UNCLAIMED_MS);
+    this.byId.set(id, { forwarder, timer });
+    const active = this.ctx.environments.current;
+    // Selecting another environment (or deleting this one) ends its forwards.
+    if (active?.namespace === env) active.session.add({ dispose: () => void this.release(id) });
+    this.ctx.environments.touch('debug');
+    return { id, localPort };
+  }
+
+  ownedBy(id: string, session: vscode.DebugSession): void {
+    const f = this.byId.get(id);
+    if (!f) return;
+    clearTimeout(f.timer);
+    f.owner = session.id;
+  }
+
+  private async release(id: string): Promise<void> {
+    const f = this.byId.get(id);
+    this.byId.delete(id);
+    clearTimeout(f?.timer);
+    await f?.forwarder.dispose();
   }
 
   dispose(): void {
-    this.subscription.dispose();
-    for (const id of [...this.forwards.keys()]) void this.release(id);
+    this.subscriptions.forEach((s) => s.dispose());
+    for (const id of [...this.byId.keys()]) void this.release(id);
   }
+}
+
+function forwardOf(session: vscode.DebugSession | undefined): string | undefined {
+  const id = (session?.configuration as Record<string, unknown> | undefined)?.[FORWARD_KEY];
+  return typeof id === 'string' ? id : undefined;
 }
 
 function describe(e: PortForwardEvent): string {
@@ -77,83 +193,5 @@ function describe(e: PortForwardEvent): string {
       return `stream to pod ${e.pod} failed: ${e.message}`;
     case 'pod-changed':
       return `now forwarding to pod ${e.to}${e.from ? ` (was ${e.from})` : ''}`;
-  }
-}
-
-/** A `sandpiper` attach configuration after resolving: everything the adapter factory needs. */
-export interface ResolvedSandpiperConfiguration extends vscode.DebugConfiguration {
-  service: string;
-  env: string;
-  port: number;
-  runtime: 'node' | 'python';
-  localRoot: string;
-  remoteRoot: string;
-}
-
-/** Fills a `sandpiper` configuration from sandpiper.yaml and the active environment, or says what is missing. */
-export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigurationProvider {
-  constructor(private readonly ctx: FeatureContext) {}
-
-  async resolveDebugConfiguration(
-    _folder: vscode.WorkspaceFolder | undefined,
-    config: vscode.DebugConfiguration,
-  ): Promise<vscode.DebugConfiguration | undefined> {
-    try {
-      return await this.resolve(config);
-    } catch (err) {
-      void showError(this.ctx.log, err);
-      return undefined;
-    }
-  }
-
-  private async resolve(config: vscode.DebugConfiguration): Promise<ResolvedSandpiperConfiguration | undefined> {
-    const sandpiper = await workspaceConfig();
-    const service =
-      typeof config.service === 'string' && config.service
-        ? sandpiper.services[config.service]
-        : await pickService(sandpiper, 'Sandpiper: Attach to service');
-    if (!service) {
-      if (!config.service) return undefined;
-      throw new SandpiperError(
-        'unknown-service',
-        `sandpiper.yaml has no service "${config.service}" (it has: ${Object.keys(sandpiper.services).join(', ')}).`,
-        'Fix "service" in launch.json.',
-      );
-    }
-    if (!service.debug) {
-      throw new SandpiperError(
-        'no-debug-config',
-        `Service "${service.name}" has no debug section in sandpiper.yaml.`,
-        'Add `debug: { runtime: node, port: 9229, remoteRoot: /app }` to the service.',
-      );
-    }
-    const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();
-    const env = await environmentFor(
-      config.env,
-      this.ctx.environments.current?.namespace,
-      kube,
-      `Sandpiper: Attach to ${service.name} in…`,
-    );
-    if (!env) return undefined;
-    // launch.json may override the roots (e.g. a monorepo whose image lays files out differently).
-    const localRoot = path.resolve(
-      sandpiper.root,
-      typeof config.localRoot === 'string' ? config.localRoot : (service.debug.localRoot ?? '.'),
-    );
-    const remoteRoot = typeof config.remoteRoot === 'string' ? config.remoteRoot : service.debug.remoteRoot;
-    return {
-      ...config,
-      // debugpy reads its path mapping from the attach arguments; the Node adapter reads localRoot/remoteRoot.
-      ...(service.debug.runtime === 'python' ? { pathMappings: [{ localRoot, remoteRoot }] } : {}),
-      type: 'sandpiper',
-      request: 'attach',
-      name: config.name ?? `Sandpiper: ${service.name}`,
-      service: service.name,
-      env,
-      port: typeof config.port === 'number' ? config.port : service.debug.port,
-      runtime: service.debug.runtime,
-      localRoot,
-      remoteRoot,
-    };
   }
 }

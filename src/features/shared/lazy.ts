@@ -48,15 +48,20 @@ export function deferContributions(manifest: ContributionManifest, load: () => P
     } else {
       const stub = new LazyTree(view.id);
       trees.set(view.id, stub);
-      subs.push(stub, vscode.window.createTreeView(view.id, { treeDataProvider: stub }));
+      stub.view = vscode.window.createTreeView(view.id, { treeDataProvider: stub });
+      subs.push(stub, stub.view);
     }
   }
+  const { Initial, Dynamic } = vscode.DebugConfigurationProviderTriggerKind;
   for (const { type } of c.debuggers ?? []) {
     const stub = new LazyDebugger(type);
     debuggers.set(type, stub);
     subs.push(
       vscode.debug.registerDebugConfigurationProvider(type, stub),
       vscode.debug.registerDebugAdapterDescriptorFactory(type, stub),
+      // The Run and Debug list asks for dynamic configurations right after activation, before the features load.
+      vscode.debug.registerDebugConfigurationProvider(type, stub.listing(Initial)),
+      vscode.debug.registerDebugConfigurationProvider(type, stub.listing(Dynamic), Dynamic),
     );
   }
   return new vscode.Disposable(() => {
@@ -80,6 +85,11 @@ export function bindTreeView<T>(id: string, provider: vscode.TreeDataProvider<T>
   return trees.get(id)?.bind(provider) ?? vscode.window.createTreeView(id, { treeDataProvider: provider });
 }
 
+/** The contributed tree view itself (its title-bar description, badge…), once activation created it. */
+export function contributedTreeView(id: string): vscode.TreeView<unknown> | undefined {
+  return trees.get(id)?.view;
+}
+
 /** Gives a contributed webview view its provider (or registers it when nothing deferred it). */
 export function bindWebviewView(id: string, provider: vscode.WebviewViewProvider): vscode.Disposable {
   return webviews.get(id)?.bind(provider) ?? vscode.window.registerWebviewViewProvider(id, provider);
@@ -100,6 +110,30 @@ export function bindDebugConfigurationProvider(
   return new vscode.Disposable(() => (stub.provider = undefined));
 }
 
+/** Lists a contributed debugger's configurations (launch.json's initial ones and the dynamic Run and Debug list). */
+export function bindDebugConfigurationLister(type: string, lister: DebugConfigurationLister): vscode.Disposable {
+  const stub = debuggers.get(type);
+  if (!stub) {
+    const { Initial, Dynamic } = vscode.DebugConfigurationProviderTriggerKind;
+    const provider = (kind: vscode.DebugConfigurationProviderTriggerKind) => ({
+      provideDebugConfigurations: (f: vscode.WorkspaceFolder | undefined, t?: vscode.CancellationToken) =>
+        lister(f, kind, t),
+    });
+    return vscode.Disposable.from(
+      vscode.debug.registerDebugConfigurationProvider(type, provider(Initial)),
+      vscode.debug.registerDebugConfigurationProvider(type, provider(Dynamic), Dynamic),
+    );
+  }
+  stub.lister = lister;
+  return new vscode.Disposable(() => (stub.lister = undefined));
+}
+
+export type DebugConfigurationLister = (
+  folder: vscode.WorkspaceFolder | undefined,
+  kind: vscode.DebugConfigurationProviderTriggerKind,
+  token?: vscode.CancellationToken,
+) => vscode.ProviderResult<vscode.DebugConfiguration[]>;
+
 /** Gives a contributed debugger its adapter factory (or registers it when nothing deferred it). */
 export function bindDebugAdapterDescriptorFactory(
   type: string,
@@ -117,6 +151,7 @@ function unbound(what: string): Error {
 
 class LazyTree implements vscode.TreeDataProvider<unknown>, vscode.Disposable {
   private target?: vscode.TreeDataProvider<unknown>;
+  view?: vscode.TreeView<unknown>;
   private readonly changed = new vscode.EventEmitter<unknown>();
   readonly onDidChangeTreeData = this.changed.event;
 
@@ -173,8 +208,19 @@ class LazyWebview implements vscode.WebviewViewProvider {
 class LazyDebugger implements vscode.DebugConfigurationProvider, vscode.DebugAdapterDescriptorFactory {
   provider?: vscode.DebugConfigurationProvider;
   factory?: vscode.DebugAdapterDescriptorFactory;
+  lister?: DebugConfigurationLister;
 
   constructor(private readonly type: string) {}
+
+  /** A provider of one trigger kind whose only method lists configurations once the features are loaded. */
+  listing(kind: vscode.DebugConfigurationProviderTriggerKind): vscode.DebugConfigurationProvider {
+    return {
+      provideDebugConfigurations: async (folder, token) => {
+        await ready();
+        return (await this.lister?.(folder, kind, token)) ?? [];
+      },
+    };
+  }
 
   async resolveDebugConfiguration(
     folder: vscode.WorkspaceFolder | undefined,

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { inspectorWebSocketUrl } from '../../../src/debugAdapter/node/cdp';
 import { NODE_APP, PodDebuggee } from '../../support/debugTarget';
 import { requireRealNode } from '../../support/realPods';
 import { testbedEnv } from '../../support/testbed';
@@ -22,7 +21,7 @@ describe('sandpiper debug (CLI)', function () {
     await debuggee?.dispose();
   });
 
-  it("forwards the example's debug port from its own sandpiper.yaml to the inspector in the pod, and stops on Ctrl+C", async () => {
+  it("forwards the example's debug port from its own sandpiper.yaml to the inspector in the pod, prints how to attach, and stops on Ctrl+C", async () => {
     const pod = await debuggee.podName();
     // The example's own sandpiper.yaml: services.tasks.debug is { runtime: node, port: 9229, remoteRoot: /app }.
     const child = spawn(process.execPath, [CLI, '--dir', NODE_APP.localRoot, 'debug', debuggee.namespace], {
@@ -37,10 +36,26 @@ describe('sandpiper debug (CLI)', function () {
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     assert.ok(port, `no port in: ${out} ${err}`);
     assert.match(out, new RegExp(`-> tasks:9229 in ${debuggee.namespace} \\(pod ${pod}\\)`));
-    assert.match(
-      await inspectorWebSocketUrl('127.0.0.1', port, 10_000),
-      new RegExp(`^ws://127\\.0\\.0\\.1:${port}/[0-9a-f-]+$`),
-    );
+    // How to attach: js-debug's launch.json configuration on the forward, and chrome://inspect.
+    const snippet = /add this configuration to \.vscode\/launch\.json[^\n]*\n([\s\S]*?\n {2}\})\n/.exec(out)?.[1];
+    assert.ok(snippet, `no launch.json configuration in: ${out}`);
+    assert.deepEqual(JSON.parse(snippet), {
+      type: 'node',
+      request: 'attach',
+      name: `Attach to tasks (${debuggee.namespace})`,
+      address: '127.0.0.1',
+      port,
+      localRoot: '${workspaceFolder}',
+      remoteRoot: '/app',
+      sourceMaps: true,
+      restart: true,
+      skipFiles: ['<node_internals>/**'],
+      outFiles: ['${workspaceFolder}/**/*.(m|c|)js', '!**/node_modules/**'],
+      resolveSourceMapLocations: ['${workspaceFolder}/**', '!**/node_modules/**'],
+    });
+    assert.match(out, new RegExp(`chrome://inspect.*127\\.0\\.0\\.1:${port}`));
+    const version = (await (await fetch(`http://127.0.0.1:${port}/json/version`)).json()) as { Browser: string };
+    assert.match(version.Browser, /^node\.js\/v20\./);
     // The inspector behind the forward is the example's server in the container (its image's WORKDIR is /app).
     const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ url: string }>;
     assert.deepEqual(
