@@ -141,10 +141,13 @@ describe('environment create on the testbed', function () {
       );
     });
 
-    it('deploys the service with its manifests and the image from them, pulled and Ready on the real node', async () => {
+    it('deploys the service with its manifests and the image built from the workspace, pinned by digest, pulled and Ready on the real node', async () => {
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace });
       assert.equal(dep.status?.readyReplicas, 1);
-      assert.equal(dep.spec?.template.spec?.containers[0].image, await exampleImage());
+      // image: { build: . } builds the example (the same content as the example image, so the same digest), pushed
+      // to the testbed registry under the service's name.
+      const digest = (await exampleImage()).split('@')[1];
+      assert.equal(dep.spec?.template.spec?.containers[0].image, `${loadTestbed().registry}/tasks@${digest}`);
       assert.ok(dep.metadata?.managedFields?.some((f) => f.manager === 'sandpiper'));
       const [pod] = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items;
       assert.equal(pod.spec?.nodeName, requireRealNode().node);
