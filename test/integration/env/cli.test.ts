@@ -72,6 +72,18 @@ describe('sandpiper env CLI on the testbed', function () {
     assert.ok(left > 1.9 * 3_600_000 && left <= 2 * 3_600_000, `expires in ${left} ms`);
   });
 
+  it('env list prints a table under a header row', async () => {
+    const r = await sandpiper(['env', 'list'], ws);
+    assert.equal(r.code, 0, r.stderr);
+    const [header, ...rows] = r.stdout.trimEnd().split('\n');
+    assert.match(header, /^NAME +OWNER +BRANCH +EXPIRES$/);
+    const row = rows.find((l) => l.startsWith(`${name} `));
+    assert.ok(row, r.stdout);
+    // Columns line up under their header.
+    assert.equal(row.indexOf('cli@example.com', name.length), header.indexOf('OWNER'), `${header}\n${row}`);
+    assert.equal(row.indexOf(branch, name.length), header.indexOf('BRANCH'), `${header}\n${row}`);
+  });
+
   it('env extend --by pushes the expiry out', async () => {
     const r = await sandpiper(['env', 'extend', name, '--by', '3h', '--json'], ws);
     assert.equal(r.code, 0, r.stderr);
@@ -137,6 +149,8 @@ describe('sandpiper env CLI on the testbed', function () {
       assert.match(r.stderr, /✓ tasks is ready/);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: target });
       assert.equal(dep.status?.readyReplicas, 1);
+      // image: { build: . }: built (or found by its content tag) and pinned by digest.
+      assert.match(dep.spec?.template.spec?.containers[0].image ?? '', /\/tasks@sha256:[0-9a-f]{64}$/);
       const [pod] = (await kube.core.listNamespacedPod({ namespace: target, labelSelector: 'app=tasks' })).items;
       assert.ok(pod.status?.containerStatuses?.[0].state?.running, 'the container runs on the real node');
       await kube.core.patchNamespace(
