@@ -26,8 +26,8 @@ async function initialize(ctx: FeatureContext, folder?: vscode.Uri): Promise<str
     written = await initConfig(target.fsPath, { existsHint: 'Initialize leaves it as it is.' });
   } catch (err) {
     if (!(err instanceof SandpiperError && err.code === 'conflict')) throw err;
-    // Not a dead end either: the file the user asked for is there, so offer it.
-    if ((await showError(ctx.log, err, OPEN)) === OPEN) await vscode.window.showTextDocument(file);
+    // Not a dead end either: the file the user asked for is there, so offer it (the command does not wait).
+    void showError(ctx.log, err, OPEN).then((choice) => choice === OPEN && vscode.window.showTextDocument(file));
     return undefined;
   }
   ctx.log.info(`Initialize wrote ${written.file} (services ${written.services.join(', ')})`);
