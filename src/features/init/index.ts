@@ -27,7 +27,9 @@ async function initialize(ctx: FeatureContext, folder?: vscode.Uri): Promise<str
   } catch (err) {
     if (!(err instanceof SandpiperError && err.code === 'conflict')) throw err;
     // Not a dead end either: the file the user asked for is there, so offer it (the command does not wait).
-    void showError(ctx.log, err, OPEN).then((choice) => choice === OPEN && vscode.window.showTextDocument(file));
+    void showError(ctx.log, err, OPEN).then(async (choice) => {
+      if (choice === OPEN) await vscode.window.showTextDocument(file);
+    });
     return undefined;
   }
   ctx.log.info(`Initialize wrote ${written.file} (services ${written.services.join(', ')})`);
