@@ -36,6 +36,8 @@ function sampleWorkspace(dir: string, branch: string): string {
   const ws = path.join(dir, 'ts-service');
   fs.cpSync(FIXTURE, ws, { recursive: true });
   assert.ok(!fs.existsSync(path.join(ws, 'sandpiper.yaml')), 'the sample starts without sandpiper.yaml');
+  // A file of this run makes the build context new: the image is built and pushed now, not found from a past run.
+  fs.writeFileSync(path.join(ws, 'src', 'run.txt'), `${branch}\n`);
   // Outside the repo the compiler finds @types/node through --typeRoots (a user has it in their node_modules).
   const modules = path.join(repoRoot(), 'node_modules');
   execFileSync(process.execPath, [
@@ -97,6 +99,7 @@ describe('a new user’s first hour in code-server', function () {
 
   it('Initialize → Create (built, pushed, pinned by digest) → Open in Browser → a breakpoint in a .ts file hits → delete', async () => {
     requireRealNode();
+    fs.rmSync(path.join(repoRoot(), 'test-results', 'first-hour'), { recursive: true, force: true });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-first-hour-'));
     const ws = sampleWorkspace(dir, branch);
     const line = markerLine(ws);
@@ -164,7 +167,7 @@ describe('a new user’s first hour in code-server', function () {
         .first();
       const building = page
         .locator('.notification-toast')
-        .filter({ hasText: /build|push/i })
+        .filter({ hasText: /Building|Step \d+\/\d+|push/i })
         .first();
       let pickShot = false;
       let buildShot = false;
@@ -183,6 +186,7 @@ describe('a new user’s first hour in code-server', function () {
           pickShot = true;
           await page.keyboard.press('Enter');
         } else if (!buildShot && (await building.isVisible().catch(() => false))) {
+          await page.waitForTimeout(600); // the toast slides in; let it settle for the picture
           await shot('04-building');
           buildShot = true;
         }

@@ -210,5 +210,10 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path: file });
+  // SANDPIPER_DOCS_SCREENSHOTS=1: the README's pictures are refreshed from the e2e run (docs/images/).
+  if (process.env.SANDPIPER_DOCS_SCREENSHOTS === '1') {
+    await fs.mkdir(path.join(repoRoot(), 'docs', 'images'), { recursive: true });
+    await fs.copyFile(file, path.join(repoRoot(), 'docs', 'images', path.basename(file)));
+  }
   return file;
 }
