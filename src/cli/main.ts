@@ -14,7 +14,7 @@ import { registerSyncCommands } from './commands/sync';
 import { findConfigRoot, loadConfig } from '../core/config/loader';
 import type { SandpiperConfig } from '../core/config/types';
 import { loadKube, type Kube } from '../core/infra/kube/client';
-import { kubeError } from '../core/infra/kube/errors';
+import { isConnectionFailure, kubeError } from '../core/infra/kube/errors';
 import { Interrupt } from './interrupt';
 
 /** What every command gets from main. */
@@ -63,8 +63,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('sandpiper: cancelled\n');
       return interrupt.exitCode ?? 130;
     }
-    // client-node's own message is a dump of status, body and headers: the one translator says it plainly.
-    const { message, hint } = presentError(err instanceof ApiException ? kubeError(err, 'talk to the cluster') : err);
+    // client-node's own message is a dump of status, body and headers, a network error's a bare URL: the one
+    // translator says it plainly, naming the context and server.
+    const plain = err instanceof ApiException || isConnectionFailure(err) ? kubeError(err, 'talk to the cluster') : err;
+    const { message, hint } = presentError(plain);
     process.stderr.write(`sandpiper: ${message.split('\n').join('\n  ')}${hint ? `\n  ${hint}` : ''}\n`);
     return 1;
   } finally {

@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SandpiperError } from '../../errors';
-import { kubeError } from './errors';
+import { kubeError, markCluster } from './errors';
 
 export interface KubeTarget {
   /** A kubeconfig file; default: $KUBECONFIG or ~/.kube/config. */
@@ -41,8 +41,7 @@ export class Kube {
       authMethods: { default: config },
     });
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const cluster = `of context "${this.contextName}" (${this.server})`;
-    this.configuration = { ...base, httpApi: withTimeout(base.httpApi, timeoutMs, cluster) };
+    this.configuration = { ...base, httpApi: withTimeout(base.httpApi, timeoutMs, this.cluster) };
     this.core = new k8s.CoreV1Api(this.configuration);
     this.apps = new k8s.AppsV1Api(this.configuration);
     this.custom = new k8s.CustomObjectsApi(this.configuration);
@@ -59,6 +58,11 @@ export class Kube {
     return this.config.getCurrentCluster()?.server ?? '';
   }
 
+  /** Which cluster, for messages: `of context "x" (https://server:6443)`. */
+  get cluster(): string {
+    return `of context "${this.contextName}" (${this.server})`;
+  }
+
   /** The namespace the context names, or `default`. */
   get defaultNamespace(): string {
     return this.config.getContextObject(this.contextName)?.namespace ?? 'default';
@@ -68,13 +72,18 @@ export class Kube {
   async checkReachable(timeoutMs = 5000): Promise<string> {
     const version = new k8s.VersionApi(this.configuration);
     const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs).unref(),
+      setTimeout(
+        () => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT', timeoutMs, cluster: this.cluster })),
+        timeoutMs,
+      ).unref(),
     );
     try {
       const info = await Promise.race([version.getCode(), timer]);
       return info.gitVersion;
     } catch (err) {
-      throw kubeError(err, `reach the cluster of context "${this.contextName}" (${this.server})`);
+      // A refusal or 401 says nothing of the cluster by itself: it is named here as well.
+      const named = markCluster(err, this.cluster) as { cluster?: string };
+      throw kubeError(named, named.cluster ? 'reach the cluster' : `reach the cluster ${this.cluster}`);
     }
   }
 }
@@ -105,7 +114,13 @@ function withTimeout(inner: k8s.HttpLibrary, timeoutMs: number, cluster: string)
         const message = `The cluster ${cluster} does not answer (timed out after ${seconds} s).`;
         throw Object.assign(new Error(message), { code: 'ETIMEDOUT', timeoutMs, cluster });
       };
-      const response = await inner.send(request).toPromise().catch(timedOut);
+      const response = await inner
+        .send(request)
+        .toPromise()
+        .catch(timedOut)
+        .catch((err: unknown) => {
+          throw markCluster(err, cluster);
+        });
       // The body is read after the headers came, under the same signal: a stall there is the same timeout.
       const body = response.body;
       response.body = { text: () => body.text().catch(timedOut), binary: () => body.binary().catch(timedOut) };

@@ -60,29 +60,62 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code;
-  // The request timeout of `Kube` (client.ts) says which cluster and how long.
-  const timedOut = err as { timeoutMs?: number; cluster?: string };
-  if (code === 'ETIMEDOUT' && timedOut.timeoutMs) {
+  // `Kube` (client.ts) marks the failures of its requests with the context and server they went to.
+  const marked = err as { timeoutMs?: number; cluster?: string };
+  const cluster = marked.cluster ? `the cluster ${marked.cluster}` : 'the cluster';
+  if (code === 'ETIMEDOUT' && marked.timeoutMs) {
     return new SandpiperError(
       'unreachable',
-      `Cannot ${doing}: the cluster ${timedOut.cluster} does not answer (timed out after ${timedOut.timeoutMs / 1000} s).`,
-      'Check that the cluster is running and the kubeconfig points at it, or pick another context.',
+      `Cannot ${doing}: ${cluster} does not answer (timed out after ${marked.timeoutMs / 1000} s).`,
+      UNREACHABLE_HINT,
     );
   }
-  if (
-    code &&
-    ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT'].includes(
-      String(code),
-    )
-  ) {
+  if (code && UNREACHABLE_CODES.has(String(code)))
+    return new SandpiperError('unreachable', `Cannot ${doing}: ${cluster} does not answer (${code}).`, UNREACHABLE_HINT);
+  if (code && TLS_CODE.test(String(code))) {
+    const reason = (e.cause?.message ?? e.message ?? '').replace(/^.*reason: /, '');
     return new SandpiperError(
       'unreachable',
-      `Cannot ${doing}: the cluster does not answer (${code}).`,
-      'Check that the cluster is running and the kubeconfig points at it, or pick another context.',
+      `Cannot ${doing}: the TLS connection to ${cluster} failed (${code}${reason ? `: ${reason}` : ''}).`,
+      "Check the server address and the cluster's certificate-authority in the kubeconfig, or pick another context.",
     );
   }
   if (e?.name === 'AbortError') return new SandpiperError('cancelled', 'Cancelled.');
   return new SandpiperError('api', `Could not ${doing}: ${e?.message ?? String(err)}`);
+}
+
+const UNREACHABLE_HINT = 'Check that the cluster is running and the kubeconfig points at it, or pick another context.';
+
+/** Network failures: the server refused, is not there (DNS), or the connection died or hung. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** OpenSSL / Node TLS failures: untrusted or expired certificate, wrong host name, not TLS at all. */
+const TLS_CODE =
+  /^(EPROTO|ERR_TLS_\w+|ERR_SSL_\w+|ERR_OSSL_\w+|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)$/;
+
+/** Whether an error is a failure to talk to the cluster at all (network or TLS), which kubeError explains. */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = String(e?.code ?? e?.cause?.code ?? '');
+  return UNREACHABLE_CODES.has(code) || TLS_CODE.test(code);
+}
+
+/** Marks a failed request with the cluster it went to (`of context "x" (https://…)`), for kubeError's message. */
+export function markCluster<T>(err: T, cluster: string): T {
+  if (err && typeof err === 'object' && !(err as { cluster?: string }).cluster && isConnectionFailure(err))
+    Object.assign(err, { cluster });
+  return err;
 }
 
 const FORBIDDEN =
