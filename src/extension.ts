@@ -1,13 +1,20 @@
 import * as vscode from 'vscode';
 import { registerConfigDiagnostics } from './features/config/diagnostics';
 import { trackConfigured } from './features/init/configured';
-import { type ContributionManifest, deferContributions } from './features/shared/lazy';
+import { type ContributionManifest, contributedTreeView, deferContributions } from './features/shared/lazy';
+import { registerCliOnTerminalPath } from './features/terminal';
 
 /**
  * Wires the features. Activation only registers what package.json contributes, as stand-ins, and the
  * sandpiper.yaml diagnostics; the features load on the first use of any of them (see features/shared/lazy).
  */
-export function activate(extension: vscode.ExtensionContext): void {
+/** What Sandpiper exports (to its extension-host tests, and any extension that wants it). */
+export interface SandpiperApi {
+  /** What a Sandpiper tree view shows beside its title: for the Environments view, the Kubernetes context. */
+  viewDescription(viewId: string): string | undefined;
+}
+
+export function activate(extension: vscode.ExtensionContext): SandpiperApi {
   const log = vscode.window.createOutputChannel('Sandpiper', { log: true });
   const manifest = extension.extension.packageJSON as ContributionManifest;
   extension.subscriptions.push(
@@ -16,6 +23,9 @@ export function activate(extension: vscode.ExtensionContext): void {
     trackConfigured(),
     deferContributions(manifest, () => registerFeatures(extension, log)),
   );
+  // At activation, not with the features: a terminal opened before any command already finds `sandpiper`.
+  registerCliOnTerminalPath(extension, log);
+  return { viewDescription: (id) => contributedTreeView(id)?.description };
 }
 
 /** All features at once, so each sees the others' events from the start; each owns its commands, views, cleanup. */

@@ -24,6 +24,8 @@ describe('extension host suite (code-server)', () => {
         testsPath: path.join(root, 'out', 'exthost', 'index.js'),
         workspace,
         env,
+        // Open in Browser's URI (asExternalUri) is code-server's /proxy/<port>/: fetched through it.
+        proxy: true,
         timeoutMs: 540_000,
       });
       const report = result.output

@@ -3,7 +3,8 @@ import { ActivityRecorder, recordActivity } from '../../core/env/lifecycle';
 import { describeExpiry, type EnvironmentInfo } from '../../core/env/metadata';
 import { presentError } from '../../core/errors';
 import { registerCommand, showError } from '../shared/commands';
-import { bindTreeView } from '../shared/lazy';
+import { bindTreeView, contributedTreeView } from '../shared/lazy';
+import { registerOpenInBrowser } from '../open';
 import { settings, type FeatureContext } from '../shared/context';
 import {
   createEnvironmentCommand,
@@ -26,6 +27,7 @@ export function registerEnvironments(ctx: FeatureContext): void {
   status.command = 'sandpiper.env.select';
   const expiry = new ExpiryWarning((ns) => vscode.commands.executeCommand('sandpiper.env.extend', ns));
   extension.subscriptions.push(tree, view, status, expiry);
+  registerOpenInBrowser(ctx, tree);
 
   // Activity from sync, debug, logs and commands reaches the cluster at most once a minute per env.
   const recorder = new ActivityRecorder(
@@ -39,6 +41,7 @@ export function registerEnvironments(ctx: FeatureContext): void {
   const showActive = () => {
     const current = ctx.environments.current;
     const info = current && tree.environments.find((e) => e.name === current.namespace);
+    void vscode.commands.executeCommand('setContext', 'sandpiper.activeEnvironment', Boolean(current));
     if (!current) {
       status.hide();
       expiry.arm(undefined);
@@ -49,12 +52,30 @@ export function registerEnvironments(ctx: FeatureContext): void {
     status.show();
     expiry.arm(info);
   };
+  // The view's title says which cluster it lists: the context, as the user picked it or the kubeconfig names it.
+  const treeView =
+    contributedTreeView('sandpiper.environments') ?? ('reveal' in view ? (view as vscode.TreeView<unknown>) : undefined);
+  const showContext = () => {
+    let context: string;
+    try {
+      context = ctx.cluster.kube().contextName;
+    } catch {
+      context = 'no context';
+    }
+    if (treeView) treeView.description = context;
+  };
+  showContext();
   extension.subscriptions.push(
     ctx.environments.onDidChange(showActive),
     tree.onDidLoad(showActive),
+    tree.onDidLoad(showContext),
     ctx.cluster.onDidChange(() => {
+      showContext();
       ctx.environments.clear();
       tree.restartWatch();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('sandpiper.kubeconfig')) showContext();
     }),
     registerCommand(log, 'sandpiper.env.create', () => createEnvironmentCommand(ctx, tree)),
     registerCommand(log, 'sandpiper.env.delete', (target) => deleteEnvironmentCommand(ctx, tree, target)),

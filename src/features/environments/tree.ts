@@ -30,6 +30,11 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     return this.envs;
   }
 
+  /** Whether the last reload failed (then `environments` is empty for want of an answer, not of environments). */
+  get failed(): boolean {
+    return this.problem !== undefined;
+  }
+
   /**
    * (Re)opens the watch on the chosen context: when the view first asks for its rows (not at activation, so
    * the Kubernetes client loads only once it is needed) and when the context changes.
@@ -82,7 +87,8 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
     if (node.kind === 'part') {
       const item = new vscode.TreeItem(node.label);
       item.description = node.description;
-      item.contextValue = 'environmentPart';
+      // Services can be opened in the browser; dependency rows cannot.
+      item.contextValue = node.description.startsWith('service') ? 'environmentPart.service' : 'environmentPart';
       item.iconPath = new vscode.ThemeIcon(
         node.description.startsWith('service') ? 'server-process' : node.description === 'copy' ? 'copy' : 'link',
       );

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { showError } from '../shared/commands';
 import { presentError } from '../../core/errors';
 import type { Kube } from '../../core/infra/kube/client';
-import { RolloutFeed, type FeedEvent } from '../../core/workloads/feed';
+import { RolloutFeed, isLiveCanary, type FeedEvent } from '../../core/workloads/feed';
 import {
   dispatchWebviewMessage,
   hostMessageOf,
@@ -131,6 +131,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
 
   private onFeedEvent(e: FeedEvent): void {
     if (e.kind === 'workloads') {
+      // Promote/Abort are offered (menus, palette) only while a canary can be acted on.
+      this.setLive(e.workloads.some(isLiveCanary));
       for (const w of e.workloads) {
         const key = `${w.namespace}/${w.name}`;
         const now = w.canary?.status;
@@ -143,7 +145,12 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     this.post(hostMessageOf(e));
   }
 
+  private setLive(live: boolean): void {
+    void vscode.commands.executeCommand('setContext', 'sandpiper.rolloutLive', live);
+  }
+
   private stopFeed(): void {
+    this.setLive(false);
     this.feed?.dispose();
     this.feed = undefined;
     this.feedKey = '';

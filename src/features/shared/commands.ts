@@ -19,6 +19,7 @@ export interface CommandTypes {
   'sandpiper.rollout.promote': [];
   'sandpiper.rollout.abort': [];
   'sandpiper.pr.draft': [];
+  'sandpiper.openInBrowser': [target?: unknown];
   'sandpiper.init': [folder?: vscode.Uri];
 }
 

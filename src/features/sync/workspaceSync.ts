@@ -58,6 +58,8 @@ export class WorkspaceSync implements vscode.Disposable {
       this.sessions.push(session);
     }
     this.watch(env.config.root);
+    // Pause/Resume are offered (menus, palette) only while a sync runs.
+    void vscode.commands.executeCommand('setContext', 'sandpiper.syncRunning', this.sessions.length > 0);
     await Promise.all(
       this.sessions.map((s) =>
         s.start().catch((err: unknown) => {
@@ -127,6 +129,7 @@ export class WorkspaceSync implements vscode.Disposable {
     this.sessions = [];
     this.env = undefined;
     this.statusBar.hide();
+    void vscode.commands.executeCommand('setContext', 'sandpiper.syncRunning', false);
   }
 
   dispose(): void {

@@ -20,6 +20,8 @@ export interface ExtensionHostTestOptions {
   settings?: Record<string, unknown>;
   /** A .vsix to install besides (e.g. a dependency extension). */
   vsix?: string;
+  /** Serve code-server's /proxy/<port>/, where vscode.env.asExternalUri maps localhost URIs (Open in Browser). */
+  proxy?: boolean;
   /** Overall timeout (default 5 min; SANDPIPER_EXTHOST_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Echo output lines as they arrive (default: SANDPIPER_E2E_VERBOSE). */
@@ -56,6 +58,7 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
     workspace: opts.workspace,
     extensionDevelopmentPath: path.resolve(opts.extensionPath),
     vsix: opts.vsix,
+    proxy: opts.proxy,
     env: opts.env,
     settings: opts.settings,
     workspaceTrust: opts.workspaceTrust,
