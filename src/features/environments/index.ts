@@ -64,7 +64,8 @@ export function registerEnvironments(ctx: FeatureContext): void {
     }
     if (treeView) treeView.description = context;
   };
-  showContext();
+  // Not now: reading the kubeconfig loads the Kubernetes client, which the first command may not need. The view
+  // shows its description once it has listed (or failed to list) the environments.
   extension.subscriptions.push(
     ctx.environments.onDidChange(showActive),
     tree.onDidLoad(showActive),
