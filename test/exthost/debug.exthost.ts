@@ -1,119 +1,213 @@
+// Debugging the TypeScript sample service in a pod on the real node, inside the real extension host: the `sandpiper`
+// configuration resolves to VS Code's own JavaScript debugger (js-debug) attached through Sandpiper's port-forward,
+// a breakpoint set in a .ts file binds through the source maps and hits, hits again after a sync restarts the process
+// (node --watch; js-debug's `restart`) and after the pod is replaced (the forward moves to the new pod).
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { NODE_APP, PodDebuggee } from '../support/debugTarget';
+import { sleep } from '../../src/core/errors';
+import { loadConfig } from '../../src/core/config/loader';
+import { loadKube } from '../../src/core/infra/kube/client';
+import { SyncSession } from '../../src/core/sync/syncSession';
+import { FORWARD_KEY } from '../../src/features/debug/configurations';
+import { PodDebuggee, compileTs, compiledTsService, tsApp, type DebuggeeApp } from '../support/debugTarget';
 import { requireRealNode } from '../support/realPods';
+import { loadTestbed } from '../support/testbed';
 import { eventually } from '../support/wait';
 
-/**
- * Starts a `sandpiper` session the way Run and Debug does, against the example's own image in a pod on the real
- * node, and watches its DAP traffic. The workspace is a copy of the example: its sandpiper.yaml gives the debug
- * port and remoteRoot, and the breakpoint goes in the workspace's src/tasks.js.
- */
-describe('sandpiper debug type (extension host)', function () {
-  this.timeout(240_000);
-  let debuggee: PodDebuggee;
-  let tasksJs: vscode.Uri;
+/** The sample's service as a user's sandpiper.yaml has it: debug section, and dist/ synced into the container. */
+const HELLO_SERVICE = `
+  hello:
+    manifests: hello/k8s/
+    sync: { paths: [hello/dist/], target: /app/dist }
+    debug: { runtime: node, port: 9229, remoteRoot: /app, localRoot: hello }
+`;
+
+interface Seen {
+  session: vscode.DebugSession;
+  message: DebugProtocol.ProtocolMessage;
+}
+
+describe('sandpiper debug type through js-debug (extension host)', function () {
+  this.timeout(300_000);
+  let root: string;
+  let helloDir: string;
+  let yaml: string;
+  let app: DebuggeeApp;
+  let debuggee: PodDebuggee | undefined;
+  let sync: SyncSession | undefined;
+  const syncLog: string[] = [];
   const cleanups: vscode.Disposable[] = [];
-  const sent: DebugProtocol.ProtocolMessage[] = [];
+  const seen: Seen[] = [];
+  const started: vscode.DebugSession[] = [];
+  const ended: vscode.DebugSession[] = [];
 
   before(async function () {
-    this.timeout(600_000); // the example's image is built on the first run
+    this.timeout(600_000); // the sample's image is built on the first run
     assert.ok(process.env.KUBECONFIG, 'the debug suite needs the testbed (KUBECONFIG)');
     requireRealNode();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, 'the suite runs in a copy of the example');
-    tasksJs = vscode.Uri.file(
-      path.join(folder.uri.fsPath, path.relative(NODE_APP.localRoot, NODE_APP.breakpoint.file)),
-    );
+    root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    // The sample lives in the workspace's hello/ folder, compiled there (dist/ with maps) and built from there.
+    helloDir = path.join(root, 'hello');
+    compiledTsService(helloDir);
+    app = tsApp(helloDir);
+    yaml = fs.readFileSync(path.join(root, 'sandpiper.yaml'), 'utf8');
+    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), yaml.replace(/\nservices:\n/, `\nservices:${HELLO_SERVICE}`));
     await vscode.extensions.getExtension('sandpiper.sandpiper')?.activate();
-    debuggee = await PodDebuggee.deploy(NODE_APP, 'sp-debug-exthost');
+    debuggee = await PodDebuggee.deploy(app, 'sp-debug-exthost');
     cleanups.push(
-      vscode.debug.registerDebugAdapterTrackerFactory('sandpiper', {
-        createDebugAdapterTracker: () => ({ onDidSendMessage: (m: DebugProtocol.ProtocolMessage) => sent.push(m) }),
+      vscode.debug.registerDebugAdapterTrackerFactory('*', {
+        createDebugAdapterTracker: (session) => ({
+          onDidSendMessage: (message: DebugProtocol.ProtocolMessage) => seen.push({ session, message }),
+        }),
       }),
+      vscode.debug.onDidStartDebugSession((s) => started.push(s)),
+      vscode.debug.onDidTerminateDebugSession((s) => ended.push(s)),
     );
   });
 
   after(async () => {
     for (const c of cleanups.reverse()) c.dispose();
     vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    sync?.dispose();
     await debuggee?.dispose();
+    if (yaml) fs.writeFileSync(path.join(root, 'sandpiper.yaml'), yaml);
+    if (helloDir) fs.rmSync(helloDir, { recursive: true, force: true });
   });
 
-  /** `eventually`, with what the adapter sent in the timeout's message. */
-  async function until<T>(what: string, find: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-    return eventually(what, find, timeoutMs, 100).catch((err: Error) => {
-      throw new Error(
-        `${err.message}; adapter sent: ${sent.map((m) => (m as DebugProtocol.Event).event ?? (m as DebugProtocol.Response).command).join(', ')}`,
-      );
-    });
-  }
+  const said = (from: number) =>
+    seen
+      .slice(from)
+      .map(({ session, message: m }) => {
+        const e = m as DebugProtocol.Event;
+        const what = e.event ?? (m as DebugProtocol.Response).command;
+        const detail = ['output', 'breakpoint', 'setBreakpoints', 'stopped', 'breakpointLocations'].includes(what) ? JSON.stringify(e.body) : '';
+        return `${session.type}:${what} ${detail}`;
+      })
+      .slice(-40)
+      .join(', ');
 
-  const eventAfter = (from: number, event: string, test: (e: DebugProtocol.Event) => boolean = () => true) =>
-    sent
+  const stoppedAfter = (from: number) =>
+    seen
       .slice(from)
       .find(
-        (m): m is DebugProtocol.Event =>
-          m.type === 'event' && (m as DebugProtocol.Event).event === event && test(m as DebugProtocol.Event),
+        ({ message: m }) =>
+          m.type === 'event' &&
+          (m as DebugProtocol.Event).event === 'stopped' &&
+          (m as DebugProtocol.StoppedEvent).body.reason === 'breakpoint',
       );
 
-  /** A request to the pod stops in the workspace's tasks.js, inside `pod`; continuing answers it. */
-  async function stopsAtBreakpoint(session: vscode.DebugSession, pod: string): Promise<void> {
-    const from = sent.length;
-    const request = debuggee.request();
-    await until('the breakpoint', () => eventAfter(from, 'stopped', (e) => e.body.reason === 'breakpoint'));
-    const trace = (await session.customRequest('stackTrace', {
-      threadId: 1,
-    })) as DebugProtocol.StackTraceResponse['body'];
-    // In a remote window VS Code hands paths back to extensions as vscode-remote URIs.
-    const framePath = trace.stackFrames[0].source?.path ?? '';
-    assert.equal(framePath.includes('://') ? vscode.Uri.parse(framePath).path : framePath, tasksJs.fsPath);
-    assert.equal(trace.stackFrames[0].line, NODE_APP.breakpoint.line);
-    const where = (await session.customRequest('evaluate', {
-      expression: NODE_APP.podNameExpression,
-      frameId: trace.stackFrames[0].id,
-    })) as DebugProtocol.EvaluateResponse['body'];
-    assert.equal(where.result, JSON.stringify(pod));
-    await session.customRequest('continue', { threadId: 1 });
-    assert.match(await request, NODE_APP.response);
+  /**
+   * Requests the service until one stops at the .ts breakpoint (after a restart js-debug sets the breakpoints again
+   * a moment after the process is back): the top frame is the .ts file at its line, inside `pod`; continuing lets
+   * the request answer. Returns the body.
+   */
+  async function stopsAtBreakpoint(pod: string): Promise<string> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const from = seen.length;
+      const answered = debuggee!.request().then(
+        (body) => ({ body }),
+        (err: Error) => ({ err }),
+      );
+      const stop = await eventually('a stop or an answer', async () => {
+        const s = stoppedAfter(from);
+        if (s) return s;
+        const done = await Promise.race([answered, new Promise<undefined>((r) => setTimeout(r, 50))]);
+        return done ? ('answered' as const) : undefined;
+      }, 60_000).catch(() => undefined);
+      if (stop && stop !== 'answered') {
+        const { session, message } = stop;
+        const threadId = (message as DebugProtocol.StoppedEvent).body.threadId ?? 0;
+        const trace = (await session.customRequest('stackTrace', { threadId })) as DebugProtocol.StackTraceResponse['body'];
+        const top = trace.stackFrames[0];
+        // In a remote window VS Code hands paths back to extensions as vscode-remote URIs.
+        const framePath = top.source?.path ?? '';
+        assert.equal(framePath.includes('://') ? vscode.Uri.parse(framePath).path : framePath, app.breakpoint.file);
+        assert.equal(top.line, app.breakpoint.line, `top frame: ${JSON.stringify(top)}; seen: ${said(0)}`);
+        const where = (await session.customRequest('evaluate', {
+          expression: app.podNameExpression,
+          frameId: top.id,
+          context: 'repl',
+        })) as DebugProtocol.EvaluateResponse['body'];
+        assert.equal(where.result.replace(/^['"]|['"]$/g, ''), pod, 'stopped in the expected pod');
+        await session.customRequest('continue', { threadId });
+        const r = await answered;
+        if ('err' in r) throw r.err;
+        return r.body;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`the breakpoint at ${app.breakpoint.file}:${app.breakpoint.line} never hit; seen: ${said(from)}`);
+      await answered;
+      await sleep(500);
+    }
   }
 
-  it('attaches through the port-forward, stops at a breakpoint, and again after the container restarts and after the pod is replaced', async () => {
+  it('stops at a breakpoint in a .ts file, again after a sync restart and after the pod is replaced', async () => {
     vscode.debug.addBreakpoints([
-      new vscode.SourceBreakpoint(new vscode.Location(tasksJs, new vscode.Position(NODE_APP.breakpoint.line - 1, 0))),
+      new vscode.SourceBreakpoint(
+        new vscode.Location(vscode.Uri.file(app.breakpoint.file), new vscode.Position(app.breakpoint.line - 1, 0)),
+      ),
     ]);
-    const started = new Promise<vscode.DebugSession>((resolve) =>
-      cleanups.push(vscode.debug.onDidStartDebugSession(resolve)),
-    );
     // As launch.json has it: the service and the environment; sandpiper.yaml gives the port and the roots.
     const ok = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], {
       type: 'sandpiper',
       request: 'attach',
-      name: 'Sandpiper: tasks',
-      service: NODE_APP.service,
-      env: debuggee.namespace,
+      name: 'Sandpiper: hello',
+      service: 'hello',
+      env: debuggee!.namespace,
     });
     assert.equal(ok, true, 'the session started');
-    const session = await started;
-    await until('the attach', () => eventAfter(0, 'initialized'));
-    await until('configurationDone', () =>
-      sent.find((m) => (m as DebugProtocol.Response).command === 'configurationDone'),
+    const top = await eventually('the js-debug session', () =>
+      started.find((s) => s.configuration[FORWARD_KEY] && !s.parentSession),
     );
-    const first = await debuggee.podName();
-    await stopsAtBreakpoint(session, first);
+    assert.match(top.type, /^(pwa-)?node$/, 'js-debug runs the session');
+    assert.equal(top.configuration.sourceMaps, true);
+    const forwardPort = top.configuration.port as number;
+    const first = await debuggee!.podName();
+    assert.match(await stopsAtBreakpoint(first), /"message":"Hello from hello!"/);
 
-    const beforeRestart = sent.length;
-    await debuggee.restartContainer();
-    await until('re-attach', () => eventAfter(beforeRestart, 'output', (e) => /re-attached/.test(e.body.output)));
-    await stopsAtBreakpoint(session, first);
+    // Edit the .ts, compile, sync dist/: node --watch restarts the process in the same container.
+    const ts = app.breakpoint.file;
+    fs.writeFileSync(ts, fs.readFileSync(ts, 'utf8').replace('`Hello from ${name}!`', '`Hello again from ${name}!`'));
+    compileTs(helloDir);
+    const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
+    const config = await loadConfig(root);
+    sync = new SyncSession({ kube, namespace: debuggee!.namespace, config, service: config.services.hello, log: (l) => syncLog.push(l) });
+    await sync.start();
+    await sync.idle();
+    assert.notEqual(sync.engine.status.state, 'error', syncLog.join('\n'));
+    // Requests may still reach the old process (each stops at the breakpoint) until node has restarted.
+    const deadline = Date.now() + 60_000;
+    let body = await stopsAtBreakpoint(first);
+    while (!body.includes('Hello again') && Date.now() < deadline) body = await stopsAtBreakpoint(first);
+    assert.match(body, /"message":"Hello again from hello!"/, syncLog.join('\n'));
+    assert.equal(await debuggee!.podName(), first, 'the same pod, its process restarted');
+    sync.dispose();
+    sync = undefined;
 
-    const beforeReplace = sent.length;
-    const second = await debuggee.replacePod();
-    await until('re-attach', () => eventAfter(beforeReplace, 'output', (e) => /re-attached/.test(e.body.output)));
-    await stopsAtBreakpoint(session, second);
-    assert.ok(!eventAfter(0, 'terminated'), 'the session stayed alive');
-    await vscode.debug.stopDebugging(session);
+    // The pod is deleted; the Deployment's new pod (the image's code) takes over, the forward moves to it.
+    const second = await debuggee!.replacePod();
+    assert.notEqual(second, first);
+    assert.match(await stopsAtBreakpoint(second), /"message":"Hello from hello!"/);
+    assert.ok(!ended.includes(top), 'the js-debug session stayed through the restarts');
+
+    // Stopping the session closes the forward.
+    await vscode.debug.stopDebugging(top);
+    await eventually('the forward to close', () => refused(forwardPort), 30_000);
   });
 });
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}

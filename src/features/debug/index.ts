@@ -40,15 +40,18 @@ async function listConfigurations(
   ctx: FeatureContext,
   kind: vscode.DebugConfigurationProviderTriggerKind,
 ): Promise<vscode.DebugConfiguration[]> {
+  const dynamic = kind === vscode.DebugConfigurationProviderTriggerKind.Dynamic;
+  let listed: vscode.DebugConfiguration[] = [];
   try {
-    const config = await workspaceConfig();
     // launch.json keeps no environment: environments come and go, the active one is used when it starts.
-    const env = kind === vscode.DebugConfigurationProviderTriggerKind.Dynamic ? ctx.environments.current : undefined;
-    return listedConfigurations(config, env?.namespace);
+    listed = listedConfigurations(await workspaceConfig(), dynamic ? ctx.environments.current?.namespace : undefined);
   } catch (err) {
     ctx.log.warn(`debug configurations: ${(err as Error).message}`);
-    return [];
   }
+  // A new launch.json gets something to fill in even before sandpiper.yaml has a debug section.
+  if (!listed.length && !dynamic)
+    return [{ type: 'sandpiper', request: 'attach', name: 'Sandpiper: Attach to service', service: 'service' }];
+  return listed;
 }
 
 /** Fills a `sandpiper` configuration from sandpiper.yaml and the environment, or says what is missing. */
