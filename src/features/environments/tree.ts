@@ -24,7 +24,10 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
   /** Fires after every reload, with the environments now shown. */
   readonly onDidLoad = this.loaded.event;
 
-  constructor(private readonly ctx: FeatureContext) {}
+  constructor(private readonly ctx: FeatureContext) {
+    // Granting trust (the only way out of Restricted Mode) lets the view ask again for its rows.
+    ctx.extension.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire(undefined)));
+  }
 
   get environments(): readonly EnvironmentInfo[] {
     return this.envs;
@@ -116,6 +119,8 @@ export class EnvironmentsTree implements vscode.TreeDataProvider<EnvironmentNode
 
   getChildren(node?: EnvironmentNode): EnvironmentNode[] {
     if (!node) {
+      // Restricted Mode: no cluster traffic from an untrusted folder; the welcome view says why.
+      if (!vscode.workspace.isTrusted) return [];
       if (!this.started) this.restartWatch();
       if (this.problem) return [{ kind: 'message', label: 'Cannot list environments', detail: this.problem }];
       return this.envs.map((env) => ({ kind: 'environment', env }));
