@@ -62,7 +62,12 @@ async function main(): Promise<void> {
   const ms = (v: number) => Math.round(v);
   const figures = (samples: Sample[]) => ({
     medianMs: ms(median(samples.map((s) => s.totalMs))),
-    p95Ms: ms(percentile(samples.map((s) => s.totalMs), 95)),
+    p95Ms: ms(
+      percentile(
+        samples.map((s) => s.totalMs),
+        95,
+      ),
+    ),
     buildMedianMs: ms(median(samples.map((s) => s.buildMs))),
     totalMs: samples.map((s) => ms(s.totalMs)),
     buildMs: samples.map((s) => ms(s.buildMs)),

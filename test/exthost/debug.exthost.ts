@@ -84,7 +84,9 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
       .map(({ session, message: m }) => {
         const e = m as DebugProtocol.Event;
         const what = e.event ?? (m as DebugProtocol.Response).command;
-        const detail = ['output', 'breakpoint', 'setBreakpoints', 'stopped', 'breakpointLocations'].includes(what) ? JSON.stringify(e.body) : '';
+        const detail = ['output', 'breakpoint', 'setBreakpoints', 'stopped', 'breakpointLocations'].includes(what)
+          ? JSON.stringify(e.body)
+          : '';
         return `${session.type}:${what} ${detail}`;
       })
       .slice(-40)
@@ -113,16 +115,22 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
         (body) => ({ body }),
         (err: Error) => ({ err }),
       );
-      const stop = await eventually('a stop or an answer', async () => {
-        const s = stoppedAfter(from);
-        if (s) return s;
-        const done = await Promise.race([answered, new Promise<undefined>((r) => setTimeout(r, 50))]);
-        return done ? ('answered' as const) : undefined;
-      }, 60_000).catch(() => undefined);
+      const stop = await eventually(
+        'a stop or an answer',
+        async () => {
+          const s = stoppedAfter(from);
+          if (s) return s;
+          const done = await Promise.race([answered, new Promise<undefined>((r) => setTimeout(r, 50))]);
+          return done ? ('answered' as const) : undefined;
+        },
+        60_000,
+      ).catch(() => undefined);
       if (stop && stop !== 'answered') {
         const { session, message } = stop;
         const threadId = (message as DebugProtocol.StoppedEvent).body.threadId ?? 0;
-        const trace = (await session.customRequest('stackTrace', { threadId })) as DebugProtocol.StackTraceResponse['body'];
+        const trace = (await session.customRequest('stackTrace', {
+          threadId,
+        })) as DebugProtocol.StackTraceResponse['body'];
         const top = trace.stackFrames[0];
         // In a remote window VS Code hands paths back to extensions as vscode-remote URIs.
         const framePath = top.source?.path ?? '';
@@ -140,7 +148,9 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
         return r.body;
       }
       if (Date.now() > deadline)
-        throw new Error(`the breakpoint at ${app.breakpoint.file}:${app.breakpoint.line} never hit; seen: ${said(from)}`);
+        throw new Error(
+          `the breakpoint at ${app.breakpoint.file}:${app.breakpoint.line} never hit; seen: ${said(from)}`,
+        );
       await answered;
       await sleep(500);
     }
@@ -176,7 +186,13 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
     compileTs(helloDir);
     const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
     const config = await loadConfig(root);
-    sync = new SyncSession({ kube, namespace: debuggee!.namespace, config, service: config.services.hello, log: (l) => syncLog.push(l) });
+    sync = new SyncSession({
+      kube,
+      namespace: debuggee!.namespace,
+      config,
+      service: config.services.hello,
+      log: (l) => syncLog.push(l),
+    });
     await sync.start();
     await sync.idle();
     assert.notEqual(sync.engine.status.state, 'error', syncLog.join('\n'));

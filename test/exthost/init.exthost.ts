@@ -7,7 +7,8 @@ import { loadConfig } from '../../src/core/config/loader';
 // A service folder as a new user has it: a Dockerfile and manifests, no sandpiper.yaml.
 const SAMPLE: Record<string, string> = {
   'package.json': '{ "name": "hello", "private": true }\n',
-  'tsconfig.json': '{\n  // comments are allowed here\n  "compilerOptions": { "outDir": "dist", "sourceMap": true },\n}\n',
+  'tsconfig.json':
+    '{\n  // comments are allowed here\n  "compilerOptions": { "outDir": "dist", "sourceMap": true },\n}\n',
   Dockerfile:
     'FROM node:20-slim\nWORKDIR /app\nCOPY dist/ ./dist/\nEXPOSE 8080\n' +
     'CMD ["node", "--inspect=0.0.0.0:9229", "--enable-source-maps", "--watch", "dist/server.js"]\n',
@@ -108,7 +109,8 @@ describe('settings scopes', () => {
     );
     const config = () => vscode.workspace.getConfiguration('sandpiper');
     // The window-scoped setting shows that the file was read; the machine-scoped ones must not follow it.
-    for (let i = 0; i < 50 && config().get('expiryWarning') !== '20m'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && config().get('expiryWarning') !== '20m'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal(config().get('expiryWarning'), '20m');
     assert.equal(config().get('kubeconfig'), '');
     assert.equal(config().get('prometheusUrl'), '');

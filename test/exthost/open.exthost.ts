@@ -161,7 +161,10 @@ describe('Open in Browser (extension host)', function () {
     try {
       const text = await until(
         'the terminal ran sandpiper',
-        async () => (fs.existsSync(out) && /\d+\.\d+\.\d+/.test(fs.readFileSync(out, 'utf8')) ? fs.readFileSync(out, 'utf8') : undefined),
+        async () =>
+          fs.existsSync(out) && /\d+\.\d+\.\d+/.test(fs.readFileSync(out, 'utf8'))
+            ? fs.readFileSync(out, 'utf8')
+            : undefined,
         30_000,
       );
       const [where, version] = text.trim().split('\n');

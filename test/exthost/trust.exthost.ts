@@ -46,7 +46,10 @@ if (untrusted) {
       const shown: Array<{ message: string; items: unknown[] }> = [];
       const original = vscode.window.showWarningMessage;
       // The test shares the extension's API object: what the guard shows is seen here.
-      (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (message: string, ...items: unknown[]) => {
+      (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (
+        message: string,
+        ...items: unknown[]
+      ) => {
         shown.push({ message, items });
         return Promise.resolve(undefined);
       };

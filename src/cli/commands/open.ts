@@ -54,8 +54,7 @@ export function registerOpenCommands(program: Command, cli: CliContext): void {
         signal,
       );
       try {
-        if (o.json)
-          printJson({ env, service, pod: forward.pod, remotePort: forward.remotePort, url: forward.url });
+        if (o.json) printJson({ env, service, pod: forward.pod, remotePort: forward.remotePort, url: forward.url });
         else {
           process.stdout.write(`${forward.url}\n`);
           process.stderr.write(

@@ -37,8 +37,7 @@ export function contextFiles(contextDir: string, dockerfile: string): ContextFil
       }
       if (!keep.has(rel) && ig.ignores(rel)) continue;
       if (e.isFile()) files.push({ rel, full, mode: fs.statSync(full).mode & 0o777 });
-      else if (e.isSymbolicLink())
-        files.push({ rel, full, mode: 0o777, linkTarget: fs.readlinkSync(full) });
+      else if (e.isSymbolicLink()) files.push({ rel, full, mode: 0o777, linkTarget: fs.readlinkSync(full) });
     }
   };
   walk(contextDir);
@@ -53,7 +52,11 @@ function relative(root: string, full: string): string {
  * A hash of what the build sees: the Dockerfile's name and, for each context file, its path, mode and content
  * (a symlink: its target). Times and owners are left out, so a fresh checkout of the same sources hashes the same.
  */
-export function contextHash(contextDir: string, dockerfile: string, files = contextFiles(contextDir, dockerfile)): string {
+export function contextHash(
+  contextDir: string,
+  dockerfile: string,
+  files = contextFiles(contextDir, dockerfile),
+): string {
   const h = crypto.createHash('sha256');
   h.update(`dockerfile\0${relative(contextDir, path.resolve(contextDir, dockerfile))}\0`);
   for (const f of files) {

@@ -51,7 +51,8 @@ export async function buildServiceImages(
 ): Promise<Map<string, BuiltImage>> {
   const builder = opts.builder ?? defaultBuilder(opts.env);
   const built = new Map<string, BuiltImage>();
-  for (const s of servicesToBuild(services)) built.set(s.name, await buildServiceImage(config, s, { ...opts, builder }));
+  for (const s of servicesToBuild(services))
+    built.set(s.name, await buildServiceImage(config, s, { ...opts, builder }));
   return built;
 }
 

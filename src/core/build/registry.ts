@@ -41,7 +41,13 @@ export function resolveRegistry(
       'Set "registry" in sandpiper.yaml (e.g. registry: ghcr.io/your-org) or the SANDPIPER_REGISTRY environment ' +
         'variable, or give the service a fixed image (image: name:tag).',
     );
-  return { registry: registry.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, ''), source };
+  return {
+    registry: registry
+      .trim()
+      .replace(/^[a-z]+:\/\//i, '')
+      .replace(/\/+$/, ''),
+    source,
+  };
 }
 
 /** Tells whether a tag is in a registry, and its digest. */
@@ -77,7 +83,12 @@ export class HttpRegistry implements ImageRegistry {
     if (host === 'docker.io' || host === 'index.docker.io') host = 'registry-1.docker.io';
     const url = `${isLoopback(host) ? 'http' : 'https'}://${host}/v2/${name}/manifests/${encodeURIComponent(tag)}`;
     const ask = (auth?: string) =>
-      this.request(url, { method: 'HEAD', headers: { Accept: MANIFEST_TYPES, ...(auth ? { Authorization: auth } : {}) } }, host, signal);
+      this.request(
+        url,
+        { method: 'HEAD', headers: { Accept: MANIFEST_TYPES, ...(auth ? { Authorization: auth } : {}) } },
+        host,
+        signal,
+      );
     let res = await ask();
     if (res.status === 401) {
       const token = await this.anonymousToken(res.headers.get('www-authenticate'), host, signal);
@@ -105,7 +116,11 @@ export class HttpRegistry implements ImageRegistry {
   }
 
   /** The token flow of Docker Hub, GHCR and others for anonymous pulls; undefined when there is none. */
-  private async anonymousToken(challenge: string | null, host: string, signal?: AbortSignal): Promise<string | undefined> {
+  private async anonymousToken(
+    challenge: string | null,
+    host: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     const params = Object.fromEntries(
       [...(challenge ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1].toLowerCase(), m[2]]),
     );

@@ -83,7 +83,7 @@ export async function planInit(root: string): Promise<InitPlan> {
     throw new SandpiperError(
       'manifests-missing',
       `No Deployment or StatefulSet in the plain YAML manifests under ${root}${kustomize}.`,
-      'Add the service\'s Kubernetes manifests (e.g. k8s/deployment.yaml and k8s/service.yaml), then initialize again.',
+      "Add the service's Kubernetes manifests (e.g. k8s/deployment.yaml and k8s/service.yaml), then initialize again.",
     );
   }
   const gitignore = await readGitignore(root);
@@ -155,10 +155,10 @@ async function planService(
     const flag =
       runtime === 'node'
         ? facts?.node
-          ? 'the inspector flag of the Dockerfile\'s command'
+          ? "the inspector flag of the Dockerfile's command"
           : 'nothing yet: start node with --inspect=0.0.0.0:9229 for Debug to attach'
         : facts?.python
-          ? 'the debugpy --listen of the Dockerfile\'s command'
+          ? "the debugpy --listen of the Dockerfile's command"
           : 'nothing yet: start the app under debugpy --listen 0.0.0.0:5678 for Debug to attach';
     comments.debug = `${runtime === 'node' ? 'Node' : 'Python'} (from ${evidence ?? 'the Dockerfile'}); the port from ${flag}.`;
   }
@@ -167,7 +167,7 @@ async function planService(
     raw.dependencies = Object.fromEntries(deps.map((d) => [d, 'shared' as const]));
     comments.dependencies =
       `Services of the baseline "${scan.pinnedNamespaces.join(', ')}" that the container's environment names: ` +
-      'shared uses the baseline\'s copy, copy clones it into the environment.';
+      "shared uses the baseline's copy, copy clones it into the environment.";
   }
   raw.canary = { steps: [10, 25, 50, 100], interval: '30s' };
   comments.canary =

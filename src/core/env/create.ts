@@ -180,7 +180,12 @@ export async function createEnvironment(
 async function buildFor(config: SandpiperConfig, opts: CreateEnvironmentOptions): Promise<string | undefined> {
   const service = config.services[opts.service];
   if (opts.image || !service?.image?.build) return undefined;
-  opts.progress?.({ step: 'build', name: service.name, state: 'info', message: `Building the image of ${service.name}` });
+  opts.progress?.({
+    step: 'build',
+    name: service.name,
+    state: 'info',
+    message: `Building the image of ${service.name}`,
+  });
   const built = await buildServiceImage(config, service, {
     ...opts.build,
     signal: opts.signal,

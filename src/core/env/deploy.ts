@@ -83,7 +83,9 @@ export async function deployServices(
   });
   const applied: KubeObject[] = [];
   for (const s of services)
-    applied.push(...(await deployService(kube, config, s, namespace, { ...opts, image: opts.image ?? images.get(s.name)?.ref })));
+    applied.push(
+      ...(await deployService(kube, config, s, namespace, { ...opts, image: opts.image ?? images.get(s.name)?.ref })),
+    );
   return applied;
 }
 
@@ -200,7 +202,11 @@ function imageName(image: string): string {
  * image has the name being built (`tasks` matches `example/tasks:latest`); else, when this is the service's only
  * workload, its first container. A second workload of other images (a cache, a sidecar Deployment) is left alone.
  */
-export function serviceContainer(obj: KubeObject, service: ServiceConfig, onlyWorkload: boolean): Container | undefined {
+export function serviceContainer(
+  obj: KubeObject,
+  service: ServiceConfig,
+  onlyWorkload: boolean,
+): Container | undefined {
   const containers = containersOf(obj);
   const named = containers.find((c) => c.name === service.container);
   if (named) return named;

@@ -68,11 +68,14 @@ export class DockerImageBuilder implements ImageBuilder {
     try {
       // The request carries the signal: aborting closes the connection, and the engine then stops the build
       // (it kills the step's container).
-      stream = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
-        t: req.ref,
-        dockerfile: req.dockerfile,
-        abortSignal: req.signal,
-      } as Docker.ImageBuildOptions);
+      stream = await this.docker.buildImage(
+        context as unknown as NodeJS.ReadableStream,
+        {
+          t: req.ref,
+          dockerfile: req.dockerfile,
+          abortSignal: req.signal,
+        } as Docker.ImageBuildOptions,
+      );
     } catch (err) {
       throw dockerError(err, 'start the image build');
     }

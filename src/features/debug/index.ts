@@ -75,8 +75,7 @@ export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigur
 
   private async resolve(config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     const sandpiper = await workspaceConfig();
-    const service =
-      namedService(sandpiper, config) ?? (await pickService(sandpiper, 'Sandpiper: Attach to service'));
+    const service = namedService(sandpiper, config) ?? (await pickService(sandpiper, 'Sandpiper: Attach to service'));
     if (!service) return undefined;
     const target = debugTargetOf(sandpiper, service, config);
     const kube = this.ctx.environments.current?.kube ?? this.ctx.cluster.kube();

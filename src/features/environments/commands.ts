@@ -113,7 +113,8 @@ export async function createEnvironmentCommand(
       'Copy Namespace',
     )
     .then((choice) => {
-      if (choice === OPEN_IN_BROWSER) void vscode.commands.executeCommand('sandpiper.openInBrowser', { env: namespace });
+      if (choice === OPEN_IN_BROWSER)
+        void vscode.commands.executeCommand('sandpiper.openInBrowser', { env: namespace });
       if (choice === 'Open Logs') void vscode.commands.executeCommand('sandpiper.env.openLogs', namespace);
       if (choice === 'Copy Namespace') void vscode.env.clipboard.writeText(namespace);
     });

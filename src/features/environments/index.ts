@@ -54,7 +54,8 @@ export function registerEnvironments(ctx: FeatureContext): void {
   };
   // The view's title says which cluster it lists: the context, as the user picked it or the kubeconfig names it.
   const treeView =
-    contributedTreeView('sandpiper.environments') ?? ('reveal' in view ? (view as vscode.TreeView<unknown>) : undefined);
+    contributedTreeView('sandpiper.environments') ??
+    ('reveal' in view ? (view as vscode.TreeView<unknown>) : undefined);
   const showContext = () => {
     let context: string;
     try {

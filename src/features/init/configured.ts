@@ -24,5 +24,9 @@ export function trackConfigured(): vscode.Disposable {
   };
   void refresh();
   const watcher = vscode.workspace.createFileSystemWatcher(pattern, false, true, false);
-  return vscode.Disposable.from(watcher, watcher.onDidCreate(() => void refresh()), watcher.onDidDelete(() => void refresh()));
+  return vscode.Disposable.from(
+    watcher,
+    watcher.onDidCreate(() => void refresh()),
+    watcher.onDidDelete(() => void refresh()),
+  );
 }

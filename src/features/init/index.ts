@@ -11,9 +11,7 @@ const CREATE = 'Create Ephemeral Environment';
 
 /** "Sandpiper: Initialize": writes sandpiper.yaml into a workspace folder and opens it. */
 export function registerInit(ctx: FeatureContext): void {
-  ctx.extension.subscriptions.push(
-    registerCommand(ctx.log, 'sandpiper.init', (folder) => initialize(ctx, folder)),
-  );
+  ctx.extension.subscriptions.push(registerCommand(ctx.log, 'sandpiper.init', (folder) => initialize(ctx, folder)));
 }
 
 /** Resolves to the file written, or undefined when nothing was (no folder picked, or the file exists). */

@@ -115,7 +115,11 @@ class ServiceForwards implements vscode.Disposable {
 }
 
 /** The environment (and service) from a tree row, an `{ env, service?, port? }`, a name, or the active/picked one. */
-async function openTarget(ctx: FeatureContext, envs: EnvironmentList, target: unknown): Promise<OpenTarget | undefined> {
+async function openTarget(
+  ctx: FeatureContext,
+  envs: EnvironmentList,
+  target: unknown,
+): Promise<OpenTarget | undefined> {
   if (typeof target === 'string') return { env: target };
   if (target && typeof target === 'object' && 'kind' in target) {
     const node = target as EnvironmentNode;
@@ -130,8 +134,7 @@ async function openTarget(ctx: FeatureContext, envs: EnvironmentList, target: un
   }
   if (ctx.environments.current) return { env: ctx.environments.current.namespace };
   const list = envs.environments.length ? envs.environments : await envs.refresh();
-  if (!list.length)
-    throw new SandpiperError('no-environment', 'There is no environment to open.', 'Create one first.');
+  if (!list.length) throw new SandpiperError('no-environment', 'There is no environment to open.', 'Create one first.');
   const pick = await vscode.window.showQuickPick(
     list.map((e) => ({ label: e.name, description: e.service })),
     { title: 'Open in Browser: environment', placeHolder: 'Environment' },

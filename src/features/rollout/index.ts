@@ -96,7 +96,10 @@ async function pickCanaryImage(
   if (service.image?.build) {
     const pick = await vscode.window.showQuickPick(
       [
-        { label: BUILD_FROM_WORKSPACE, detail: `Build ${service.name} from ${service.image.build.context} and push it` },
+        {
+          label: BUILD_FROM_WORKSPACE,
+          detail: `Build ${service.name} from ${service.image.build.context} and push it`,
+        },
         { label: TYPE_IMAGE, detail: 'Run an image that is already in a registry' },
       ],
       { title: `Canary image for ${service.name}`, ignoreFocusOut: true },

@@ -39,7 +39,7 @@ export function trustAllows(id: CommandId): boolean {
   void vscode.window
     .showWarningMessage(
       'Sandpiper needs a trusted workspace to talk to the cluster, build images or use tokens: ' +
-        "this workspace is in Restricted Mode. sandpiper.yaml is still checked as you edit it.",
+        'this workspace is in Restricted Mode. sandpiper.yaml is still checked as you edit it.',
       MANAGE_TRUST,
     )
     .then((choice) => choice === MANAGE_TRUST && vscode.commands.executeCommand('workbench.trust.manage'));

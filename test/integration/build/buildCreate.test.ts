@@ -68,7 +68,8 @@ describe('build on create and deploy: content-tagged images pinned by digest (te
       assert.equal(repo, `${registry}/sp-it-build/hello`, first.image);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'hello', namespace: first.namespace });
       assert.equal(dep.spec?.template.spec?.containers[0].image, first.image);
-      const [pod] = (await kube.core.listNamespacedPod({ namespace: first.namespace, labelSelector: 'app=hello' })).items;
+      const [pod] = (await kube.core.listNamespacedPod({ namespace: first.namespace, labelSelector: 'app=hello' }))
+        .items;
       assert.equal(pod.spec?.containers[0].image, first.image);
       assert.equal(pod.spec?.nodeName, requireRealNode().node);
       const status = pod.status?.containerStatuses?.[0];
@@ -81,8 +82,14 @@ describe('build on create and deploy: content-tagged images pinned by digest (te
 
     it('streams the build as progress lines, before any step of the plan starts', () => {
       const lines = first.progress.filter((p) => p.step === 'build').map((p) => p.message);
-      assert.ok(lines.some((l) => /^building .*\/sp-it-build\/hello:sp-[0-9a-f]{12}/.test(l)), lines.join('\n'));
-      assert.ok(lines.some((l) => /^Step 2\/3 : COPY www\/ \/www\//.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /^building .*\/sp-it-build\/hello:sp-[0-9a-f]{12}/.test(l)),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((l) => /^Step 2\/3 : COPY www\/ \/www\//.test(l)),
+        lines.join('\n'),
+      );
       const firstStep = first.progress.findIndex((p) => p.state === 'started');
       const lastBuild = first.progress.map((p) => p.step).lastIndexOf('build');
       assert.ok(lastBuild < firstStep, 'the build finished before the namespace was made');
@@ -161,7 +168,10 @@ describe('build on create and deploy: content-tagged images pinned by digest (te
     );
     assert.equal(err.code, 'cancelled');
     assert.ok(abortedAt, 'the build reached the slow step');
-    assert.ok(Date.now() - abortedAt < 5000, `took ${Date.now() - abortedAt} ms to stop (started ${abortedAt - t0} ms in)`);
+    assert.ok(
+      Date.now() - abortedAt < 5000,
+      `took ${Date.now() - abortedAt} ms to stop (started ${abortedAt - t0} ms in)`,
+    );
     assert.equal(err.namespaceCreated, false);
     await namespaceGone(err.namespace);
     // The engine killed the step's container rather than letting it sleep on, and tagged and pushed nothing.
@@ -188,7 +198,9 @@ describe('build on create and deploy: content-tagged images pinned by digest (te
     await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
     made.push(namespace);
     const progress: EnvironmentProgress[] = [];
-    await deployServices(kube, config, Object.values(config.services), namespace, { progress: (p) => progress.push(p) });
+    await deployServices(kube, config, Object.values(config.services), namespace, {
+      progress: (p) => progress.push(p),
+    });
     const dep = await kube.apps.readNamespacedDeployment({ name: 'deployed', namespace });
     assert.match(dep.spec?.template.spec?.containers[0].image ?? '', DIGEST_REF);
     assert.equal(dep.status?.readyReplicas, 1);

@@ -84,7 +84,10 @@ describe('sandpiper open (CLI on the real node)', function () {
     const noService = await ended([ns.name, '--service', 'api']);
     assert.equal(noService.code, 1, noService.stderr);
     assert.equal(noService.stdout, '');
-    assert.match(noService.stderr, new RegExp(`Environment "${ns.name}" has no service "api"\\.\\n  Use one of: web\\.`));
+    assert.match(
+      noService.stderr,
+      new RegExp(`Environment "${ns.name}" has no service "api"\\.\\n  Use one of: web\\.`),
+    );
 
     const noEnv = await ended([`${ns.name}-gone`]);
     assert.equal(noEnv.code, 1, noEnv.stderr);

@@ -84,7 +84,11 @@ describe('build pipeline (fake engine and registry)', () => {
 
   it('names the service, the failing Dockerfile step and the fix when the build fails', async () => {
     const config = workspace(YAML);
-    const fail = new ImageBuildError('build', "The command '/bin/sh -c false' returned a non-zero code: 1", 'Step 2/3 : RUN false');
+    const fail = new ImageBuildError(
+      'build',
+      "The command '/bin/sh -c false' returned a non-zero code: 1",
+      'Step 2/3 : RUN false',
+    );
     await assert.rejects(
       buildServiceImage(config, config.services.api, { builder: new FakeBuilder(fail), registry: new FakeRegistry() }),
       (e: SandpiperError) => {
@@ -128,13 +132,20 @@ describe('pinning the built image into the manifests', () => {
     spec: { template: { spec: { containers } } },
   });
   const images = (o: KubeObject) =>
-    (o.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers.map((c) => c.image);
+    (o.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers.map(
+      (c) => c.image,
+    );
   const config = workspace(YAML);
   const ref = `reg.test:5000/web@${DIGEST}`;
 
   it('pins the container sandpiper.yaml names', () => {
     const [d] = pinServiceImage(
-      [deployment('web', [{ name: 'proxy', image: 'envoy' }, { name: 'app', image: 'web:latest' }])],
+      [
+        deployment('web', [
+          { name: 'proxy', image: 'envoy' },
+          { name: 'app', image: 'web:latest' },
+        ]),
+      ],
       { ...config.services.web, container: 'proxy' },
       ref,
     );
@@ -143,7 +154,12 @@ describe('pinning the built image into the manifests', () => {
 
   it('else the container whose image has the name being built', () => {
     const [d] = pinServiceImage(
-      [deployment('web', [{ name: 'proxy', image: 'envoy' }, { name: 'app', image: 'example/web:latest' }])],
+      [
+        deployment('web', [
+          { name: 'proxy', image: 'envoy' },
+          { name: 'app', image: 'example/web:latest' },
+        ]),
+      ],
       config.services.web,
       ref,
     );
@@ -151,7 +167,10 @@ describe('pinning the built image into the manifests', () => {
   });
 
   it("else the only workload's first container; another workload of other images is left alone", () => {
-    assert.deepEqual(images(pinServiceImage([deployment('web', [{ name: 'a', image: 'x' }])], config.services.web, ref)[0]), [ref]);
+    assert.deepEqual(
+      images(pinServiceImage([deployment('web', [{ name: 'a', image: 'x' }])], config.services.web, ref)[0]),
+      [ref],
+    );
     const objs = pinServiceImage(
       [deployment('web', [{ name: 'a', image: 'web:1' }]), deployment('cache', [{ name: 'redis', image: 'redis:7' }])],
       config.services.web,

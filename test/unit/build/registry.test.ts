@@ -29,7 +29,9 @@ describe('image registry: which one, and whether a tag is in it', () => {
       assert.throws(
         () => resolveRegistry({}, { SANDPIPER_TESTBED_JSON: path.join(os.tmpdir(), 'no-such-testbed.json') }),
         (e: SandpiperError) =>
-          e.code === 'no-registry' && /"registry" in sandpiper\.yaml/.test(e.hint ?? '') && /SANDPIPER_REGISTRY/.test(e.hint ?? ''),
+          e.code === 'no-registry' &&
+          /"registry" in sandpiper\.yaml/.test(e.hint ?? '') &&
+          /SANDPIPER_REGISTRY/.test(e.hint ?? ''),
       );
     });
   });
@@ -100,8 +102,9 @@ describe('image registry: which one, and whether a tag is in it', () => {
     it('stops when aborted', async () => {
       const abort = new AbortController();
       abort.abort();
-      await assert.rejects(new HttpRegistry().digestOf(`${host}/team/app`, 'sp-present', abort.signal), (e: SandpiperError) =>
-        e.code === 'cancelled',
+      await assert.rejects(
+        new HttpRegistry().digestOf(`${host}/team/app`, 'sp-present', abort.signal),
+        (e: SandpiperError) => e.code === 'cancelled',
       );
     });
   });

@@ -38,7 +38,11 @@ describe('sandpiper completion', () => {
     const p = program();
     const levels = commandLevels(p);
     const root = levels.find((l) => l.path === '')!;
-    for (const cmd of p.commands) assert.ok(root.words.some((w) => w.word === cmd.name()), cmd.name());
+    for (const cmd of p.commands)
+      assert.ok(
+        root.words.some((w) => w.word === cmd.name()),
+        cmd.name(),
+      );
     const open = levels.find((l) => l.path === ' open')!;
     const words = open.words.map((w) => w.word);
     for (const flag of ['--service', '-s', '--port', '--local-port', '--json', '--context', '--kubeconfig'])

@@ -47,7 +47,12 @@ describe('package.json: trust, settings, onboarding', () => {
 
   it('hides the commands that need trust from the palette in Restricted Mode', () => {
     const palette = new Map(pkg.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
-    for (const id of ['sandpiper.env.create', 'sandpiper.rollout.start', 'sandpiper.pr.draft', 'sandpiper.selectContext'])
+    for (const id of [
+      'sandpiper.env.create',
+      'sandpiper.rollout.start',
+      'sandpiper.pr.draft',
+      'sandpiper.selectContext',
+    ])
       assert.match(palette.get(id) ?? '', /isWorkspaceTrusted/, id);
     assert.equal(palette.has('sandpiper.init'), false, 'Initialize works without trust');
   });
@@ -63,7 +68,16 @@ describe('package.json: trust, settings, onboarding', () => {
     const steps = pkg.contributes.walkthroughs[0].steps;
     assert.deepEqual(
       steps.map((s) => s.id),
-      ['selectContext', 'initialize', 'createEnvironment', 'openInBrowser', 'debug', 'logs', 'canary', 'draftPullRequest'],
+      [
+        'selectContext',
+        'initialize',
+        'createEnvironment',
+        'openInBrowser',
+        'debug',
+        'logs',
+        'canary',
+        'draftPullRequest',
+      ],
     );
     const events = steps.map((s) => s.completionEvents.join(' '));
     assert.equal(new Set(events).size, steps.length, 'no two steps complete on the same event');

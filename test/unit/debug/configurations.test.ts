@@ -81,7 +81,10 @@ describe('debug configurations', () => {
 
   it('names what is missing: an unknown service, a service without a debug section', () => {
     assert.equal(namedService(WORKSPACE, {}), undefined);
-    assert.throws(() => namedService(WORKSPACE, { service: 'nope' }), /no service "nope" \(it has: hello, api, worker\)/);
+    assert.throws(
+      () => namedService(WORKSPACE, { service: 'nope' }),
+      /no service "nope" \(it has: hello, api, worker\)/,
+    );
     assert.throws(
       () => debugTargetOf(WORKSPACE, WORKSPACE.services.worker, { service: 'worker' }),
       (e: Error & { code?: string }) => e.code === 'no-debug-config' && /"worker" has no debug section/.test(e.message),

@@ -60,7 +60,9 @@ describe('"the cluster does not answer" names the context and the server', () =>
     assert.equal(err.code, 'unreachable');
     assert.match(
       err.message,
-      new RegExp(`the cluster of context "team-dev" \\(${esc(server)}\\) does not answer \\((ENOTFOUND|EAI_AGAIN)\\)\\.$`),
+      new RegExp(
+        `the cluster of context "team-dev" \\(${esc(server)}\\) does not answer \\((ENOTFOUND|EAI_AGAIN)\\)\\.$`,
+      ),
     );
   });
 
@@ -73,7 +75,9 @@ describe('"the cluster does not answer" names the context and the server', () =>
       assert.equal(err.code, 'unreachable');
       assert.match(
         err.message,
-        new RegExp(`^Cannot list the Sandpiper environments: the TLS connection to the cluster of context "team-dev" \\(${esc(server)}\\) failed \\(`),
+        new RegExp(
+          `^Cannot list the Sandpiper environments: the TLS connection to the cluster of context "team-dev" \\(${esc(server)}\\) failed \\(`,
+        ),
       );
       assert.match(err.hint!, /certificate-authority/);
     } finally {

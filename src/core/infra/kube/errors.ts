@@ -71,7 +71,11 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
     );
   }
   if (code && UNREACHABLE_CODES.has(String(code)))
-    return new SandpiperError('unreachable', `Cannot ${doing}: ${cluster} does not answer (${code}).`, UNREACHABLE_HINT);
+    return new SandpiperError(
+      'unreachable',
+      `Cannot ${doing}: ${cluster} does not answer (${code}).`,
+      UNREACHABLE_HINT,
+    );
   if (code && TLS_CODE.test(String(code))) {
     const reason = (e.cause?.message ?? e.message ?? '').replace(/^.*reason: /, '');
     return new SandpiperError(
