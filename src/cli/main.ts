@@ -101,6 +101,16 @@ export async function configFor(cmd: Command): Promise<SandpiperConfig> {
   return loadConfig(root);
 }
 
+/** sandpiper.yaml when there is one; for verbs that also work without it (their defaults apply). */
+export async function optionalConfigFor(cmd: Command): Promise<SandpiperConfig | undefined> {
+  try {
+    return await configFor(cmd);
+  } catch (err) {
+    if (err instanceof SandpiperError && err.code === 'config-missing') return undefined;
+    throw err;
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { SandpiperConfig } from '../../core/config/types';
-import { SandpiperError } from '../../core/errors';
 import { defaultService, openableServices, ServiceForward } from '../../core/portforward/serviceForward';
-import { configFor, kubeFor, printJson, type CliContext } from '../main';
+import { kubeFor, optionalConfigFor, printJson, type CliContext } from '../main';
 import { unlessAborted, untilAborted } from '../interrupt';
 import { parsedOption, wholeNumber } from '../options';
 
@@ -35,7 +33,7 @@ export function registerOpenCommands(program: Command, cli: CliContext): void {
     .action(async (env: string, o: OpenOptions, cmd: Command) => {
       const signal = cli.interruptSignal();
       const kube = kubeFor(cmd);
-      const config = await optionalConfig(cmd);
+      const config = await optionalConfigFor(cmd);
       const service = o.service ?? defaultService(env, await unlessAborted(openableServices(kube, env), signal));
       const configured = config?.services[service];
       const forward = await unlessAborted(
@@ -67,14 +65,4 @@ export function registerOpenCommands(program: Command, cli: CliContext): void {
         await forward.dispose();
       }
     });
-}
-
-/** sandpiper.yaml when there is one (for `port` and `container`); `open` works without it too. */
-async function optionalConfig(cmd: Command): Promise<SandpiperConfig | undefined> {
-  try {
-    return await configFor(cmd);
-  } catch (err) {
-    if (err instanceof SandpiperError && err.code === 'config-missing') return undefined;
-    throw err;
-  }
 }

@@ -14,7 +14,7 @@ import {
 import { approvedApiBase, approvedHostsFile, readApprovedHosts } from '../../core/pr/hostApproval';
 import { publishDraft, type PublishResult } from '../../core/pr/publish';
 import { latestCanary } from '../../core/canary/state';
-import { configFor, globals, kubeFor, printJson, type CliContext } from '../main';
+import { globals, kubeFor, optionalConfigFor, printJson, type CliContext } from '../main';
 import { spawn } from 'node:child_process';
 
 interface DraftFlags {
@@ -29,16 +29,6 @@ interface DraftFlags {
   open?: boolean;
   githubHost?: string;
   yes?: boolean;
-}
-
-/** sandpiper.yaml is optional for a PR: without it the defaults apply. */
-async function optionalConfig(cmd: Command): Promise<SandpiperConfig | undefined> {
-  try {
-    return await configFor(cmd);
-  } catch (err) {
-    if (err instanceof SandpiperError && err.code === 'config-missing') return undefined;
-    throw err;
-  }
 }
 
 function tokenFromEnvironment(): string {
@@ -125,7 +115,7 @@ async function summaryFor(flags: DraftFlags, cmd: Command, config?: SandpiperCon
 }
 
 async function draftCommand(flags: DraftFlags, cmd: Command, cli: CliContext): Promise<void> {
-  const config = await optionalConfig(cmd);
+  const config = await optionalConfigFor(cmd);
   const git = new GitCli(globals(cmd).dir ?? config?.root ?? process.cwd());
   const draft = await planDraft(git, {
     remote: flags.remote,

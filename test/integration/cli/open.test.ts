@@ -7,20 +7,8 @@ import * as path from 'node:path';
 import { deployApp, readyPods } from '../../support/realPods';
 import { createNamespace } from '../../support/testbed';
 import { NAMED_HTTPD } from '../logs/talker';
-import * as http from 'node:http';
+import { fetchText } from '../../support/net';
 import { CliProcess, assertBuilt, listening } from './cliProcess';
-
-function fetchText(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('sandpiper open (CLI on the real node)', function () {
   this.timeout(180_000);

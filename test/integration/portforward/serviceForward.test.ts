@@ -1,7 +1,7 @@
 // "Open in Browser" in core: a service's HTTP port (config `port`, else the container's first containerPort)
 // forwarded from 127.0.0.1 into real containers on the real node, following the service to a replacement pod.
 import { strict as assert } from 'node:assert';
-import * as http from 'node:http';
+import { fetchText } from '../../support/net';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { Kube } from '../../../src/core/infra/kube/client';
 import type { SandpiperError } from '../../../src/core/errors';
@@ -10,19 +10,6 @@ import { deployApp, readyPods } from '../../support/realPods';
 import { coreApi, createNamespace, kubeConfig } from '../../support/testbed';
 import { eventually } from '../../support/wait';
 import { NAMED_HTTPD } from '../logs/talker';
-
-/** GET through a URL: the status and the trimmed body. */
-function fetchText(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('ServiceForward: a service of an environment opened on 127.0.0.1 (real node)', function () {
   this.timeout(180_000);
