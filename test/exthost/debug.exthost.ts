@@ -4,7 +4,6 @@
 // (node --watch; js-debug's `restart`) and after the pod is replaced (the forward moves to the new pod).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -16,6 +15,7 @@ import { FORWARD_KEY } from '../../src/features/debug/configurations';
 import { PodDebuggee, compileTs, compiledTsService, tsApp, type DebuggeeApp } from '../support/debugTarget';
 import { requireRealNode } from '../support/realPods';
 import { loadTestbed } from '../support/testbed';
+import { listening } from '../support/net';
 import { eventually } from '../support/wait';
 
 /** The sample's service as a user's sandpiper.yaml has it: debug section, and dist/ synced into the container. */
@@ -213,17 +213,6 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
 
     // Stopping the session closes the forward.
     await vscode.debug.stopDebugging(top);
-    await eventually('the forward to close', () => refused(forwardPort), 30_000);
+    await eventually('the forward to close', async () => !(await listening(forwardPort)), 30_000);
   });
 });
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}

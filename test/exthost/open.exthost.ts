@@ -2,7 +2,6 @@
 // extension host against the testbed's real node.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -12,41 +11,15 @@ import { environmentName } from '../../src/core/env/naming';
 import { namespaceObject } from '../../src/core/env/plan';
 import { loadKube } from '../../src/core/infra/kube/client';
 import { isPodReady } from '../../src/core/infra/kube/pods';
-import { sleep } from '../../src/core/errors';
 import type { SandpiperApi } from '../../src/extension';
+import { listening } from '../support/net';
+import { eventually } from '../support/wait';
 
 const HTTPD = [
   'sh',
   '-c',
   "mkdir -p /www && echo $HOSTNAME > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
 ];
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-}
-
-/** Whether nothing listens on 127.0.0.1:port any more. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 describe('Open in Browser (extension host)', function () {
   this.timeout(180_000);
@@ -101,7 +74,7 @@ describe('Open in Browser (extension host)', function () {
         },
       },
     });
-    pod = await until(
+    pod = await eventually(
       'a Ready pod of web',
       async () =>
         (await kube.core.listNamespacedPod({ namespace: name, labelSelector: 'app=web' })).items.find(isPodReady)
@@ -137,7 +110,7 @@ describe('Open in Browser (extension host)', function () {
   it('stops the forward once the environment is deleted', async function () {
     if (!haveCluster || !opened) this.skip();
     await deleteEnvironment(loadKube(), name);
-    await until(
+    await eventually(
       'the environment gone from the view',
       async () => {
         const envs = (await vscode.commands.executeCommand('sandpiper.env.refresh')) as Array<{ name: string }>;
@@ -147,7 +120,7 @@ describe('Open in Browser (extension host)', function () {
     );
     // code-server's /proxy/<port>/ (or the forward itself): either way the local port must be closed.
     const port = Number(/\/proxy\/(\d+)\//.exec(opened)?.[1] ?? new URL(opened).port);
-    await until('the forward closed', () => refused(port), 10_000);
+    await eventually('the forward closed', async () => !(await listening(port)), 10_000);
     assert.notEqual((await fetch(opened).catch(() => undefined))?.status ?? 0, 200);
   });
 
@@ -159,7 +132,7 @@ describe('Open in Browser (extension host)', function () {
       shellArgs: ['-c', `{ command -v sandpiper; sandpiper --version; } > '${out}' 2>&1`],
     });
     try {
-      const text = await until(
+      const text = await eventually(
         'the terminal ran sandpiper',
         async () =>
           fs.existsSync(out) && /\d+\.\d+\.\d+/.test(fs.readFileSync(out, 'utf8'))

@@ -27,3 +27,15 @@ export function fetchText(url: string): Promise<{ status: number; body: string }
       .on('error', reject);
   });
 }
+
+/** Whether anything accepts connections on 127.0.0.1:port (a forward's local end, a CLI's listener). */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

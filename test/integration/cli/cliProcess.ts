@@ -101,17 +101,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Is anything listening on 127.0.0.1:port? */
-export function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { listening } from '../../support/net';
 
 /** A stand-in API server on loopback that accepts connections and never answers, and a kubeconfig for it. */
 export async function silentApiServer(
