@@ -4,7 +4,7 @@
 // js-debug → continue, stop, delete. Each step saves test-results/first-hour/NN-step.png (SANDPIPER_DOCS_SCREENSHOTS=1
 // also copies them to docs/images/first-hour/ for the README).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import { isPodReady } from '../../src/core/infra/kube/pods';
 import { requireRealNode } from '../support/realPods';
 import { loadTestbed, testbedEnv } from '../support/testbed';
 import { eventually } from '../support/wait';
+import { sleep } from '../../src/core/errors';
 import {
   openWorkbench,
   runCommand,
@@ -30,6 +31,36 @@ const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpip
 const FIXTURE = path.join(repoRoot(), 'test', 'fixtures', 'workspaces', 'ts-service');
 const MARKER = '// BREAKPOINT: greeting';
 const GREETING = /Hello from hello!/;
+const EDITED_LINE = `const message = \`Hi from \${name}, saved in the editor!\`; ${MARKER}`;
+const EDITED = /Hi from hello, saved in the editor!/;
+
+/** The repo's TypeScript compiler on the workspace; outside the repo @types/node comes through --typeRoots. */
+function tscArgs(ws: string, ...extra: string[]): string[] {
+  const modules = path.join(repoRoot(), 'node_modules');
+  return [path.join(modules, 'typescript/bin/tsc'), '-p', ws, '--typeRoots', path.join(modules, '@types'), ...extra];
+}
+
+/** Reloads `page` until its text matches (the service may be restarting). */
+async function untilPageShows(page: Page, text: RegExp, timeoutMs: number): Promise<void> {
+  await eventually(
+    `the opened page to show ${text.source}`,
+    async () => {
+      if (
+        text.test(
+          await page
+            .locator('body')
+            .innerText()
+            .catch(() => ''),
+        )
+      )
+        return true;
+      await page.reload().catch(() => undefined);
+      return false;
+    },
+    timeoutMs,
+    500,
+  );
+}
 
 /** A copy of the sample workspace, compiled with the repo's TypeScript, in a git repo on its own branch. */
 function sampleWorkspace(dir: string, branch: string): string {
@@ -38,15 +69,7 @@ function sampleWorkspace(dir: string, branch: string): string {
   assert.ok(!fs.existsSync(path.join(ws, 'sandpiper.yaml')), 'the sample starts without sandpiper.yaml');
   // A file of this run makes the build context new: the image is built and pushed now, not found from a past run.
   fs.writeFileSync(path.join(ws, 'src', 'run.txt'), `${branch}\n`);
-  // Outside the repo the compiler finds @types/node through --typeRoots (a user has it in their node_modules).
-  const modules = path.join(repoRoot(), 'node_modules');
-  execFileSync(process.execPath, [
-    path.join(modules, 'typescript/bin/tsc'),
-    '-p',
-    ws,
-    '--typeRoots',
-    path.join(modules, '@types'),
-  ]);
+  execFileSync(process.execPath, tscArgs(ws));
   execFileSync('git', ['init', '-q', '-b', branch], { cwd: ws });
   execFileSync('git', ['config', 'user.email', 'e2e@example.com'], { cwd: ws });
   execFileSync('git', ['config', 'user.name', 'E2E'], { cwd: ws });
@@ -89,20 +112,106 @@ describe('a new user’s first hour in code-server', function () {
   let dir: string | undefined;
   let server: CodeServer | undefined;
   let bench: Workbench | undefined;
+  let browserPage: Page | undefined;
+  let tscWatch: ChildProcess | undefined;
+  // Shared by the steps of the three tests below (the later ones continue where the first one stopped).
+  let ws = '';
+  let line = 0;
+  let page: Page;
+  let url = '';
+  const shot = (name: string) => seriesScreenshot(page, 'first-hour', name);
+  /** Runs one step; a failure names the step and leaves a picture of the screen at that moment. */
+  const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (err) {
+      if (page) await shot(`failed-${name}`).catch(() => undefined);
+      (err as Error).message = `step "${name}" failed: ${(err as Error).message}`;
+      throw err;
+    }
+  };
+
+  /** Go to File, then Go to Line, as a user does. */
+  async function openAtLine(file: string, at: number): Promise<void> {
+    await runCommand(page, 'Go to File...');
+    await page.keyboard.type(file);
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(file) })
+      .first()
+      .waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: path.basename(file) }).waitFor({ state: 'visible', timeout: 15_000 });
+    await runCommand(page, 'Go to Line/Column...');
+    await page.keyboard.type(String(at));
+    await page.keyboard.press('Enter');
+  }
+
+  /** The held request's answer once the debugger continued; when it does not come, what the debugger shows. */
+  async function answerAfterContinue(response: Promise<string>): Promise<string> {
+    const answer = await Promise.race([response, sleep(30_000).then(() => undefined)]);
+    if (answer !== undefined) return answer;
+    const text = async (selector: string) =>
+      (
+        await page
+          .locator(selector)
+          .first()
+          .innerText()
+          .catch(() => '')
+      ).replace(/\s+/g, ' ');
+    return (
+      `no answer 30 s after Continue; call stack: ${await text('.debug-call-stack')}; ` +
+      `debug console: ${await text('.repl')}; a new request: ${await get(url, 10_000)}`
+    );
+  }
+
+  /** Requests GET / until one stops at the breakpoint (js-debug may still be attaching); the pending response. */
+  async function pauseAtBreakpoint(): Promise<{ text: Promise<string> }> {
+    const paused = page.getByText(/paused on breakpoint/i).first();
+    const send = () => {
+      // A held request waits as long as the test looks at the paused editor (slow on a loaded machine).
+      const r = { settled: false, text: get(url, 300_000) };
+      void r.text.then(() => (r.settled = true));
+      return r;
+    };
+    let request = send();
+    const started = Date.now();
+    const deadline = started + 90_000;
+    while (!(await visible(paused, 2000))) {
+      if (Date.now() > deadline) assert.fail(`no "Paused on breakpoint" after 90 s of requests to ${url}`);
+      if (request.settled) request = send();
+    }
+    console.log(`[first-hour] requests → paused on the breakpoint: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('.tab.active', { hasText: 'greeting.ts' }).waitFor({ state: 'visible', timeout: 10_000 });
+    const activeLine = await page.locator('.editor-instance .active-line-number').first().innerText();
+    assert.equal(activeLine.trim(), String(line), `the editor shows the paused line ${line} of greeting.ts`);
+    const stackRow = page.locator('.debug-call-stack .monaco-list-row', { hasText: 'greeting.ts' }).first();
+    const stack = async () =>
+      page
+        .locator('.debug-call-stack')
+        .first()
+        .innerText()
+        .catch(() => '');
+    assert.ok(await visible(stackRow, 15_000), `the call stack shows greeting.ts: ${await stack()}`);
+    await page.waitForTimeout(500);
+    // Wrapped: an async function returning the promise itself would wait for the answer, which waits for Continue.
+    return { text: request.text };
+  }
 
   after(async () => {
+    tscWatch?.kill();
     await bench?.close();
     await server?.stop();
     await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
     if (dir) await removeDir(dir);
   });
 
-  it('Initialize → Create (built, pushed, pinned by digest) → Open in Browser → a breakpoint in a .ts file hits → delete', async () => {
+  it('Initialize → Create (built, pushed, pinned by digest) → Open in Browser → a breakpoint in a .ts file hits', async () => {
     requireRealNode();
     fs.rmSync(path.join(repoRoot(), 'test-results', 'first-hour'), { recursive: true, force: true });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-first-hour-'));
-    const ws = sampleWorkspace(dir, branch);
-    const line = markerLine(ws);
+    ws = sampleWorkspace(dir, branch);
+    line = markerLine(ws);
     const env = testbedEnv();
     server = await CodeServer.start({
       workspace: ws,
@@ -118,20 +227,7 @@ describe('a new user’s first hour in code-server', function () {
       },
     });
     bench = await openWorkbench(server, { viewport: { width: 1280, height: 800 } });
-    const page = bench.page;
-    let current = 'open the workspace';
-    const shot = (name: string) => seriesScreenshot(page, 'first-hour', name);
-    /** Runs one step; a failure names the step and leaves a picture of the screen at that moment. */
-    const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
-      current = name;
-      try {
-        return await body();
-      } catch (err) {
-        await shot(`failed-${name}`).catch(() => undefined);
-        (err as Error).message = `step "${current}" failed: ${(err as Error).message}`;
-        throw err;
-      }
-    };
+    page = bench.page;
 
     await step('01-workspace', async () => {
       await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
@@ -245,41 +341,15 @@ describe('a new user’s first hour in code-server', function () {
       }
       const served = got.page;
       await served.waitForLoadState('domcontentloaded');
-      await eventually(
-        'the service to answer in the opened page',
-        async () => {
-          if (
-            GREETING.test(
-              await served
-                .locator('body')
-                .innerText()
-                .catch(() => ''),
-            )
-          )
-            return true;
-          await served.reload().catch(() => undefined);
-          return false;
-        },
-        30_000,
-        500,
-      );
+      await untilPageShows(served, GREETING, 30_000);
       console.log(`[first-hour] Open in Browser → ${served.url()}`);
       await seriesScreenshot(served, 'first-hour', '06-service-in-browser');
+      browserPage = served;
       await page.bringToFront();
     });
 
     await step('07-breakpoint', async () => {
-      await runCommand(page, 'Go to File...');
-      await page.keyboard.type('src/greeting.ts');
-      await page
-        .locator('.quick-input-widget .monaco-list-row', { hasText: 'greeting.ts' })
-        .first()
-        .waitFor({ state: 'visible', timeout: 15_000 });
-      await page.keyboard.press('Enter');
-      await page.locator('.tab.active', { hasText: 'greeting.ts' }).waitFor({ state: 'visible', timeout: 15_000 });
-      await runCommand(page, 'Go to Line/Column...');
-      await page.keyboard.type(String(line));
-      await page.keyboard.press('Enter');
+      await openAtLine('src/greeting.ts', line);
       await runCommand(page, 'Debug: Toggle Breakpoint');
       await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
       await shot('07-breakpoint');
@@ -311,44 +381,56 @@ describe('a new user’s first hour in code-server', function () {
 
     await step('09-paused', async () => {
       const [pod] = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=hello' })).items;
-      const url = `http://${pod.status!.podIP}:8080/`;
-      const paused = page.getByText(/paused on breakpoint/i).first();
-      // Until js-debug has attached and bound the breakpoint, a request goes straight through: ask again.
-      const send = () => {
-        const r = { settled: false, text: get(url) };
-        void r.text.then(() => (r.settled = true));
-        return r;
-      };
-      let request = send();
-      const deadline = Date.now() + 90_000;
-      while (!(await visible(paused, 2000))) {
-        if (Date.now() > deadline) assert.fail(`no "Paused on breakpoint" after 90 s of requests to ${url}`);
-        if (request.settled) request = send();
-      }
-      await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
-      await page.locator('.tab.active', { hasText: 'greeting.ts' }).waitFor({ state: 'visible', timeout: 10_000 });
-      const activeLine = await page.locator('.editor-instance .active-line-number').first().innerText();
-      assert.equal(activeLine.trim(), String(line), `the editor shows the paused line ${line} of greeting.ts`);
-      const stackRow = page.locator('.debug-call-stack .monaco-list-row', { hasText: 'greeting.ts' }).first();
-      assert.ok(
-        await visible(stackRow, 15_000),
-        `the call stack shows greeting.ts: ${await page
-          .locator('.debug-call-stack')
-          .first()
-          .innerText()
-          .catch(() => '')}`,
-      );
-      await page.waitForTimeout(500);
+      url = `http://${pod.status!.podIP}:8080/`;
+      const response = await pauseAtBreakpoint();
       await shot('09-paused-in-greeting-ts');
-
       await runCommand(page, 'Debug: Continue');
-      assert.match(await request.text, GREETING);
-      await runCommand(page, 'Debug: Disconnect');
-      await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
-      assert.match(await get(url, 10_000), GREETING, 'the service still serves after the debugger left');
+      assert.match(await answerAfterContinue(response.text), GREETING);
+    });
+  });
+
+  it('an edit of the .ts file is served after tsc --watch and the sync restart, and the breakpoint still hits', async () => {
+    assert.ok(browserPage && url, 'the first test opened the service and attached the debugger');
+    await step('10-edit', async () => {
+      // What the user runs beside the editor: the compiler in watch mode rewrites dist/ on every save.
+      tscWatch = spawn(process.execPath, tscArgs(ws, '--watch', '--preserveWatchOutput'), { stdio: 'ignore' });
+      // Breakpoints off while the page reloads (a hit would hold the request), the session stays attached.
+      await runCommand(page, 'Disable All Breakpoints');
+      await openAtLine('src/greeting.ts', line);
+      await page.locator('.editor-instance .monaco-editor textarea').first().focus();
+      // The line after its indentation, replaced in one insertion (typing would auto-close the quotes).
+      await page.keyboard.press('End');
+      await page.keyboard.press('Shift+Home');
+      await page.keyboard.insertText(EDITED_LINE);
+      await page.keyboard.press('Control+S');
+      await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 10_000 });
+      // tsc writes dist/greeting.js, the sync sends dist/ into the container, node --watch restarts on it.
+      await untilPageShows(browserPage!, EDITED, 90_000);
+      await seriesScreenshot(browserPage!, 'first-hour', '10-edited-and-served');
+      await shot('10-edited');
     });
 
-    await step('10-delete', async () => {
+    await step('11-paused-after-restart', async () => {
+      await runCommand(page, 'Enable All Breakpoints');
+      const response = await pauseAtBreakpoint();
+      await shot('11-paused-after-sync-restart');
+      await runCommand(page, 'Debug: Continue');
+      assert.match(await answerAfterContinue(response.text), EDITED);
+    });
+  });
+
+  it('stops debugging and deletes the environment', async () => {
+    assert.ok(page, 'the first test opened the workbench');
+    await step('12-stop', async () => {
+      if (await page.locator('.debug-toolbar').isVisible()) {
+        await runCommand(page, 'Debug: Disconnect');
+        await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
+      }
+      if (url)
+        assert.match(await get(url, 10_000), /Hello from hello!|Hi from hello/, 'it serves without the debugger');
+    });
+
+    await step('13-delete', async () => {
       await runCommand(page, 'Sandpiper: Delete Environment');
       const picker = page.locator('.quick-input-widget .quick-input-box input');
       await picker.waitFor({ state: 'visible', timeout: 15_000 });
@@ -362,7 +444,7 @@ describe('a new user’s first hour in code-server', function () {
       await dialog.waitFor({ state: 'visible', timeout: 15_000 });
       await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
       await waitForNotification(page, new RegExp(`Deleted environment ${namespace}`), { timeoutMs: 60_000 });
-      await shot('10-deleted');
+      await shot('13-deleted');
       const after = await kube.core.readNamespace({ name: namespace }).catch(() => undefined);
       assert.ok(!after || after.status?.phase === 'Terminating', `${namespace} is gone or terminating`);
     });

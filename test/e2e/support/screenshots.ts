@@ -12,7 +12,8 @@ export async function seriesScreenshot(page: Page, series: string, name: string)
   const file = path.join(repoRoot(), 'test-results', series, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await page.screenshot({ path: file });
-  if (process.env.SANDPIPER_DOCS_SCREENSHOTS === '1') {
+  // A failure's picture stays in test-results: the README shows the walk-through only.
+  if (process.env.SANDPIPER_DOCS_SCREENSHOTS === '1' && !name.startsWith('failed-')) {
     const docs = path.join(repoRoot(), 'docs', 'images', series, path.basename(file));
     await fs.mkdir(path.dirname(docs), { recursive: true });
     await fs.copyFile(file, docs);
