@@ -12,6 +12,7 @@ import type { Locator, Page } from 'playwright-core';
 import { loadConfig } from '../../src/core/config/loader';
 import { environmentName } from '../../src/core/env/naming';
 import { loadKube } from '../../src/core/infra/kube/client';
+import { execInPod } from '../../src/core/infra/kube/exec';
 import { isPodReady } from '../../src/core/infra/kube/pods';
 import { requireRealNode } from '../support/realPods';
 import { loadTestbed, testbedEnv } from '../support/testbed';
@@ -405,7 +406,22 @@ describe('a new user’s first hour in code-server', function () {
       await page.keyboard.press('Control+S');
       await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 10_000 });
       // tsc writes dist/greeting.js, the sync sends dist/ into the container, node --watch restarts on it.
-      await untilPageShows(browserPage!, EDITED, 90_000);
+      await untilPageShows(browserPage!, EDITED, 90_000).catch(async (err: Error) => {
+        // Tell a sync that did not deliver from a process that did not restart on what it delivered.
+        const [pod] = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=hello' })).items;
+        const inPod = await execInPod(kube, {
+          namespace,
+          pod: pod.metadata!.name!,
+          container: 'hello',
+          command: ['sh', '-c', 'grep -c "saved in the editor" /app/dist/greeting.js; ls -li /app/dist'],
+          timeoutMs: 20_000,
+        }).then(
+          (r) => r.stdout.replace(/\s+/g, ' '),
+          (e: Error) => `exec failed: ${e.message}`,
+        );
+        err.message += `; the container's dist/greeting.js has the edit (count, listing): ${inPod}`;
+        throw err;
+      });
       await seriesScreenshot(browserPage!, 'first-hour', '10-edited-and-served');
       await shot('10-edited');
     });
