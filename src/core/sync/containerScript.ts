@@ -7,6 +7,10 @@ import type { ExecResult } from '../infra/kube/exec';
  * (the pipe may never close: kwok keeps it open, and older exec protocols close the whole session with it),
  * extracts into a staging folder inside the target, then renames each file into place, so a reader sees the
  * old or the new file, never a half-written one. Deletions come as a list in the archive. The reload runs last.
+ * With no reload action the app's own watcher does the reloading, and watchers that follow a file's inode (Node's
+ * `--watch` notices one replacement, then watches the deleted inode for ever) only see writes into the same file:
+ * then ($3 = inplace) a file that exists is overwritten in place, as an editor's save does; a new file, or one whose
+ * executable bit changes, is still renamed in.
  *
  * The container does not trust the wire: an archive holding anything the sync never sends (an absolute or `..`
  * name, a link, a hard link, a device or fifo, a name with a newline) is refused whole (EXIT_REFUSED), each such
@@ -16,11 +20,11 @@ import type { ExecResult } from '../infra/kube/exec';
  * such a file is refused by name (`refused<TAB>path<TAB>reason` on stderr) and the rest of the batch lands.
  * A link in the file's own place is replaced, never followed. Only POSIX sh and the busybox/GNU common options.
  *
- * $0 a name, $1 target, $2 byte count, then the reload command (if any).
+ * $0 a name, $1 target, $2 byte count, $3 `inplace` or `rename`, then the reload command (if any).
  */
 export const APPLY_SCRIPT = String.raw`set -u
 O=$PWD
-T=$1; N=$2; shift 2
+T=$1; N=$2; WM=$3; shift 3
 M=; for t in head tar grep find mkdir mv rm; do command -v $t >/dev/null 2>&1 || M="$M $t"; done
 if [ -n "$M" ]; then echo "sandpiper-sync: missing tools:$M" >&2; exit 5; fi
 S="$T/.sandpiper-sync.$$"
@@ -47,6 +51,15 @@ parents() {
 place() {
   if [ -L "$T/$1" ]; then rm -f -- "$T/$1" || { WHY="cannot replace the link"; return 1; }
   elif [ -d "$T/$1" ]; then WHY="a folder is in the way"; return 1; fi
+}
+# Writes staged file $1 into the existing file in place (same inode) when asked; 1: leave it to mv.
+overwrite() {
+  [ "$WM" = inplace ] && [ -f "$T/$1" ] && [ ! -L "$T/$1" ] || return 1
+  # A hard link would carry the write to its other name (maybe outside the target): that file is renamed in.
+  [ -n "$(find "$T/$1" -prune -links 1 2>/dev/null)" ] || return 1
+  if [ -x "$S/x/files/$1" ]; then [ -x "$T/$1" ] || return 1; elif [ -x "$T/$1" ]; then return 1; fi
+  cat -- "$S/x/files/$1" > "$T/$1" 2>/dev/null || return 1
+  rm -f -- "$S/x/files/$1"
 }
 mkdir -p "$T" || fail "cannot create $T"
 rm -rf "$S"; mkdir "$S" "$S/x" || fail "cannot create a staging folder in $T"
@@ -93,7 +106,7 @@ if [ -f "$L/files" ]; then
   # Small batches name their files: one rename each, no directory walk.
   while IFS= read -r p; do
     [ -f "$S/x/files/$p" ] || { refuse "$p" "not in the archive"; continue; }
-    if parents "$p" mk && place "$p"; then mv -f -- "$S/x/files/$p" "$T/$p" || fail "cannot move $p into $T"
+    if parents "$p" mk && place "$p"; then overwrite "$p" || mv -f -- "$S/x/files/$p" "$T/$p" || fail "cannot move $p into $T"
     else refuse "$p" "$WHY"; fi
   done < "$L/files"
 elif [ -d "$S/x/files" ]; then
@@ -106,7 +119,8 @@ elif [ -d "$S/x/files" ]; then
       continue
     fi
     find "./$d" -maxdepth 1 -type f | while IFS= read -r f; do
-      place "$D${'$'}{f##*/}" || { refuse "$D${'$'}{f##*/}" "$WHY"; rm -f -- "$f"; }
+      place "$D${'$'}{f##*/}" || { refuse "$D${'$'}{f##*/}" "$WHY"; rm -f -- "$f"; continue; }
+      overwrite "$D${'$'}{f##*/}" || true
     done
     find "./$d" -maxdepth 1 -type f -exec sh -c 'd=$1; shift; mv -f -- "$@" "$d/"' mv "$T/$d" {} + || exit 1
   done || fail "cannot move files into $T"
@@ -155,7 +169,8 @@ export function reloadCommand(reload: ReloadAction): string[] {
 }
 
 export function applyCommand(target: string, byteCount: number, reload: ReloadAction): string[] {
-  return ['sh', '-c', APPLY_SCRIPT, 'sandpiper-sync', target, String(byteCount), ...reloadCommand(reload)];
+  const write = reload.kind === 'none' ? 'inplace' : 'rename';
+  return ['sh', '-c', APPLY_SCRIPT, 'sandpiper-sync', target, String(byteCount), write, ...reloadCommand(reload)];
 }
 
 export function hashCommand(target: string): string[] {

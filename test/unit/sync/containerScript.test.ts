@@ -61,6 +61,67 @@ describe('container apply script (run by sh on this machine, stdin left open)', 
     assert.equal(fs.readFileSync(path.join(dir, 'reloaded'), 'utf8'), 'new');
   });
 
+  // Node's --watch follows a file's inode: after one rename it watches a deleted file and never restarts again.
+  for (const count of [2, 300]) {
+    it(`with no reload action, overwrites existing files in place (same inode), ${count} files in one batch`, async () => {
+      const target = path.join(dir, 'app');
+      fs.mkdirSync(target);
+      const names = Array.from({ length: count }, (_, i) => `m${i}.js`);
+      for (const n of names) fs.writeFileSync(path.join(target, n), 'old');
+      fs.writeFileSync(path.join(target, 'tool.sh'), 'old', { mode: 0o644 });
+      const inodes = names.map((n) => fs.statSync(path.join(target, n)).ino);
+      const toolInode = fs.statSync(path.join(target, 'tool.sh')).ino;
+      const tar = await buildSyncArchive(
+        [
+          ...names.map((n) => file(n, `new ${n}`)),
+          file('added.js', 'added'),
+          { path: 'tool.sh', content: Buffer.from('#!/bin/sh'), mode: 0o755, mtime: new Date() },
+        ],
+        [],
+      );
+      const r = await runLikeExec(dir, applyCommand(target, tar.length, { kind: 'none' }), tar);
+      assert.equal(r.code, 0, r.stderr);
+      names.forEach((n, i) => {
+        assert.equal(fs.readFileSync(path.join(target, n), 'utf8'), `new ${n}`);
+        assert.equal(fs.statSync(path.join(target, n)).ino, inodes[i], `${n} was replaced, not overwritten`);
+      });
+      assert.equal(fs.readFileSync(path.join(target, 'added.js'), 'utf8'), 'added');
+      // A file that becomes executable is renamed in, so its mode is the archive's.
+      assert.equal(fs.statSync(path.join(target, 'tool.sh')).mode & 0o777, 0o755);
+      assert.notEqual(fs.statSync(path.join(target, 'tool.sh')).ino, toolInode);
+      assert.deepEqual(
+        fs.readdirSync(target).filter((n) => n.startsWith('.')),
+        [],
+        'no staging folder left',
+      );
+    });
+  }
+
+  it('never writes in place through a hard link (its other name, maybe outside the target, keeps its content)', async () => {
+    const target = path.join(dir, 'app');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(dir, 'outside.txt'), 'precious');
+    fs.linkSync(path.join(dir, 'outside.txt'), path.join(target, 'a.js'));
+    const tar = await buildSyncArchive([file('a.js', 'new')], []);
+    const r = await runLikeExec(dir, applyCommand(target, tar.length, { kind: 'none' }), tar);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(target, 'a.js'), 'utf8'), 'new');
+    assert.equal(fs.readFileSync(path.join(dir, 'outside.txt'), 'utf8'), 'precious');
+  });
+
+  it('with a reload action, renames files into place (a reader never sees half a file)', async () => {
+    const target = path.join(dir, 'app');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'a.js'), 'old');
+    const before = fs.statSync(path.join(target, 'a.js')).ino;
+    const tar = await buildSyncArchive([file('a.js', 'new')], []);
+    const reload = { kind: 'command' as const, command: ['true'] };
+    const r = await runLikeExec(dir, applyCommand(target, tar.length, reload), tar);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(target, 'a.js'), 'utf8'), 'new');
+    assert.notEqual(fs.statSync(path.join(target, 'a.js')).ino, before);
+  });
+
   for (const name of ['files/../../escape.txt', '/tmp/abs-escape.txt', 'files/a/../../../escape.txt']) {
     it(`refuses an archive entry ${name} and writes nothing`, async () => {
       const tar = await buildUncheckedArchive([
