@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type KubeConfig, ApiException } from '@kubernetes/client-node';
 import { presentError, sleep } from '../errors';
-import { httpCode, kubeError } from '../infra/kube/errors';
+import { clusterOf, httpCode, kubeError, markCluster } from '../infra/kube/errors';
 import { parseTimestampedLine, resumeSinceTime, ResumeDeduper } from './format';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -65,7 +65,7 @@ export async function followContainerLog(o: ContainerLogOptions): Promise<void> 
       if (o.signal.aborted) return;
       if (httpCode(err) === 404) return;
       // Through the one translator: client-node's own message is a dump of status, body and headers.
-      const failure = kubeError(err, `read the log of ${o.pod}/${o.container}`);
+      const failure = kubeError(markCluster(err, clusterOf(o.kc)), `read the log of ${o.pod}/${o.container}`);
       // Read once (no follow): a log that cannot be read is a failure to report, not something to wait out.
       if (!o.follow) throw failure;
       o.onNotice?.(`${o.pod}/${o.container}: ${presentError(failure).message}; retrying`);

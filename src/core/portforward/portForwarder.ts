@@ -4,7 +4,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import type WebSocket from 'ws';
-import { SandpiperError } from '../errors';
+import { SandpiperError, presentError } from '../errors';
+import { clusterOf, isConnectionFailure, kubeError, markCluster } from '../infra/kube/errors';
 import type { Kube } from '../infra/kube/client';
 import { readyPodOf } from '../infra/kube/pods';
 
@@ -118,7 +119,11 @@ export class PortForwarder {
       } catch (err) {
         if (pod) {
           this.failedPods.add(pod);
-          this.emit({ kind: 'stream-error', pod, message: (err as Error).message ?? String(err) });
+          const why = isConnectionFailure(err)
+            ? presentError(kubeError(markCluster(err, clusterOf(this.options.kube.config)), `forward to ${pod}`))
+                .message
+            : ((err as Error).message ?? String(err));
+          this.emit({ kind: 'stream-error', pod, message: why });
         }
       }
     }

@@ -6,7 +6,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { SandpiperError } from '../../../src/core/errors';
 import { listEnvironments } from '../../../src/core/env/lifecycle';
 import { Kube } from '../../../src/core/infra/kube/client';
+import { execInPod } from '../../../src/core/infra/kube/exec';
 import { isConnectionFailure, kubeError } from '../../../src/core/infra/kube/errors';
+import { apiSource, watchUntil } from '../../../src/core/infra/kube/watch';
+import { followContainerLog } from '../../../src/core/logs/follow';
 import { StandInServer } from './standInServer';
 
 function kubeAt(server: string, skipTLSVerify = true): Kube {
@@ -114,5 +117,45 @@ describe('"the cluster does not answer" names the context and the server', () =>
     assert.ok(isConnectionFailure({ cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } }));
     assert.ok(!isConnectionFailure(new Error('boom')));
     assert.ok(!isConnectionFailure({ code: 'ENOENT' }));
+  });
+
+  // Streams (watch, exec, logs) open their own connections, not through Kube's requests.
+  describe('streams too: watch, exec and logs', () => {
+    let server: string;
+    let kube: Kube;
+    const named = (err: SandpiperError) => {
+      assert.equal(err.code, 'unreachable', err.message);
+      assert.ok(err.message.includes(`of context "team-dev" (${server})`), err.message);
+    };
+    before(async () => {
+      server = `http://127.0.0.1:${await closedPort()}`;
+      kube = kubeAt(server);
+    });
+
+    it('a watch', async () => {
+      const source = apiSource(kube.config, {
+        path: '/api/v1/namespaces',
+        // The list answers (as from a cache): the watch's own connection is what fails.
+        list: async () => ({ items: [], resourceVersion: '1' }),
+      });
+      named(await failure(watchUntil(source, 'namespaces', () => ({ done: false }))));
+    });
+
+    it('an exec', async () => {
+      named(await failure(execInPod(kube, { namespace: 'ns', pod: 'p', container: 'c', command: ['true'] })));
+    });
+
+    it('a log read', async () => {
+      const read = followContainerLog({
+        kc: kube.config,
+        namespace: 'ns',
+        pod: 'p',
+        container: 'c',
+        follow: false,
+        signal: new AbortController().signal,
+        onLine: () => undefined,
+      });
+      named(await failure(read));
+    });
   });
 });

@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SandpiperError } from '../../errors';
-import { kubeError, markCluster } from './errors';
+import { clusterOf, kubeError, markCluster } from './errors';
 
 export interface KubeTarget {
   /** A kubeconfig file; default: $KUBECONFIG or ~/.kube/config. */
@@ -60,7 +60,7 @@ export class Kube {
 
   /** Which cluster, for messages: `of context "x" (https://server:6443)`. */
   get cluster(): string {
-    return `of context "${this.contextName}" (${this.server})`;
+    return clusterOf(this.config);
   }
 
   /** The namespace the context names, or `default`. */

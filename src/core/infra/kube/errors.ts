@@ -59,7 +59,7 @@ export function kubeError(err: unknown, doing: string): SandpiperError {
     }
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e?.code ?? e?.cause?.code;
+  const code = connectionCode(err);
   // `Kube` (client.ts) marks the failures of its requests with the context and server they went to.
   const marked = err as { timeoutMs?: number; cluster?: string };
   const cluster = marked.cluster ? `the cluster ${marked.cluster}` : 'the cluster';
@@ -110,12 +110,23 @@ const TLS_CODE =
 
 /** Whether an error is a failure to talk to the cluster at all (network or TLS), which kubeError explains. */
 export function isConnectionFailure(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  const code = String(e?.code ?? e?.cause?.code ?? '');
+  const code = connectionCode(err) ?? '';
   return UNREACHABLE_CODES.has(code) || TLS_CODE.test(code);
 }
 
+/** The system error code of a failure: on it, its cause (fetch), or the error a websocket's ErrorEvent carries. */
+function connectionCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown }; error?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.cause?.code ?? e?.error?.code;
+  return code === undefined ? undefined : String(code);
+}
+
 /** Marks a failed request with the cluster it went to (`of context "x" (https://…)`), for kubeError's message. */
+/** Which cluster a kubeconfig talks to, for messages: `of context "x" (https://server:6443)`. */
+export function clusterOf(config: k8s.KubeConfig): string {
+  return `of context "${config.getCurrentContext()}" (${config.getCurrentCluster()?.server ?? ''})`;
+}
+
 export function markCluster<T>(err: T, cluster: string): T {
   if (err && typeof err === 'object' && !(err as { cluster?: string }).cluster && isConnectionFailure(err))
     Object.assign(err, { cluster });

@@ -2,7 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import { SandpiperError, cancelled } from '../../errors';
 import { type Kube } from './client';
-import { kubeError } from './errors';
+import { clusterOf, kubeError, markCluster } from './errors';
 
 export interface ExecRequest {
   namespace: string;
@@ -101,7 +101,7 @@ export async function execInPod(kube: Kube, req: ExecRequest): Promise<ExecResul
         if (stdin && req.stdin)
           for (let i = 0; i < req.stdin.length; i += STDIN_SLICE) stdin.write(req.stdin.subarray(i, i + STDIN_SLICE));
       })
-      .catch((e: unknown) => finish(() => reject(execConnectError(e, where))));
+      .catch((e: unknown) => finish(() => reject(execConnectError(markCluster(e, clusterOf(kube.config)), where))));
   });
 }
 

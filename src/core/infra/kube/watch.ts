@@ -1,7 +1,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { WatchEvent, WatchedKind, WatchedObject } from '../../workloads/model';
 import { cancelled } from '../../errors';
-import { httpCode, kubeError } from './errors';
+import { clusterOf, httpCode, kubeError, markCluster } from './errors';
 
 // The one reconnecting list+watch of Sandpiper. Every watcher (environments tree, sync pod tracker, log
 // follower, rollout panel, readiness waits) runs on `ListWatcher`, with one backoff policy.
@@ -280,15 +280,24 @@ export function listed<T>(list: { items: T[]; metadata?: { resourceVersion?: str
 /** The production source: a list call and client-node's `Watch` (the only one in Sandpiper). */
 export function apiSource<T>(config: KubeConfig, o: ApiSourceOptions<T>): ListWatchSource<T> {
   const watch = new Watch(config);
+  // Streams do not go through `Kube`'s requests: their connection failures are marked with the cluster here.
+  const mark = <E>(err: E): E => markCluster(err, clusterOf(config));
   return {
-    list: o.list,
+    list: () =>
+      o.list().catch((err: unknown) => {
+        throw mark(err);
+      }),
     watch: (resourceVersion, onEvent, onDone) =>
-      watch.watch(
-        o.path,
-        { ...o.query, resourceVersion: resourceVersion || undefined, allowWatchBookmarks: true },
-        onEvent,
-        onDone,
-      ),
+      watch
+        .watch(
+          o.path,
+          { ...o.query, resourceVersion: resourceVersion || undefined, allowWatchBookmarks: true },
+          onEvent,
+          (err) => onDone(err && mark(err)),
+        )
+        .catch((err: unknown) => {
+          throw mark(err);
+        }),
   };
 }
 
