@@ -140,3 +140,26 @@ export function listedConfigurations(config: SandpiperConfig, env?: string): Lis
       ...(env ? { env } : {}),
     }));
 }
+
+/**
+ * The dynamic Run and Debug list for one place VS Code asks: each workspace folder, then the workspace file and user
+ * settings with no folder. The services are listed once, for the folder holding their sandpiper.yaml (the innermost
+ * when folders nest); every other place gets none, or the list shows each service several times.
+ */
+export function dynamicConfigurations(
+  config: SandpiperConfig,
+  folder: string | undefined,
+  folders: readonly string[],
+  env?: string,
+): ListedConfiguration[] {
+  if (folder === undefined || folder !== holdingFolder(config.root, folders)) return [];
+  return listedConfigurations(config, env);
+}
+
+function holdingFolder(dir: string, folders: readonly string[]): string | undefined {
+  const holding = folders.filter((f) => {
+    const rel = path.relative(f, dir);
+    return !path.isAbsolute(rel) && rel.split(path.sep)[0] !== '..';
+  });
+  return holding.sort((a, b) => b.length - a.length)[0];
+}

@@ -12,6 +12,7 @@ import { environmentFor } from '../logs';
 import {
   FORWARD_KEY,
   debugTargetOf,
+  dynamicConfigurations,
   listedConfigurations,
   namedService,
   nodeConfiguration,
@@ -31,20 +32,27 @@ export function registerDebug(ctx: FeatureContext): void {
     forwards,
     bindDebugConfigurationProvider('sandpiper', new SandpiperDebugConfigurationProvider(ctx, forwards)),
     bindDebugAdapterDescriptorFactory('sandpiper', factory),
-    bindDebugConfigurationLister('sandpiper', (_folder, kind) => listConfigurations(ctx, kind)),
+    bindDebugConfigurationLister('sandpiper', (folder, kind) => listConfigurations(ctx, folder, kind)),
   );
 }
 
 /** One configuration per service with a debug section: in the active environment, or asked for when started. */
 async function listConfigurations(
   ctx: FeatureContext,
+  folder: vscode.WorkspaceFolder | undefined,
   kind: vscode.DebugConfigurationProviderTriggerKind,
 ): Promise<vscode.DebugConfiguration[]> {
   const dynamic = kind === vscode.DebugConfigurationProviderTriggerKind.Dynamic;
+  // The dynamic list is asked for again with no folder (workspace file, user settings): the folders' lists have it.
+  if (dynamic && !folder) return [];
   let listed: vscode.DebugConfiguration[] = [];
   try {
+    const config = await workspaceConfig();
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     // launch.json keeps no environment: environments come and go, the active one is used when it starts.
-    listed = listedConfigurations(await workspaceConfig(), dynamic ? ctx.environments.current?.namespace : undefined);
+    listed = dynamic
+      ? dynamicConfigurations(config, folder?.uri.fsPath, folders, ctx.environments.current?.namespace)
+      : listedConfigurations(config);
   } catch (err) {
     ctx.log.warn(`debug configurations: ${(err as Error).message}`);
   }

@@ -5,6 +5,7 @@ import type { SandpiperConfig } from '../../../src/core/config/types';
 import {
   FORWARD_KEY,
   debugTargetOf,
+  dynamicConfigurations,
   listedConfigurations,
   namedService,
   nodeConfiguration,
@@ -103,5 +104,21 @@ describe('debug configurations', () => {
         ['Sandpiper: api', false],
       ],
     );
+  });
+
+  it('gives the dynamic list once: for the folder of sandpiper.yaml, not again with no folder (user settings)', () => {
+    // VS Code asks each workspace folder, then the workspace file and user settings with no folder.
+    const asked = (folders: string[]) =>
+      [...folders, undefined].flatMap((f) => dynamicConfigurations(WORKSPACE, f, folders, 'dev-1').map((c) => c.name));
+    assert.deepEqual(asked([ROOT]), ['Sandpiper: hello in dev-1', 'Sandpiper: api in dev-1']);
+    // Multi-root: another folder gets none; nested folders, only the innermost holding sandpiper.yaml.
+    const other = path.resolve('/elsewhere');
+    assert.deepEqual(dynamicConfigurations(WORKSPACE, other, [other, ROOT]), []);
+    assert.equal(dynamicConfigurations(WORKSPACE, ROOT, [other, ROOT]).length, 2);
+    const outer = path.dirname(ROOT);
+    assert.deepEqual(asked([outer, ROOT]), ['Sandpiper: hello in dev-1', 'Sandpiper: api in dev-1']);
+    assert.deepEqual(dynamicConfigurations(WORKSPACE, outer, [outer, ROOT]), []);
+    // A sibling whose name starts like the root does not hold it.
+    assert.deepEqual(dynamicConfigurations(WORKSPACE, `${ROOT}-b`, [`${ROOT}-b`]), []);
   });
 });
