@@ -1,10 +1,12 @@
 // Run and Debug in real code-server + Chromium: a launch.json `sandpiper` configuration attaches through the
 // testbed's port-forward to a process in a pod on the real node — the Todo example's own image under
-// `node --inspect`, a Python service under debugpy — and stops at a breakpoint set in the editor.
+// `node --inspect` (through VS Code's js-debug), a Python service under debugpy — and stops at a breakpoint set in
+// the editor. "Select and Start Debugging" offers Sandpiper's dynamic configuration once per service.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Page } from 'playwright-core';
 import { NODE_APP, PYTHON_APP, PodDebuggee, type DebuggeeApp } from '../support/debugTarget';
 import { requireRealNode } from '../support/realPods';
 import { loadTestbed } from '../support/testbed';
@@ -33,6 +35,47 @@ function workspaceFor(app: DebuggeeApp, env: string, dir: string): string {
     JSON.stringify({ version: '0.2.0', configurations: [{ ...configuration, service: app.service, env }] }, null, 2),
   );
   return ws;
+}
+
+/** The dynamic configurations under "Select and Start Debugging" → "Sandpiper…", read off the picker and closed. */
+async function dynamicConfigurationNames(page: Page): Promise<string[]> {
+  await runCommand(page, 'Debug: Select and Start Debugging');
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  const provider = rows.filter({ hasText: /^\s*Sandpiper: Attach to Service\.\.\./ }).first();
+  await provider.click({ timeout: 15_000 });
+  await provider.waitFor({ state: 'hidden', timeout: 15_000 });
+  // VS Code asks every place (each folder, the workspace file, user settings) at once and shows the answers together.
+  const dynamic = rows.filter({ has: page.locator('.label-name', { hasText: /^\s*Sandpiper: / }) });
+  await dynamic.first().waitFor({ state: 'visible', timeout: 30_000 });
+  const names = await dynamic.locator('.label-name').allInnerTexts();
+  await page.keyboard.press('Escape');
+  return names.map((n) => n.trim());
+}
+
+/**
+ * Requests the service until the debugger shows "Paused on breakpoint": js-debug binds the breakpoint a moment after
+ * the session appears (the gutter's hollow dot turns red), a request before that runs through and the user asks
+ * again. Resolves with the held request, which answers once the debugger continues.
+ */
+async function requestUntilPaused(page: Page, debuggee: PodDebuggee): Promise<{ response: Promise<string> }> {
+  const paused = page.getByText(/paused on breakpoint/i).first();
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  for (;;) {
+    let answered = false;
+    const response = debuggee.request();
+    response.then(
+      (body) => ((answered = true), (last = `answered ${body.slice(0, 80)}`)),
+      (err: Error) => ((answered = true), (last = `failed: ${err.message}`)),
+    );
+    while (!answered) {
+      if (await paused.isVisible()) return { response };
+      if (Date.now() > deadline) throw new Error('no "Paused on breakpoint" within 60 s; a request is still open');
+      await page.waitForTimeout(250);
+    }
+    if (Date.now() > deadline) throw new Error(`no "Paused on breakpoint" within 60 s; the last request ${last}`);
+    await page.waitForTimeout(1000);
+  }
 }
 
 describe('debugging a service in code-server', function () {
@@ -78,16 +121,14 @@ describe('debugging a service in code-server', function () {
       await runCommand(page, 'Debug: Toggle Breakpoint');
       await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
 
-      // Run and Debug: the launch.json configuration is the selected one; start it.
+      // Run and Debug: the service is offered once among the dynamic configurations (not again for user settings).
       await runCommand(page, 'View: Show Run and Debug');
+      assert.deepEqual(await dynamicConfigurationNames(page), [`Sandpiper: ${app.service}`]);
+      // The launch.json configuration is the selected one; start it.
       await runCommand(page, 'Debug: Start Debugging');
       await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
 
-      const response = debuggee.request();
-      await page
-        .getByText(/paused on breakpoint/i)
-        .first()
-        .waitFor({ state: 'visible', timeout: 60_000 });
+      const { response } = await requestUntilPaused(page, debuggee);
       await page.locator('.debug-top-stack-frame-line').first().waitFor({ state: 'visible', timeout: 10_000 });
       // The call stack view renders its rows a moment after the top frame's line is highlighted.
       const stackShowsFile = await page
