@@ -33,7 +33,8 @@ describe('sandpiper rollout start without --image builds the canary from the wor
   after(async () => ns?.dispose());
 
   it('builds the changed workspace, pushes it and starts the canary with it pinned by digest', async () => {
-    fs.writeFileSync(path.join(root, 'www/index.html'), 'the canary\n');
+    // New content in every run: a context the registry already holds (an earlier run's) is rightly not rebuilt.
+    fs.writeFileSync(path.join(root, 'www/index.html'), `the canary ${uniqueName('canary')}\n`);
     const r = await sandpiper(
       ['rollout', 'start', 'web', '-n', ns.name, '--steps', '50,100', '--interval', '10m', '--detach', '--json'],
       root,
