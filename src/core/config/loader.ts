@@ -7,7 +7,7 @@ import { CORE_SCHEMA, load as quickLoad } from 'js-yaml';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document } from 'yaml';
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
-import { CONFIG_FILE, parseDuration, type SandpiperConfig } from './types';
+import { CONFIG_FILE, parseDuration, type SandpiperConfig, type ServiceConfig } from './types';
 import { toConfig, type RawConfig } from './resolve';
 import { namedPaths, pathsEscapingThroughLinks, pathsOutside, type NamedPath } from './paths';
 
@@ -333,4 +333,17 @@ function describe(value: unknown): string {
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** The service `name` of sandpiper.yaml; an unknown name fails listing the services there are, and `hint` says
+ *  where the name came from. */
+export function serviceNamed(config: SandpiperConfig, name: string, hint: string): ServiceConfig {
+  const service = config.services[name];
+  if (!service)
+    throw new SandpiperError(
+      'unknown-service',
+      `sandpiper.yaml has no service "${name}" (it has: ${Object.keys(config.services).join(', ')}).`,
+      hint,
+    );
+  return service;
 }

@@ -1,3 +1,4 @@
+import { serviceNamed } from '../config/loader';
 import type { SandpiperConfig, DependencyMode } from '../config/types';
 import { SandpiperError, isCancellation } from '../errors';
 import { type Kube } from '../infra/kube/client';
@@ -73,13 +74,7 @@ export async function planEnvironmentFor(
   config: SandpiperConfig,
   opts: CreateEnvironmentOptions,
 ): Promise<EnvironmentPlan> {
-  const service = config.services[opts.service];
-  if (!service)
-    throw new SandpiperError(
-      'unknown-service',
-      `sandpiper.yaml has no service "${opts.service}" (it has: ${Object.keys(config.services).join(', ')}).`,
-      'Pass one of those with --service.',
-    );
+  const service = serviceNamed(config, opts.service, 'Pass one of those with --service.');
   const namespace = opts.namespace ?? environmentName(opts.owner, opts.branch);
   const modes = dependencyModes(config, opts.service, opts.modes);
   opts.progress?.({

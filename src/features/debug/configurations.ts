@@ -1,6 +1,7 @@
 // What a `sandpiper` debug configuration means, read against sandpiper.yaml: no VS Code API here, so the unit
 // tests check it directly. The provider (./index.ts) asks the user for what is missing and starts the forward.
 import * as path from 'node:path';
+import { serviceNamed } from '../../core/config/loader';
 import type { SandpiperConfig, ServiceConfig } from '../../core/config/types';
 import { SandpiperError } from '../../core/errors';
 import { nodeAttachConfiguration, type NodeAttachConfiguration } from '../../debugAdapter/node/jsDebug';
@@ -29,14 +30,7 @@ export interface DebugTarget {
 /** The service launch.json names; undefined when it names none (the user is asked). */
 export function namedService(config: SandpiperConfig, launch: SandpiperLaunchFields): ServiceConfig | undefined {
   if (typeof launch.service !== 'string' || !launch.service) return undefined;
-  const service = config.services[launch.service];
-  if (!service)
-    throw new SandpiperError(
-      'unknown-service',
-      `sandpiper.yaml has no service "${launch.service}" (it has: ${Object.keys(config.services).join(', ')}).`,
-      'Fix "service" in launch.json.',
-    );
-  return service;
+  return serviceNamed(config, launch.service, 'Fix "service" in launch.json.');
 }
 
 /** The service's debug target, or an error naming the missing debug section. */

@@ -3,8 +3,8 @@ import type * as vscode from 'vscode';
 import { writeLaunchers } from './launcher';
 
 /**
- * Puts the `sandpiper` CLI on the PATH of the integrated terminal: a launcher folder, written into the extension's
- * global storage at every activation, prepended through the terminal environment collection.
+ * Puts the `sandpiper` CLI on the PATH of the integrated terminal: a launcher folder in the extension's global
+ * storage, checked (and rewritten if it differs) at every activation, prepended through the environment collection.
  *
  * The .vsix holds `dist/cli.js` (the bundled CLI) but not `bin/`, so the launcher is written here, pointing into
  * the installed extension folder. It runs the CLI with `process.execPath`, the runtime of this extension host:

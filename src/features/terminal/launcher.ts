@@ -6,7 +6,7 @@ import * as path from 'node:path';
 /** The files of the launcher folder: a small Node entry, and the shell (and Windows) wrappers that run it. */
 export function launcherFiles(cli: string, runtime: string): Record<string, string> {
   const entry = [
-    '// Written by the Sandpiper extension at each start: runs the CLI bundled in the installed extension.',
+    '// Written by the Sandpiper extension (kept up to date at each start): runs the CLI bundled in the extension.',
     '// The runtime flag is for this process only, not for what the CLI runs (git, docker).',
     'delete process.env.ELECTRON_RUN_AS_NODE;',
     `require(${JSON.stringify(cli)})`,
@@ -28,11 +28,13 @@ export function launcherFiles(cli: string, runtime: string): Record<string, stri
   return { 'sandpiper.cjs': entry, sandpiper: sh, 'sandpiper.cmd': cmd };
 }
 
-/** Writes the launcher folder (each file renamed into place whole). */
+/** Writes the launcher folder (each file renamed into place whole); a file already as it should be is kept. */
 export async function writeLaunchers(folder: string, cli: string, runtime: string): Promise<void> {
   await fs.mkdir(folder, { recursive: true });
   for (const [name, text] of Object.entries(launcherFiles(cli, runtime))) {
     const file = path.join(folder, name);
+    // Every activation runs this: after the first, the files are usually unchanged and only read.
+    if ((await fs.readFile(file, 'utf8').catch(() => undefined)) === text) continue;
     // Written aside and renamed: a terminal running `sandpiper` meanwhile never sees half a file.
     const temp = `${file}.${process.pid}.tmp`;
     await fs.writeFile(temp, text, { mode: name === 'sandpiper' ? 0o755 : 0o644 });

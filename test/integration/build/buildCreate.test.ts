@@ -2,27 +2,17 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildServiceImage } from '../../../src/core/build/pipeline';
-import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
+import { createEnvironment } from '../../../src/core/env/create';
 import { deployServices } from '../../../src/core/env/deploy';
 import type { EnvironmentProgress } from '../../../src/core/env/metadata';
 import { requireRealNode } from '../../support/realPods';
 import { loadTestbed } from '../../support/testbed';
 import { eventually } from '../../support/wait';
-import { adminKube, deleteNamespace, uniqueName } from '../env/baseline';
+import { adminKube, deleteNamespace, expectCreateError, uniqueName } from '../env/baseline';
 import { buildWorkspace, CountingBuilder, SERVE, testbedDocker, workspaceConfig } from './workspace';
 
 const kube = adminKube();
 const DIGEST_REF = /^(.+)@sha256:([0-9a-f]{64})$/;
-
-async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCreateError> {
-  try {
-    await run;
-  } catch (err) {
-    assert.ok(err instanceof EnvironmentCreateError, `expected EnvironmentCreateError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('creation should have failed');
-}
 
 async function namespaceGone(name: string): Promise<void> {
   await assert.rejects(kube.core.readNamespace({ name }), (e: { code?: number }) => e.code === 404);

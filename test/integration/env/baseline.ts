@@ -2,6 +2,7 @@
 // (tasks depends on search and mongo), configs pointing at it, and a kubeconfig with limited RBAC.
 // Every pod runs on the real node: tasks is the example's own image (built and pushed to the testbed registry),
 // mongo and search (images the testbed has no copy of) are busybox stand-ins that run until told to stop.
+import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../../src/core/config/loader';
 import type { SandpiperConfig } from '../../../src/core/config/types';
+import { EnvironmentCreateError } from '../../../src/core/env/create';
 import { applyAll } from '../../../src/core/env/deploy';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { waitForWorkloads } from '../../../src/core/env/readiness';
@@ -229,4 +231,15 @@ export function writeKubeconfig(kube: Kube): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sp-kubeconfig-')), 'config');
   fs.writeFileSync(file, kube.config.exportConfig());
   return file;
+}
+
+/** The EnvironmentCreateError a create that must fail ends with. */
+export async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCreateError> {
+  try {
+    await run;
+  } catch (err) {
+    assert.ok(err instanceof EnvironmentCreateError, `expected EnvironmentCreateError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('creation should have failed');
 }

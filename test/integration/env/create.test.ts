@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createEnvironment, EnvironmentCreateError } from '../../../src/core/env/create';
+import { createEnvironment } from '../../../src/core/env/create';
 import { deleteEnvironment } from '../../../src/core/env/lifecycle';
 import type { EnvironmentProgress } from '../../../src/core/env/metadata';
 import { SandpiperError } from '../../../src/core/errors';
@@ -11,6 +11,7 @@ import {
   adminKube,
   createBaseline,
   deleteNamespace,
+  expectCreateError,
   exampleConfig,
   exampleWithDeployment,
   limitedKube,
@@ -23,16 +24,6 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The config without the mongo copy (the failure cases need only the service). */
 const dropMongo = (t: string) =>
   t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }');
-
-async function expectCreateError(run: Promise<unknown>): Promise<EnvironmentCreateError> {
-  try {
-    await run;
-  } catch (err) {
-    assert.ok(err instanceof EnvironmentCreateError, `expected EnvironmentCreateError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('creation should have failed');
-}
 
 describe('environment create on the testbed', function () {
   this.timeout(180_000);
