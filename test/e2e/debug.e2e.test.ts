@@ -52,6 +52,9 @@ async function dynamicConfigurationNames(page: Page): Promise<string[]> {
   return names.map((n) => n.trim());
 }
 
+/** How long a user would keep asking before giving up (a limit for a loaded machine, not a speed check). */
+const PAUSE_LIMIT_MS = 120_000;
+
 /**
  * Requests the service until the debugger shows "Paused on breakpoint": js-debug binds the breakpoint a moment after
  * the session appears (the gutter's hollow dot turns red), a request before that runs through and the user asks
@@ -59,7 +62,7 @@ async function dynamicConfigurationNames(page: Page): Promise<string[]> {
  */
 async function requestUntilPaused(page: Page, debuggee: PodDebuggee): Promise<{ response: Promise<string> }> {
   const paused = page.getByText(/paused on breakpoint/i).first();
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + PAUSE_LIMIT_MS;
   let last = '';
   for (;;) {
     let answered = false;
@@ -70,10 +73,12 @@ async function requestUntilPaused(page: Page, debuggee: PodDebuggee): Promise<{ 
     );
     while (!answered) {
       if (await paused.isVisible()) return { response };
-      if (Date.now() > deadline) throw new Error('no "Paused on breakpoint" within 60 s; a request is still open');
+      if (Date.now() > deadline)
+        throw new Error(`no "Paused on breakpoint" within ${PAUSE_LIMIT_MS / 1000} s; a request is still open`);
       await page.waitForTimeout(250);
     }
-    if (Date.now() > deadline) throw new Error(`no "Paused on breakpoint" within 60 s; the last request ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`no "Paused on breakpoint" within ${PAUSE_LIMIT_MS / 1000} s; the last request ${last}`);
     await page.waitForTimeout(1000);
   }
 }
