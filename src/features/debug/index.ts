@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { type FeatureContext, pickService, workspaceConfig } from '../shared/context';
+import { type FeatureContext, pickService, workspaceConfig, workspaceConfigs } from '../shared/context';
 import { PortForwarder, type PortForwardEvent } from '../../core/portforward/portForwarder';
 import { showError } from '../shared/commands';
 import {
@@ -47,12 +47,13 @@ async function listConfigurations(
   if (dynamic && !folder) return [];
   let listed: vscode.DebugConfiguration[] = [];
   try {
-    const config = await workspaceConfig();
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     // launch.json keeps no environment: environments come and go, the active one is used when it starts.
-    listed = dynamic
-      ? dynamicConfigurations(config, folder?.uri.fsPath, folders, ctx.environments.current?.namespace)
-      : listedConfigurations(config);
+    listed = (await workspaceConfigs()).flatMap((config) =>
+      dynamic
+        ? dynamicConfigurations(config, folder?.uri.fsPath, folders, ctx.environments.current?.namespace)
+        : listedConfigurations(config),
+    );
   } catch (err) {
     ctx.log.warn(`debug configurations: ${(err as Error).message}`);
   }
@@ -82,7 +83,10 @@ export class SandpiperDebugConfigurationProvider implements vscode.DebugConfigur
   }
 
   private async resolve(config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
-    const sandpiper = await workspaceConfig();
+    const sandpiper = await workspaceConfig({
+      service: typeof config.service === 'string' ? config.service : undefined,
+      title: 'Sandpiper: attach to a service of which folder?',
+    });
     const service = namedService(sandpiper, config) ?? (await pickService(sandpiper, 'Sandpiper: Attach to service'));
     if (!service) return undefined;
     const target = debugTargetOf(sandpiper, service, config);

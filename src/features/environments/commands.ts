@@ -61,7 +61,7 @@ export async function createEnvironmentCommand(
   ctx: FeatureContext,
   tree: EnvironmentsTree,
 ): Promise<string | undefined> {
-  const config = await workspaceConfig();
+  const config = await workspaceConfig({ title: 'Create Ephemeral Environment: which service folder?' });
   const kube = await reachableClusterOrExplain(ctx, 'create an ephemeral environment');
   if (!kube) return undefined;
   const service = await pickService(config, 'Create Ephemeral Environment: service');
@@ -248,7 +248,7 @@ export async function selectEnvironmentCommand(
 ): Promise<string | undefined> {
   const env = await targetEnvironment(tree, target, 'Work on Environment');
   if (!env) return undefined;
-  const config = await workspaceConfig();
+  const config = await workspaceConfig({ service: env.service, title: 'Work on Environment: which service folder?' });
   ctx.environments.activate(env.name, ctx.cluster.kube(), config);
   ctx.environments.touch('select');
   void tree.refresh();

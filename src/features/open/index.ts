@@ -164,7 +164,7 @@ async function pickService(kube: Kube, env: string): Promise<string | undefined>
 /** The service's `port` and `container` from the workspace's sandpiper.yaml, when there is one that names it. */
 async function serviceConfig(service: string): Promise<SandpiperConfig['services'][string] | undefined> {
   try {
-    return (await workspaceConfig()).services[service];
+    return (await workspaceConfig({ service, noPrompt: true })).services[service];
   } catch (err) {
     const code = err instanceof SandpiperError ? err.code : undefined;
     if (code === 'config-missing' || code === 'no-workspace') return undefined;

@@ -19,7 +19,7 @@ export function registerPullRequest(ctx: FeatureContext): void {
 /** sandpiper.yaml is optional for a PR; an invalid one is logged and the defaults apply. */
 async function optionalConfig(ctx: FeatureContext): Promise<SandpiperConfig | undefined> {
   try {
-    return await workspaceConfig();
+    return await workspaceConfig({ noPrompt: true });
   } catch (err) {
     if (err instanceof SandpiperError && err.code === 'config-invalid')
       ctx.log.warn(`Draft PR uses defaults: ${err.message}`);

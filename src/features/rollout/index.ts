@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { SandpiperError, isCancellation, presentError } from '../../core/errors';
 import { isLiveCanary } from '../../core/workloads/feed';
 import type { WorkloadSummary } from '../../core/workloads/model';
-import { type FeatureContext, pickService, workspaceConfig, settings } from '../shared/context';
+import { type FeatureContext, pickService, workspaceConfig, workspaceConfigs, settings } from '../shared/context';
 import { registerCommand, showError } from '../shared/commands';
 import { bindWebviewView } from '../shared/lazy';
 import { RolloutPanel } from './panel';
@@ -56,7 +56,7 @@ async function pickWorkload(workloads: WorkloadSummary[], title: string): Promis
 
 async function startCommand(ctx: FeatureContext, panel: RolloutPanel): Promise<void> {
   const t = target(panel);
-  const config = await workspaceConfig();
+  const config = await workspaceConfig({ title: 'Start a canary: which service folder?' });
   const service = await pickService(config, 'Start a canary of which service?');
   if (!service) return;
   const deployment = t.workloads.find((w) => w.kind === 'Deployment' && w.name === service.name);
@@ -198,7 +198,8 @@ export async function runWorkloadAction(
     case 'resume':
       if (!(await liveDriver(kube, m.namespace, m.name))) {
         // Nobody drives it (stopped, or its driver lost the lease): this window takes it over.
-        const service = (await workspaceConfig().catch(() => undefined))?.services[m.name];
+        const service = (await workspaceConfigs().catch(() => [])).find((c) => m.name in c.services)
+          ?.services[m.name];
         void driveInBackground(
           kube,
           m.namespace,

@@ -6,7 +6,6 @@ import { type Kube, loadKube } from '../../core/infra/kube/client';
 import * as k8s from '@kubernetes/client-node';
 import { SandpiperError } from '../../core/errors';
 import * as path from 'node:path';
-import { CONFIG_FILE, loadConfig } from '../../core/config/loader';
 
 /** What every feature gets from activation: the extension's lifetime, its log, the cluster and the active env. */
 export interface FeatureContext {
@@ -158,25 +157,7 @@ export class ClusterAccess implements vscode.Disposable {
   }
 }
 
-/** Finds and loads the workspace's sandpiper.yaml; an invalid file stops the command with its problems. */
-export async function workspaceConfig(): Promise<SandpiperConfig> {
-  const folders = vscode.workspace.workspaceFolders ?? [];
-  if (!folders.length)
-    throw new SandpiperError(
-      'no-workspace',
-      'Open the folder of a service first.',
-      `Sandpiper reads ${CONFIG_FILE} from the workspace.`,
-    );
-  const found = await vscode.workspace.findFiles(`**/${CONFIG_FILE}`, '**/node_modules/**', 10);
-  const files = found.map((u) => u.fsPath).sort((a, b) => a.split(path.sep).length - b.split(path.sep).length);
-  if (!files.length)
-    throw new SandpiperError(
-      'config-missing',
-      `No ${CONFIG_FILE} in the workspace.`,
-      `Create ${CONFIG_FILE} at the root of the service's folder.`,
-    );
-  return loadConfig(path.dirname(files[0]));
-}
+export { workspaceConfig, workspaceConfigs } from './workspaceConfig';
 
 /** The service to act on: the only one, or the one the user picks. */
 export async function pickService(config: SandpiperConfig, title: string): Promise<ServiceConfig | undefined> {
