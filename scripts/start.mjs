@@ -1,29 +1,45 @@
 #!/usr/bin/env node
-// `npm start`: the extension running in a real VS Code (code-server) in your browser, against the
-// local testbed cluster.
+// `npm start`: the Todo example running on the local testbed and the extension in a real VS Code (code-server)
+// in your browser, opened on examples/todo.
 //
 //   node scripts/start.mjs [--port N] [--host H] [--context CTX] [--workspace DIR] [--no-testbed] [--no-build]
+//                          [--no-example]
 //
-// 1. `node scripts/testbed/testbed.mjs up` (skipped with --no-testbed, or when you bring your own
-//    cluster via $KUBECONFIG or --context); if it fails we say why and go on without a cluster.
-// 2. `node scripts/package.mjs` (builds, then packs out/sandpiper.vsix); skipped with --no-build.
-// 3. `node scripts/codeserver.mjs install` (fast when already installed).
-// 4. code-server on 127.0.0.1:8080 (--port / $PORT) with the vsix installed, opened on examples/todo,
-//    KUBECONFIG from .sandpiper/testbed/testbed.json unless you gave your own. State (settings,
-//    installed extensions) lives in .sandpiper/code-server/. Ctrl+C stops it (by process group id).
+// Phases (each prints its progress and time; a failing one says which and why, and stops):
+// 1. testbed: reused when `testbed.mjs status` finds it running, else `testbed.mjs up`. Skipped with
+//    --no-testbed, or when you bring your own cluster ($KUBECONFIG or --context).
+// 2. example: scripts/todo.mjs deployTodo() into `staging` — npm ci (when needed) and the bundles in
+//    examples/todo, the Secrets db-credentials and todo-users (random passwords, made once), `sandpiper deploy` of
+//    db, search, auth, tasks and gateway (images tagged by content: unchanged ones are not rebuilt). --no-example
+//    skips it.
+// 3. extension: `node scripts/package.mjs --if-changed` (out/sandpiper.vsix, repacked only when a source is
+//    newer); skipped with --no-build.
+// 4. code-server: `node scripts/codeserver.mjs install` (a no-op when installed) and the vsix installed into it
+//    (again only when it changed).
+// 5. code-server on 127.0.0.1:8080 (--port / $PORT), KUBECONFIG from .sandpiper/testbed/testbed.json unless you
+//    gave your own. State (settings, installed extensions) lives in .sandpiper/code-server/. Ctrl+C stops it
+//    (by process group id); the testbed keeps running (`npm run testbed:down` stops it).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCodeServer, serveArgs } from './codeserver.mjs';
-import { testbedVariables } from './testbed/env.mjs';
+import { clusterEnv, deployTodo, phase } from './todo.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const log = (msg) => console.log(`[start] ${msg}`);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function parseArgs(argv) {
-  const o = { port: process.env.PORT ? Number(process.env.PORT) : 8080, host: '127.0.0.1', testbed: true, build: true };
+  const o = {
+    port: process.env.PORT ? Number(process.env.PORT) : 8080,
+    host: '127.0.0.1',
+    testbed: true,
+    build: true,
+    example: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -38,6 +54,7 @@ function parseArgs(argv) {
     else if (a === '--workspace' || a.startsWith('--workspace=')) o.workspace = val();
     else if (a === '--no-testbed') o.testbed = false;
     else if (a === '--no-build') o.build = false;
+    else if (a === '--no-example') o.example = false;
     else if (a === '-h' || a === '--help') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -45,10 +62,11 @@ function parseArgs(argv) {
   return o;
 }
 
-function step(label, args) {
-  log(`${label}: node ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-  return r.status === 0 ? null : (r.error?.message ?? `exit code ${r.status ?? r.signal}`);
+/** Runs `node <args>` in the repo with its output shown; throws with the exit code when it fails. */
+function node(args, env = process.env) {
+  const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  if (r.status !== 0)
+    throw new Error(`node ${args.join(' ')}: ${r.error?.message ?? `exit code ${r.status ?? r.signal}`}`);
 }
 
 function portFree(port, host) {
@@ -57,17 +75,6 @@ function portFree(port, host) {
     srv.once('error', () => resolve(false));
     srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
-}
-
-function testbedEnv() {
-  const file = path.join(root, '.sandpiper', 'testbed', 'testbed.json');
-  if (!fs.existsSync(file)) return null;
-  try {
-    return testbedVariables(JSON.parse(fs.readFileSync(file, 'utf8')));
-  } catch (e) {
-    log(`cannot read ${path.relative(root, file)}: ${e.message}`);
-    return null;
-  }
 }
 
 const DEFAULT_SETTINGS = {
@@ -95,37 +102,39 @@ function writeSettings(userDataDir) {
   if (JSON.stringify(merged) !== JSON.stringify(current)) fs.writeFileSync(file, JSON.stringify(merged, null, 2));
 }
 
-/** The sample workspace's dependencies run in the `staging` baseline namespace of the testbed. */
-function applySampleBaseline() {
-  const tb = testbedEnv();
-  if (!tb) return;
-  const r = spawnSync(
-    'kubectl',
-    [
-      'apply',
-      '--server-side',
-      '--field-manager',
-      'sandpiper-start',
-      '-f',
-      path.join(root, 'examples', 'todo', 'baseline'),
-    ],
-    { env: { ...process.env, ...tb }, stdio: 'inherit' },
+/** Installs the vsix into code-server unless this very file (by hash) is the one installed last. */
+function installExtension(entry, common, vsix, env, stateDir) {
+  const hash = createHash('sha256').update(fs.readFileSync(vsix)).digest('hex');
+  const marker = path.join(stateDir, 'installed-vsix.sha256');
+  const { publisher, name, version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const installed = fs.existsSync(path.join(stateDir, 'extensions', `${publisher}.${name}-${version}`));
+  if (installed && fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim() === hash) {
+    log('  the extension is installed already');
+    return;
+  }
+  const r = spawnSync(process.execPath, [entry, ...common, '--force', '--install-extension', vsix], {
+    env,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`code-server --install-extension failed (exit ${r.status})`);
+  fs.writeFileSync(marker, `${hash}\n`);
+}
+
+function printHelp() {
+  const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(
+    lines
+      .filter((l) => l.startsWith('//'))
+      .map((l) => l.slice(3))
+      .join('\n'),
   );
-  if (r.status !== 0)
-    log('could not apply examples/todo/baseline (see above); environments of the sample will miss their dependencies');
 }
 
 async function main() {
+  const t0 = Date.now();
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
-    console.log(
-      fs
-        .readFileSync(fileURLToPath(import.meta.url), 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('//'))
-        .map((l) => l.slice(3))
-        .join('\n'),
-    );
+    printHelp();
     return 0;
   }
   const workspace = path.resolve(root, opts.workspace ?? path.join('examples', 'todo'));
@@ -136,53 +145,47 @@ async function main() {
   }
 
   const ownCluster = Boolean(process.env.KUBECONFIG || opts.context);
-  if (opts.testbed && !ownCluster) {
-    const err = step('testbed', ['scripts/testbed/testbed.mjs', 'up']);
-    if (err) log(`testbed did not come up (${err}); continuing WITHOUT a cluster — see the output above`);
-    else applySampleBaseline();
-  } else if (ownCluster) {
-    log(
-      `using your cluster (${opts.context ? `context ${opts.context}` : `KUBECONFIG=${process.env.KUBECONFIG}`}); testbed skipped`,
-    );
+  if (ownCluster) {
+    const which = opts.context ? `context ${opts.context}` : `KUBECONFIG=${process.env.KUBECONFIG}`;
+    log(`using your cluster (${which}); testbed skipped`);
+  } else if (opts.testbed) {
+    await phase(log, 'testbed', () => {
+      const running = spawnSync(process.execPath, ['scripts/testbed/testbed.mjs', 'status', '--quiet'], {
+        cwd: root,
+        stdio: 'ignore',
+      });
+      if (running.status === 0) return log('  running already: reused');
+      node(['scripts/testbed/testbed.mjs', 'up']);
+    });
   }
+  // After `up`: testbed.json holds this run's ports.
+  const env = clusterEnv(ownCluster);
+  for (const k of Object.keys(env)) if (/^(VSCODE_|ELECTRON_RUN_AS_NODE$)/.test(k)) delete env[k];
+  if (opts.context) env.SANDPIPER_KUBE_CONTEXT = opts.context;
+  if (!ownCluster && !env.KUBECONFIG) log('no testbed.json: the example is not deployed, the extension has no cluster');
+
+  let todo;
+  if (opts.example && env.KUBECONFIG) todo = await deployTodo({ env, log, context: opts.context });
 
   const vsix = path.join(root, 'out', 'sandpiper.vsix');
-  if (opts.build) {
-    const err = step('build + package', ['scripts/package.mjs', '--out', vsix]);
-    if (err) throw new Error(`packaging the extension failed (${err})`);
-  }
+  if (opts.build)
+    await phase(log, 'extension package', () => node(['scripts/package.mjs', '--out', vsix, '--if-changed']));
   if (!fs.existsSync(vsix)) throw new Error(`${path.relative(root, vsix)} missing (run without --no-build)`);
-
-  log('code-server: node scripts/codeserver.mjs install');
-  const entry = ensureCodeServer();
 
   const state = path.join(root, '.sandpiper', 'code-server');
   const userDataDir = path.join(state, 'user-data');
   const extensionsDir = path.join(state, 'extensions');
   const configFile = path.join(state, 'config.yaml');
-  fs.mkdirSync(userDataDir, { recursive: true });
-  fs.mkdirSync(extensionsDir, { recursive: true });
-  if (!fs.existsSync(configFile)) fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
-  writeSettings(userDataDir);
-
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(VSCODE_|ELECTRON_RUN_AS_NODE$)/.test(k)) delete env[k];
-  if (!ownCluster) {
-    const tb = testbedEnv();
-    if (tb) {
-      Object.assign(env, tb);
-      log(`KUBECONFIG=${tb.KUBECONFIG ?? '(none in testbed.json)'} (testbed)`);
-    } else log('no testbed.json: the extension starts without a cluster');
-  }
-  if (opts.context) env.SANDPIPER_KUBE_CONTEXT = opts.context;
-
   const common = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
-  log(`installing ${path.relative(root, vsix)} into code-server`);
-  const inst = spawnSync(process.execPath, [entry, ...common, '--force', '--install-extension', vsix], {
-    env,
-    stdio: 'inherit',
+  const entry = await phase(log, 'code-server install', () => {
+    const e = ensureCodeServer();
+    fs.mkdirSync(userDataDir, { recursive: true });
+    fs.mkdirSync(extensionsDir, { recursive: true });
+    if (!fs.existsSync(configFile)) fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
+    writeSettings(userDataDir);
+    installExtension(e, common, vsix, env, state);
+    return e;
   });
-  if (inst.status !== 0) throw new Error(`code-server --install-extension failed (exit ${inst.status})`);
 
   if (!(await portFree(opts.port, opts.host)))
     throw new Error(`port ${opts.port} on ${opts.host} became busy; pick another with --port N`);
@@ -215,25 +218,43 @@ async function main() {
     } catch {}
   });
 
-  const url = `http://${opts.host}:${opts.port}/?folder=${encodeURIComponent(workspace)}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) break;
-    try {
-      if ((await fetch(`http://${opts.host}:${opts.port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop('code-server did not become healthy within 60 s');
-      return 1;
+  const healthy = await phase(log, `code-server on ${opts.host}:${opts.port}`, async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode}`);
+      try {
+        const res = await fetch(`http://${opts.host}:${opts.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return true;
+      } catch {}
+      if (Date.now() > deadline) throw new Error('code-server did not become healthy within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  if (child.exitCode === null) {
-    console.log(`\n  Sandpiper in VS Code: ${url}\n  (Ctrl+C to stop)\n`);
-  }
+  }).catch(async (e) => {
+    await stop('code-server did not start');
+    throw e;
+  });
+  if (healthy) printSummary(opts, workspace, todo, Date.now() - t0);
   const code = await exited;
   if (!stopping) log(`code-server exited with ${code}`);
   return stopping ? 0 : code || 1;
+}
+
+function printSummary(opts, workspace, todo, elapsedMs) {
+  const url = `http://${opts.host}:${opts.port}/?folder=${encodeURIComponent(workspace)}`;
+  const lines = ['', `  Sandpiper in VS Code:  ${url}`];
+  if (todo?.gatewayUrl) {
+    lines.push(
+      `  Todo app (gateway):    ${todo.gatewayUrl}/  (user ${todo.user}, password below)`,
+      `    curl -u ${todo.user}:${todo.password} ${todo.gatewayUrl}/tasks     # 200, the tasks as JSON`,
+      `    curl -i ${todo.gatewayUrl}/tasks     # 401: every request needs the credentials`,
+    );
+  } else if (todo) lines.push(`  Todo app: deployed into ${todo.namespace}; its Gateway \`todo\` shows the address`);
+  lines.push(
+    `  Stop: Ctrl+C stops code-server; the testbed keeps running (npm run testbed:down stops it).`,
+    `  Up in ${seconds(elapsedMs)}.`,
+    '',
+  );
+  console.log(lines.join('\n'));
 }
 
 main().then(
