@@ -3,7 +3,9 @@
 // - sandpiper/node:20 — the host's node binary + its ldd libraries on busybox; also tagged node:20-slim, a LOCAL
 //   STAND-IN for Docker Hub's image, so `FROM node:20-slim` (the example's Dockerfile) builds offline;
 // - sandpiper/python:3.11 — Debian's /usr/bin/python3.11 + its standard library (trimmed) + the ldd libraries of the
-//   interpreter and its extension modules, with the testbed's debugpy in dist-packages (`python3 -m debugpy`).
+//   interpreter and its extension modules, with the testbed's debugpy in dist-packages (`python3 -m debugpy`);
+// - sandpiper/postgres:15 — Debian's postgresql-15 (/usr/lib/postgresql/15/{bin,lib} without JIT, its share folder,
+//   the time zones) + the ldd libraries, a `postgres` user; no locale files: clusters use `initdb --locale=C`.
 // The real node pushes all of them to the testbed registry (realnode/node.mjs), where pods pull them.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,8 +16,9 @@ export const BUSYBOX = 'sandpiper/busybox:latest';
 export const NODE = 'sandpiper/node:20';
 export const NODE_SLIM = 'node:20-slim';
 export const PYTHON = 'sandpiper/python:3.11';
+export const POSTGRES = 'sandpiper/postgres:15';
 /** Every base image, as pods and Dockerfiles name them. */
-export const BASE_IMAGES = [BUSYBOX, NODE, NODE_SLIM, PYTHON];
+export const BASE_IMAGES = [BUSYBOX, NODE, NODE_SLIM, PYTHON, POSTGRES];
 
 const PYTHON_BIN = '/usr/bin/python3.11';
 const PYTHON_LIB = '/usr/lib/python3.11';
@@ -31,6 +34,15 @@ const PYTHON_DROP = new Set([
   'config-3.11-x86_64-linux-gnu',
   '__pycache__',
 ]);
+
+export const POSTGRES_HOME = '/usr/lib/postgresql/15';
+const POSTGRES_SHARE = '/usr/share/postgresql/15';
+// JIT (llvmjit.so and its bitcode) would pull in libLLVM (~100 MB); without it the server runs with jit off.
+const POSTGRES_DROP = new Set(['bitcode', 'llvmjit.so', 'llvmjit_types.bc', 'man']);
+// Debian builds PostgreSQL --with-system-tzdata; right/ holds the leap-second variants nobody selects.
+const ZONEINFO = '/usr/share/zoneinfo';
+// The uid/gid of the official postgres image, so a data volume is owned alike.
+const POSTGRES_UID = 999;
 
 /** Makes whichever base image dockerd lacks; `docker(args, opts)` runs the testbed's docker CLI. */
 export function buildBaseImages(docker, { debugpyDir }) {
@@ -66,7 +78,49 @@ export function buildBaseImages(docker, { debugpyDir }) {
     withTempDir('sp-python-', (ctx) => pythonContext(ctx, debugpyDir));
     made.push(PYTHON);
   }
+  if (!has(POSTGRES)) {
+    withTempDir('sp-postgres-', postgresContext);
+    made.push(POSTGRES);
+  }
   return made;
+
+  function postgresContext(ctx) {
+    const rootfs = path.join(ctx, 'rootfs');
+    const keep = (src) => !POSTGRES_DROP.has(path.basename(src));
+    for (const dir of [POSTGRES_HOME, POSTGRES_SHARE])
+      fs.cpSync(dir, path.join(rootfs, dir), { recursive: true, verbatimSymlinks: true, filter: keep });
+    fs.cpSync(ZONEINFO, path.join(rootfs, ZONEINFO), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => !['right', 'localtime'].includes(path.relative(ZONEINFO, src)),
+    });
+    const elves = [];
+    for (const sub of ['bin', 'lib']) {
+      const dir = path.join(rootfs, POSTGRES_HOME, sub);
+      for (const f of fs.readdirSync(dir)) if (sub === 'bin' || f.endsWith('.so')) elves.push(path.join(dir, f));
+    }
+    copyLibraries(elves, rootfs);
+    const id = POSTGRES_UID;
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      [
+        `FROM ${BUSYBOX}`,
+        'COPY rootfs/ /',
+        `RUN echo 'postgres:x:${id}:${id}:PostgreSQL:/var/lib/postgresql:/bin/sh' >> /etc/passwd && \\`,
+        `    echo 'postgres:x:${id}:' >> /etc/group && \\`,
+        '    mkdir -p /var/lib/postgresql/data /var/run/postgresql && \\',
+        '    chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql && chmod 700 /var/lib/postgresql/data',
+        // TZ: initdb otherwise probes every zone file to guess the system's zone.
+        `ENV PATH=${POSTGRES_HOME}/bin:/usr/local/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data TZ=UTC LANG=C`,
+        // SIGTERM would be a "smart" shutdown that waits for every client (a connection pool never leaves).
+        'STOPSIGNAL SIGINT',
+        'EXPOSE 5432',
+        'CMD ["postgres"]',
+        '',
+      ].join('\n'),
+    );
+    docker(['build', '-q', '-t', POSTGRES, ctx]);
+  }
 
   function pythonContext(ctx, debugpy) {
     const rootfs = path.join(ctx, 'rootfs');

@@ -77,6 +77,7 @@ const APT_PACKAGES = {
   'docker-registry': 'docker-registry',
   busybox: 'busybox-static',
   '/usr/bin/python3.11': 'python3.11', // the sandpiper/python:3.11 base image is made from it
+  '/usr/lib/postgresql/15/bin/postgres': 'postgresql-15', // and sandpiper/postgres:15 from this
 };
 // Commands (or files) the real node needs, and the Debian package of each.
 const REALNODE_APT_PACKAGES = {
