@@ -12,28 +12,29 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const SERVICES = ['tasks', 'search', 'auth'];
 const watch = process.argv.includes('--watch');
 
-/** Logs each build's outcome as one line, the format .vscode/tasks.json's problem matcher watches for. */
-const report = (name) => ({
+/** One line per build (the .vscode/tasks.json problem matcher waits for these), with the time it took. */
+const report = {
   name: 'report',
   setup(build) {
     let started = 0;
     build.onStart(() => {
       started = Date.now();
-      if (watch) console.log(`[watch] build started (${name})`);
+      if (watch) console.log('[watch] build started');
     });
     build.onEnd((result) => {
-      const ms = Date.now() - started;
       const errors = result.errors.length;
-      console.log(`${name}: ${errors ? `${errors} error(s)` : 'built'} in ${ms} ms`);
-      if (watch) console.log(`[watch] build finished (${name})`);
+      console.log(`${services.join(', ')}: ${errors ? `${errors} error(s)` : 'built'} in ${Date.now() - started} ms`);
+      if (watch) console.log('[watch] build finished');
     });
   },
-});
+};
 
-const options = (name) => ({
+const services = SERVICES.filter((s) => existsSync(path.join(root, s, 'src', 'server.ts')));
+// One build for all services (one start/finish for the watch task); each bundle stands alone.
+const options = {
   absWorkingDir: root,
-  entryPoints: [path.join(name, 'src', 'server.ts')],
-  outfile: path.join(name, 'dist', 'server.js'),
+  entryPoints: Object.fromEntries(services.map((s) => [`${s}/dist/server`, `${s}/src/server.ts`])),
+  outdir: root,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -43,13 +44,11 @@ const options = (name) => ({
   // pg tries an optional native binding; the pure-JS client is the one used.
   external: ['pg-native'],
   logLevel: 'warning',
-  plugins: [report(name)],
-});
+  plugins: [report],
+};
 
-const services = SERVICES.filter((s) => existsSync(path.join(root, s, 'src', 'server.ts')));
 if (watch) {
-  for (const s of services) await (await esbuild.context(options(s))).watch();
+  await (await esbuild.context(options)).watch();
 } else {
-  const results = await Promise.allSettled(services.map((s) => esbuild.build(options(s))));
-  if (results.some((r) => r.status === 'rejected')) process.exitCode = 1;
+  await esbuild.build(options).catch(() => (process.exitCode = 1));
 }

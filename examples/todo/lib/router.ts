@@ -21,9 +21,16 @@ export const UNMATCHED = 'unmatched';
 
 export class Router {
   private readonly routes: Route[] = [];
+  private fallback?: { route: string; handler: Handler };
 
   on(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method: method.toUpperCase(), pattern, parts: split(pattern), handler });
+    return this;
+  }
+
+  /** Handles whatever no route matches (instead of 404/405), counted under the `route` label `label`. */
+  otherwise(label: string, handler: Handler): this {
+    this.fallback = { route: label, handler };
     return this;
   }
 
@@ -40,6 +47,7 @@ export class Router {
         return { ok: true, route: r.pattern, handler: r.handler, params };
       allow.push(r.method);
     }
+    if (this.fallback) return { ok: true, ...this.fallback, params: {} };
     if (pattern) return { ok: false, route: pattern, status: 405, allow };
     return { ok: false, route: UNMATCHED, status: 404 };
   }
