@@ -1,0 +1,89 @@
+// The cluster side of the tour: the staging baseline behind the gateway (Basic credentials), what a request through
+// it or to the env answers, and putting staging back the way the tour found it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { strategicMergePatch, type Kube } from '../../../src/core/infra/kube/client';
+
+export interface Staging {
+  gatewayUrl: string;
+  user: string;
+  password: string;
+  namespace: string;
+}
+
+export function basicAuth(s: Pick<Staging, 'user' | 'password'>): string {
+  return `Basic ${Buffer.from(`${s.user}:${s.password}`).toString('base64')}`;
+}
+
+/** One request; never rejects (a network error is answered as status 0 with the message). */
+export async function request(
+  url: string,
+  o: { method?: string; body?: unknown; auth?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(url, {
+      method: o.method ?? 'GET',
+      headers: {
+        ...(o.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(o.auth ? { authorization: o.auth } : {}),
+      },
+      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+    });
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    return { status: 0, text: (err as Error).message };
+  }
+}
+
+/** The image of `container` in Deployment `name`. */
+export async function deploymentImage(kube: Kube, namespace: string, name: string, container = name): Promise<string> {
+  const d = await kube.apps.readNamespacedDeployment({ namespace, name });
+  const c = d.spec?.template.spec?.containers.find((x) => x.name === container);
+  if (!c?.image) throw new Error(`Deployment ${namespace}/${name} has no container ${container}`);
+  return c.image;
+}
+
+/** Puts `image` back into Deployment `name` (the tour promotes its own build into staging). Never throws. */
+export async function restoreImage(kube: Kube, namespace: string, name: string, image: string): Promise<void> {
+  try {
+    if ((await deploymentImage(kube, namespace, name)) === image) return;
+    await kube.apps.patchNamespacedDeployment(
+      {
+        namespace,
+        name,
+        body: { spec: { template: { spec: { containers: [{ name, image }] } } } },
+      },
+      // A strategic merge patch: the container is matched by name.
+      strategicMergePatch(),
+    );
+  } catch (err) {
+    console.warn(`[tour] could not put ${image} back into ${namespace}/${name}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Processes running in `dir` (the `watch` task: npm, esbuild). The integrated terminal starts them in a session of
+ * their own, so stopping code-server's process group leaves them running; they are ended by their PIDs.
+ */
+export function stopProcessesIn(dir: string): number[] {
+  const stopped: number[] = [];
+  const real = fs.realpathSync(dir);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd !== real && !cwd.startsWith(real + path.sep)) continue;
+    try {
+      process.kill(Number(entry), 'SIGTERM');
+      stopped.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return stopped;
+}
