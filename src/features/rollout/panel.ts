@@ -30,6 +30,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   private kube?: Kube;
   private namespace?: string;
   private readonly disposables: vscode.Disposable[] = [];
+  /** A namespace picked while an environment is active (its baseline, say): shown until another one is activated. */
+  private pickedOver?: { env: string; namespace: string };
   /** Last canary status per workload, to notice a rollback happening anywhere (another window, the CLI, Argo). */
   private readonly lastStatus = new Map<string, string>();
 
@@ -83,7 +85,10 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     if (this.view && this.ready) void this.view.webview.postMessage(message);
   }
 
-  /** Follows the active environment's namespace, else the one the user picked, else the context's default. */
+  /**
+   * Follows the namespace picked while the active environment was active, else that environment's, else the one the
+   * user picked, else the context's default.
+   */
   async refresh(): Promise<void> {
     const env = this.ctx.environments.current;
     let kube: Kube;
@@ -95,8 +100,12 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.post({ type: 'state', state: this.state() });
       return;
     }
+    const over = env && this.pickedOver?.env === env.namespace ? this.pickedOver.namespace : undefined;
     const namespace =
-      env?.namespace ?? this.ctx.extension.workspaceState.get<string>(PICKED_NAMESPACE) ?? kube.defaultNamespace;
+      over ??
+      env?.namespace ??
+      this.ctx.extension.workspaceState.get<string>(PICKED_NAMESPACE) ??
+      kube.defaultNamespace;
     const key = `${kube.contextName}|${namespace}`;
     if (key === this.feedKey && this.feed) return;
     this.stopFeed();
@@ -165,10 +174,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     });
     if (!pick) return;
     await this.ctx.extension.workspaceState.update(PICKED_NAMESPACE, pick);
-    if (this.ctx.environments.current)
-      void vscode.window.showInformationMessage(
-        `The active environment (${this.ctx.environments.current.namespace}) decides the namespace while it is active.`,
-      );
+    const env = this.ctx.environments.current;
+    this.pickedOver = env ? { env: env.namespace, namespace: pick } : undefined;
     this.feedKey = '';
     await this.refresh();
   }
