@@ -1,6 +1,7 @@
-// Objects of a service a canary test works on, on the testbed's real node: the Todo example's tasks server as
-// Deployment + Service (its pods annotated so Prometheus scrapes their own /metrics), canary builds of the example
-// that differ in what they serve, and a Gateway + HTTPRoute that send one hostname's traffic to the Service.
+// Objects of a service a canary test works on, on the testbed's real node: the Todo example's tasks service as
+// Deployment + Service (its pods annotated so Prometheus scrapes their own /metrics), canary builds of it (its
+// TypeScript edited, bundled again by the example's build) that differ in what they serve, and a Gateway + HTTPRoute
+// that send one hostname's traffic to the Service.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Kube } from '../../src/core/infra/kube/client';
 import { httpCode } from '../../src/core/infra/kube/errors';
 import { GATEWAY } from '../../src/core/canary/traffic';
-import { EXAMPLE_DIR, exampleImage, pushedImage } from './images';
+import { exampleCopy, exampleImage, pushedImage, rebuildExampleCopy } from './images';
 import { deployApp, requireRealNode } from './realPods';
 import { loadTestbed } from './testbed';
 import { eventually } from './wait';
@@ -19,16 +20,20 @@ export function testbedKube(): Kube {
   return new Kube(kc);
 }
 
-/** What the example's k8s/deployment.yaml puts on its pods: Prometheus scrapes their /metrics on 8080. */
+/** What the example's tasks/k8s/deployment.yaml puts on its pods: Prometheus scrapes their /metrics on 8080. */
 export const SCRAPED = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' };
 
-/** The one task the good canary build starts with, so its GET /tasks tells it apart from the example's `[]`. */
+/**
+ * The one task the good canary build's in-memory store starts with (the pods run without PGHOST), so its GET /tasks
+ * tells it apart from the example's `[]`: the build is told by what it serves, not by a marker added for the test.
+ */
 export const CANARY_TASK = 'served by the canary build';
 
 /**
- * Builds of the example beside its own image, each a real changed build pushed to the testbed registry:
- * - good: starts with one task (CANARY_TASK), otherwise the example;
- * - bad: every /tasks request fails with 500 (the handler throws; /healthz and /metrics still answer);
+ * Builds of the example's tasks service beside its own image, each a real changed build pushed to the testbed
+ * registry:
+ * - good: its in-memory store starts with one task (CANARY_TASK), otherwise the example;
+ * - bad: GET /tasks fails with 500 (the handler throws; /healthz and /metrics still answer);
  * - silent: the good build without its /metrics route (Prometheus gets 404: the canary reports nothing).
  */
 export type CanaryBuild = 'good' | 'bad' | 'silent';
@@ -46,28 +51,37 @@ export function canaryImage(build: CanaryBuild): Promise<string> {
 }
 
 async function buildCanary(build: CanaryBuild): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-canary-${build}-`));
+  const dir = await exampleCopy(fs.mkdtempSync(path.join(os.tmpdir(), `sp-canary-${build}-`)));
   try {
-    fs.cpSync(EXAMPLE_DIR, dir, { recursive: true });
     const edit = (file: string, from: string, to: string) => {
-      const p = path.join(dir, 'src', file);
+      const p = path.join(dir, file);
       const text = fs.readFileSync(p, 'utf8');
       // The example changed under us: fail loudly rather than build a canary identical to stable.
-      if (!text.includes(from)) throw new Error(`examples/todo/src/${file} no longer has ${JSON.stringify(from)}`);
+      if (!text.includes(from)) throw new Error(`examples/todo/${file} no longer has ${JSON.stringify(from)}`);
       fs.writeFileSync(p, text.replace(from, to));
     };
     if (build === 'bad')
-      edit('tasks.js', 'function handle(req, res) {', "function handle(req, res) {\n  throw new Error('bad build');");
-    else edit('store.js', 'const tasks = [];', `const tasks = [{ id: 0, title: '${CANARY_TASK}', done: false }];`);
-    if (build === 'silent') edit('server.js', "  if (req.url === '/metrics') return metrics.serve(res);\n", '');
-    return await pushedImage(dir, `sandpiper-example/tasks-canary-${build}`);
+      edit(
+        'tasks/src/routes.ts',
+        ".on('GET', '/tasks', async (_req, res) => sendJson(res, 200, await store.list()))",
+        ".on('GET', '/tasks', async () => {\n      throw new Error('bad build');\n    })",
+      );
+    else
+      edit(
+        'tasks/src/store.ts',
+        'private readonly tasks = new Map<number, Task>();',
+        `private readonly tasks = new Map<number, Task>([[0, { id: 0, title: '${CANARY_TASK}', done: false }]]);`,
+      );
+    if (build === 'silent') edit('lib/server.ts', "if (path === '/metrics') {", 'if (false as boolean) {');
+    await rebuildExampleCopy(dir);
+    return await pushedImage(path.join(dir, 'tasks'), `sandpiper-example/tasks-canary-${build}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * Creates Deployment + Service `name` running the example's image (or `image`) on the real node, scraped by
+ * Creates Deployment + Service `name` running the example's tasks image (or `image`) on the real node, scraped by
  * Prometheus, and waits for its pods to be Ready. With `route`, an HTTPRoute of the namespace's Gateway sends
  * the returned hostname's traffic to the Service.
  */

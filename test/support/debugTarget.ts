@@ -1,6 +1,6 @@
-// Debuggees in pods on the testbed's real node: the Todo example's own image (its CMD is `node --inspect`), the
-// TypeScript sample service (compiled with source maps, `node --inspect --watch dist/server.js`) and a small Python
-// service under debugpy. Tests attach through Sandpiper's port-forward, send HTTP to the pod's own
+// Debuggees in pods on the testbed's real node: the Todo example's tasks image (its bundle with source maps under
+// `node --inspect --watch dist/server.js`), the TypeScript sample service (compiled with source maps, the same
+// command) and a small Python service under debugpy. Tests attach through Sandpiper's port-forward, send HTTP to the pod's own
 // address (the host routes the pod network), restart the container in place or have the Deployment replace the pod.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Kube } from '../../src/core/infra/kube/client';
 import { execInPod } from '../../src/core/infra/kube/exec';
-import { EXAMPLE_DIR, contextOf, exampleImage, pushedImage } from './images';
+import { TASKS_DIR, contextOf, exampleImage, pushedImage } from './images';
 import { deployApp, podsOf, readyPods, type AppOptions } from './realPods';
 import { coreApi, createNamespace, kubeConfig } from './testbed';
 import { eventually } from './wait';
@@ -46,21 +46,24 @@ function lineOf(file: string, marker: string): number {
   return index + 1;
 }
 
-const TASKS_JS = path.join(EXAMPLE_DIR, 'src', 'tasks.js');
+const STORE_TS = path.join(TASKS_DIR, 'src', 'store.ts');
 
-/** The example's tasks service, exactly as its Dockerfile builds it: `node --inspect=0.0.0.0:9229 src/server.js`. */
+/**
+ * The example's tasks service, exactly as its Dockerfile builds it: `node --inspect=0.0.0.0:9229 --watch
+ * dist/server.js`, the bundle's map pointing at src/*.ts. The breakpoint is in the in-memory store's list(), which
+ * every GET /tasks runs (the pod has no PGHOST): a line of its own in a .ts file other than the entry.
+ */
 export const NODE_APP: DebuggeeApp = {
   runtime: 'node',
   service: 'tasks',
   debugPort: 9229,
   httpPort: 8080,
   remoteRoot: '/app',
-  localRoot: EXAMPLE_DIR,
-  breakpoint: {
-    file: TASKS_JS,
-    line: lineOf(TASKS_JS, "if (req.url !== '/tasks')"),
-    functionName: 'handle',
-    local: 'req',
+  localRoot: TASKS_DIR,
+  // Read when a test asks, so a change of the example fails the debug tests, not every importer of this file.
+  get breakpoint() {
+    const line = lineOf(STORE_TS, 'return [...this.tasks.values()]');
+    return { file: STORE_TS, line, functionName: 'list', local: 'this' };
   },
   podNameExpression: 'process.env.HOSTNAME',
   requestPath: '/tasks',

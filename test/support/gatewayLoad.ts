@@ -10,9 +10,9 @@ import { eventually } from './wait';
 export type Counts = Record<string, number>;
 
 /**
- * Which build answered GET /tasks: the example's own (`[]`) is "stable"; the good canary build (its first task)
- * and the bad one (500 from the example's error handler) are "canary"; anything else (the Gateway's own 502/503…)
- * is "HTTP <status>".
+ * Which build answered GET /tasks: the example's own (its in-memory store empty: `[]`) is "stable"; the good canary
+ * build (the task its store starts with) and the bad one (500 from the example's error handler) are "canary";
+ * anything else (the Gateway's own 502/503…) is "HTTP <status>".
  */
 export function servedBy(status: number, body: string): string {
   if (status === 200 && body === '[]') return 'stable';
@@ -29,6 +29,8 @@ export interface LoadOptions {
   /** Stops on its own after this many requests (default 100,000): the load never outlives a hung test. */
   maxRequests?: number;
   path?: string;
+  /** HTTP Basic credentials on every request (a gateway that checks them at the edge, as the Todo example's does). */
+  auth?: { user: string; password: string };
 }
 
 interface Seen {
@@ -121,6 +123,11 @@ export class GatewayLoad {
     this.seen.push({ at: performance.now(), kind });
   }
 
+  private authorization(): Record<string, string> {
+    const a = this.o.auth;
+    return a ? { authorization: `Basic ${Buffer.from(`${a.user}:${a.password}`).toString('base64')}` } : {};
+  }
+
   private get(): Promise<string> {
     return new Promise((resolve) => {
       const req = http.request(
@@ -129,7 +136,7 @@ export class GatewayLoad {
           port: this.port,
           path: this.o.path ?? '/tasks',
           agent: this.agent,
-          headers: { host: this.host },
+          headers: { host: this.host, ...this.authorization() },
           timeout: 5000,
         },
         (res) => {

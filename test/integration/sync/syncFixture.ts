@@ -1,6 +1,7 @@
 // A service on the testbed's real node for sync tests: a Deployment whose container runs a small Node server (its
 // PID 1) that serves the files under /app from memory and reads them again only on SIGHUP, so a synced file is
 // served only once the sync really wrote it into the container and the reload really reached the process.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +11,7 @@ import type { SandpiperConfig, ServiceConfig } from '../../../src/core/config/ty
 import { execInPod, type ExecResult } from '../../../src/core/infra/kube/exec';
 import { loadKube, type Kube } from '../../../src/core/infra/kube/client';
 import { sleep } from '../../../src/core/errors';
-import { EXAMPLE_DIR, contextOf, pushedImage } from '../../support/images';
+import { EXAMPLE_DIR, TASKS_DIR, contextOf, exampleServiceImage, pushedImage } from '../../support/images';
 import { deployApp, readyPods, requireRealNode } from '../../support/realPods';
 import { createNamespace, loadTestbed, type Disposable } from '../../support/testbed';
 
@@ -232,24 +233,55 @@ export function withSyncFixture(
   });
 }
 
-/** The name the example's manifests give its image (a user's build tags it so). */
-const EXAMPLE_IMAGE_NAME = 'sandpiper-example/tasks:latest';
+type Manifest = KubernetesObject & {
+  spec?: { template?: { spec?: { containers?: Array<{ image: string; env?: Array<{ name: string }> }> } } };
+};
+
+/** The objects of `dir`/k8s/*.yaml in `namespace`, each container image `<name>:<tag>` of `images` replaced. */
+function manifestsOf(dir: string, namespace: string, images: Record<string, string>): Manifest[] {
+  const objects: Manifest[] = [];
+  for (const file of fs.readdirSync(path.join(dir, 'k8s')).sort())
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, 'k8s', file), 'utf8'))) {
+      const obj = doc.toJS() as Manifest;
+      for (const c of obj.spec?.template?.spec?.containers ?? []) {
+        const name = c.image.replace(/:[^/:]+$/, '');
+        if (images[name]) c.image = images[name];
+      }
+      objects.push({ ...obj, metadata: { ...obj.metadata, namespace } });
+    }
+  return objects;
+}
 
 /**
- * Applies the Todo example's own manifests (k8s/ of `dir`) in `namespace`, its image name replaced by `image` (the
- * pushed reference); resolves to the Ready pod's name once the Deployment `tasks` has one.
+ * Applies the Todo example's tasks manifests (k8s/ of `dir`, a tasks folder) in `namespace`, its image name replaced
+ * by `image` (the pushed reference); resolves to the Ready pod's name once the Deployment `tasks` has one.
+ * With `db`, the example's db beside it (its own image and manifests, a Secret db-credentials with a random
+ * password, as npm start makes it): tasks keeps its tasks in PostgreSQL. Without, tasks runs without the PG*
+ * variables, on its in-memory store.
  */
-export async function deployExample(kube: Kube, namespace: string, image: string, dir = EXAMPLE_DIR): Promise<string> {
+export async function deployExample(
+  kube: Kube,
+  namespace: string,
+  image: string,
+  dir = TASKS_DIR,
+  o: { db?: boolean } = {},
+): Promise<string> {
   requireRealNode();
-  for (const file of fs.readdirSync(path.join(dir, 'k8s')).sort()) {
-    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, 'k8s', file), 'utf8'))) {
-      const obj = doc.toJS() as KubernetesObject & { spec?: { template?: { spec?: { containers?: unknown[] } } } };
-      for (const c of (obj.spec?.template?.spec?.containers ?? []) as Array<{ image: string }>)
-        if (c.image === EXAMPLE_IMAGE_NAME) c.image = image;
-      obj.metadata = { ...obj.metadata, namespace };
-      await kube.objects.create(obj);
-    }
+  const tasks = manifestsOf(dir, namespace, { 'sandpiper-example/tasks': image });
+  if (o.db) {
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'db-credentials' }, stringData: { password: crypto.randomBytes(18).toString('hex') } },
+    });
+    const db = path.join(EXAMPLE_DIR, 'db');
+    const images = { 'sandpiper-example/db': await exampleServiceImage('db') };
+    for (const obj of manifestsOf(db, namespace, images)) await kube.objects.create(obj);
+  } else {
+    for (const obj of tasks)
+      for (const c of obj.spec?.template?.spec?.containers ?? [])
+        c.env = c.env?.filter((e) => !e.name.startsWith('PG'));
   }
+  for (const obj of tasks) await kube.objects.create(obj);
   const [pod] = await readyPods(namespace, 'app=tasks', 1);
   return pod.metadata!.name!;
 }
