@@ -13,6 +13,7 @@ import {
   VERSIONS,
   componentFailure,
   daemonAlive,
+  daemonLogFile,
   freePort,
   httpOk,
   log,
@@ -487,37 +488,59 @@ async function phaseRegistry(ports) {
 }
 
 // ---------------------------------------------------------------- phase: prometheus
+/** Prometheus's config; with the real node it also scrapes Traefik's own metrics (job `traefik`). */
+function prometheusYaml(ports) {
+  return [
+    'global:',
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: prometheus',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${ports.prometheus}']`,
+    ...(REAL_NODE
+      ? [
+          '  # The Gateway (Traefik on the host): traefik_router_/traefik_service_/traefik_entrypoint_* series.',
+          '  - job_name: traefik',
+          '    static_configs:',
+          `      - targets: ['127.0.0.1:${ports.traefikMetrics}']`,
+        ]
+      : []),
+    '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
+    '  # pods.json: annotated real-node pods (scripts/testbed/pod-targets.mjs); its __metrics_path__ label sets the',
+    "  # path. honor_labels stays false: the target's namespace/pod/service/track win over scraped ones.",
+    '  - job_name: testbed',
+    '    file_sd_configs:',
+    '      - files:',
+    `          - ${path.join(PROM_TARGETS, '*.json')}`,
+    '        refresh_interval: 1s',
+    '',
+  ].join('\n');
+}
+
 async function phasePrometheus(ports) {
   const base = `http://127.0.0.1:${ports.prometheus}`;
-  if (daemonAlive('prometheus', 'prometheus') && (await httpOk(`${base}/-/ready`))) return 'already running';
+  const cfg = path.join(PROM_DIR, 'prometheus.yml');
+  const text = prometheusYaml(ports);
+  let old = null;
+  try {
+    old = fs.readFileSync(cfg, 'utf8');
+  } catch {}
+  if (daemonAlive('prometheus', 'prometheus') && (await httpOk(`${base}/-/ready`))) {
+    if (old === text) return 'already running';
+    fs.writeFileSync(cfg, text);
+    const r = await fetch(`${base}/-/reload`, { method: 'POST' });
+    if (!r.ok)
+      throw componentFailure('prometheus', `reload refused: ${r.status} ${await r.text()}`, daemonLogFile('prometheus'));
+    return 'already running, config reloaded';
+  }
   const pid = readPid('prometheus');
   if (pid) await stopPid(pid);
   mkdirp(PROM_TARGETS);
   // Written by pod-targets for the previous run's pods (their IPs may not be on-link yet): it rewrites it later.
   if (!daemonAlive(POD_TARGETS, 'pod-targets.mjs')) fs.rmSync(POD_TARGETS_FILE, { force: true });
   mkdirp(path.join(PROM_DIR, 'data'));
-  const cfg = path.join(PROM_DIR, 'prometheus.yml');
-  fs.writeFileSync(
-    cfg,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: prometheus',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${ports.prometheus}']`,
-      '  # Tests add targets by writing <targets>/<name>.json: [{"targets":["127.0.0.1:PORT"],"labels":{"job":"x"}}]',
-      '  # pods.json: annotated real-node pods (scripts/testbed/pod-targets.mjs); its __metrics_path__ label sets the',
-      "  # path. honor_labels stays false: the target's namespace/pod/service/track win over scraped ones.",
-      '  - job_name: testbed',
-      '    file_sd_configs:',
-      '      - files:',
-      `          - ${path.join(PROM_TARGETS, '*.json')}`,
-      '        refresh_interval: 1s',
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(cfg, text);
   startDaemon(
     'prometheus',
     which('prometheus'),

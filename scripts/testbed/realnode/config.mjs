@@ -205,7 +205,11 @@ export function corefile(d) {
 `;
 }
 
-/** Traefik on loopback; the Gateway listener port must equal the `web` entrypoint's port. */
+/**
+ * Traefik on loopback; the Gateway listener port must equal the `web` entrypoint's port. The kubernetesCRD provider
+ * is what lets an HTTPRoute name a Traefik Middleware in an ExtensionRef filter (group traefik.io, kind Middleware);
+ * its CRDs come from Traefik's module (node.mjs). Prometheus metrics (with router labels) on their own entrypoint.
+ */
 export function traefikYaml(d) {
   return `global:
   checkNewVersion: false
@@ -216,14 +220,28 @@ accessLog: {}
 entryPoints:
   web:
     address: "127.0.0.1:${d.ports.gateway}"
+    http:
+      # A client's X_Auth_User must not pass for the X-Auth-User the auth Middleware sets.
+      aliasHeadersStrategy: delete
   traefik:
     address: "127.0.0.1:${d.ports.traefikPing}"
+  metrics:
+    address: "127.0.0.1:${d.ports.traefikMetrics}"
 ping:
   entryPoint: traefik
+metrics:
+  prometheus:
+    entryPoint: metrics
+    addEntryPointsLabels: true
+    addRoutersLabels: true
+    addServicesLabels: true
 providers:
   kubernetesGateway:
     statusAddress:
       ip: "127.0.0.1"
+  # Collision-free names for the Middlewares an HTTPRoute's ExtensionRef names (a new setup: no legacy names to keep).
+  kubernetesCRD:
+    safeNaming: true
 `;
 }
 

@@ -20,6 +20,7 @@ import {
   waitForDaemon,
   which,
 } from '../lib.mjs';
+import { moduleDir } from '../build.mjs';
 import { NODE_BINS, corednsBin, kubeNodeBinDir, traefikBin } from './build.mjs';
 import {
   BRIDGE,
@@ -54,6 +55,7 @@ export const REALNODE_PORTS = [
   'corednsReady',
   'gateway',
   'traefikPing',
+  'traefikMetrics',
 ];
 
 /** Every path of the real node under the testbed state dir. */
@@ -244,11 +246,60 @@ async function phaseKubeProxy(d, ctx) {
   return `started, iptables mode (pid ${readPid('kube-proxy')})`;
 }
 
+/**
+ * Traefik's CRDs (Middleware, IngressRoute, …) from its module, for the kubernetesCRD provider: an HTTPRoute's
+ * ExtensionRef filter names a Middleware. Skipped when a marker says this version's CRDs are applied.
+ */
+function applyTraefikCrds(ctx) {
+  const marker = `traefik-v${RV.traefik}`;
+  const name = 'sandpiper-testbed-traefik-crds';
+  const cm = ctx.kubectl(['get', 'configmap', '-n', 'kube-public', name, '-o', 'jsonpath={.data.version}'], {
+    check: false,
+  });
+  if (cm.status === 0 && cm.stdout.trim() === marker) return;
+  const dir = moduleDir(`github.com/traefik/traefik/v3@v${RV.traefik}`);
+  const file = path.join(dir, 'docs', 'content', 'reference', 'dynamic-configuration', 'kubernetes-crd-definition-v1.yml');
+  // Server-side: the Middleware CRD is too large for client-side apply's last-applied annotation.
+  ctx.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
+  ctx.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/middlewares.traefik.io']);
+  const data = { version: marker };
+  const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'kube-public' }, data };
+  ctx.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+}
+
+/**
+ * Traefik runs in a mount namespace of its own whose /etc/resolv.conf is the pods' (CoreDNS on the bridge): a
+ * ForwardAuth `address` such as http://auth.staging.svc.cluster.local/check then resolves as it would for a Traefik
+ * pod, to the Service's ClusterIP, which the host reaches through kube-proxy's nat OUTPUT rules. The host's own
+ * resolver is untouched; the namespace goes away with the process.
+ */
+const TRAEFIK_LAUNCH = 'mount --bind "$0" /etc/resolv.conf && exec "$@"';
+
+/** Whether the running Traefik was started with the cluster resolver (in a mount namespace other than ours). */
+function ownMountNamespace(pid) {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    return false;
+  }
+}
+
 async function phaseTraefik(d, ctx) {
   const ping = `http://127.0.0.1:${ctx.ports.traefikPing}/ping`;
-  if (!(daemonAlive('traefik', 'traefik') && (await httpOk(ping)))) {
+  const config = path.join(d.config, 'traefik.yaml');
+  // The config the running Traefik was started with: its static config is read at start only.
+  const started = path.join(d.traefikDir, 'started-with.yaml');
+  applyTraefikCrds(ctx);
+  const pid = daemonAlive('traefik', 'traefik');
+  const current =
+    pid && ownMountNamespace(pid) && readText(started) === readText(config) && (await httpOk(ping));
+  if (!current) {
+    // One of an older config or launch is replaced: the Gateway is away for a second or two.
+    if (pid && !(await stopPid(pid, 15000))) throw new Error(`traefik (pid ${pid}) did not stop`);
     await stopStale('traefik');
-    startDaemon('traefik', traefikBin(), [`--configFile=${path.join(d.config, 'traefik.yaml')}`], {
+    fs.copyFileSync(config, started);
+    const args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', TRAEFIK_LAUNCH, d.resolvConf];
+    startDaemon('traefik', which('unshare') || 'unshare', [...args, traefikBin(), `--configFile=${config}`], {
       cwd: d.traefikDir,
       env: { ...process.env, KUBECONFIG: ctx.kubeconfig, HOME: d.traefikDir },
     });
@@ -275,7 +326,10 @@ async function phaseTraefik(d, ctx) {
     60000,
     300,
   );
-  return `gateway listener 127.0.0.1:${ctx.ports.gateway}, GatewayClass ${GATEWAY_CLASS} Accepted (pid ${readPid('traefik')})`;
+  return (
+    `gateway listener 127.0.0.1:${ctx.ports.gateway}, metrics 127.0.0.1:${ctx.ports.traefikMetrics}, ` +
+    `GatewayClass ${GATEWAY_CLASS} Accepted (pid ${readPid('traefik')})`
+  );
 }
 
 /** A component binary the node needs; a missing one means its build has not run (or failed). */
@@ -316,7 +370,13 @@ export function realNodeInfo(ctx) {
     clusterDns: BRIDGE_IP,
     egressGuardChain: EGRESS_GUARD,
     containerdSocket: d.containerdSock,
-    gateway: { className: GATEWAY_CLASS, port: ctx.ports.gateway, url: `http://127.0.0.1:${ctx.ports.gateway}` },
+    gateway: {
+      className: GATEWAY_CLASS,
+      port: ctx.ports.gateway,
+      url: `http://127.0.0.1:${ctx.ports.gateway}`,
+      // Traefik's own Prometheus metrics; the testbed's Prometheus scrapes them as job "traefik".
+      metricsUrl: `http://127.0.0.1:${ctx.ports.traefikMetrics}/metrics`,
+    },
     versions: { ...RV, containerd: containerdVersion() },
     pids: Object.fromEntries(['containerd', 'coredns', 'kubelet', 'kube-proxy', 'traefik'].map((n) => [n, readPid(n)])),
   };
@@ -347,5 +407,11 @@ export async function realNodeStatus(ctx) {
     '',
     await httpOk(`http://127.0.0.1:${ctx.ports.traefikPing}/ping`),
   ]);
+  if (ctx.ports.traefikMetrics)
+    rows.push([
+      `real node: gateway metrics :${ctx.ports.traefikMetrics}`,
+      '',
+      await httpOk(`http://127.0.0.1:${ctx.ports.traefikMetrics}/metrics`),
+    ]);
   return rows;
 }
