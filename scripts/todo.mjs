@@ -10,9 +10,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { parseAllDocuments, stringify } from 'yaml';
 import { staleReason } from './package.mjs';
 import { testbedVariables } from './testbed/env.mjs';
 
@@ -44,7 +46,7 @@ export async function phase(log, name, fn) {
  * Runs a command, its output forwarded line by line to `log` (indented); rejects with the command's last lines
  * of output when it fails, so the phase says why.
  */
-function run(cmd, args, { cwd, env, log, signal }) {
+function run(cmd, args, { cwd, env, log, signal, shown = () => true }) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, signal, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail = [];
@@ -60,7 +62,7 @@ function run(cmd, args, { cwd, env, log, signal }) {
     };
     const emit = (line) => {
       if (!line.trim()) return;
-      log(`  ${line}`);
+      if (shown(line)) log(`  ${line}`);
       tail.push(line);
       if (tail.length > 8) tail.shift();
     };
@@ -76,6 +78,15 @@ function run(cmd, args, { cwd, env, log, signal }) {
       }
     });
   });
+}
+
+/**
+ * Which lines of `sandpiper deploy` a phase shows: its steps, and of the image builds (`· …` lines) what is built,
+ * pushed or skipped; Docker's step-by-step output only reaches the error when the build fails.
+ */
+function deployLineShown(line) {
+  const info = line.trimStart().startsWith('· ');
+  return !info || /^\s*· (building |pushed )|build skipped|error|fail/i.test(line);
 }
 
 /** `npm ci` unless node_modules is at least as new as package-lock.json (npm writes .package-lock.json there). */
@@ -192,6 +203,67 @@ async function waitForGateway(gatewayUrl, hostname, auth, signal, timeoutMs = 90
 }
 
 /**
+ * The Gateway `todo` (examples/todo/gateway/gateway.yaml) in `namespace`, its listener on the port of the cluster's
+ * gateway entrypoint (Traefik binds a listener to the entrypoint of the same port); the file's port otherwise.
+ */
+async function applyGateway(kc, namespace, gatewayUrl, log) {
+  const file = path.join(EXAMPLE_DIR, 'gateway', 'gateway.yaml');
+  const gateway = parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => d.toJS())
+    .find((o) => o?.kind === 'Gateway');
+  if (!gateway) throw new Error('examples/todo/gateway/gateway.yaml holds no Gateway');
+  if (gatewayUrl) {
+    const u = new URL(gatewayUrl);
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    for (const l of gateway.spec.listeners) l.port = port;
+  }
+  gateway.metadata = { ...gateway.metadata, namespace };
+  await KubernetesObjectApi.makeApiClient(kc).patch(
+    gateway,
+    undefined,
+    undefined,
+    'sandpiper-todo',
+    true,
+    PatchStrategy.ServerSideApply,
+  );
+  const ports = gateway.spec.listeners.map((l) => l.port).join(', ');
+  log(`  Gateway ${gateway.metadata.name} in ${namespace}: listener port ${ports}`);
+}
+
+/**
+ * The gateway folder as `namespace` needs it, in a temporary copy: the Middleware's ForwardAuth address names the
+ * namespace's auth service (the manifests name staging's), and with `hostname` the HTTPRoute answers only that Host
+ * (beside staging's route for every Host). Null when the folder serves as it is (staging, any Host).
+ */
+function routesFor(dir, namespace, hostname, log) {
+  if (namespace === 'staging' && !hostname) return null;
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-gateway-'));
+  fs.cpSync(dir, copy, { recursive: true });
+  const files = fs.readdirSync(path.join(copy, 'k8s'), { recursive: true }).filter((f) => /\.ya?ml$/.test(f));
+  for (const rel of files) {
+    const file = path.join(copy, 'k8s', rel);
+    const objects = parseAllDocuments(fs.readFileSync(file, 'utf8'))
+      .map((d) => d.toJS())
+      .filter(Boolean);
+    for (const o of objects) {
+      const auth = o.kind === 'Middleware' ? o.spec?.forwardAuth : undefined;
+      if (auth?.address) {
+        const u = new URL(auth.address);
+        const parts = u.hostname.split('.');
+        // <service>.<namespace>.svc…
+        if (parts.length > 2 && parts[2] === 'svc') parts[1] = namespace;
+        u.hostname = parts.join('.');
+        auth.address = u.toString();
+      }
+      if (o.kind === 'HTTPRoute' && hostname) o.spec.hostnames = [hostname];
+    }
+    fs.writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+  }
+  log(`  routes for ${namespace}${hostname ? ` (Host ${hostname})` : ''} from a copy in ${copy}`);
+  return copy;
+}
+
+/**
  * Deploys the Todo example into `namespace`: npm ci (when needed) and the bundles in examples/todo, the Secrets
  * db-credentials and todo-users (random, made once), then `sandpiper deploy -n <namespace>` in db, search, auth,
  * tasks and gateway, and waits until the gateway answers 401 without credentials and 200 with them.
@@ -221,7 +293,8 @@ export async function deployTodo({
     await run(process.execPath, ['scripts/build.mjs'], { ...opts, cwd: root });
   });
 
-  const core = kubeConfigFor(env, context).makeApiClient(CoreV1Api);
+  const kc = kubeConfigFor(env, context);
+  const core = kc.makeApiClient(CoreV1Api);
   const { user, password: pw } = await phase(log, `secrets in ${namespace}`, async () => {
     await ensureNamespace(core, namespace, log);
     await ensureSecret(core, namespace, 'db-credentials', () => ({ password: password() }), log);
@@ -238,9 +311,20 @@ export async function deployTodo({
   const gatewayUrl = env.SANDPIPER_GATEWAY_URL;
   for (const folder of TODO_FOLDERS) {
     await phase(log, `deploy ${folder}`, async () => {
+      let cwd = path.join(EXAMPLE_DIR, folder);
+      if (!fs.existsSync(path.join(cwd, 'sandpiper.yaml')))
+        throw new Error(`examples/todo/${folder}/sandpiper.yaml does not exist`);
+      if (folder === 'gateway') {
+        await applyGateway(kc, namespace, gatewayUrl, log);
+        cwd = routesFor(cwd, namespace, hostname, log) ?? cwd;
+      }
       const args = [CLI, 'deploy', '-n', namespace, '--timeout', '5m'];
       if (context) args.push('--context', context);
-      await run(process.execPath, args, { ...opts, cwd: path.join(EXAMPLE_DIR, folder) });
+      try {
+        await run(process.execPath, args, { ...opts, cwd, shown: deployLineShown });
+      } finally {
+        if (!cwd.startsWith(EXAMPLE_DIR)) fs.rmSync(cwd, { recursive: true, force: true });
+      }
     });
   }
   if (gatewayUrl)
