@@ -34,7 +34,7 @@ export class Router {
     return this;
   }
 
-  /** The handler of `method path` (path without the query), or why there is none: 404, or 405 with the allowed methods. */
+  /** The handler of `method path` (no query), or why there is none: 404, or 405 and the allowed methods. */
   match(method: string, path: string): Match {
     const parts = split(path);
     const allow: string[] = [];

@@ -2,7 +2,8 @@
 // request, and a drain on SIGTERM so a rollout, a scale-down or a hot reload drops no request.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { HttpError, sendJson, sendText } from './json';
+import { handleRequest, matchRequest, pathOf } from './handle';
+import { sendText } from './json';
 import { metricsText, observeRequest } from './metrics';
 import type { Router } from './router';
 
@@ -36,7 +37,7 @@ export function serve(opts: ServiceOptions): Service {
 
   const server = http.createServer((req, res) => {
     if (draining) res.setHeader('connection', 'close');
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = pathOf(req);
     // Probes and scrapes are neither logged nor counted: they would drown the requests people make (and dilute
     // the canary's error rate with 200s).
     if (path === '/healthz') {
@@ -52,19 +53,13 @@ export function serve(opts: ServiceOptions): Service {
     }
     const start = process.hrtime.bigint();
     const method = req.method ?? 'GET';
-    const match = opts.router.match(method, path);
+    const match = matchRequest(opts.router, req);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       observeRequest(method, match.route, res.statusCode, seconds);
       log(opts.name, `${method} ${path} ${res.statusCode} ${(seconds * 1000).toFixed(1)}ms`);
     });
-    if (!match.ok) {
-      if (match.allow) res.setHeader('allow', match.allow.join(', '));
-      return sendJson(res, match.status, { error: match.status === 404 ? 'not found' : 'method not allowed' });
-    }
-    Promise.resolve()
-      .then(() => match.handler(req, res, match.params))
-      .catch((err: unknown) => fail(opts.name, res, `${method} ${path}`, err));
+    void handleRequest(opts.name, match, req, res);
   });
 
   const listening = new Promise<void>((resolve) =>
@@ -98,14 +93,6 @@ export function serve(opts: ServiceOptions): Service {
     );
   });
   return { server, listening, drain };
-}
-
-/** Answers an unexpected error: its status for an HttpError, else 500 and the stack in the log. */
-function fail(name: string, res: http.ServerResponse, what: string, err: unknown): void {
-  const status = err instanceof HttpError ? err.status : 500;
-  if (status === 500) console.error(`${name}: ${what} failed: ${err instanceof Error ? err.stack : String(err)}`);
-  if (res.headersSent) return void res.end();
-  sendJson(res, status, { error: err instanceof HttpError ? err.message : 'internal error' });
 }
 
 const mainScript = process.argv[1];

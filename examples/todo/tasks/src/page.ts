@@ -16,7 +16,8 @@ export const PAGE = `<!doctype html>
     color: #fff; cursor: pointer; }
   button:focus-visible, input:focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
   ul { list-style: none; padding: 0; }
-  li { display: flex; justify-content: space-between; align-items: center; padding: .4rem 0; border-bottom: 1px solid #ddd; }
+  li { display: flex; justify-content: space-between; align-items: center; padding: .4rem 0;
+    border-bottom: 1px solid #ddd; }
   li.done .title { text-decoration: line-through; color: #555; }
   #status { min-height: 1.5em; color: #a00000; }
 </style>
