@@ -11,9 +11,14 @@ describe('extension host suite (code-server)', () => {
   it('passes inside the real extension host', async function () {
     this.timeout(600_000);
     const root = repoRoot();
-    // A copy of the sample workspace, so tests that edit files leave the repository as it was.
+    // A copy of the sample workspace (the Todo monorepo), so tests that edit files leave the repository as it was;
+    // its installed packages are not copied (a suite that builds the example links them).
     const workspace = await mkdtemp(path.join(os.tmpdir(), 'sandpiper-exthost-ws-'));
-    await cp(path.join(root, 'examples', 'todo'), workspace, { recursive: true });
+    const example = path.join(root, 'examples', 'todo');
+    await cp(example, workspace, {
+      recursive: true,
+      filter: (src) => path.relative(example, src).split(path.sep)[0] !== 'node_modules',
+    });
     try {
       const env: Record<string, string> = {};
       for (const key of ['KUBECONFIG', 'DOCKER_HOST', 'SANDPIPER_REGISTRY', 'PROMETHEUS_URL', 'PATH']) {

@@ -18,12 +18,16 @@ import { loadTestbed } from '../support/testbed';
 import { listening } from '../support/net';
 import { eventually } from '../support/wait';
 
-/** The sample's service as a user's sandpiper.yaml has it: debug section, and dist/ synced into the container. */
-const HELLO_SERVICE = `
+/**
+ * The sample's service as a user's sandpiper.yaml has it (debug section, dist/ synced into the container), in its own
+ * folder of the monorepo workspace beside the Todo example's services: the configuration names the service, and the
+ * sandpiper.yaml declaring it is the one used.
+ */
+const HELLO_YAML = `services:
   hello:
-    manifests: hello/k8s/
-    sync: { paths: [hello/dist/], target: /app/dist }
-    debug: { runtime: node, port: 9229, remoteRoot: /app, localRoot: hello }
+    manifests: k8s/
+    sync: { paths: [dist/], target: /app/dist }
+    debug: { runtime: node, port: 9229, remoteRoot: /app }
 `;
 
 interface Seen {
@@ -35,7 +39,6 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
   this.timeout(300_000);
   let root: string;
   let helloDir: string;
-  let yaml: string;
   let app: DebuggeeApp;
   let debuggee: PodDebuggee | undefined;
   let sync: SyncSession | undefined;
@@ -54,8 +57,7 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
     helloDir = path.join(root, 'hello');
     compiledTsService(helloDir);
     app = tsApp(helloDir);
-    yaml = fs.readFileSync(path.join(root, 'sandpiper.yaml'), 'utf8');
-    fs.writeFileSync(path.join(root, 'sandpiper.yaml'), yaml.replace(/\nservices:\n/, `\nservices:${HELLO_SERVICE}`));
+    fs.writeFileSync(path.join(helloDir, 'sandpiper.yaml'), HELLO_YAML);
     await vscode.extensions.getExtension('sandpiper.sandpiper')?.activate();
     debuggee = await PodDebuggee.deploy(app, 'sp-debug-exthost');
     cleanups.push(
@@ -74,7 +76,6 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
     vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
     sync?.dispose();
     await debuggee?.dispose();
-    if (yaml) fs.writeFileSync(path.join(root, 'sandpiper.yaml'), yaml);
     if (helloDir) fs.rmSync(helloDir, { recursive: true, force: true });
   });
 
@@ -185,7 +186,7 @@ describe('sandpiper debug type through js-debug (extension host)', function () {
     fs.writeFileSync(ts, fs.readFileSync(ts, 'utf8').replace('`Hello from ${name}!`', '`Hello again from ${name}!`'));
     compileTs(helloDir);
     const kube = loadKube({ kubeconfig: loadTestbed().kubeconfig });
-    const config = await loadConfig(root);
+    const config = await loadConfig(helloDir);
     sync = new SyncSession({
       kube,
       namespace: debuggee!.namespace,
