@@ -54,7 +54,12 @@ describe('rollout panel in code-server', function () {
     ns = await createNamespace('e2e-rollout');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-rollout-'));
     const ws = path.join(tmp, 'todo');
-    fs.cpSync(path.join(repoRoot(), 'examples/todo'), ws, { recursive: true });
+    // The Todo monorepo as a user opens it (its node_modules are not needed to show the panel).
+    const example = path.join(repoRoot(), 'examples/todo');
+    fs.cpSync(example, ws, {
+      recursive: true,
+      filter: (src) => path.relative(example, src).split(path.sep)[0] !== 'node_modules',
+    });
     // The canary splits traffic on the HTTPRoute of the testbed's Gateway; steady requests give the charts data.
     const host = await createService(kube, ns.name, 'web', { replicas: 4, route: true });
     load = new GatewayLoad(host!, { rps: 50 }).start();

@@ -1,14 +1,15 @@
-// Live sync in real code-server + Chromium against the Todo example on the testbed's real node (its own image,
-// manifests and sandpiper.yaml): pick the environment, save a handler in the editor, see the same container serve
-// it after its SIGHUP reload; the status bar shows the save→serving latency; pause holds, resume sends.
+// Live sync in real code-server + Chromium against the Todo example on the testbed's real node (the tasks service's
+// own image, manifests and sandpiper.yaml): pick the environment, save a handler (.ts) in the editor while the
+// example's watch build runs, see the same container serve the new bundle after `node --watch` restarts the process;
+// the status bar shows the save→serving latency; pause holds, resume sends.
 import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { openWorkbench, runCommand, screenshot, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
-import { exampleImage } from '../support/images';
+import { exampleCopy, exampleImage } from '../support/images';
 import { createNamespace, loadTestbed, testbedEnv } from '../support/testbed';
 import { sleep } from '../../src/core/errors';
 import { loadKube } from '../../src/core/infra/kube/client';
@@ -16,7 +17,8 @@ import { execInPod } from '../../src/core/infra/kube/exec';
 import { deployExample, httpGet } from '../integration/sync/syncFixture';
 import { eventually } from '../support/wait';
 
-const GET_LINE = "if (req.method === 'GET') return send(res, 200, tasks);";
+const GET_LINE = ".on('GET', '/tasks', async (_req, res) => sendJson(res, 200, await store.list()))";
+const ROUTES = 'tasks/src/routes.ts';
 
 describe('live sync in code-server', function () {
   this.timeout(300_000);
@@ -29,15 +31,22 @@ describe('live sync in code-server', function () {
   let server: CodeServer;
   let wb: Workbench;
   let page: Page;
+  let watchBuild: ChildProcess | undefined;
+  const buildLog: string[] = [];
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // the first run of a machine builds the example's image
     const root = repoRoot();
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sync-e2e-ws-'));
-    fs.cpSync(path.join(root, 'examples', 'todo'), workspace, { recursive: true });
-    fs.writeFileSync(path.join(workspace, 'src', 'hello.txt'), 'first\n');
-    const lines = fs.readFileSync(path.join(workspace, 'src', 'tasks.js'), 'utf8').split('\n');
+    // The monorepo as a user opens it (its node_modules a link to the example's, installed by the build).
+    workspace = await exampleCopy();
+    fs.writeFileSync(path.join(workspace, 'tasks', 'dist', 'hello.txt'), 'first\n');
+    const lines = fs.readFileSync(path.join(workspace, ROUTES), 'utf8').split('\n');
     getLine = lines.findIndex((l) => l.trim() === GET_LINE) + 1;
-    assert.ok(getLine > 0, `the example's tasks.js no longer has: ${GET_LINE}`);
+    assert.ok(getLine > 0, `the example's ${ROUTES} no longer has: ${GET_LINE}`);
+    // The example's `watch` task, as a user runs it: every saved .ts is bundled again into dist/.
+    watchBuild = spawn(process.execPath, ['build.mjs', '--watch'], { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+    watchBuild.stdout!.on('data', (d: Buffer) => buildLog.push(String(d)));
+    watchBuild.stderr!.on('data', (d: Buffer) => buildLog.push(String(d)));
 
     ns = await createNamespace('sync-e2e');
     // Listed by "Work on Environment" like any environment Sandpiper made.
@@ -47,6 +56,8 @@ describe('live sync in code-server', function () {
       'app.kubernetes.io/managed-by': 'sandpiper',
       'sandpiper.dev/owner': 'e2e',
       'sandpiper.dev/branch': 'sync-e2e',
+      // The environment's service: Work on Environment takes tasks/sandpiper.yaml of the monorepo.
+      'sandpiper.dev/service': 'tasks',
     };
     nsObj.metadata!.annotations = {
       ...nsObj.metadata!.annotations,
@@ -83,17 +94,18 @@ describe('live sync in code-server', function () {
     await wb?.close();
     await server?.stop();
     await ns?.dispose();
+    watchBuild?.kill();
     if (workspace) await removeDir(workspace);
   });
 
-  /** Opens src/tasks.js, replaces the GET line with one answering `{ edit: tag, tasks }`, and saves. */
+  /** Opens routes.ts, replaces the GET line with one answering `{ edit: tag, tasks }`, and saves. */
   async function saveHandler(tag: string): Promise<void> {
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible' });
     // "file:line" opens the file at that line.
-    await input.fill(`src/tasks.js:${getLine}`);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'tasks.js' }).first().waitFor();
+    await input.fill(`${ROUTES}:${getLine}`);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'routes.ts' }).first().waitFor();
     await page.keyboard.press('Enter');
     const editor = page.locator('.editor-instance .monaco-editor textarea').first();
     await editor.waitFor({ state: 'attached' });
@@ -101,7 +113,9 @@ describe('live sync in code-server', function () {
     // The line's text after its indentation, replaced in one insertion (typing would auto-close quotes).
     await page.keyboard.press('End');
     await page.keyboard.press('Shift+Home');
-    await page.keyboard.insertText(`if (req.method === 'GET') return send(res, 200, { edit: '${tag}', tasks });`);
+    await page.keyboard.insertText(
+      `.on('GET', '/tasks', async (_req, res) => sendJson(res, 200, { edit: '${tag}', tasks: await store.list() }))`,
+    );
     await page.keyboard.press('Control+S');
   }
 
@@ -125,16 +139,16 @@ describe('live sync in code-server', function () {
     await row.hover();
     await row.locator('.action-label[aria-label="Work on Environment"]').click();
     // Its full sync brings what the image lacks (hello.txt) into the container.
-    await eventually('the initial sync', async () => (await inPod('cat /app/src/hello.txt')) === 'first\n', 60_000);
+    await eventually('the initial sync', async () => (await inPod('cat /app/dist/hello.txt')) === 'first\n', 60_000);
 
     await saveHandler('saved in the browser');
     await eventually(
       'the saved handler to be served',
       async () => (await served()).includes('saved in the browser'),
       30_000,
-    );
+    ).catch((err: Error) => assert.fail(`${err.message}\nwatch build:\n${buildLog.join('')}`));
     const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
-    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'reloaded, not restarted');
+    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'node --watch restarted the process, not the container');
     const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
     await status.first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match((await status.first().innerText()).trim(), /Synced · \d+ ms/);

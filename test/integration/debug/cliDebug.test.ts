@@ -60,7 +60,7 @@ describe('sandpiper debug (CLI)', function () {
     const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ url: string }>;
     assert.deepEqual(
       targets.map((t) => t.url),
-      ['file:///app/src/server.js'],
+      ['file:///app/dist/server.js'],
     );
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));
