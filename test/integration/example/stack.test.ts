@@ -143,7 +143,7 @@ describe('Todo example: the whole stack through the gateway', function () {
       assert.ok(total >= 1, `${selector} = ${total}`);
     }
     // Traefik's own series name the Kubernetes services it sent this namespace's requests to.
-    const traefik = `traefik_service_requests_total{service=~".*${ns!.name}.*tasks.*"}`;
+    const traefik = `traefik_service_requests_total{service=~".*-svc-${ns!.name}-tasks-.*"}`;
     const routed = await eventually(
       `${traefik} in Prometheus`,
       async () => (await prometheus.scalar(`sum(${traefik})`)) || undefined,
