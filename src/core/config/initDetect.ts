@@ -255,9 +255,19 @@ export async function detectLanguage(
   if (await has('tsconfig.json')) {
     const tsconfig = await readJsonc(path.join(dir, 'tsconfig.json'));
     const options = (tsconfig?.compilerOptions ?? {}) as { outDir?: unknown };
-    const outDir = typeof options.outDir === 'string' ? trimDir(options.outDir) : 'dist';
+    const outDir =
+      typeof options.outDir === 'string' ? trimDir(options.outDir) : (scriptDir(dockerfile?.command) ?? 'dist');
     return { language: 'typescript', outDir, evidence: 'tsconfig.json' };
   }
+  // A service folder of a monorepo: the tsconfig (often noEmit, a bundler writes) is in a folder above; what the
+  // container runs says where the JavaScript is.
+  const above = await tsconfigAbove(dir);
+  if (above)
+    return {
+      language: 'typescript',
+      outDir: scriptDir(dockerfile?.command) ?? 'dist',
+      evidence: `${path.relative(dir, above)} (a monorepo's)`,
+    };
   if (await has('package.json')) return { language: 'node', evidence: 'package.json' };
   for (const file of ['pyproject.toml', 'requirements.txt', 'setup.py', 'Pipfile'])
     if (await has(file)) return { language: 'python', evidence: file };
@@ -267,6 +277,25 @@ export async function detectLanguage(
   if (/(^|\/)node[:@]|^node$/.test(base)) return { language: 'node', evidence: `the base image ${base}` };
   if (/(^|\/)python[:@]|^python$/.test(base)) return { language: 'python', evidence: `the base image ${base}` };
   return {};
+}
+
+/** The nearest tsconfig.json in the folders above `dir`, up to the repository's root (its .git) or 3 levels. */
+async function tsconfigAbove(dir: string): Promise<string | undefined> {
+  let current = path.resolve(dir);
+  for (let level = 0; level < 3; level++) {
+    if (await exists(path.join(current, '.git'))) return undefined;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+    if (await exists(path.join(current, 'tsconfig.json'))) return path.join(current, 'tsconfig.json');
+  }
+  return undefined;
+}
+
+/** The folder of the script a `node` command runs: `node --watch dist/server.js` → dist. */
+export function scriptDir(command: string | undefined): string | undefined {
+  const m = /(?:^|\s)node(?:\s+-[^\s]+)*\s+((?:[\w.@-]+\/)+)[\w.@-]+\.[cm]?js(?=\s|$)/.exec(command ?? '');
+  return m?.[1].split('/').find((part) => part && part !== '.');
 }
 
 /** tsconfig.json is JSON with comments and trailing commas. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initConfig } from '../../../src/core/config/init';
-import { parseDockerfile } from '../../../src/core/config/initDetect';
+import { parseDockerfile, scriptDir } from '../../../src/core/config/initDetect';
 import { loadConfig } from '../../../src/core/config/loader';
 import { SandpiperError } from '../../../src/core/errors';
 import { SyncPathMapper } from '../../../src/core/sync/syncPaths';
@@ -92,20 +92,33 @@ describe('Initialize (sandpiper.yaml from a folder)', () => {
     );
   });
 
-  it('the Todo example without its sandpiper.yaml: k8s/ (not the baseline), shared dependencies, src/ synced', async () => {
-    const dir = await folder({}, TODO);
-    await fs.rm(path.join(dir, 'sandpiper.yaml'));
-    await initConfig(dir);
-    const config = await loadConfig(dir);
+  it('a service folder of the Todo monorepo without its sandpiper.yaml: k8s/, the bundle the container runs synced', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sp-init-todo-'));
+    // The whole monorepo (its tsconfig is a folder above the service), without installed packages or bundles.
+    await fs.cp(TODO, dir, {
+      recursive: true,
+      filter: (src) => !['node_modules', 'dist'].includes(path.basename(src)),
+    });
+    const tasksDir = path.join(dir, 'tasks');
+    await fs.rm(path.join(tasksDir, 'sandpiper.yaml'));
+    await initConfig(tasksDir);
+    const config = await loadConfig(tasksDir);
     assert.deepEqual(Object.keys(config.services), ['tasks']);
-    assert.equal(config.baseline, 'staging');
     const tasks = config.services.tasks;
     assert.deepEqual(tasks.manifests, ['k8s/']);
     assert.equal(tasks.port, 8080);
     assert.deepEqual(tasks.debug, { runtime: 'node', port: 9229, remoteRoot: '/app', localRoot: undefined });
-    assert.deepEqual(tasks.sync?.paths, ['src/']);
-    assert.equal(tasks.sync?.target, '/app/src');
-    assert.deepEqual(tasks.dependencies, { mongo: 'shared', search: 'shared' });
+    // `node --watch dist/server.js`: the esbuild bundle in dist/ is what runs, so that is what is synced.
+    assert.deepEqual(tasks.sync?.paths, ['dist/']);
+    assert.equal(tasks.sync?.target, '/app/dist');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the folder of the script a node command runs', () => {
+    assert.equal(scriptDir('node --enable-source-maps --inspect=0.0.0.0:9229 --watch dist/server.js'), 'dist');
+    assert.equal(scriptDir('node ./build/out/main.mjs --port 8080'), 'build');
+    assert.equal(scriptDir('node server.js'), undefined);
+    assert.equal(scriptDir('python3 -m app dist/x.js'), undefined);
   });
 
   it('a Python service: debugpy runtime and port, the first of two containers, .gitignore as sync.exclude', async () => {
