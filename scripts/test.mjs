@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testbedVariables } from './testbed/env.mjs';
 import { realNodeProblem } from './testbed/realnode/require.mjs';
+import { exampleInstallNeeded } from './todo.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
@@ -118,6 +119,26 @@ for (const tier of tiers) {
       }),
     );
     results.push(await run('static: build', process.execPath, ['scripts/build.mjs'], { timeoutMin: 5 }));
+    // The Todo example is its own package (examples/todo, bundled by esbuild): its packages, then its type-check.
+    const install = exampleInstallNeeded();
+    if (install) {
+      console.log(`\n(${install})`);
+      results.push(
+        await run('static: example install', 'npm', ['ci', '--prefix', 'examples/todo', '--no-audit', '--no-fund'], {
+          timeoutMin: 10,
+        }),
+      );
+    }
+    results.push(
+      await run(
+        'static: example type-check',
+        process.execPath,
+        ['node_modules/typescript/bin/tsc', '-p', 'examples/todo'],
+        {
+          timeoutMin: 5,
+        },
+      ),
+    );
   } else if (tier === 'unit') {
     results.push(await mocha('unit', files('test/unit', '.test.ts'), { timeout: 10_000, timeoutMin: 10 }));
   } else if (tier === 'integration') {
