@@ -10,6 +10,9 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tasks (
   created_at timestamptz default now()
 )`;
 
+/** PostgreSQL's SQLSTATE for "relation does not exist". */
+const UNDEFINED_TABLE = '42P01';
+
 export class PgStore implements Store {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -45,24 +48,35 @@ export class PgStore implements Store {
     return this.isReady;
   }
 
-  async list(): Promise<Task[]> {
-    const r = await this.pool.query<Task>('SELECT id, title, done FROM tasks ORDER BY id');
-    return r.rows;
+  /**
+   * Runs a query; when the table is gone (the db pod was replaced and its emptyDir started afresh) creates it
+   * again and retries once, so tasks needs no restart after the database's.
+   */
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
+      this.log('postgres: table tasks is missing (a new database?): creating it again');
+      await this.pool.query(SCHEMA);
+      return (await this.pool.query<R>(text, values)).rows;
+    }
+  }
+
+  list(): Promise<Task[]> {
+    return this.query<Task>('SELECT id, title, done FROM tasks ORDER BY id');
   }
 
   async get(id: number): Promise<Task | undefined> {
-    const r = await this.pool.query<Task>('SELECT id, title, done FROM tasks WHERE id = $1', [id]);
-    return r.rows[0];
+    return (await this.query<Task>('SELECT id, title, done FROM tasks WHERE id = $1', [id]))[0];
   }
 
   async create(title: string): Promise<Task> {
-    const r = await this.pool.query<Task>('INSERT INTO tasks (title) VALUES ($1) RETURNING id, title, done', [title]);
-    return r.rows[0]!;
+    return (await this.query<Task>('INSERT INTO tasks (title) VALUES ($1) RETURNING id, title, done', [title]))[0]!;
   }
 
   async complete(id: number): Promise<Task | undefined> {
-    const r = await this.pool.query<Task>('UPDATE tasks SET done = true WHERE id = $1 RETURNING id, title, done', [id]);
-    return r.rows[0];
+    return (await this.query<Task>('UPDATE tasks SET done = true WHERE id = $1 RETURNING id, title, done', [id]))[0];
   }
 
   async close(): Promise<void> {
