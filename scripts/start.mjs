@@ -244,9 +244,9 @@ function printSummary(opts, workspace, todo, elapsedMs) {
   const lines = ['', `  Sandpiper in VS Code:  ${url}`];
   if (todo?.gatewayUrl) {
     lines.push(
-      `  Todo app (gateway):    ${todo.gatewayUrl}/  (user ${todo.user}, password below)`,
-      `    curl -u ${todo.user}:${todo.password} ${todo.gatewayUrl}/tasks     # 200, the tasks as JSON`,
-      `    curl -i ${todo.gatewayUrl}/tasks     # 401: every request needs the credentials`,
+      `  Todo app (gateway):    ${todo.url}/  (user ${todo.user}, password below)`,
+      `    curl -u ${todo.user}:${todo.password} ${todo.url}/tasks     # 200, the tasks as JSON`,
+      `    curl -i ${todo.url}/tasks     # 401: every request needs the credentials`,
     );
   } else if (todo) lines.push(`  Todo app: deployed into ${todo.namespace}; its Gateway \`todo\` shows the address`);
   lines.push(

@@ -23,6 +23,8 @@ export const EXAMPLE_DIR = path.join(root, 'examples', 'todo');
 /** Deployed in this order: each one's dependencies are ready before it starts. */
 export const TODO_FOLDERS = ['db', 'search', 'auth', 'tasks', 'gateway'];
 export const TODO_USER = 'todo';
+/** The host the example's HTTPRoute serves (gateway/k8s/httproute.yaml); *.localhost is loopback by RFC 6761. */
+export const TODO_HOST = 'todo.localhost';
 const CLI = path.join(root, 'bin', 'sandpiper.js');
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -236,7 +238,7 @@ async function applyGateway(kc, namespace, gatewayUrl, log) {
  * (beside staging's route for every Host). Null when the folder serves as it is (staging, any Host).
  */
 function routesFor(dir, namespace, hostname, log) {
-  if (namespace === 'staging' && !hostname) return null;
+  if (namespace === 'staging' && hostname === TODO_HOST) return null;
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-gateway-'));
   fs.cpSync(dir, copy, { recursive: true });
   const files = fs.readdirSync(path.join(copy, 'k8s'), { recursive: true }).filter((f) => /\.ya?ml$/.test(f));
@@ -274,7 +276,7 @@ export async function deployTodo({
   namespace = 'staging',
   env = process.env,
   log = (m) => console.log(`[todo] ${m}`),
-  hostname,
+  hostname = TODO_HOST,
   context,
   signal,
 } = {}) {
@@ -332,7 +334,9 @@ export async function deployTodo({
       waitForGateway(gatewayUrl, hostname, { user, password: pw }, signal),
     );
   else log('SANDPIPER_GATEWAY_URL is not set: not checking the gateway (see the Gateway `todo` for its address)');
-  return { gatewayUrl, user, password: pw, namespace, hostname };
+  // What a browser or curl opens: the route's host on the gateway's port.
+  const url = gatewayUrl ? `http://${hostname}:${new URL(gatewayUrl).port || 80}` : undefined;
+  return { gatewayUrl, url, user, password: pw, namespace, hostname };
 }
 
 function parseArgs(argv) {
