@@ -23,7 +23,7 @@ import {
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 
 const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
-/** The example, runnable on the real node (its own image pushed), in a temp folder; sandpiper.yaml edited. */
+/** The example's tasks, runnable on the real node (its own image pushed), in a temp folder; sandpiper.yaml edited. */
 async function workspace(edit: (yaml: string) => string = (y) => y): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-e2e-env-'));
   const ws = path.join(dir, 'todo');
@@ -40,10 +40,13 @@ async function acceptQuickPick(page: Page, title: RegExp): Promise<void> {
   await widget.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
-/** A baseline namespace with the example's search and mongo (runnable stand-ins), applied with kubectl. */
-function applyBaseline(kubeconfig: string, binDir: string, baseline: string): void {
+/**
+ * A baseline namespace with the example's search and db (their own images) and the Secret db-credentials, applied
+ * with kubectl.
+ */
+async function applyBaseline(kubeconfig: string, binDir: string, baseline: string): Promise<void> {
   execFileSync('kubectl', ['apply', '-f', '-'], {
-    input: baselineYaml(baseline),
+    input: await baselineYaml(baseline),
     env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env.PATH}` },
   });
 }
@@ -109,17 +112,17 @@ describe('environments in code-server', function () {
     temps.push(ws);
     gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
-    applyBaseline(tb.kubeconfig, tb.binDir, baseline);
+    await applyBaseline(tb.kubeconfig, tb.binDir, baseline);
     try {
       const page = await openOnTestbed(ws, tb.kubeconfig);
       await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
       await runCommand(page, 'Sandpiper: Create Ephemeral Environment');
-      // Dependencies: mongo comes pre-checked from sandpiper.yaml (copy), search unchecked (shared).
+      // Dependencies: db comes pre-checked from sandpiper.yaml (copy), search unchecked (shared).
       const deps = page.locator('.quick-input-widget').filter({ hasText: /Dependencies to copy/ });
       await deps.waitFor({ state: 'visible', timeout: 30_000 });
       await screenshot(page, 'env-create-dependencies');
       assert.equal(await deps.locator('.monaco-list-row[aria-checked="true"]').count(), 1);
-      assert.match(await deps.locator('.monaco-list-row[aria-checked="true"]').innerText(), /mongo/);
+      assert.match(await deps.locator('.monaco-list-row[aria-checked="true"]').innerText(), /\bdb\b/);
       await acceptQuickPick(page, /Dependencies to copy/);
       await acceptQuickPick(page, /Time to live/);
       await waitForNotification(page, new RegExp(`Environment ${expected} is ready`), { timeoutMs: 180_000 });
@@ -132,7 +135,7 @@ describe('environments in code-server', function () {
         'ExternalName',
       );
       assert.equal(
-        (await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: expected })).status?.readyReplicas,
+        (await kube.apps.readNamespacedDeployment({ name: 'db', namespace: expected })).status?.readyReplicas,
         1,
       );
       const [tasks] = (await kube.core.listNamespacedPod({ namespace: expected, labelSelector: 'app=tasks' })).items;
@@ -185,7 +188,7 @@ describe('environments in code-server', function () {
     fs.writeFileSync(deployment, JSON.stringify(manifest));
     gitWorkspace(ws, branch);
     const expected = environmentName('e2e@example.com', branch);
-    applyBaseline(tb.kubeconfig, tb.binDir, baseline);
+    await applyBaseline(tb.kubeconfig, tb.binDir, baseline);
     try {
       const page = await openOnTestbed(ws, tb.kubeconfig);
       await waitForActivityBarIcon(page, 'Sandpiper');

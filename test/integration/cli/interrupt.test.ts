@@ -78,11 +78,15 @@ describe('one Ctrl+C stops each long-running verb (CLI on the testbed)', functio
     before(async () => {
       baseline = await createBaseline(kube);
       cleanups.push(() => deleteNamespace(kube, baseline));
-      ws = await exampleWithDeployment((d) => {
-        const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
-          .containers[0];
-        c.readinessProbe = { exec: { command: ['false'] }, periodSeconds: 1 };
-      });
+      ws = await exampleWithDeployment(
+        (d) => {
+          const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
+            .containers[0];
+          c.readinessProbe = { exec: { command: ['false'] }, periodSeconds: 1 };
+          // Its in-memory store (no PG*): the container runs in a namespace without the db too (deploy).
+        },
+        { db: false },
+      );
       const yaml = path.join(ws, 'sandpiper.yaml');
       fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('baseline: staging', `baseline: ${baseline}`));
       cleanups.push(() => fs.rmSync(ws, { recursive: true, force: true }));

@@ -1,8 +1,9 @@
-// Test fixtures on the real testbed: a baseline namespace with the Todo example's three services
-// (tasks depends on search and mongo), configs pointing at it, and a kubeconfig with limited RBAC.
-// Every pod runs on the real node: tasks is the example's own image (built and pushed to the testbed registry),
-// mongo and search (images the testbed has no copy of) are busybox stand-ins that run until told to stop.
+// Test fixtures on the real testbed: a baseline namespace with the Todo example's services (tasks depends on
+// search, shared, and db, copied with its Secret db-credentials), configs pointing at it, and a kubeconfig with
+// limited RBAC. Every pod runs on the real node, each the example's own image (built and pushed to the testbed
+// registry): search and db from their folders' manifests, tasks from a copy of examples/todo/tasks.
 import { strict as assert } from 'node:assert';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,11 +16,9 @@ import { applyAll } from '../../../src/core/env/deploy';
 import type { KubeObject } from '../../../src/core/env/plan';
 import { waitForWorkloads } from '../../../src/core/env/readiness';
 import { Kube, loadKube } from '../../../src/core/infra/kube/client';
-import { exampleImage } from '../../support/images';
+import { EXAMPLE_DIR, TASKS_DIR, buildExample, exampleImage, exampleServiceImage } from '../../support/images';
 import { requireRealNode } from '../../support/realPods';
 import { loadTestbed } from '../../support/testbed';
-
-export const EXAMPLE = path.resolve(__dirname, '../../../examples/todo');
 
 export function adminKube(): Kube {
   return loadKube({ kubeconfig: loadTestbed().kubeconfig });
@@ -35,91 +34,116 @@ export const untilStopped = (cmd = 'while :; do sleep 1; done') => ['sh', '-c', 
 
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
-  containers: Array<{ name: string; image?: string; command?: string[]; readinessProbe?: { periodSeconds?: number } }>;
+  containers: Array<{
+    name: string;
+    image?: string;
+    command?: string[];
+    env?: Array<{ name: string }>;
+    readinessProbe?: { periodSeconds?: number };
+  }>;
 }
 const podSpec = (o: KubeObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
 
-/**
- * The baseline's workloads made runnable on the real node: mongo and search become busybox stand-ins (search
- * serves HTTP on its port), pods stop within a second or two.
- */
-function runnableBaseline(o: KubeObject): KubeObject {
-  if (o.kind !== 'StatefulSet' && o.kind !== 'Deployment') return o;
-  const spec = podSpec(o);
-  spec.terminationGracePeriodSeconds = 1;
-  const c = spec.containers[0];
-  if (o.metadata?.name === 'mongo') Object.assign(c, { image: BUSYBOX, command: untilStopped() });
-  if (o.metadata?.name === 'search')
-    Object.assign(c, { image: BUSYBOX, command: untilStopped('mkdir -p /www && httpd -f -p 8080 -h /www') });
-  return o;
+/** The objects of `<folder>/k8s/*.yaml` of the example (search, db, tasks, or a copy of tasks). */
+function manifestsOf(folder: string): KubeObject[] {
+  const dir = path.join(folder, 'k8s');
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject));
 }
 
-/** examples/todo/baseline/staging.yaml for namespace `ns`, runnable on the real node (for kubectl apply). */
-export function baselineYaml(ns: string): string {
-  return parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8'))
-    .map((d) => d.toJS() as KubeObject)
-    .map((o) =>
-      runnableBaseline(
-        o.kind === 'Namespace'
-          ? { ...o, metadata: { name: ns } }
-          : { ...o, metadata: { ...o.metadata, namespace: ns } },
-      ),
-    )
-    .map((o) => JSON.stringify(o))
-    .join('\n---\n');
+/**
+ * One folder of the example (search or db) as the baseline runs it: its own manifests, its image built from the
+ * folder and pushed, pods that stop within a second.
+ */
+async function baselineService(folder: string): Promise<KubeObject[]> {
+  const image = await exampleServiceImage(folder);
+  return manifestsOf(path.join(EXAMPLE_DIR, folder)).map((o) => {
+    if (o.kind !== 'Deployment') return o;
+    const spec = podSpec(o);
+    spec.terminationGracePeriodSeconds = 1;
+    spec.containers[0].image = image;
+    return o;
+  });
+}
+
+/** The Secret the example's db and tasks read their password from, with a random one (as npm start makes it). */
+const dbCredentials = (): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'db-credentials' },
+  stringData: { password: crypto.randomBytes(18).toString('hex') },
+});
+
+const inNamespace = (ns: string) => (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, namespace: ns } });
+
+/** The baseline's dependencies of tasks in `ns`: search and db (the example's own) and the Secret db-credentials. */
+async function dependencyObjects(ns: string): Promise<KubeObject[]> {
+  const [search, db] = await Promise.all([baselineService('search'), baselineService('db')]);
+  return [dbCredentials(), ...search, ...db].map(inNamespace(ns));
+}
+
+/**
+ * Namespace `ns` with the example's search and db and the Secret db-credentials, runnable on the real node (for
+ * kubectl apply).
+ */
+export async function baselineYaml(ns: string): Promise<string> {
+  const namespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+  return [namespace, ...(await dependencyObjects(ns))].map((o) => JSON.stringify(o)).join('\n---\n');
 }
 
 /**
  * The example's tasks Deployment as the tests apply it: the example's own image (pushed to the testbed registry)
- * instead of `sandpiper-example/tasks:latest`, readiness probed every second, a 2 s grace period.
+ * instead of `sandpiper-example/tasks:latest`, readiness probed every second, a 2 s grace period. Without `db`, no
+ * PG* variables: tasks keeps its tasks in memory (with them it is ready only once it reaches a db).
  */
-export async function runnableTasks(deployment: KubeObject): Promise<KubeObject> {
+export async function runnableTasks(deployment: KubeObject, o: { db?: boolean } = {}): Promise<KubeObject> {
   requireRealNode();
   const spec = podSpec(deployment);
   spec.terminationGracePeriodSeconds = 2;
-  spec.containers[0].image = await exampleImage();
-  spec.containers[0].readinessProbe = { ...spec.containers[0].readinessProbe, periodSeconds: 1 };
+  const c = spec.containers[0];
+  c.image = await exampleImage();
+  c.readinessProbe = { ...c.readinessProbe, periodSeconds: 1 };
+  if (o.db === false) c.env = c.env?.filter((e) => !e.name.startsWith('PG'));
   return deployment;
 }
 
 const readManifest = (root: string, file: string) =>
   parseAllDocuments(fs.readFileSync(path.join(root, 'k8s', file), 'utf8'))[0].toJS() as KubeObject;
 
-/** Applies examples/todo/baseline (search, mongo) plus the stable tasks into a fresh namespace and waits for them. */
+/**
+ * A fresh namespace with the example's search, db (and its Secret db-credentials) and the stable tasks on them,
+ * once all are ready.
+ */
 export async function createBaseline(kube: Kube): Promise<string> {
   const ns = uniqueName('sp-it-baseline');
-  const docs = parseAllDocuments(fs.readFileSync(path.join(EXAMPLE, 'baseline/staging.yaml'), 'utf8')).map((d) =>
-    runnableBaseline(d.toJS() as KubeObject),
-  );
-  const tasks = [await runnableTasks(readManifest(EXAMPLE, 'deployment.yaml')), readManifest(EXAMPLE, 'service.yaml')];
-  const objects = [...docs, ...tasks].map((o) =>
-    o.kind === 'Namespace'
-      ? { ...o, metadata: { name: ns, labels: { 'sandpiper.dev/test': 'true' } } }
-      : { ...o, metadata: { ...o.metadata, namespace: ns } },
-  );
-  const applied = await applyAll(
-    kube,
-    objects.filter((o) => o.kind === 'Namespace'),
-  );
-  void applied;
-  await waitForWorkloads(
-    kube,
-    await applyAll(
-      kube,
-      objects.filter((o) => o.kind !== 'Namespace'),
-    ),
-  );
+  await applyAll(kube, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'sandpiper.dev/test': 'true' } } },
+  ]);
+  const tasks = [
+    await runnableTasks(readManifest(TASKS_DIR, 'deployment.yaml')),
+    readManifest(TASKS_DIR, 'service.yaml'),
+  ];
+  await waitForWorkloads(kube, await applyAll(kube, [...(await dependencyObjects(ns)), ...tasks.map(inNamespace(ns))]));
   return ns;
 }
 
-/** The example's sandpiper.yaml with its baseline set to `baseline` (and any text edits). */
+/** The config without the db copy (cases that need only the service; their tasks must run without PG*). */
+export const dropDb = (t: string) =>
+  t.replace('dependencies: { search: shared, db: copy }', 'dependencies: { search: shared }');
+
+/** The example's tasks/sandpiper.yaml with its baseline set to `baseline` (and any text edits), rooted at `root`. */
 export function exampleConfig(
   baseline: string,
   edit: (text: string) => string = (t) => t,
-  root = EXAMPLE,
+  root = TASKS_DIR,
 ): SandpiperConfig {
   const text = edit(
-    fs.readFileSync(path.join(EXAMPLE, 'sandpiper.yaml'), 'utf8').replace('baseline: staging', `baseline: ${baseline}`),
+    fs
+      .readFileSync(path.join(TASKS_DIR, 'sandpiper.yaml'), 'utf8')
+      .replace('baseline: staging', `baseline: ${baseline}`),
   );
   const result = parseConfig(text, root);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
@@ -127,23 +151,36 @@ export function exampleConfig(
 }
 
 /**
- * A copy of the example in a temp folder whose tasks Deployment runs on the real node (runnableTasks), then is
- * changed by `edit` (for failure cases).
+ * A copy of the example's tasks folder (built: dist/ holds the bundle) in a temp folder whose tasks Deployment runs
+ * on the real node (runnableTasks; without `db`, on its in-memory store), then is changed by `edit` (for failure
+ * cases).
  */
-export async function exampleWithDeployment(edit: (deployment: KubeObject) => void = () => undefined): Promise<string> {
+export async function exampleWithDeployment(
+  edit: (deployment: KubeObject) => void = () => undefined,
+  o: { db?: boolean } = {},
+): Promise<string> {
+  await buildExample();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-env-example-'));
-  fs.cpSync(EXAMPLE, dir, { recursive: true });
-  const dep = await runnableTasks(readManifest(dir, 'deployment.yaml'));
+  fs.cpSync(TASKS_DIR, dir, { recursive: true });
+  const dep = await runnableTasks(readManifest(dir, 'deployment.yaml'), o);
   edit(dep);
   fs.writeFileSync(path.join(dir, 'k8s/deployment.yaml'), JSON.stringify(dep));
   return dir;
 }
 
-let runnable: Promise<string> | undefined;
-/** The example as it runs on the real node (exampleWithDeployment without edits), made once per process. */
-export function runnableExample(): Promise<string> {
-  runnable ??= exampleWithDeployment();
-  return runnable;
+const runnable = new Map<boolean, Promise<string>>();
+/**
+ * The example's tasks as it runs on the real node (exampleWithDeployment without edits), made once per process:
+ * on the db (PG* set, the default) or, with `db: false`, on its in-memory store.
+ */
+export function runnableExample(o: { db?: boolean } = {}): Promise<string> {
+  const db = o.db !== false;
+  let dir = runnable.get(db);
+  if (!dir) {
+    dir = exampleWithDeployment(undefined, { db });
+    runnable.set(db, dir);
+  }
+  return dir;
 }
 
 export async function deleteNamespace(kube: Kube, name: string): Promise<void> {

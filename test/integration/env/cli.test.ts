@@ -9,10 +9,13 @@ import { adminKube, createBaseline, deleteNamespace, runnableExample, uniqueName
 
 const kube = adminKube();
 
-/** The example (runnable on the real node) in a temp folder outside git, its baseline the test's namespace. */
-async function workspace(baseline: string): Promise<string> {
+/**
+ * The example's tasks (runnable on the real node) in a temp folder outside git, its baseline the test's namespace;
+ * with `db: false`, on its in-memory store (a namespace without the db).
+ */
+async function workspace(baseline: string, o: { db?: boolean } = {}): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-cli-ws-'));
-  fs.cpSync(await runnableExample(), dir, { recursive: true });
+  fs.cpSync(await runnableExample(o), dir, { recursive: true });
   const file = path.join(dir, 'sandpiper.yaml');
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('baseline: staging', `baseline: ${baseline}`));
   return dir;
@@ -22,6 +25,8 @@ describe('sandpiper env CLI on the testbed', function () {
   this.timeout(180_000);
   let baseline: string;
   let ws: string;
+  /** The workspace for a namespace without the example's db (deploy into an empty one). */
+  let wsWithoutDb: string;
   const branch = uniqueName('cli');
   let name = '';
 
@@ -33,6 +38,7 @@ describe('sandpiper env CLI on the testbed', function () {
     requireRealNode();
     baseline = await createBaseline(kube);
     ws = await workspace(baseline);
+    wsWithoutDb = await workspace(baseline, { db: false });
   });
   after(async () => {
     if (name) await deleteNamespace(kube, name);
@@ -41,7 +47,7 @@ describe('sandpiper env CLI on the testbed', function () {
 
   it('env create prints progress on stderr and the environment as JSON', async () => {
     const r = await sandpiper(
-      ['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'mongo', '--ttl', '2h', '--json'],
+      ['env', 'create', '--owner', 'cli@example.com', '--branch', branch, '--copy', 'db', '--ttl', '2h', '--json'],
       ws,
     );
     assert.equal(r.code, 0, r.stderr);
@@ -56,9 +62,9 @@ describe('sandpiper env CLI on the testbed', function () {
     assert.equal(env.owner, 'cli@example.com');
     assert.equal(env.branch, branch);
     assert.equal(env.ttl, '2h');
-    assert.deepEqual(env.dependencies, { search: 'shared', mongo: 'copy' });
+    assert.deepEqual(env.dependencies, { search: 'shared', db: 'copy' });
     assert.match(r.stderr, /✓ Ready: namespace sp-cli-/);
-    assert.match(r.stderr, /✓ Ready: dependency mongo \(copy\)/);
+    assert.match(r.stderr, /✓ Ready: dependency db \(copy\)/);
     assert.match(r.stderr, /✓ Ready: service tasks/);
   });
 
@@ -127,7 +133,7 @@ describe('sandpiper env CLI on the testbed', function () {
       ws,
     );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^sandpiper: "tasks" has no dependency "nope" \(it has: search, mongo\)\./m);
+    assert.match(r.stderr, /^sandpiper: "tasks" has no dependency "nope" \(it has: search, db\)\./m);
   });
 
   it('env delete removes it and nothing else', async () => {
@@ -144,13 +150,16 @@ describe('sandpiper env CLI on the testbed', function () {
     const target = uniqueName('sp-it-deploy');
     await kube.core.createNamespace({ body: { metadata: { name: target } } });
     try {
-      const r = await sandpiper(['deploy', '--namespace', target], ws);
+      const r = await sandpiper(['deploy', '--namespace', target], wsWithoutDb);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /✓ tasks is ready/);
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace: target });
       assert.equal(dep.status?.readyReplicas, 1);
       // image: { build: . }: built (or found by its content tag) and pinned by digest.
-      assert.match(dep.spec?.template.spec?.containers[0].image ?? '', /\/tasks@sha256:[0-9a-f]{64}$/);
+      assert.match(
+        dep.spec?.template.spec?.containers[0].image ?? '',
+        /\/sandpiper-example\/tasks@sha256:[0-9a-f]{64}$/,
+      );
       const [pod] = (await kube.core.listNamespacedPod({ namespace: target, labelSelector: 'app=tasks' })).items;
       assert.ok(pod.status?.containerStatuses?.[0].state?.running, 'the container runs on the real node');
       await kube.core.patchNamespace(

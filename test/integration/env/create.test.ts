@@ -11,6 +11,7 @@ import {
   adminKube,
   createBaseline,
   deleteNamespace,
+  dropDb,
   expectCreateError,
   exampleConfig,
   exampleWithDeployment,
@@ -21,26 +22,26 @@ import {
 
 const kube = adminKube();
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** The config without the mongo copy (the failure cases need only the service). */
-const dropMongo = (t: string) =>
-  t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared }');
 
 describe('environment create on the testbed', function () {
   this.timeout(180_000);
   let baseline: string;
   let root: string;
+  /** The example's tasks on its in-memory store: for the cases without the db copy (dropDb). */
+  let rootWithoutDb: string;
   const made: string[] = [];
 
   before(async () => {
     requireRealNode();
     baseline = await createBaseline(kube);
     root = await runnableExample();
+    rootWithoutDb = await runnableExample({ db: false });
   });
   after(async () => {
     for (const ns of [...made, baseline]) await deleteNamespace(kube, ns);
   });
 
-  describe('with search shared and mongo copied', () => {
+  describe('with search shared and db copied', () => {
     const progress: EnvironmentProgress[] = [];
     let namespace: string;
 
@@ -62,8 +63,8 @@ describe('environment create on the testbed', function () {
         `ready namespace ${namespace}`,
         'started dependency search',
         'ready dependency search',
-        'started dependency mongo',
-        'ready dependency mongo',
+        'started dependency db',
+        'ready dependency db',
         'started service tasks',
         'ready service tasks',
       ]);
@@ -93,41 +94,46 @@ describe('environment create on the testbed', function () {
       );
     });
 
-    it('copies mongo (StatefulSet, Service, ConfigMap) with fresh server fields, managed by sandpiper', async () => {
-      const [sts, base] = await Promise.all([
-        kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace }),
-        kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace: baseline }),
+    it('copies db (Deployment, Service, Secret) with fresh server fields, managed by sandpiper', async () => {
+      const [dep, base] = await Promise.all([
+        kube.apps.readNamespacedDeployment({ name: 'db', namespace }),
+        kube.apps.readNamespacedDeployment({ name: 'db', namespace: baseline }),
       ]);
-      assert.notEqual(sts.metadata?.uid, base.metadata?.uid);
-      assert.equal(sts.status?.readyReplicas, 1);
-      assert.equal(sts.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
-      assert.ok(sts.metadata?.managedFields?.some((f) => f.manager === 'sandpiper' && f.operation === 'Apply'));
+      assert.notEqual(dep.metadata?.uid, base.metadata?.uid);
+      assert.equal(dep.status?.readyReplicas, 1);
+      assert.equal(dep.metadata?.labels?.['app.kubernetes.io/managed-by'], 'sandpiper');
+      assert.ok(dep.metadata?.managedFields?.some((f) => f.manager === 'sandpiper' && f.operation === 'Apply'));
       const [svc, baseSvc] = await Promise.all([
-        kube.core.readNamespacedService({ name: 'mongo', namespace }),
-        kube.core.readNamespacedService({ name: 'mongo', namespace: baseline }),
+        kube.core.readNamespacedService({ name: 'db', namespace }),
+        kube.core.readNamespacedService({ name: 'db', namespace: baseline }),
       ]);
       assert.ok(svc.spec?.clusterIP);
       assert.notEqual(svc.spec?.clusterIP, baseSvc.spec?.clusterIP);
-      const cm = await kube.core.readNamespacedConfigMap({ name: 'mongo-config', namespace });
-      assert.equal(cm.data?.['mongod.conf'], 'storage:\n  dbPath: /data/db\n');
+      const [secret, baseSecret] = await Promise.all([
+        kube.core.readNamespacedSecret({ name: 'db-credentials', namespace }),
+        kube.core.readNamespacedSecret({ name: 'db-credentials', namespace: baseline }),
+      ]);
+      assert.ok(baseSecret.data?.password);
+      assert.equal(secret.data?.password, baseSecret.data?.password);
     });
 
     it('keeps the copies independent of the baseline', async () => {
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      await kube.core.patchNamespacedConfigMap(
-        { name: 'mongo-config', namespace, body: { data: { 'mongod.conf': 'changed in env' } } },
+      const password = (ns: string) =>
+        kube.core.readNamespacedSecret({ name: 'db-credentials', namespace: ns }).then((s) => s.data?.password);
+      const before = await password(baseline);
+      await kube.core.patchNamespacedSecret(
+        { name: 'db-credentials', namespace, body: { stringData: { password: 'changed in env' } } },
+        merge,
+      );
+      assert.equal(await password(namespace), Buffer.from('changed in env').toString('base64'));
+      assert.equal(await password(baseline), before);
+      await kube.apps.patchNamespacedDeployment(
+        { name: 'db', namespace: baseline, body: { metadata: { labels: { edited: 'baseline' } } } },
         merge,
       );
       assert.equal(
-        (await kube.core.readNamespacedConfigMap({ name: 'mongo-config', namespace: baseline })).data?.['mongod.conf'],
-        'storage:\n  dbPath: /data/db\n',
-      );
-      await kube.apps.patchNamespacedStatefulSet(
-        { name: 'mongo', namespace: baseline, body: { metadata: { labels: { edited: 'baseline' } } } },
-        merge,
-      );
-      assert.equal(
-        (await kube.apps.readNamespacedStatefulSet({ name: 'mongo', namespace })).metadata?.labels?.edited,
+        (await kube.apps.readNamespacedDeployment({ name: 'db', namespace })).metadata?.labels?.edited,
         undefined,
       );
     });
@@ -135,10 +141,13 @@ describe('environment create on the testbed', function () {
     it('deploys the service with its manifests and the image built from the workspace, pinned by digest, pulled and Ready on the real node', async () => {
       const dep = await kube.apps.readNamespacedDeployment({ name: 'tasks', namespace });
       assert.equal(dep.status?.readyReplicas, 1);
-      // image: { build: . } builds the example (the same content as the example image, so the same digest), pushed
-      // to the testbed registry under the service's name.
+      // image: { build: . } builds the example's tasks (the same content as the example image, so the same digest),
+      // pushed to the testbed registry under the name its sandpiper.yaml gives (image.name).
       const digest = (await exampleImage()).split('@')[1];
-      assert.equal(dep.spec?.template.spec?.containers[0].image, `${loadTestbed().registry}/tasks@${digest}`);
+      assert.equal(
+        dep.spec?.template.spec?.containers[0].image,
+        `${loadTestbed().registry}/sandpiper-example/tasks@${digest}`,
+      );
       assert.ok(dep.metadata?.managedFields?.some((f) => f.manager === 'sandpiper'));
       const [pod] = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items;
       assert.equal(pod.spec?.nodeName, requireRealNode().node);
@@ -158,7 +167,7 @@ describe('environment create on the testbed', function () {
         }),
         'sp-it/tasks-override',
       );
-      const created = await createEnvironment(kube, exampleConfig(baseline, dropMongo, root), {
+      const created = await createEnvironment(kube, exampleConfig(baseline, dropDb, rootWithoutDb), {
         service: 'tasks',
         owner: 'ada@example.com',
         branch: uniqueName('img'),
@@ -180,7 +189,7 @@ describe('environment create on the testbed', function () {
         branch: uniqueName('cancel'),
         signal: abort.signal,
         progress: (p) => {
-          if (p.step === 'dependency' && p.name === 'mongo' && p.state === 'started') abort.abort();
+          if (p.step === 'dependency' && p.name === 'db' && p.state === 'started') abort.abort();
         },
       }),
     );
@@ -193,7 +202,7 @@ describe('environment create on the testbed', function () {
 
   it('names a missing baseline object before making anything', async () => {
     const config = exampleConfig(baseline, (t) =>
-      t.replace('dependencies: { search: shared, mongo: copy }', 'dependencies: { search: shared, payments: copy }'),
+      t.replace('dependencies: { search: shared, db: copy }', 'dependencies: { search: shared, payments: copy }'),
     );
     const branch = uniqueName('missing');
     const err = await expectCreateError(
@@ -223,7 +232,7 @@ describe('environment create on the testbed', function () {
     const limited = await limitedKube(kube, baseline, [
       {
         apiGroups: ['', 'apps'],
-        resources: ['services', 'configmaps', 'deployments', 'statefulsets'],
+        resources: ['services', 'configmaps', 'secrets', 'deployments', 'statefulsets'],
         verbs: ['get', 'list'],
       },
     ]);
@@ -241,18 +250,21 @@ describe('environment create on the testbed', function () {
     assert.match(
       err2.message,
       new RegExp(
-        `^Forbidden: "system:serviceaccount:${baseline}:sp-it-limited-[a-z0-9]+" cannot get services in namespace "${baseline}" \\(while trying to read Service "(search|mongo)"`,
+        `^Forbidden: "system:serviceaccount:${baseline}:sp-it-limited-[a-z0-9]+" cannot get services in namespace "${baseline}" \\(while trying to read Service "(search|db)"`,
       ),
     );
   });
 
   it('names the workload, pod and reason of an unschedulable service', async () => {
-    const unschedulable = await exampleWithDeployment((d) => {
-      (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = {
-        'sandpiper.dev/no-such-node': 'true',
-      };
-    });
-    const config = exampleConfig(baseline, dropMongo, unschedulable);
+    const unschedulable = await exampleWithDeployment(
+      (d) => {
+        (d.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeSelector = {
+          'sandpiper.dev/no-such-node': 'true',
+        };
+      },
+      { db: false },
+    );
+    const config = exampleConfig(baseline, dropDb, unschedulable);
     const err = await expectCreateError(
       createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('unsched') }),
     );
@@ -270,7 +282,7 @@ describe('environment create on the testbed', function () {
   it('names the pod, the image and the fix of a real image-pull failure, without waiting it out', async () => {
     // An image the testbed registry does not have: the node's containerd really fails to pull it.
     const image = `${loadTestbed().registry}/nope:1`;
-    const config = exampleConfig(baseline, dropMongo, root);
+    const config = exampleConfig(baseline, dropDb, rootWithoutDb);
     const t0 = Date.now();
     const err = await expectCreateError(
       createEnvironment(kube, config, {
@@ -298,16 +310,19 @@ describe('environment create on the testbed', function () {
 
   it("reports a real CrashLoopBackOff with the crashed container's last log lines", async () => {
     // The example's image, started with a command that logs and exits 1: the kubelet backs off restarting it.
-    const root = await exampleWithDeployment((d) => {
-      const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
-        .containers[0];
-      c.command = [
-        'sh',
-        '-c',
-        'echo tasks listening on 8080; sleep 0.2; echo "Error: connect ECONNREFUSED mongo:27017" >&2; exit 1',
-      ];
-    });
-    const config = exampleConfig(baseline, dropMongo, root);
+    const root = await exampleWithDeployment(
+      (d) => {
+        const c = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec
+          .containers[0];
+        c.command = [
+          'sh',
+          '-c',
+          'echo tasks listening on 8080; sleep 0.2; echo "Error: connect ECONNREFUSED db:5432" >&2; exit 1',
+        ];
+      },
+      { db: false },
+    );
+    const config = exampleConfig(baseline, dropDb, root);
     const t0 = Date.now();
     const err = await expectCreateError(
       createEnvironment(kube, config, { service: 'tasks', owner: 'ada@example.com', branch: uniqueName('crash') }),
@@ -321,7 +336,7 @@ describe('environment create on the testbed', function () {
         `^Deployment "tasks" in "${err.namespace}" is not ready: pod "tasks-[a-z0-9-]+" CrashLoopBackOff: container "tasks" keeps crashing \\(last exit code 1, Error\\)\nLast log lines:\n`,
       ),
     );
-    assert.match(err.message, /tasks listening on 8080\nError: connect ECONNREFUSED mongo:27017$/);
+    assert.match(err.message, /tasks listening on 8080\nError: connect ECONNREFUSED db:5432$/);
     assert.match(err.hint ?? '', /fix the crash/);
   });
 

@@ -35,7 +35,7 @@ describe('environment create stops on a 403 reading its namespace (testbed)', fu
     const limited = await limitedKube(kube, baseline, [
       {
         apiGroups: ['', 'apps'],
-        resources: ['services', 'configmaps', 'deployments', 'statefulsets'],
+        resources: ['services', 'configmaps', 'secrets', 'deployments', 'statefulsets'],
         verbs: ['get', 'list'],
       },
     ]);
