@@ -375,10 +375,11 @@ async function main(argv) {
   const r = await deployTodo({ namespace: o.namespace, hostname: o.hostname, context: o.context, env });
   console.log(`[todo] deployed into ${r.namespace} in ${seconds(Date.now() - t0)}`);
   if (r.gatewayUrl) {
-    const host = r.hostname ? ` -H 'Host: ${r.hostname}'` : '';
+    // *.localhost is loopback for curl and browsers; another host goes in a Host header.
+    const target = r.hostname.endsWith('.localhost') ? r.url : `-H 'Host: ${r.hostname}' ${r.gatewayUrl}`;
     // The password stays in the cluster: the line reads it from there.
     const pw = `$(kubectl -n ${r.namespace} get secret todo-users -o jsonpath='{.data.users}' | base64 -d | cut -d: -f2)`;
-    console.log(`[todo] curl -u "${r.user}:${pw}"${host} ${r.gatewayUrl}/tasks`);
+    console.log(`[todo] curl -u "${r.user}:${pw}" ${target}/tasks`);
   }
   return 0;
 }
