@@ -25,6 +25,7 @@ import {
   serviceFor,
   serviceOfRoute,
   setRouteWeight,
+  waitForEndpoints,
 } from './traffic';
 import { waitForDeployment } from '../workloads/actions';
 import { assertAnalysisValid } from './driver';
@@ -281,6 +282,8 @@ export async function finishPromote(
     // Back to the stable Service, pinned to the new stable pods (not the canary's, which go next), drained.
     const hash = await stableHash(kube, namespace, await readDeployment(kube, namespace, deployment));
     if (hash) await pinStableService(kube, namespace, serviceOfRoute(state), hash);
+    // Pinned to the new pods, the Service has no endpoints until the EndpointSlices follow: traffic waits for them.
+    await waitForEndpoints(kube, namespace, serviceOfRoute(state), Math.max(1, state.stableReplicas), signal);
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
     await sleep(ROUTE_DRAIN_MS, signal);
   }

@@ -199,7 +199,10 @@ export async function applyWeight(
   await scaleDeployment(kube, namespace, canary, split.canary);
   if (state.trafficMode === 'replicas') await scaleDeployment(kube, namespace, stable, split.stable);
   else if (state.route) {
-    if (split.canary > 0) await waitForAvailable(kube, namespace, canary, split.canary, stable, signal);
+    if (split.canary > 0) {
+      await waitForAvailable(kube, namespace, canary, split.canary, stable, signal);
+      await waitForEndpoints(kube, namespace, `${serviceOfRoute(state)}-canary`, split.canary, signal);
+    }
     await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
   }
 }
@@ -238,6 +241,47 @@ async function waitForAvailable(
         `Look at the pods of ${name} and their events; \`sandpiper rollout abort ${stable}\` rolls it back.`,
       );
     await sleep(500, signal);
+  }
+}
+
+/**
+ * Make-before-break for a route: waits until the Service's EndpointSlices list `ready` ready endpoints. Pods being
+ * Ready is not enough: the endpoints follow a moment later (after a selector change, the Service has none meanwhile),
+ * and a Gateway sent there before answers 503 for every request.
+ */
+export async function waitForEndpoints(
+  kube: Kube,
+  namespace: string,
+  service: string,
+  ready: number,
+  signal?: AbortSignal,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let seen = 0;
+  for (;;) {
+    if (signal?.aborted) throw cancelled();
+    const list = (await kube.custom
+      .listNamespacedCustomObject({
+        group: 'discovery.k8s.io',
+        version: 'v1',
+        plural: 'endpointslices',
+        namespace,
+        labelSelector: `kubernetes.io/service-name=${service}`,
+      })
+      .catch((err) => {
+        throw kubeError(err, `list the endpoints of Service ${service}`);
+      })) as { items?: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> }> };
+    seen = (list.items ?? []).flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+    if (seen >= ready) return;
+    if (Date.now() > until)
+      throw new SandpiperError(
+        'not-ready',
+        `Service ${service} has ${seen} of ${ready} endpoints ready after ${timeoutMs / 1000} s; its route share is ` +
+          'left where it was.',
+        `Look at \`kubectl -n ${namespace} get endpointslices -l kubernetes.io/service-name=${service}\` and the pods' readiness.`,
+      );
+    await sleep(250, signal);
   }
 }
 
