@@ -16,7 +16,14 @@ import { loadTestbed, testbedEnv } from '../support/testbed';
 import { eventually } from '../support/wait';
 import { openWorkbench, waitForActivityBarIcon, type Workbench } from './support/browser';
 import { CodeServer, repoRoot } from './support/codeServer';
-import { basicAuth, deploymentImage, request, restoreImage, stopProcessesIn, type Staging } from './support/tourCluster';
+import {
+  basicAuth,
+  deploymentImage,
+  request,
+  restoreImage,
+  stopProcessesIn,
+  type Staging,
+} from './support/tourCluster';
 import { TOUR_TOKEN, serviceConfigs, tourWorkspace, type TourWorkspace } from './support/tourWorkspace';
 import { TourCanary } from './support/tourCanary';
 import { TourSteps } from './support/tourSteps';
@@ -35,8 +42,13 @@ describe('the Todo tour in code-server', function () {
   let ws: TourWorkspace | undefined;
   let server: CodeServer | undefined;
   let bench: Workbench | undefined;
-  let tour: TourSteps;
+  let tour: TourSteps | undefined;
   let canary: TourCanary | undefined;
+  /** The steps, once the setup opened the workbench (each test continues where the one before stopped). */
+  const steps = (): TourSteps => {
+    assert.ok(tour, 'the setup step opened the workbench');
+    return tour;
+  };
 
   after(async () => {
     await canary?.stopLoad();
@@ -58,8 +70,8 @@ describe('the Todo tour in code-server', function () {
       env: testbedEnv(),
       log: (line) => console.log(`[tour] deployTodo: ${line}`),
     });
-    assert.ok(deployed.gatewayUrl, 'the testbed has a gateway (SANDPIPER_GATEWAY_URL)');
-    staging = { ...deployed, gatewayUrl: deployed.gatewayUrl };
+    assert.ok(deployed.gatewayUrl && deployed.url, 'the testbed has a gateway (SANDPIPER_GATEWAY_URL)');
+    staging = { ...deployed, gatewayUrl: deployed.gatewayUrl, url: deployed.url };
     console.log(`[tour] staging baseline ready: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     stagingImage = await deploymentImage(kube, staging.namespace, 'tasks');
 
@@ -97,18 +109,19 @@ describe('the Todo tour in code-server', function () {
       },
     });
     bench = await openWorkbench(server, { viewport: { width: 1440, height: 900 } });
-    tour = new TourSteps({ bench, kube, ws, staging, namespace, series: SERIES });
-    canary = new TourCanary(tour);
-    await tour.step('00-workspace', async (page: Page) => {
+    const t = new TourSteps({ bench, kube, ws, staging, namespace, series: SERIES });
+    tour = t;
+    canary = new TourCanary(t);
+    await t.step('00-workspace', async (page: Page) => {
       await (await waitForActivityBarIcon(page, 'Sandpiper')).click();
       await (await waitForActivityBarIcon(page, 'Explorer')).click();
       await page.waitForTimeout(500);
-      await tour.shot('00-workspace');
+      await t.shot('00-workspace');
     });
   });
 
   it('1. creates an environment for tasks from the palette: search shared, db copied', async () => {
-    await tour.createEnvironment();
+    await steps().createEnvironment();
     const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: 'app=tasks' })).items;
     assert.equal(pods.length, 1, `one pod of tasks in ${namespace}`);
     assert.ok(isPodReady(pods[0]), `${pods[0].metadata?.name} is Ready`);
@@ -121,42 +134,45 @@ describe('the Todo tour in code-server', function () {
   });
 
   it('2. Open in Browser shows the Todo page of the env; a task is added; staging asks for credentials', async () => {
-    await tour.openTodoPage();
-    await tour.addTaskInPage('Try the Todo tour', /Try the Todo tour/);
-    await tour.shot('03-task-added', tour.todoPage);
-    const url = staging!.gatewayUrl;
-    const without = await request(new URL('/tasks', url).href);
+    const t = steps();
+    await t.openTodoPage();
+    await t.addTaskInPage('Try the Todo tour', /Try the Todo tour/);
+    await t.shot('03-task-added', t.todoPage);
+    const { gatewayUrl, hostname } = staging!;
+    const without = await request(new URL('/tasks', gatewayUrl).href, { host: hostname });
     assert.equal(without.status, 401, `the gateway without credentials: ${without.status} ${without.text}`);
-    const withCreds = await request(new URL('/tasks', url).href, { auth: basicAuth(staging!) });
+    const withCreds = await request(new URL('/tasks', gatewayUrl).href, { host: hostname, auth: basicAuth(staging!) });
     assert.equal(withCreds.status, 200, `the gateway with credentials: ${withCreds.status} ${withCreds.text}`);
     assert.ok(Array.isArray(JSON.parse(withCreds.text)), 'staging lists its tasks as a JSON array');
-    await tour.stagingThroughGateway();
+    await t.stagingThroughGateway();
   });
 
   it('3. with the watch task running, an edit of a handler in tasks/src is served in the env', async () => {
-    await tour.runWatchTask();
-    await tour.editCreateHandler();
+    await steps().runWatchTask();
+    await steps().editCreateHandler();
   });
 
   it('4. a breakpoint in tasks/src/routes.ts hits through "Sandpiper: tasks in <env>"', async () => {
-    await tour.debugCreateHandler();
+    await steps().debugCreateHandler();
   });
 
   it('5. Open Logs finds the request in the env’s log', async () => {
-    await tour.openLogs();
+    await steps().openLogs();
   });
 
   it('6. a canary of tasks against staging, under real traffic through the gateway, is promoted', async () => {
+    steps();
     await canary!.good();
   });
 
   it('7. a bad canary (a handler answering 500) is rolled back by the analysis', async () => {
+    steps();
     await canary!.bad();
     await canary!.stopLoad();
   });
 
   it('8. Create Draft Pull Request: the stand-in receives a draft with the suggested reviewers', async () => {
-    await tour.draftPullRequest();
+    await steps().draftPullRequest();
     const github = ws!.github;
     const create = github.requests.find((r) => r.operationId === 'pulls/create');
     assert.ok(create, `the stand-in received no pull request: ${github.sequence().join(', ')}`);
@@ -167,13 +183,16 @@ describe('the Todo tour in code-server', function () {
     const reviewers = github.requests.find((r) => r.operationId === 'pulls/request-reviewers');
     assert.ok(reviewers, `no review request: ${github.sequence().join(', ')}`);
     const asked = reviewers.body as { reviewers: string[]; team_reviewers: string[] };
-    assert.ok(asked.reviewers.includes('bob-b'), `bob-b (CODEOWNERS of tasks/, its author) is asked: ${JSON.stringify(asked)}`);
+    assert.ok(
+      asked.reviewers.includes('bob-b'),
+      `bob-b (CODEOWNERS of tasks/, its author) is asked: ${JSON.stringify(asked)}`,
+    );
     assert.ok(asked.team_reviewers.includes('tasks-team'), `the tasks team is asked: ${JSON.stringify(asked)}`);
-    assert.ok(ws!.repo.remoteBranches().includes(branch), 'the branch was pushed');
+    assert.ok(ws!.remoteBranches().includes(branch), 'the branch was pushed');
   });
 
   it('9. Delete Environment', async () => {
-    await tour.deleteEnvironment();
+    await steps().deleteEnvironment();
     await eventually(
       `${namespace} gone or terminating`,
       async () => {

@@ -2,6 +2,7 @@
 // under real traffic through the gateway (Basic credentials), promoted; then a bad build rolled back by the analysis.
 import { strict as assert } from 'node:assert';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { waitForCanarySeries } from '../../support/canaryWorkspace';
 import { GatewayLoad } from '../../support/gatewayLoad';
 import { eventually } from '../../support/wait';
 import { runCommand } from './browser';
@@ -31,8 +32,8 @@ export class TourCanary {
 
   /** Steady GET /tasks through the gateway with the example's credentials, while the canaries run. */
   startLoad(): void {
-    const { gatewayUrl, user, password } = this.tour.o.staging;
-    this.load = new GatewayLoad(new URL(gatewayUrl).hostname, { rps: 20, path: '/tasks', auth: { user, password } });
+    const { hostname, user, password } = this.tour.o.staging;
+    this.load = new GatewayLoad(hostname, { rps: 20, path: '/tasks', auth: { user, password } });
     this.load.start();
   }
 
@@ -50,7 +51,9 @@ export class TourCanary {
       if (await header.isVisible().catch(() => false)) await header.click();
     }
     const staging = this.tour.o.staging.namespace;
-    const title = this.panel().locator('header > span', { hasText: new RegExp(`^\\s*${staging} · `) }).first();
+    const title = this.panel()
+      .locator('header > span', { hasText: new RegExp(`^\\s*${staging} · `) })
+      .first();
     if (!(await visible(title, 5000))) {
       await this.panel().locator('vscode-button[aria-label="Show the rollouts of another namespace"]').click();
       await waitForQuickPick(page, /Rollouts: namespace/);
@@ -67,7 +70,10 @@ export class TourCanary {
     await runCommand(page, 'Sandpiper: Start Canary Rollout');
     await waitForQuickPick(page, /Canary image for tasks/);
     await pick(page, 'Build from workspace', /Build from workspace/);
-    const failed = page.locator('.notification-toast').filter({ hasText: /failed|Cannot|error/i }).first();
+    const failed = page
+      .locator('.notification-toast')
+      .filter({ hasText: /failed|Cannot|error/i })
+      .first();
     const status = this.section().locator('.canary-status', { hasText: /Canary progressing · step 1\/3 · weight 25%/ });
     const deadline = Date.now() + 300_000;
     let building = false;
@@ -86,7 +92,12 @@ export class TourCanary {
   }
 
   private async samples(): Promise<number> {
-    return Number((await this.section().locator('.charts').getAttribute('data-samples').catch(() => '0')) ?? 0);
+    return Number(
+      (await this.section()
+        .locator('.charts')
+        .getAttribute('data-samples')
+        .catch(() => '0')) ?? 0,
+    );
   }
 
   /** 6: the edited build as a canary of staging; paused to watch the charts fill, then promoted. */
@@ -102,7 +113,13 @@ export class TourCanary {
       await section.locator('.canary-status', { hasText: /paused/ }).waitFor({ timeout: 60_000 });
       const charts = section.locator('.charts');
       assert.equal(await charts.locator('.uplot').count(), 3, 'three charts: requests/s, error rate, p99 latency');
-      const first = await eventually('chart samples', async () => (await this.samples()) >= 3 && this.samples(), 60_000);
+      // Prometheus has scraped the canary pod under the gateway's traffic: the charts have both lines to draw.
+      await waitForCanarySeries(staging.namespace, 'tasks');
+      const first = await eventually(
+        'chart samples',
+        async () => (await this.samples()) >= 3 && this.samples(),
+        60_000,
+      );
       await eventually('the charts to move', async () => (await this.samples()) >= first + 3, 60_000, 500);
       await charts.scrollIntoViewIfNeeded();
       await this.tour.shot('08-canary-charts');
@@ -116,7 +133,12 @@ export class TourCanary {
       await eventually(
         'staging to serve the promoted build',
         async () => {
-          const r = await request(api, { method: 'POST', body: { title: 'promoted' }, auth: basicAuth(staging) });
+          const r = await request(api, {
+            method: 'POST',
+            body: { title: 'promoted' },
+            auth: basicAuth(staging),
+            host: staging.hostname,
+          });
           return r.status === 201 && r.text.includes('"Promoted"');
         },
         120_000,
@@ -142,14 +164,24 @@ export class TourCanary {
       await notification(page, /Rollout of tasks rolled back/)
         .first()
         .waitFor({ state: 'visible', timeout: 240_000 });
-      await this.section().locator('.canary-status', { hasText: /Canary aborted/ }).waitFor({ timeout: 60_000 });
+      await this.section()
+        .locator('.canary-status', { hasText: /Canary aborted/ })
+        .waitFor({ timeout: 60_000 });
       const counts = this.load!.counts(from);
       console.log(`[tour] responses during the bad canary: ${JSON.stringify(counts)}`);
-      assert.ok((counts['HTTP 500'] ?? 0) > 0, `the bad build answered 500 to some requests: ${JSON.stringify(counts)}`);
+      assert.ok(
+        (counts['HTTP 500'] ?? 0) > 0,
+        `the bad build answered 500 to some requests: ${JSON.stringify(counts)}`,
+      );
       await this.section().scrollIntoViewIfNeeded();
       await this.tour.shot('11-canary-rolled-back');
       assert.equal(await deploymentImage(kube, staging.namespace, 'tasks'), this.promotedImage, 'stable is untouched');
-      await this.load!.settled('HTTP 200', 50, 120_000);
+      await eventually(
+        'the gateway to answer 50 requests in a row without a 500',
+        () => !this.load!.tail(50)['HTTP 500'],
+        120_000,
+        500,
+      );
 
       // The person undoes the breakage before the pull request.
       await openAtLine(page, ROUTES, this.tour.lineOf(ROUTES, BROKEN_LIST_LINE));

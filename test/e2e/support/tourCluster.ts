@@ -1,11 +1,16 @@
 // The cluster side of the tour: the staging baseline behind the gateway (Basic credentials), what a request through
 // it or to the env answers, and putting staging back the way the tour found it.
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { strategicMergePatch, type Kube } from '../../../src/core/infra/kube/client';
 
 export interface Staging {
+  /** Where to connect: the testbed's gateway (http://127.0.0.1:<port>); `hostname` goes in the Host header. */
   gatewayUrl: string;
+  /** What a browser opens: http://<hostname>:<port> (*.localhost is loopback to a browser, no DNS). */
+  url: string;
+  hostname: string;
   user: string;
   password: string;
   namespace: string;
@@ -15,25 +20,37 @@ export function basicAuth(s: Pick<Staging, 'user' | 'password'>): string {
   return `Basic ${Buffer.from(`${s.user}:${s.password}`).toString('base64')}`;
 }
 
-/** One request; never rejects (a network error is answered as status 0 with the message). */
-export async function request(
+/** One request (with `host`, that Host header); never rejects: a network error is status 0 with the message. */
+export function request(
   url: string,
-  o: { method?: string; body?: unknown; auth?: string; timeoutMs?: number } = {},
+  o: { method?: string; body?: unknown; auth?: string; host?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number; text: string }> {
-  try {
-    const res = await fetch(url, {
-      method: o.method ?? 'GET',
-      headers: {
-        ...(o.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(o.auth ? { authorization: o.auth } : {}),
+  const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      {
+        method: o.method ?? 'GET',
+        agent: false,
+        timeout: o.timeoutMs ?? 30_000,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(o.auth ? { authorization: o.auth } : {}),
+          ...(o.host ? { host: o.host } : {}),
+        },
       },
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
-      signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
-    });
-    return { status: res.status, text: await res.text() };
-  } catch (err) {
-    return { status: 0, text: (err as Error).message };
-  }
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', (e) => resolve({ status: 0, text: e.message }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs ?? 30_000} ms`)));
+    req.on('error', (e) => resolve({ status: 0, text: e.message }));
+    req.end(body);
+  });
 }
 
 /** The image of `container` in Deployment `name`. */

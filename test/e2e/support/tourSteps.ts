@@ -13,6 +13,7 @@ import { request, type Staging } from './tourCluster';
 import type { TourWorkspace } from './tourWorkspace';
 import {
   followOpenedPage,
+  isChecked,
   notification,
   openAtLine,
   pick,
@@ -32,7 +33,8 @@ export const CAPITALIZED_LINE =
   'const task = await store.create(titleOf(await readJson(req)).replace(/^./, (c) => c.toUpperCase()));';
 export const LIST_LINE = ".on('GET', '/tasks', async (_req, res) => sendJson(res, 200, await store.list()))";
 /** The bad canary's change: listing fails. */
-export const BROKEN_LIST_LINE = ".on('GET', '/tasks', async (_req, res) => sendJson(res, 500, { error: 'broken on purpose' }))";
+export const BROKEN_LIST_LINE =
+  ".on('GET', '/tasks', async (_req, res) => sendJson(res, 500, { error: 'broken on purpose' }))";
 
 export interface TourContext {
   bench: Workbench;
@@ -51,6 +53,8 @@ export class TourSteps {
 
   constructor(readonly o: TourContext) {
     this.page = o.bench.page;
+    // No action waits forever: a step that cannot go on fails with its picture (limits, not speed checks).
+    o.bench.context.setDefaultTimeout(60_000);
   }
 
   shot(name: string, page: Page = this.page): Promise<string> {
@@ -97,12 +101,11 @@ export class TourSteps {
       // The workspace holds one sandpiper.yaml per service folder and no editor is open: the command asks which.
       await waitForQuickPick(page, /which service folder/i);
       await this.shot('01-create-which-folder');
-      await pick(page, 'tasks', /^\s*tasks\b/);
+      await pick(page, 'tasks', /(^|\/)tasks\s*$/);
       const deps = await waitForQuickPick(page, /Dependencies to copy/);
       await deps.first().waitFor({ state: 'visible' });
       const checked = async (name: string) =>
-        (await deps.filter({ hasText: new RegExp(`^\\s*${name}\\b`) }).first().getAttribute('aria-checked')) ===
-        'true';
+        isChecked(deps.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${name}\\s*$`) }) }));
       assert.equal(await checked('db'), true, `db is copied (sandpiper.yaml): ${await quickInputText(page)}`);
       assert.equal(await checked('search'), false, `search is shared (sandpiper.yaml): ${await quickInputText(page)}`);
       await this.shot('01-create-dependencies');
@@ -111,8 +114,14 @@ export class TourSteps {
       await page.keyboard.press('Enter');
 
       const ready = notification(page, new RegExp(`Environment ${namespace} is ready`)).first();
-      const failed = page.locator('.notification-toast').filter({ hasText: /failed|Cannot|error/i }).first();
-      const progress = page.locator('.notification-toast').filter({ hasText: /Creating environment/ }).first();
+      const failed = page
+        .locator('.notification-toast')
+        .filter({ hasText: /failed|Cannot|error/i })
+        .first();
+      const progress = page
+        .locator('.notification-toast')
+        .filter({ hasText: /Creating environment/ })
+        .first();
       let progressShot = false;
       const deadline = Date.now() + 420_000;
       while (!(await ready.isVisible().catch(() => false))) {
@@ -140,7 +149,7 @@ export class TourSteps {
         else await runCommand(page, 'Sandpiper: Open in Browser');
         // The environment runs tasks and its copy of db: which one to open is asked, the env's own first.
         const which = quickInput(page).locator('.quick-input-title', { hasText: /Open in Browser: service/ });
-        if (await visible(which, 10_000)) await pick(page, 'tasks', /^\s*tasks\b/);
+        if (await visible(which, 10_000)) await pick(page, 'tasks', /^\s*tasks\s*$/);
       });
       this.todoPage = opened;
       await untilPageShows(opened, /Todo/, 60_000);
@@ -169,13 +178,13 @@ export class TourSteps {
   /** The staging Todo page through the gateway, with the credentials a browser would ask for. */
   stagingThroughGateway(): Promise<void> {
     return this.step('04-staging-gateway', async () => {
-      const { user, password, gatewayUrl } = this.o.staging;
+      const { user, password, url } = this.o.staging;
       const page = await this.o.bench.context.newPage();
       try {
         await page.setExtraHTTPHeaders({
           authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
         });
-        await page.goto(gatewayUrl, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+        await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
         await page.getByLabel('New task').waitFor({ state: 'visible', timeout: 30_000 });
         await this.shot('04-staging-through-gateway', page);
       } finally {
@@ -195,9 +204,14 @@ export class TourSteps {
       await watch.click();
       // The task runs without showing its terminal; a person looks at it once to see it built.
       await runCommand(page, 'Terminal: Focus Terminal');
-      const built = page.locator('.part.panel .xterm-rows').getByText(/build finished \(tasks\)/).first();
+      const built = page
+        .locator('.part.panel .xterm-rows')
+        .getByText(/\[watch\] build finished/)
+        .first();
       if (!(await visible(built, 120_000)))
-        assert.fail(`the watch task's terminal shows no build of tasks: ${await TourSteps.text(page.locator('.part.panel'))}`);
+        assert.fail(
+          `the watch task's terminal shows no build of tasks: ${await TourSteps.text(page.locator('.part.panel'))}`,
+        );
       await this.shot('05-watch-task');
     });
   }
@@ -243,7 +257,8 @@ export class TourSteps {
       const config = rows.filter({ hasText: name }).first();
       if (!(await visible(config, 5000))) {
         const provider = rows.filter({ hasText: /^\s*Sandpiper/ }).first();
-        if (!(await visible(provider, 30_000))) assert.fail(`no Sandpiper configurations: ${await quickInputText(page)}`);
+        if (!(await visible(provider, 30_000)))
+          assert.fail(`no Sandpiper configurations: ${await quickInputText(page)}`);
         await provider.click();
         if (!(await visible(config, 60_000))) assert.fail(`no "${name.source}": ${await quickInputText(page)}`);
       }
@@ -252,7 +267,7 @@ export class TourSteps {
       await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 90_000 });
 
       const api = new URL('tasks', this.todoPage!.url()).href;
-      const held = await this.requestUntilPaused(() =>
+      const { answer: held } = await this.requestUntilPaused(() =>
         request(api, { method: 'POST', body: { title: 'paused in routes.ts' }, timeoutMs: 300_000 }),
       );
       await page.locator('.tab.active', { hasText: 'routes.ts' }).waitFor({ state: 'visible', timeout: 30_000 });
@@ -267,7 +282,7 @@ export class TourSteps {
       assert.ok(answer, 'the held request is answered within 60 s of Continue');
       assert.equal(answer.status, 201, answer.text);
       assert.match(answer.text, /"Paused in routes\.ts"/);
-      await runCommand(page, 'Debug: Remove All Breakpoints');
+      await runCommand(page, 'Remove All Breakpoints');
       await runCommand(page, 'Debug: Disconnect');
       await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 60_000 });
     });
@@ -277,7 +292,7 @@ export class TourSteps {
    * Sends `send` until the debugger shows "Paused on breakpoint" (js-debug binds the breakpoint a moment after the
    * session appears, and a request before that runs through); returns the request that is held.
    */
-  private async requestUntilPaused<T>(send: () => Promise<T>): Promise<Promise<T>> {
+  private async requestUntilPaused<T>(send: () => Promise<T>): Promise<{ answer: Promise<T> }> {
     const paused = this.page.getByText(/paused on breakpoint/i).first();
     const start = () => {
       const r = { settled: false, answer: send() };
@@ -290,7 +305,8 @@ export class TourSteps {
       if (Date.now() > deadline) assert.fail('no "Paused on breakpoint" after 120 s of requests');
       if (current.settled) current = start();
     }
-    return current.answer;
+    // Wrapped: an async function returning the promise itself would wait for the answer, which waits for Continue.
+    return { answer: current.answer };
   }
 
   openLogs(): Promise<void> {
@@ -316,7 +332,8 @@ export class TourSteps {
   /** Source Control: the edit committed with a message, as a person does before a pull request. */
   async commit(message: string): Promise<void> {
     const page = this.page;
-    await (await waitForActivityBarIcon(page, 'Source Control', { timeoutMs: 60_000 })).click();
+    // The icon's badge (pending changes) lies over it: the click goes through it.
+    await (await waitForActivityBarIcon(page, 'Source Control', { timeoutMs: 60_000 })).click({ force: true });
     const box = page.locator('.scm-editor .monaco-editor textarea, .scm-input .monaco-editor textarea').first();
     await box.waitFor({ state: 'visible', timeout: 60_000 });
     await box.focus();
@@ -325,7 +342,7 @@ export class TourSteps {
     await page.keyboard.press('Control+Enter');
     await eventually(
       `the commit "${message}"`,
-      () => this.o.ws.repo.git('log', '-1', '--format=%s').trim() === message,
+      () => this.o.ws.git('log', '-1', '--format=%s').trim() === message,
       60_000,
       500,
     );

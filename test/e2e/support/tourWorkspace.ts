@@ -4,23 +4,33 @@
 // example's own esbuild from them, and nothing in the tour writes there.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { GitHubStandIn } from '../../support/githubStandIn';
-import { BOB, CAROL, DAVE, TestRepo, type Person } from '../../unit/pr/support/gitRepo';
+import { ALICE, BOB, CAROL, DAVE, type Person } from '../../unit/pr/support/gitRepo';
 import { repoRoot } from './codeServer';
 
 /** The token the extension host gets as GH_TOKEN; the stand-in accepts only it. */
 export const TOUR_TOKEN = `ghp_${'T0'.repeat(18)}`;
 
 /** Who owns what: tasks/ has a team and a person, so both kinds of reviewer are suggested. */
-export const CODEOWNERS = ['# owners of the Todo example', '*        @acme/platform', 'tasks/   @acme/tasks-team @bob-b', 'search/  @carol', ''].join('\n');
+export const CODEOWNERS = [
+  '# owners of the Todo example',
+  '*        @acme/platform',
+  'tasks/   @acme/tasks-team @bob-b',
+  'search/  @carol',
+  '',
+].join('\n');
 
 export interface TourWorkspace {
-  repo: TestRepo;
-  /** The folder code-server opens: the root of the Todo monorepo. */
+  /** The folder code-server opens: the root of the Todo monorepo, a clone of acme/todo. */
   dir: string;
   branch: string;
   github: GitHubStandIn;
+  /** git in the workspace, as its user (Alice). */
+  git(...args: string[]): string;
+  /** Branches pushed to the remote. */
+  remoteBranches(): string[];
   /** Stops the stand-in and removes the repository and its remote. */
   remove(): Promise<void>;
 }
@@ -38,52 +48,71 @@ export async function tourWorkspace(prefix: string, branch: string): Promise<Tou
   const modules = path.join(source, 'node_modules');
   if (!fs.existsSync(modules))
     throw new Error(`${modules} is missing: deployTodo() runs npm ci in examples/todo first`);
-  const repo = TestRepo.create(prefix);
-  const dir = repo.work;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = path.join(tmp, 'todo');
+  // origin looks like a GitHub Enterprise repository; git sends it to a local bare repository instead.
+  const bare = path.join(tmp, 'remotes', 'acme', 'todo.git');
+  fs.mkdirSync(bare, { recursive: true });
+  execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+  const git = (...args: string[]) => run('git', args, dir);
   fs.cpSync(source, dir, {
     recursive: true,
     filter: (src) => path.relative(source, src).split(path.sep)[0] !== 'node_modules',
   });
   fs.symlinkSync(modules, path.join(dir, 'node_modules'), 'dir');
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', ALICE.email);
+  git('config', 'user.name', ALICE.name);
+  git('config', 'commit.gpgsign', 'false');
+  git('remote', 'add', 'origin', 'https://github.example/acme/todo.git');
+  git('config', `url.file://${path.join(tmp, 'remotes')}/.insteadOf`, 'https://github.example/');
   // A link is not a directory to git: keep it out whatever the example's .gitignore says.
   fs.appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '\nnode_modules\n');
-  repo.write('.github/CODEOWNERS', CODEOWNERS);
+  fs.mkdirSync(path.join(dir, '.github'));
+  fs.writeFileSync(path.join(dir, '.github', 'CODEOWNERS'), CODEOWNERS);
   // The services as written by different people: their history makes them suggested reviewers too. The contents
   // stay those of examples/todo, so an unchanged service's build context is the one staging was built from.
   const services = ['tasks', 'search'].filter((d) => fs.existsSync(path.join(dir, d)));
-  commitAs(repo, DAVE, 'Todo example: gateway, auth, db', [':/', ...services.map((d) => `:!${d}`)], 1_700_000_000);
-  commitAs(repo, BOB, 'tasks: create, list and complete tasks', ['tasks'], 1_700_000_100);
-  commitAs(repo, CAROL, 'search: find tasks by words', ['search'], 1_700_000_200);
-  repo.git('push', '-q', 'origin', 'main');
-  repo.git('remote', 'set-head', 'origin', 'main');
-  repo.git('switch', '-q', '-c', branch);
+  commitAs(dir, DAVE, 'Todo example: gateway, auth, db', [':/', ...services.map((d) => `:!${d}`)], 1_700_000_000);
+  commitAs(dir, BOB, 'tasks: create, list and complete tasks', ['tasks'], 1_700_000_100);
+  commitAs(dir, CAROL, 'search: find tasks by words', ['search'], 1_700_000_200);
+  git('push', '-q', 'origin', 'main');
+  git('remote', 'set-head', 'origin', 'main');
+  git('switch', '-q', '-c', branch);
+  const remoteBranches = () =>
+    run('git', ['for-each-ref', '--format=%(refname:short)', 'refs/heads'], bare).split('\n').filter(Boolean);
 
   const github = await GitHubStandIn.start({
     token: TOUR_TOKEN,
     tls: true,
     login: 'alice-gh',
-    headExists: async (b) => repo.remoteBranches().includes(b),
+    headExists: async (b) => remoteBranches().includes(b),
   });
   return {
-    repo,
     dir,
     branch,
     github,
+    git,
+    remoteBranches,
     async remove() {
       await github.stop();
-      repo.remove();
+      fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
 }
 
 /** Commits `paths` (git pathspecs) as `who` at a fixed time, so the history's order is stable. */
-function commitAs(repo: TestRepo, who: Person, message: string, paths: string[], when: number): void {
-  repo.git('add', '--', ...paths);
+function commitAs(dir: string, who: Person, message: string, paths: string[], when: number): void {
+  run('git', ['add', '--', ...paths], dir);
   const date = `${when} +0000`;
   execFileSync('git', ['-c', `user.email=${who.email}`, '-c', `user.name=${who.name}`, 'commit', '-q', '-m', message], {
-    cwd: repo.work,
+    cwd: dir,
     env: { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
   });
+}
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
 }
 
 /** The workspace's sandpiper.yaml files, relative: the tour checks the monorepo it opens is the one it expects. */
@@ -92,9 +121,4 @@ export function serviceConfigs(dir: string): string[] {
     .readdirSync(dir)
     .filter((d) => fs.existsSync(path.join(dir, d, 'sandpiper.yaml')))
     .sort();
-}
-
-/** git, in the workspace, as its user. */
-export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
 }

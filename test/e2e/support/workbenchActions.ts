@@ -39,13 +39,27 @@ export async function waitForQuickPick(page: Page, title: RegExp, timeoutMs = 60
   return quickInput(page).locator('.monaco-list-row');
 }
 
-/** Types `filter` into the open quick pick, waits for a row matching `row` and picks it with Enter. */
-export async function pick(page: Page, filter: string, row: RegExp = new RegExp(escape(filter)), timeoutMs = 30_000) {
+/** Types `filter` into the open quick pick, waits for a row whose label matches `label` and clicks it. */
+export async function pick(page: Page, filter: string, label = new RegExp(escape(filter)), timeoutMs = 30_000) {
   const input = quickInput(page).locator('.quick-input-box input');
   await input.fill(filter);
-  const match = quickInput(page).locator('.monaco-list-row', { hasText: row }).first();
-  if (!(await visible(match, timeoutMs))) assert.fail(`no quick pick row ${row}: ${await quickInputText(page)}`);
+  const match = quickInput(page)
+    .locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: label }) })
+    .first();
+  if (!(await visible(match, timeoutMs))) assert.fail(`no quick pick row ${label}: ${await quickInputText(page)}`);
   await match.click();
+}
+
+/** Whether the (first) row of a multi-select quick pick is checked. */
+export async function isChecked(row: Locator): Promise<boolean> {
+  return row
+    .first()
+    .evaluate(
+      (el) =>
+        (el.getAttribute('aria-checked') ??
+          (el.querySelector('input[type=checkbox]') as HTMLInputElement | null)?.checked?.toString()) === 'true',
+    );
 }
 
 function escape(s: string): string {
