@@ -167,7 +167,8 @@ async function main(): Promise<void> {
     const p50 = median(live);
     const naiveP50 = median(naive);
     writeResult('sync', {
-      where: 'real node (containerd + runc), the Todo example tasks image (node --watch), exec through kube-apiserver and kubelet',
+      where:
+        'real node (containerd + runc), the Todo example tasks image (node --watch), exec through kube-apiserver and kubelet',
       saveIs: 'the .ts write; the esbuild bundle (node build.mjs, all services) is inside the figure',
       edits: EDITS,
       saveToServingMs: { p50, p95: percentile(live, 95), max: Math.max(...live), samples: live },

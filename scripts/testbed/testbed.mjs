@@ -531,7 +531,11 @@ async function phasePrometheus(ports) {
     fs.writeFileSync(cfg, text);
     const r = await fetch(`${base}/-/reload`, { method: 'POST' });
     if (!r.ok)
-      throw componentFailure('prometheus', `reload refused: ${r.status} ${await r.text()}`, daemonLogFile('prometheus'));
+      throw componentFailure(
+        'prometheus',
+        `reload refused: ${r.status} ${await r.text()}`,
+        daemonLogFile('prometheus'),
+      );
     return 'already running, config reloaded';
   }
   const pid = readPid('prometheus');

@@ -44,7 +44,10 @@ describe('live sync in code-server', function () {
     getLine = lines.findIndex((l) => l.trim() === GET_LINE) + 1;
     assert.ok(getLine > 0, `the example's ${ROUTES} no longer has: ${GET_LINE}`);
     // The example's `watch` task, as a user runs it: every saved .ts is bundled again into dist/.
-    watchBuild = spawn(process.execPath, ['build.mjs', '--watch'], { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+    watchBuild = spawn(process.execPath, ['build.mjs', '--watch'], {
+      cwd: workspace,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     watchBuild.stdout!.on('data', (d: Buffer) => buildLog.push(String(d)));
     watchBuild.stderr!.on('data', (d: Buffer) => buildLog.push(String(d)));
 
@@ -148,7 +151,11 @@ describe('live sync in code-server', function () {
       30_000,
     ).catch((err: Error) => assert.fail(`${err.message}\nwatch build:\n${buildLog.join('')}`));
     const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
-    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'node --watch restarted the process, not the container');
+    assert.equal(
+      p.status!.containerStatuses![0].restartCount,
+      0,
+      'node --watch restarted the process, not the container',
+    );
     const status = page.locator('.statusbar-item', { hasText: /Synced · \d+ ms/ });
     await status.first().waitFor({ state: 'visible', timeout: 15_000 });
     assert.match((await status.first().innerText()).trim(), /Synced · \d+ ms/);

@@ -98,7 +98,11 @@ describe('live sync (extension host + the example on the real node)', function (
       30_000,
     );
     const p = await kube.core.readNamespacedPod({ name: pod, namespace: ns!.name });
-    assert.equal(p.status!.containerStatuses![0].restartCount, 0, 'node --watch restarted the process, not the container');
+    assert.equal(
+      p.status!.containerStatuses![0].restartCount,
+      0,
+      'node --watch restarted the process, not the container',
+    );
   });
 
   it('pause holds changes and resume sends them', async () => {

@@ -85,8 +85,7 @@ let exampleBuilt: Promise<void> | undefined;
 export function buildExample(): Promise<void> {
   if (!exampleBuilt) {
     exampleBuilt = (async () => {
-      if ((await todoScript()).exampleInstallNeeded())
-        await run('npm', ['ci', '--no-audit', '--no-fund'], EXAMPLE_DIR);
+      if ((await todoScript()).exampleInstallNeeded()) await run('npm', ['ci', '--no-audit', '--no-fund'], EXAMPLE_DIR);
       await run('npm', ['run', 'build'], EXAMPLE_DIR);
     })();
     exampleBuilt.catch(() => (exampleBuilt = undefined));

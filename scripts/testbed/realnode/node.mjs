@@ -258,7 +258,14 @@ function applyTraefikCrds(ctx) {
   });
   if (cm.status === 0 && cm.stdout.trim() === marker) return;
   const dir = moduleDir(`github.com/traefik/traefik/v3@v${RV.traefik}`);
-  const file = path.join(dir, 'docs', 'content', 'reference', 'dynamic-configuration', 'kubernetes-crd-definition-v1.yml');
+  const file = path.join(
+    dir,
+    'docs',
+    'content',
+    'reference',
+    'dynamic-configuration',
+    'kubernetes-crd-definition-v1.yml',
+  );
   // Server-side: the Middleware CRD is too large for client-side apply's last-applied annotation.
   ctx.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
   ctx.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/middlewares.traefik.io']);
@@ -291,8 +298,7 @@ async function phaseTraefik(d, ctx) {
   const started = path.join(d.traefikDir, 'started-with.yaml');
   applyTraefikCrds(ctx);
   const pid = daemonAlive('traefik', 'traefik');
-  const current =
-    pid && ownMountNamespace(pid) && readText(started) === readText(config) && (await httpOk(ping));
+  const current = pid && ownMountNamespace(pid) && readText(started) === readText(config) && (await httpOk(ping));
   if (!current) {
     // One of an older config or launch is replaced: the Gateway is away for a second or two.
     if (pid && !(await stopPid(pid, 15000))) throw new Error(`traefik (pid ${pid}) did not stop`);

@@ -198,8 +198,7 @@ export async function runWorkloadAction(
     case 'resume':
       if (!(await liveDriver(kube, m.namespace, m.name))) {
         // Nobody drives it (stopped, or its driver lost the lease): this window takes it over.
-        const service = (await workspaceConfigs().catch(() => [])).find((c) => m.name in c.services)
-          ?.services[m.name];
+        const service = (await workspaceConfigs().catch(() => [])).find((c) => m.name in c.services)?.services[m.name];
         void driveInBackground(
           kube,
           m.namespace,

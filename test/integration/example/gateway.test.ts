@@ -187,12 +187,7 @@ describe('Todo example: the gateway (Traefik ForwardAuth to the auth service at 
     const router = `httproute-${ns.name}-todo-gw-${ns.name}-todo-ep-web-.*`;
     for (const code of ['200', '401']) {
       const query = `sum(traefik_router_requests_total{job="traefik",router=~"${router}",code="${code}"})`;
-      await eventually(
-        `Prometheus: ${query} >= 1`,
-        async () => ((await prom.scalar(query)) ?? 0) >= 1,
-        30_000,
-        500,
-      );
+      await eventually(`Prometheus: ${query} >= 1`, async () => ((await prom.scalar(query)) ?? 0) >= 1, 30_000, 500);
     }
   });
 });
