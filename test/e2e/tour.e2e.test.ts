@@ -98,7 +98,6 @@ describe('the Todo tour in code-server', function () {
         'git.enabled': true,
         'git.enableSmartCommit': true,
         'workbench.view.alwaysShowHeaderActions': true,
-        'sandpiper.github.baseUrl': ws.github.baseUrl,
         'sandpiper.github.approvedHosts': [ws.github.host],
         // Node's own agent reads NODE_EXTRA_CA_CERTS; VS Code's proxy agent would not (see pr.e2e).
         'http.proxySupport': 'off',
@@ -108,6 +107,12 @@ describe('the Todo tour in code-server', function () {
         'task.problemMatchers.neverPrompt': true,
       },
     });
+    // Machine-scoped settings (the GitHub API URL) live with the server, not in the user's settings.
+    fs.mkdirSync(path.join(server.userDataDir, 'Machine'), { recursive: true });
+    fs.writeFileSync(
+      path.join(server.userDataDir, 'Machine', 'settings.json'),
+      JSON.stringify({ 'sandpiper.github.baseUrl': ws.github.baseUrl }),
+    );
     bench = await openWorkbench(server, { viewport: { width: 1440, height: 900 } });
     const t = new TourSteps({ bench, kube, ws, staging, namespace, series: SERIES });
     tour = t;

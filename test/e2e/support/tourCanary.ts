@@ -7,7 +7,7 @@ import { GatewayLoad } from '../../support/gatewayLoad';
 import { eventually } from '../../support/wait';
 import { runCommand } from './browser';
 import { basicAuth, deploymentImage, request } from './tourCluster';
-import { BROKEN_LIST_LINE, LIST_LINE, ROUTES, type TourSteps } from './tourSteps';
+import { BROKEN_LIST_LINE, LIST_LINE, ROUTES, TourSteps } from './tourSteps';
 import { notification, openAtLine, pick, replaceLineAndSave, visible, waitForQuickPick } from './workbenchActions';
 
 export class TourCanary {
@@ -59,6 +59,9 @@ export class TourCanary {
       await waitForQuickPick(page, /Rollouts: namespace/);
       await pick(page, staging, new RegExp(`^\\s*${staging}\\s*$`));
     }
+    // The environment is active and has a tasks Deployment too: the panel must show staging's, not the env's.
+    if (!(await visible(title, 30_000)))
+      assert.fail(`the Rollouts view shows ${await TourSteps.text(this.panel().locator('header'))}, not ${staging}`);
     await this.section().waitFor({ state: 'visible', timeout: 60_000 });
   }
 

@@ -79,6 +79,22 @@ export async function restoreImage(kube: Kube, namespace: string, name: string, 
   }
 }
 
+/** Whether a process whose command line matches `command` runs in `dir` (a task the workbench started). */
+export function runningIn(dir: string, command: RegExp): boolean {
+  const real = fs.realpathSync(dir);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd !== real && !cwd.startsWith(real + path.sep)) continue;
+      if (command.test(fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' '))) return true;
+    } catch {
+      /* gone */
+    }
+  }
+  return false;
+}
+
 /**
  * Processes running in `dir` (the `watch` task: npm, esbuild). The integrated terminal starts them in a session of
  * their own, so stopping code-server's process group leaves them running; they are ended by their PIDs.

@@ -9,7 +9,7 @@ import { sleep } from '../../../src/core/errors';
 import { eventually } from '../../support/wait';
 import { runCommand, waitForActivityBarIcon, waitForNotification, type Workbench } from './browser';
 import { seriesScreenshot } from './screenshots';
-import { request, type Staging } from './tourCluster';
+import { request, runningIn, type Staging } from './tourCluster';
 import type { TourWorkspace } from './tourWorkspace';
 import {
   followOpenedPage,
@@ -202,7 +202,9 @@ export class TourSteps {
       const watch = rows.filter({ has: page.locator('.label-name', { hasText: /^\s*watch\s*$/ }) }).first();
       if (!(await visible(watch, 60_000))) assert.fail(`Run Task offers no "watch": ${await quickInputText(page)}`);
       await watch.click();
-      // The task runs without showing its terminal; a person looks at it once to see it built.
+      const { dir } = this.o.ws;
+      await eventually('the watch task to run', () => runningIn(dir, /build\.mjs --watch/), 120_000, 500);
+      // The task runs without showing its terminal (the newest, so the one focused); a person looks at it once.
       await runCommand(page, 'Terminal: Focus Terminal');
       const built = page
         .locator('.part.panel .xterm-rows')
@@ -317,11 +319,12 @@ export class TourSteps {
         await pick(page, namespace, new RegExp(namespace));
       const output = page.locator('.part.panel .monaco-editor .view-lines');
       await output.first().waitFor({ state: 'visible', timeout: 60_000 });
-      // A request made now: its line is the newest, where the output channel scrolls.
+      // A request made now: its line is the newest, where the output channel scrolls. (Monaco shows spaces as
+      // no-break spaces, which \s matches.)
       const api = new URL('tasks', this.todoPage!.url()).href;
       const r = await request(api, { method: 'POST', body: { title: 'find me in the logs' } });
       assert.equal(r.status, 201, r.text);
-      const line = output.getByText(/\[tasks-[^\]]+\].*POST \/tasks 201/).last();
+      const line = output.getByText(/\[tasks-[^\]]+\].*POST\s\/tasks\s201/).last();
       if (!(await visible(line, 60_000)))
         assert.fail(`no "POST /tasks 201" line of a tasks pod: ${(await output.first().innerText()).slice(-2000)}`);
       assert.match(await page.locator('.part.panel').first().innerText(), /Sandpiper Logs: /);

@@ -19,11 +19,16 @@ export function quickInput(page: Page): Locator {
 
 /** The text of the open quick pick (for a failure's message). */
 export async function quickInputText(page: Page): Promise<string> {
-  return (
-    await quickInput(page)
-      .innerText()
-      .catch(() => '')
-  ).replace(/\s+/g, ' ');
+  const widget = quickInput(page);
+  const title = await widget
+    .locator('.quick-input-title')
+    .innerText()
+    .catch(() => '');
+  const rows = await widget
+    .locator('.monaco-list-row')
+    .allInnerTexts()
+    .catch(() => []);
+  return `${title} [${rows.join(' | ')}]`.replace(/\s+/g, ' ');
 }
 
 /** Waits for a quick pick whose title matches, and returns its rows. */
