@@ -19,14 +19,15 @@ import { listening } from '../support/net';
 import { eventually } from '../support/wait';
 
 /**
- * The sample's service as a user's sandpiper.yaml has it (debug section, dist/ synced into the container), in its own
+ * The sample's service as Initialize writes its sandpiper.yaml (debug section, dist/ synced into the container although
+ * the folder's .gitignore leaves dist out, hence the `!dist` exclude), in its own
  * folder of the monorepo workspace beside the Todo example's services: the configuration names the service, and the
  * sandpiper.yaml declaring it is the one used.
  */
 const HELLO_YAML = `services:
   hello:
     manifests: k8s/
-    sync: { paths: [dist/], target: /app/dist }
+    sync: { paths: [dist/], target: /app/dist, exclude: ["!dist"] }
     debug: { runtime: node, port: 9229, remoteRoot: /app }
 `;
 
