@@ -337,7 +337,12 @@ function main(argv) {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+// argv[1] may name no file (VS Code's extension host imports this): then this is not the program node runs.
+if (
+  process.argv[1] &&
+  fs.existsSync(process.argv[1]) &&
+  import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href
+) {
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (e) {
