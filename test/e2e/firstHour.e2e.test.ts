@@ -16,7 +16,6 @@ import { execInPod } from '../../src/core/infra/kube/exec';
 import { isPodReady } from '../../src/core/infra/kube/pods';
 import { requireRealNode } from '../support/realPods';
 import { loadTestbed, testbedEnv } from '../support/testbed';
-import { eventually } from '../support/wait';
 import { sleep } from '../../src/core/errors';
 import {
   openWorkbench,
@@ -27,6 +26,7 @@ import {
 } from './support/browser';
 import { CodeServer, removeDir, repoRoot } from './support/codeServer';
 import { seriesScreenshot } from './support/screenshots';
+import { openAtLine, replaceLineAndSave, untilPageShows, visible } from './support/workbenchActions';
 
 const VSIX = path.resolve(repoRoot(), process.env.SANDPIPER_VSIX ?? 'out/sandpiper-test.vsix');
 const FIXTURE = path.join(repoRoot(), 'test', 'fixtures', 'workspaces', 'ts-service');
@@ -39,28 +39,6 @@ const EDITED = /Hi from hello, saved in the editor!/;
 function tscArgs(ws: string, ...extra: string[]): string[] {
   const modules = path.join(repoRoot(), 'node_modules');
   return [path.join(modules, 'typescript/bin/tsc'), '-p', ws, '--typeRoots', path.join(modules, '@types'), ...extra];
-}
-
-/** Reloads `page` until its text matches (the service may be restarting). */
-async function untilPageShows(page: Page, text: RegExp, timeoutMs: number): Promise<void> {
-  await eventually(
-    `the opened page to show ${text.source}`,
-    async () => {
-      if (
-        text.test(
-          await page
-            .locator('body')
-            .innerText()
-            .catch(() => ''),
-        )
-      )
-        return true;
-      await page.reload().catch(() => undefined);
-      return false;
-    },
-    timeoutMs,
-    500,
-  );
 }
 
 /** A copy of the sample workspace, compiled with the repo's TypeScript, in a git repo on its own branch. */
@@ -85,13 +63,6 @@ function markerLine(ws: string): number {
     .findIndex((l) => l.includes(MARKER));
   assert.ok(line >= 0, `src/greeting.ts has no "${MARKER}" line`);
   return line + 1;
-}
-
-async function visible(locator: Locator, timeout: number): Promise<boolean> {
-  return locator.waitFor({ state: 'visible', timeout }).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** A GET that may hang while the debugger holds the handler; never rejects (an error is returned as text). */
@@ -131,21 +102,6 @@ describe('a new user’s first hour in code-server', function () {
       throw err;
     }
   };
-
-  /** Go to File, then Go to Line, as a user does. */
-  async function openAtLine(file: string, at: number): Promise<void> {
-    await runCommand(page, 'Go to File...');
-    await page.keyboard.type(file);
-    await page
-      .locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(file) })
-      .first()
-      .waitFor({ state: 'visible', timeout: 15_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.tab.active', { hasText: path.basename(file) }).waitFor({ state: 'visible', timeout: 15_000 });
-    await runCommand(page, 'Go to Line/Column...');
-    await page.keyboard.type(String(at));
-    await page.keyboard.press('Enter');
-  }
 
   /** The held request's answer once the debugger continued; when it does not come, what the debugger shows. */
   async function answerAfterContinue(response: Promise<string>): Promise<string> {
@@ -350,7 +306,7 @@ describe('a new user’s first hour in code-server', function () {
     });
 
     await step('07-breakpoint', async () => {
-      await openAtLine('src/greeting.ts', line);
+      await openAtLine(page, 'src/greeting.ts', line);
       await runCommand(page, 'Debug: Toggle Breakpoint');
       await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
       await shot('07-breakpoint');
@@ -397,14 +353,8 @@ describe('a new user’s first hour in code-server', function () {
       tscWatch = spawn(process.execPath, tscArgs(ws, '--watch', '--preserveWatchOutput'), { stdio: 'ignore' });
       // Breakpoints off while the page reloads (a hit would hold the request), the session stays attached.
       await runCommand(page, 'Disable All Breakpoints');
-      await openAtLine('src/greeting.ts', line);
-      await page.locator('.editor-instance .monaco-editor textarea').first().focus();
-      // The line after its indentation, replaced in one insertion (typing would auto-close the quotes).
-      await page.keyboard.press('End');
-      await page.keyboard.press('Shift+Home');
-      await page.keyboard.insertText(EDITED_LINE);
-      await page.keyboard.press('Control+S');
-      await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 10_000 });
+      await openAtLine(page, 'src/greeting.ts', line);
+      await replaceLineAndSave(page, EDITED_LINE);
       // tsc writes dist/greeting.js, the sync sends dist/ into the container, node --watch restarts on it.
       await untilPageShows(browserPage!, EDITED, 90_000).catch(async (err: Error) => {
         // Tell a sync that did not deliver from a process that did not restart on what it delivered.
