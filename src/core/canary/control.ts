@@ -1,7 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { strategicMergePatch, MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
-import type { CanaryConfig } from '../config/types';
+import { DEFAULT_DRAIN_SECONDS, type CanaryConfig } from '../config/types';
 import { SandpiperError, sleep } from '../errors';
 import {
   CANARY_OF_ANNOTATION,
@@ -10,6 +10,7 @@ import {
   canaryName,
   withEvent,
   type CanaryState,
+  type CanaryDriverKind,
   readDeployment,
   updateState,
   readState,
@@ -37,6 +38,12 @@ export interface StartOptions {
   image: string;
   container?: string;
   canary: CanaryConfig;
+  /** The `service` label of app metrics (default: the deployment); gateway analysis uses the routed Service. */
+  service?: string;
+  /** PromQL rate window (default '10s'). */
+  window?: string;
+  /** Who drives the canary (default 'client'). */
+  driver?: CanaryDriverKind;
   now?: Date;
 }
 
@@ -112,6 +119,13 @@ export async function startCanary(kube: Kube, o: StartOptions): Promise<CanarySt
     ? await routeFor(kube, o.namespace, service.metadata.name, o.canary.route)
     : undefined;
   const mode = route && service ? 'httproute' : 'replicas';
+  const source = o.canary.analysis.source ?? 'app';
+  if (source === 'gateway' && mode !== 'httproute')
+    throw new SandpiperError(
+      'config-invalid',
+      `Deployment ${o.deployment} has no HTTPRoute in front of its Service, so the Gateway has no canary metrics.`,
+      'Set canary.route in sandpiper.yaml to the HTTPRoute that serves it, or use analysis.source: app.',
+    );
   const hash = mode === 'httproute' ? await stableHash(kube, o.namespace, stable) : undefined;
   const state = await updateState(kube, o.namespace, o.deployment, (current) => {
     if (current && !TERMINAL.has(current.status)) {
@@ -139,6 +153,16 @@ export async function startCanary(kube: Kube, o: StartOptions): Promise<CanarySt
       route: mode === 'httproute' ? `${route!.metadata!.name}/${service!.metadata!.name}` : undefined,
       stableReplicas: stable.spec?.replicas ?? 1,
       pinnedHash: hash,
+      spec: {
+        // Gateway series name the backend Service, which need not be named like the deployment.
+        service: source === 'gateway' ? service!.metadata!.name! : (o.service ?? o.deployment),
+        analysis: o.canary.analysis,
+        window: o.window ?? '10s',
+        warmupMs: o.canary.warmupMs ?? 0,
+        drainSeconds: o.canary.drainSeconds ?? DEFAULT_DRAIN_SECONDS,
+        ...(o.canary.notify ? { notify: o.canary.notify } : {}),
+      },
+      driver: o.driver ?? 'client',
       history: [],
     };
     return withEvent(

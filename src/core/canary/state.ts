@@ -4,6 +4,7 @@ import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import type { SandpiperSummary } from '../pr/body';
+import type { CanaryConfig, CanaryNotify } from '../config/types';
 
 /** Annotations on the stable Deployment: the built-in canary's whole state lives on the cluster, so any window or the CLI can resume it. */
 export const CANARY_STATE_ANNOTATION = 'sandpiper.dev/canary';
@@ -17,6 +18,29 @@ export interface CanaryHistoryEntry {
   at: string;
   event: string;
   detail?: string;
+}
+
+/** What a driver needs without sandpiper.yaml (the in-cluster controller has none); written by startCanary. */
+export interface CanarySpec {
+  /** The `service` label of app metrics; the Service name for gateway metrics. */
+  service: string;
+  analysis: CanaryConfig['analysis'];
+  /** PromQL rate window, e.g. '10s'. */
+  window: string;
+  warmupMs: number;
+  drainSeconds: number;
+  notify?: CanaryNotify;
+}
+
+export type CanaryDriverKind = 'controller' | 'client';
+
+export type AnalysisVerdict = 'pass' | 'fail' | 'no-data' | 'unavailable';
+
+export interface CanaryAnalysisRecord {
+  verdict: AnalysisVerdict;
+  summary: string;
+  at: string;
+  metrics?: Array<{ name: string; canary?: number; stable?: number; threshold: string; verdict: string }>;
 }
 
 export interface CanaryState {
@@ -39,7 +63,13 @@ export interface CanaryState {
   pinnedHash?: string;
   reason?: string;
   /** The latest analysis, so every window (and the CLI) shows the verdict whoever drove it. */
-  lastAnalysis?: { verdict: 'pass' | 'fail' | 'no-data'; summary: string; at: string };
+  lastAnalysis?: CanaryAnalysisRecord;
+  /** Absent on canaries started before the spec was recorded: their driver passes the analysis itself. */
+  spec?: CanarySpec;
+  /** Who drives it: the in-cluster controller, or the window/CLI that started it (absent = client). */
+  driver?: CanaryDriverKind;
+  /** Paused by its driver because metrics were unavailable: resumed by the driver once they answer again. */
+  autoResume?: boolean;
   history: CanaryHistoryEntry[];
 }
 

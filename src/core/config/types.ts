@@ -29,11 +29,35 @@ export interface ImageConfig {
   build?: { context: string; dockerfile: string; name?: string };
 }
 
+/** Where canary analysis reads request metrics: the app's own series, the Gateway's per-backend series, or only custom PromQL. */
+export type AnalysisSource = 'app' | 'gateway' | 'promql';
+
+/** A webhook for the canary's outcome; the URL itself stays in a Secret of the canary's namespace. */
+export interface CanaryNotify {
+  secret: string;
+  key: string;
+  /** A link back, with {{namespace}} and {{deployment}} filled in; else a vscode:// link to the rollout panel. */
+  link?: string;
+}
+
+export const DEFAULT_NOTIFY_SECRET = 'sandpiper-notify';
+export const DEFAULT_NOTIFY_KEY = 'url';
+/** How long old pods keep serving after promote or abort when `drainSeconds` is not set. */
+export const DEFAULT_DRAIN_SECONDS = 10;
+
 export interface CanaryConfig {
   steps: number[];
   intervalMs: number;
   route?: string;
+  /** How long the canary's Ready pods warm up before a step shifts weight to them (default 0). */
+  warmupMs?: number;
+  /** How long old pods keep serving after promote or abort (default DEFAULT_DRAIN_SECONDS at use). */
+  drainSeconds?: number;
+  /** Absent = no notifications. */
+  notify?: CanaryNotify;
   analysis: {
+    /** Default 'app'. */
+    source?: AnalysisSource;
     successRate?: Threshold;
     p99LatencyMs?: Threshold;
     failureLimit: number;

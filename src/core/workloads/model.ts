@@ -225,7 +225,7 @@ export interface CanarySummary {
   image?: string;
   analysis: AnalysisSummary[];
   /** The built-in canary's latest verdict. */
-  verdict?: { verdict: 'pass' | 'fail' | 'no-data'; summary: string; at: string };
+  verdict?: { verdict: 'pass' | 'fail' | 'no-data' | 'unavailable'; summary: string; at: string };
   message?: string;
 }
 
