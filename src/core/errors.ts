@@ -66,6 +66,7 @@ export type ErrorCode =
   | 'metrics-query'
   | 'metrics-unconfigured'
   | 'metrics-unreachable'
+  | 'no-controller'
   // git, GitHub and pull requests
   | 'git-missing'
   | 'git-failed'
