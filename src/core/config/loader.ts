@@ -8,7 +8,7 @@ import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type
 import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
 import { CONFIG_FILE, parseDuration, type SandpiperConfig, type ServiceConfig } from './types';
-import { toConfig, type RawConfig } from './resolve';
+import { canaryProblems, toConfig, type RawConfig } from './resolve';
 import { namedPaths, pathsEscapingThroughLinks, pathsOutside, type NamedPath } from './paths';
 
 export { CONFIG_FILE };
@@ -82,6 +82,7 @@ function quickAnalysis(text: string, root: string): Analysis | undefined {
   const services = (raw as RawConfig).services;
   const debounces = Object.values(services).map((s) => s.sync?.debounce);
   if (debounces.some((d) => d !== undefined && parseDuration(d) === undefined)) return undefined;
+  if (Object.values(services).some((s) => canaryProblems(s.canary).length)) return undefined;
   const paths = namedPaths(services);
   if (pathsOutside(root, paths).length) return undefined;
   let located: Analysis | undefined;
@@ -134,6 +135,8 @@ function locatedAnalysis(text: string, root: string): Analysis {
         );
       }
     }
+    for (const [name, svc] of Object.entries(services))
+      for (const p of canaryProblems(svc.canary)) problems.push(problemAt(['services', name, ...p.segments], p.message));
     for (const p of pathsOutside(root, paths)) problems.push(problemAt(p.segments, outsideMessage(p.value)));
   }
   if (problems.length) return { result: fail(problems), problemAt, paths };

@@ -4,6 +4,8 @@ import schema from '../../../resources/sandpiper.schema.json';
 import { SandpiperError } from '../errors';
 import {
   parseDuration,
+  DEFAULT_NOTIFY_KEY,
+  DEFAULT_NOTIFY_SECRET,
   type CanaryConfig,
   type ReloadAction,
   type SandpiperConfig,
@@ -30,13 +32,17 @@ export interface RawService {
   canary?: {
     steps?: number[];
     interval?: string;
+    warmup?: string;
+    drainSeconds?: number;
     route?: string;
     analysis?: {
+      source?: 'app' | 'gateway' | 'promql';
       successRate?: string;
       p99LatencyMs?: string;
       failureLimit?: number;
       queries?: Array<{ name: string; query: string; threshold: string }>;
     };
+    notify?: { secret?: string; key?: string; link?: string };
   };
 }
 
@@ -73,13 +79,52 @@ function toCanary(c: NonNullable<RawService['canary']>): CanaryConfig {
     steps: c.steps ?? [10, 25, 50, 100],
     intervalMs: parseDuration(c.interval ?? '30s') ?? 30_000,
     route: c.route,
+    ...(c.warmup !== undefined ? { warmupMs: parseDuration(c.warmup) ?? 0 } : {}),
+    ...(c.drainSeconds !== undefined ? { drainSeconds: c.drainSeconds } : {}),
+    ...(c.notify
+      ? {
+          notify: {
+            secret: c.notify.secret ?? DEFAULT_NOTIFY_SECRET,
+            key: c.notify.key ?? DEFAULT_NOTIFY_KEY,
+            ...(c.notify.link ? { link: c.notify.link } : {}),
+          },
+        }
+      : {}),
     analysis: {
+      ...(a.source ? { source: a.source } : {}),
       successRate: a.successRate ? parseThreshold(a.successRate) : undefined,
       p99LatencyMs: a.p99LatencyMs ? parseThreshold(a.p99LatencyMs) : undefined,
       failureLimit: a.failureLimit ?? 0,
       queries: (a.queries ?? []).map((q) => ({ name: q.name, query: q.query, threshold: parseThreshold(q.threshold) })),
     },
   };
+}
+
+/** A problem the schema cannot say clearly, at its path under the service (e.g. ['canary', 'analysis', 'queries']). */
+export interface CanaryProblem {
+  segments: string[];
+  message: string;
+}
+
+/** Checks across canary keys: promql analysis reads only custom queries, so it needs some and no built-in thresholds. */
+export function canaryProblems(c: RawService['canary']): CanaryProblem[] {
+  const a = c?.analysis;
+  if (a?.source !== 'promql') return [];
+  const problems: CanaryProblem[] = [];
+  if (!a.queries?.length)
+    problems.push({
+      segments: ['canary', 'analysis', 'queries'],
+      message:
+        'analysis source promql checks only the custom queries, and there are none ' +
+        '(add canary.analysis.queries, or use source app or gateway)',
+    });
+  for (const key of ['successRate', 'p99LatencyMs'] as const)
+    if (a[key] !== undefined)
+      problems.push({
+        segments: ['canary', 'analysis', key],
+        message: `${key} needs request metrics, which source promql does not read (write it as a query, or use source app or gateway)`,
+      });
+  return problems;
 }
 
 function toService(name: string, s: RawService): ServiceConfig {
