@@ -6,7 +6,10 @@ export function testbedVariables(
     dockerHost?: string;
     registry?: string;
     prometheusUrl?: string;
-    realNode?: { gateway?: { url?: string } };
+    realNode?: {
+      gateway?: { url?: string };
+      podAccess?: { apiServer?: string; apiServerName?: string; prometheusUrl?: string };
+    };
   },
   pathVar?: string,
 ): Record<string, string>;

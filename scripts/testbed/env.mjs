@@ -15,6 +15,10 @@ export function testbedVariables(tb, pathVar = process.env.PATH ?? '') {
     // Only with the real node (the default unless `up --no-real-node`), as env.sh exports them.
     SANDPIPER_REAL_NODE: tb.realNode ? '1' : undefined,
     SANDPIPER_GATEWAY_URL: tb.realNode?.gateway?.url,
+    // What pods dial for the API server (TLS server name apart) and Prometheus: forwarders on the bridge address.
+    SANDPIPER_POD_API_SERVER: tb.realNode?.podAccess?.apiServer,
+    SANDPIPER_POD_API_SERVER_NAME: tb.realNode?.podAccess?.apiServerName,
+    SANDPIPER_POD_PROMETHEUS_URL: tb.realNode?.podAccess?.prometheusUrl,
   };
   return Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined && v !== ''));
 }

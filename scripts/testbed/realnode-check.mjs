@@ -219,6 +219,25 @@ async function main() {
     `web-v1 → ${JSON.stringify(short)}, web-v2.${NS}.svc.cluster.local → ${JSON.stringify(fqdn)} (${secs(t)}s)`,
   );
 
+  // The loopback-only Prometheus and API server, through the pod-access forwarders on the bridge address.
+  const access = info.realNode.podAccess;
+  if (access) {
+    t = Date.now();
+    const prom = inPod(`timeout 5 wget -qO- ${access.prometheusUrl}/-/ready 2>&1`).stdout.trim();
+    const api = new URL(access.apiServer);
+    // Plain HTTP to the TLS port: the API server's Go TLS stack answers it in clear text (busybox has no TLS client);
+    // busybox nc stops reading at its stdin's end, hence the sleep.
+    const said = inPod(
+      `(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 2) | timeout 5 nc ${api.hostname} ${api.port} 2>&1`,
+    ).stdout;
+    check(
+      'pods reach Prometheus and the API server through the bridge-address forwarders',
+      /ready/i.test(prom) && /HTTPS server/.test(said),
+      `${access.prometheusUrl}/-/ready → ${JSON.stringify(prom.slice(0, 60))}, ${access.apiServer} → ` +
+        `${JSON.stringify(said.trim().split('\n').pop()?.slice(0, 60))} (${secs(t)}s)`,
+    );
+  } else check('pod access forwarders recorded in testbed.json (realNode.podAccess)', false);
+
   t = Date.now();
   kubectl(['-n', NS, 'wait', '--for=condition=Programmed', 'gateway/gw', '--timeout=60s']);
   // Converged when both backends answer and 20 requests in a row succeed (Traefik applies EndpointSlices throttled).

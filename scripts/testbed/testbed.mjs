@@ -660,7 +660,14 @@ function writeEnvFiles(ports) {
       `export SANDPIPER_PROMETHEUS_TARGETS=${q(PROM_TARGETS)}`,
       `export SANDPIPER_TESTBED_JSON=${q(TESTBED_JSON)}`,
       ...(info.realNode
-        ? ['export SANDPIPER_REAL_NODE=1', `export SANDPIPER_GATEWAY_URL=${q(info.realNode.gateway.url)}`]
+        ? [
+            'export SANDPIPER_REAL_NODE=1',
+            `export SANDPIPER_GATEWAY_URL=${q(info.realNode.gateway.url)}`,
+            // What pods dial for the API server and Prometheus (the forwarders on the bridge address).
+            `export SANDPIPER_POD_API_SERVER=${q(info.realNode.podAccess.apiServer)}`,
+            `export SANDPIPER_POD_API_SERVER_NAME=${q(info.realNode.podAccess.apiServerName)}`,
+            `export SANDPIPER_POD_PROMETHEUS_URL=${q(info.realNode.podAccess.prometheusUrl)}`,
+          ]
         : []),
       '',
     ].join('\n'),

@@ -45,7 +45,10 @@ import { recordHost } from './teardown.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
-/** Ports of the real node's listeners (all on 127.0.0.1), allocated once into ports.json. */
+/**
+ * Ports of the real node's listeners, allocated once into ports.json: all on 127.0.0.1 but the pod-access
+ * forwarders (podApiServer, podPrometheus), which listen on the bridge address.
+ */
 export const REALNODE_PORTS = [
   'kubelet',
   'kubeletHealthz',
@@ -56,7 +59,13 @@ export const REALNODE_PORTS = [
   'gateway',
   'traefikPing',
   'traefikMetrics',
+  'podApiServer',
+  'podPrometheus',
 ];
+
+/** The API server's certificate names `localhost` (not the bridge address): in-pod clients send it as TLS server name. */
+export const POD_API_SERVER_NAME = 'localhost';
+const POD_ACCESS = 'pod-access';
 
 /** Every path of the real node under the testbed state dir. */
 export function realNodeDirs(state) {
@@ -206,6 +215,39 @@ async function phaseCoreDNS(d, ctx) {
   startDaemon('coredns', corednsBin(), ['-conf', path.join(d.config, 'Corefile')], { cwd: d.config });
   await waitForDaemon('coredns', url, () => httpOk(url), 30000, 200);
   return `started on ${BRIDGE_IP}:53 (pid ${readPid('coredns')})`;
+}
+
+/** The forwarders' `listen=target` arguments: bridge address → the loopback-only API server and Prometheus. */
+function podAccessForwards(ports) {
+  return [
+    `${BRIDGE_IP}:${ports.podApiServer}=127.0.0.1:${ports.kubeApiserver}`,
+    `${BRIDGE_IP}:${ports.podPrometheus}=127.0.0.1:${ports.prometheus}`,
+  ];
+}
+
+/** Both answer through their forwarders: the API server's /readyz over TLS as `localhost`, Prometheus' /-/ready. */
+async function podAccessReady(ctx) {
+  const { ports } = ctx;
+  if (!(await httpOk(`http://${BRIDGE_IP}:${ports.podPrometheus}/-/ready`))) return false;
+  const server = ['--server', `https://${BRIDGE_IP}:${ports.podApiServer}`, '--tls-server-name', POD_API_SERVER_NAME];
+  const r = ctx.kubectl([...server, 'get', '--raw', '/readyz'], { check: false, timeout: 5000 });
+  return r.status === 0 && r.stdout.trim() === 'ok';
+}
+
+/**
+ * Pods reach the API server and Prometheus (both on 127.0.0.1 only) through forward.mjs on the bridge address.
+ * Restarted when its ports changed (its command line names them).
+ */
+export async function phasePodAccess(ctx) {
+  const args = podAccessForwards(ctx.ports);
+  const pid = daemonAlive(POD_ACCESS, 'forward.mjs');
+  const cmdline = pid ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+  if (pid && args.every((a) => cmdline.includes(a)) && (await podAccessReady(ctx))) return 'already running';
+  if (pid && !(await stopPid(pid, 10000))) throw new Error(`${POD_ACCESS} (pid ${pid}) did not stop`);
+  await stopStale(POD_ACCESS);
+  startDaemon(POD_ACCESS, process.execPath, [path.join(HERE, 'forward.mjs'), ...args]);
+  await waitForDaemon(POD_ACCESS, `${BRIDGE_IP} forwarders`, () => podAccessReady(ctx), 30000, 100);
+  return `API server https://${BRIDGE_IP}:${ctx.ports.podApiServer} (TLS name ${POD_API_SERVER_NAME}), Prometheus http://${BRIDGE_IP}:${ctx.ports.podPrometheus} (pid ${readPid(POD_ACCESS)})`;
 }
 
 function nodeReady(ctx) {
@@ -359,6 +401,7 @@ export async function upRealNode(ctx) {
   await ctx.timed('real node: containerd', () => phaseContainerd(d));
   await ctx.timed('real node: pause + base images', () => phaseImages(d, ctx));
   await ctx.timed('real node: CoreDNS', () => phaseCoreDNS(d, ctx));
+  await ctx.timed('real node: pod access (API server, Prometheus)', () => phasePodAccess(ctx));
   await ctx.timed('real node: kubelet', () => phaseKubelet(d, ctx));
   await ctx.timed('real node: kube-proxy', () => phaseKubeProxy(d, ctx));
   await ctx.timed('real node: Traefik (Gateway)', () => phaseTraefik(d, ctx));
@@ -383,8 +426,16 @@ export function realNodeInfo(ctx) {
       // Traefik's own Prometheus metrics; the testbed's Prometheus scrapes them as job "traefik".
       metricsUrl: `http://127.0.0.1:${ctx.ports.traefikMetrics}/metrics`,
     },
+    // What an in-cluster client (the canary controller) dials: the loopback-only services through forward.mjs.
+    podAccess: {
+      apiServer: `https://${BRIDGE_IP}:${ctx.ports.podApiServer}`,
+      apiServerName: POD_API_SERVER_NAME,
+      prometheusUrl: `http://${BRIDGE_IP}:${ctx.ports.podPrometheus}`,
+    },
     versions: { ...RV, containerd: containerdVersion() },
-    pids: Object.fromEntries(['containerd', 'coredns', 'kubelet', 'kube-proxy', 'traefik'].map((n) => [n, readPid(n)])),
+    pids: Object.fromEntries(
+      ['containerd', 'coredns', 'kubelet', 'kube-proxy', 'traefik', POD_ACCESS].map((n) => [n, readPid(n)]),
+    ),
   };
 }
 
@@ -403,6 +454,7 @@ export async function realNodeStatus(ctx) {
     ['kubelet', 'kubelet'],
     ['kube-proxy', 'kube-proxy'],
     ['traefik', 'traefik'],
+    [POD_ACCESS, 'forward.mjs'],
   ]) {
     const pid = readPid(n);
     rows.push([`real node: ${n}`, pid || '-', Boolean(daemonAlive(n, exe))]);
@@ -413,6 +465,12 @@ export async function realNodeStatus(ctx) {
     '',
     await httpOk(`http://127.0.0.1:${ctx.ports.traefikPing}/ping`),
   ]);
+  if (ctx.ports.podApiServer)
+    rows.push([
+      `real node: pod access ${BRIDGE_IP}:${ctx.ports.podApiServer} (API server), :${ctx.ports.podPrometheus} (Prometheus)`,
+      '',
+      await podAccessReady(ctx),
+    ]);
   if (ctx.ports.traefikMetrics)
     rows.push([
       `real node: gateway metrics :${ctx.ports.traefikMetrics}`,

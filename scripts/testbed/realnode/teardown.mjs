@@ -153,7 +153,7 @@ export async function downRealNode(ctx) {
       check: false,
       timeout: 15000,
     });
-  for (const name of ['traefik', 'coredns', 'kube-proxy', 'kubelet']) {
+  for (const name of ['pod-access', 'traefik', 'coredns', 'kube-proxy', 'kubelet']) {
     const pid = readPid(name);
     if (pid && pidAlive(pid)) {
       if (await stopPid(pid, 15000)) stopped.push(`${name}(${pid})`);
