@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import type { Kube } from '../../src/core/infra/kube/client';
 import { httpCode } from '../../src/core/infra/kube/errors';
-import { CONTROLLER_NAMESPACE } from '../../src/core/canary/presence';
+import { CONTROLLER_NAMESPACE, liveController } from '../../src/core/canary/presence';
 import { sleep } from '../../src/core/errors';
 import { kubeConfig, loadTestbed } from './testbed';
 import { eventually } from './wait';
@@ -180,19 +180,25 @@ export async function restartApiServer(o: { downForMs?: number } = {}): Promise<
 
 // ---------------------------------------------------------------- the controller's pod
 
-/** Deletes a pod of the canary controller at once (grace 0), as a node failure would; resolves once it is gone. */
-export async function deleteControllerPod(kube: Kube, pod: string): Promise<void> {
-  await kube.core.deleteNamespacedPod({ namespace: CONTROLLER_NAMESPACE, name: pod, gracePeriodSeconds: 0 });
+/**
+ * Deletes a pod of the canary controller at once (grace 0), as a node failure would — by default the leader (the
+ * holder of its leader Lease, the one driving canaries); resolves with its name once it is gone.
+ */
+export async function deleteControllerPod(kube: Kube, pod?: string): Promise<string> {
+  const name = pod ?? (await liveController(kube));
+  if (!name) throw new Error('no canary controller holds its leader Lease: nothing to delete');
+  await kube.core.deleteNamespacedPod({ namespace: CONTROLLER_NAMESPACE, name, gracePeriodSeconds: 0 });
   await eventually(
-    `controller pod ${pod} gone`,
+    `controller pod ${name} gone`,
     async () =>
-      kube.core.readNamespacedPod({ namespace: CONTROLLER_NAMESPACE, name: pod }).then(
+      kube.core.readNamespacedPod({ namespace: CONTROLLER_NAMESPACE, name }).then(
         () => false,
         (err: unknown) => httpCode(err) === 404,
       ),
     60_000,
     250,
   );
+  return name;
 }
 
 // A test process that dies (or mocha's --exit) with something stopped starts it again on its way out: the
