@@ -1,8 +1,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import { strategicMergePatch, MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
+import { MANAGED_BY, SANDPIPER, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import { DEFAULT_DRAIN_SECONDS, type CanaryConfig } from '../config/types';
-import { SandpiperError, sleep } from '../errors';
+import { SandpiperError } from '../errors';
 import {
   CANARY_OF_ANNOTATION,
   TERMINAL,
@@ -15,22 +15,11 @@ import {
   updateState,
   readState,
 } from './state';
-import {
-  applyWeight,
-  canaryServiceOf,
-  pinStableService,
-  routeFor,
-  ROUTE_DRAIN_MS,
-  routeNameOf,
-  scaleDeployment,
-  serviceFor,
-  serviceOfRoute,
-  setRouteWeight,
-  waitForEndpoints,
-} from './traffic';
-import { waitForDeployment } from '../workloads/actions';
-import { assertAnalysisValid } from './driver';
+import { applyWeight, canaryServiceOf, pinStableService, hold, routeFor, serviceFor } from './traffic';
+import { assertAnalysisValid } from './steps';
+import { finishAbort, finishPromote, stableHash } from './finish';
 import { CanaryLease, liveDriver, takeOverHint } from './lease';
+import { liveController } from './presence';
 
 export interface StartOptions {
   namespace: string;
@@ -73,19 +62,6 @@ export function canaryDeploymentOf(
       template,
     },
   };
-}
-
-async function stableHash(kube: Kube, namespace: string, deployment: V1Deployment): Promise<string | undefined> {
-  const list = await kube.apps.listNamespacedReplicaSet({ namespace }).catch((err) => {
-    throw kubeError(err, 'list ReplicaSets');
-  });
-  const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-  const rs = list.items.find(
-    (r) =>
-      r.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid) &&
-      r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision,
-  );
-  return rs?.metadata?.labels?.['pod-template-hash'];
 }
 
 /** Starts a canary: claims the Deployment's annotation first (so two starts cannot both win), then creates the canary side. */
@@ -207,127 +183,8 @@ async function createOrReplace(
   }
 }
 
-async function removeCanarySide(kube: Kube, namespace: string, deployment: string, state: CanaryState): Promise<void> {
-  await kube.apps.deleteNamespacedDeployment({ namespace, name: canaryName(deployment) }).catch((err) => {
-    if (httpCode(err) !== 404) throw kubeError(err, `delete the canary Deployment of ${deployment}`);
-  });
-  if (state.trafficMode === 'httproute') {
-    await kube.core.deleteNamespacedService({ namespace, name: `${serviceOfRoute(state)}-canary` }).catch((err) => {
-      if (httpCode(err) !== 404) throw kubeError(err, 'delete the canary Service');
-    });
-  }
-}
-
-/**
- * Unpins the stable Service once the canary's pods are gone (bounded): unpinned earlier, its selector takes in the
- * terminating canary pods, which a Gateway may still pick while they shut down (502s, hung requests).
- */
-async function unpinWhenCanaryGone(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  state: CanaryState,
-  signal?: AbortSignal,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const stable = await readDeployment(kube, namespace, deployment);
-  const labels = { ...(stable.spec?.selector.matchLabels ?? {}), [TRACK_LABEL]: 'canary' };
-  const labelSelector = Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until && !signal?.aborted) {
-    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector }).catch((err) => {
-      throw kubeError(err, `list the canary pods of ${deployment}`);
-    });
-    if (pods.items.length === 0) break;
-    await sleep(500, signal);
-  }
-  await pinStableService(kube, namespace, serviceOfRoute(state), null);
-}
-
-/** Traffic back to stable and the canary removed; safe to repeat when a previous abort was interrupted. */
-export async function finishAbort(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  state: CanaryState,
-  now = new Date(),
-): Promise<CanaryState> {
-  if (state.trafficMode === 'httproute') {
-    // All traffic to the (still pinned) stable pods, and the canary's pods kept until the Gateway stops using them.
-    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
-    await sleep(ROUTE_DRAIN_MS);
-    await removeCanarySide(kube, namespace, deployment, state);
-    await unpinWhenCanaryGone(kube, namespace, deployment, state);
-  } else {
-    await scaleDeployment(kube, namespace, deployment, state.stableReplicas);
-    await removeCanarySide(kube, namespace, deployment, state);
-  }
-  const done = await updateState(kube, namespace, deployment, (cur) =>
-    cur ? withEvent({ ...cur, status: 'aborted', weight: 0 }, now, 'aborted', cur.reason) : null,
-  );
-  return done ?? state;
-}
-
-/** The stable Deployment takes the canary's image; then the canary goes. Safe to repeat. */
-export async function finishPromote(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  state: CanaryState,
-  signal?: AbortSignal,
-  now = new Date(),
-): Promise<CanaryState> {
-  const routed = state.trafficMode === 'httproute';
-  if (routed && state.weight < 100) {
-    // The stable pods are about to be replaced: all traffic to the canary first, at full size, until it is done.
-    await applyWeight(kube, namespace, deployment, canaryName(deployment), { ...state, weight: 100 }, signal);
-    await sleep(ROUTE_DRAIN_MS, signal);
-  }
-  const stable = await readDeployment(kube, namespace, deployment);
-  const containers = stable.spec!.template.spec!.containers.map((c) =>
-    c.name === state.container ? { name: c.name, image: state.image } : { name: c.name },
-  );
-  await kube.apps
-    .patchNamespacedDeployment(
-      {
-        namespace,
-        name: deployment,
-        body: { spec: { replicas: state.stableReplicas, template: { spec: { containers } } } },
-      },
-      strategicMergePatch(),
-    )
-    .catch((err) => {
-      throw kubeError(err, `update Deployment ${deployment} to ${state.image}`);
-    });
-  await waitForDeployment(kube, namespace, deployment, signal);
-  if (routed) {
-    // Back to the stable Service, pinned to the new stable pods (not the canary's, which go next), drained.
-    const hash = await stableHash(kube, namespace, await readDeployment(kube, namespace, deployment));
-    if (hash) await pinStableService(kube, namespace, serviceOfRoute(state), hash);
-    // Pinned to the new pods, the Service has no endpoints until the EndpointSlices follow: traffic waits for them.
-    await waitForEndpoints(kube, namespace, serviceOfRoute(state), Math.max(1, state.stableReplicas), signal);
-    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), 0);
-    await sleep(ROUTE_DRAIN_MS, signal);
-  }
-  await removeCanarySide(kube, namespace, deployment, state);
-  if (routed) await unpinWhenCanaryGone(kube, namespace, deployment, state, signal);
-  const done = await updateState(kube, namespace, deployment, (cur) =>
-    cur
-      ? withEvent(
-          { ...cur, status: 'promoted', weight: 100, stepIndex: cur.steps.length, reason: cur.reason },
-          now,
-          'promoted',
-          state.image,
-        )
-      : null,
-  );
-  return done ?? state;
-}
-
 /** Manual overrides of a built-in canary, usable at any step from the panel, the palette or the CLI. */
-export type CanaryOverride = 'promote' | 'abort' | 'pause' | 'resume';
+export type CanaryOverride = 'promote' | 'abort' | 'pause' | 'resume' | 'skip';
 
 function active(state: CanaryState | undefined, deployment: string): CanaryState {
   if (!state || TERMINAL.has(state.status)) {
@@ -340,11 +197,69 @@ function active(state: CanaryState | undefined, deployment: string): CanaryState
   return state;
 }
 
+/** The state an override leads to; refuses an override that does not apply to the canary's status. */
+export function overridden(s: CanaryState, action: CanaryOverride, by: string, now: Date): CanaryState {
+  switch (action) {
+    case 'promote':
+      return withEvent(
+        { ...s, status: 'promoting', autoResume: undefined, reason: `promoted by ${by}` },
+        now,
+        'promote-requested',
+        by,
+      );
+    case 'abort':
+      return withEvent(
+        { ...s, status: 'aborting', autoResume: undefined, reason: `aborted by ${by}` },
+        now,
+        'abort-requested',
+        by,
+      );
+    case 'pause':
+      // A canary its driver held for unavailable metrics becomes a user's pause: it no longer resumes by itself.
+      if (s.status !== 'progressing' && !(s.status === 'paused' && s.autoResume))
+        throw new SandpiperError('canary-state', `The canary is ${s.status}; only a progressing canary pauses.`);
+      return withEvent({ ...s, status: 'paused', autoResume: undefined }, now, 'paused', by);
+    case 'resume':
+      if (s.status !== 'paused')
+        throw new SandpiperError('canary-state', `The canary is ${s.status}; only a paused canary resumes.`);
+      // The step's interval starts again: the metrics while paused do not count.
+      return withEvent(
+        { ...s, status: 'progressing', autoResume: undefined, reason: undefined, stepStartedAt: now.toISOString() },
+        now,
+        'resumed',
+        by,
+      );
+    case 'skip': {
+      if (s.status !== 'progressing' && s.status !== 'paused')
+        throw new SandpiperError(
+          'canary-state',
+          `The canary is ${s.status}; only a progressing or paused canary skips a step.`,
+        );
+      const next = s.stepIndex + 1;
+      if (next >= s.steps.length)
+        return withEvent(
+          { ...s, status: 'promoting', autoResume: undefined, reason: `last step skipped by ${by}` },
+          now,
+          'step-skipped',
+          `${by}: promote`,
+        );
+      // Without analysis: the next step's interval starts now, and its analysis decides as usual.
+      return withEvent(
+        { ...s, stepIndex: next, weight: s.steps[next], stepStartedAt: now.toISOString() },
+        now,
+        'step-skipped',
+        `${by}: step ${next + 1}/${s.steps.length}: ${s.steps[next]}%`,
+      );
+    }
+  }
+}
+
 /**
  * Records the override on the annotation (optimistic concurrency). Pause and resume only record: the driver that
- * holds the lease obeys on its next read (with no driver, `driveCanary({ resume: true })` takes over). Promote and
- * abort change the cluster, so they do it only under the lease: while a live driver holds it, they wait for it to
- * finish the job itself; once the lease is free or expired they take it and finish it here. Never two at once.
+ * holds the lease obeys on its next read (with no driver, `driveCanary({ resume: true })` takes over). A skipped
+ * step's weight is set by the canary's driver, or here under the lease when none drives it. Promote and abort
+ * change the cluster, so they do it only under the lease: while a live driver holds it (or a live controller drives
+ * the canary), they wait for it to finish the job itself; once nobody does, they take the lease and finish it here.
  */
 export async function overrideCanary(
   kube: Kube,
@@ -356,37 +271,25 @@ export async function overrideCanary(
   leaseSeconds = 15,
 ): Promise<CanaryState> {
   const now = new Date();
-  const next = await updateState(kube, namespace, deployment, (cur) => {
-    const s = active(cur, deployment);
-    switch (action) {
-      case 'promote':
-        return withEvent({ ...s, status: 'promoting', reason: `promoted by ${by}` }, now, 'promote-requested', by);
-      case 'abort':
-        return withEvent({ ...s, status: 'aborting', reason: `aborted by ${by}` }, now, 'abort-requested', by);
-      case 'pause':
-        if (s.status !== 'progressing')
-          throw new SandpiperError('canary-state', `The canary is ${s.status}; only a progressing canary pauses.`);
-        return withEvent({ ...s, status: 'paused' }, now, 'paused', by);
-      case 'resume':
-        if (s.status !== 'paused')
-          throw new SandpiperError('canary-state', `The canary is ${s.status}; only a paused canary resumes.`);
-        // The step's interval starts again: the metrics while paused do not count.
-        return withEvent({ ...s, status: 'progressing', stepStartedAt: now.toISOString() }, now, 'resumed', by);
-    }
-  });
+  const next = await updateState(kube, namespace, deployment, (cur) =>
+    overridden(active(cur, deployment), action, by, now),
+  );
   const state = next!;
   if (action === 'pause' || action === 'resume') return state;
-  const current = async () => (await readState(kube, namespace, deployment)).state;
   const holder = `${by} ${action} ${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  if (action === 'skip' && state.status !== 'promoting')
+    return applySkipped(kube, namespace, deployment, state, holder, leaseSeconds, signal);
+  const current = async () => (await readState(kube, namespace, deployment)).state;
+  const finished = async () => {
+    const cur = await current();
+    return !cur || TERMINAL.has(cur.status);
+  };
   const lease = await CanaryLease.acquireWhenFree(
     kube,
     namespace,
     deployment,
     { holder, durationSeconds: leaseSeconds },
-    async () => {
-      const cur = await current();
-      return !cur || TERMINAL.has(cur.status);
-    },
+    async () => (await finished()) || (await controllerFinishes(kube, current, signal)),
     signal,
   );
   if (!lease) return (await current()) ?? state;
@@ -395,7 +298,55 @@ export async function overrideCanary(
     // Re-read under the lease: whoever held it before may have moved the canary on (or overridden it again).
     const cur = (await current()) ?? state;
     if (cur.status === 'promoting') return await finishPromote(kube, namespace, deployment, cur, guarded);
-    if (cur.status === 'aborting') return await finishAbort(kube, namespace, deployment, cur);
+    if (cur.status === 'aborting') return await finishAbort(kube, namespace, deployment, cur, guarded);
+    return cur;
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * A controller-driven canary is finished by the controller while one runs, even between two of its leases (it
+ * retries after an error): waits until the canary is done (true) or no controller is left (false: finish it here).
+ */
+async function controllerFinishes(
+  kube: Kube,
+  current: () => Promise<CanaryState | undefined>,
+  signal?: AbortSignal,
+  pollMs = 1000,
+): Promise<boolean> {
+  for (;;) {
+    const cur = await current();
+    if (!cur || TERMINAL.has(cur.status)) return true;
+    if (cur.driver !== 'controller' || !(await liveController(kube))) return false;
+    await hold(pollMs, signal);
+  }
+}
+
+/** The weight of a skipped step: its driver sets it; with none (or a controller between leases), set it here. */
+async function applySkipped(
+  kube: Kube,
+  namespace: string,
+  deployment: string,
+  state: CanaryState,
+  holder: string,
+  leaseSeconds: number,
+  signal?: AbortSignal,
+): Promise<CanaryState> {
+  if (await liveDriver(kube, namespace, deployment)) return state;
+  if (state.driver === 'controller' && (await liveController(kube))) return state;
+  let lease: CanaryLease;
+  try {
+    lease = await CanaryLease.acquire(kube, namespace, deployment, { holder, durationSeconds: leaseSeconds });
+  } catch (err) {
+    if (err instanceof SandpiperError && err.code === 'canary-busy') return state; // a driver just started: it sets it
+    throw err;
+  }
+  try {
+    const cur = (await readState(kube, namespace, deployment)).state ?? state;
+    const guarded = signal ? AbortSignal.any([signal, lease.lostSignal]) : lease.lostSignal;
+    if (cur.status === 'progressing' || cur.status === 'paused')
+      await applyWeight(kube, namespace, deployment, canaryName(deployment), cur, guarded);
     return cur;
   } finally {
     await lease.release();

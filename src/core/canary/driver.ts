@@ -1,28 +1,54 @@
-import type { CanaryConfig } from '../config/types';
-import { SandpiperError, cancelled, sleep } from '../errors';
+import { DEFAULT_DRAIN_SECONDS, type CanaryConfig } from '../config/types';
+import { SandpiperError, cancelled, isCancellation, sleep } from '../errors';
 import type { Kube } from '../infra/kube/client';
-import { analyseCanary, type AnalysisResult } from './analysis';
 import type { MetricsSource } from '../infra/prometheus';
-import { finishAbort, finishPromote } from './control';
+import { analyseCanary, analysisTarget, type AnalysisResult, type QueryTarget } from './analysis';
+import { finishAbort, finishPromote } from './finish';
 import { CanaryLease, liveDriver, takeOverHint } from './lease';
-import { TERMINAL, canaryName, type CanaryState, readState, updateState, withEvent } from './state';
+import {
+  TERMINAL,
+  canaryName,
+  type CanaryHistoryEntry,
+  type CanarySpec,
+  type CanaryState,
+  readState,
+  updateState,
+  withEvent,
+} from './state';
+import { applyAnalysis, assertAnalysisValid, decideStep } from './steps';
 import { applyWeight } from './traffic';
 
+// Callers and tests import the step logic from here, where it is used.
+export {
+  applyAnalysis,
+  assertAnalysisValid,
+  decideStep,
+  replicaSplit,
+  type AnalysisOutcome,
+  type StepDecision,
+} from './steps';
+
+/** What the driver decided, told before it acts (so a promote or abort is seen while the canary pods still run). */
+export type DriverDecision = 'advance' | 'retry' | 'promote' | 'abort' | 'hold' | 'resume' | 'skip';
+
 export type DriverEvent =
-  { kind: 'state'; state: CanaryState } | { kind: 'analysis'; result: AnalysisResult; state: CanaryState };
+  | { kind: 'state'; state: CanaryState }
+  | { kind: 'analysis'; result: AnalysisResult; state: CanaryState }
+  | { kind: 'decision'; decision: DriverDecision; state: CanaryState; result?: AnalysisResult };
 
 export interface DriverOptions {
   kube: Kube;
   namespace: string;
   deployment: string;
-  /** The `service` label of the request metrics. */
-  service: string;
-  analysis: CanaryConfig['analysis'];
+  /** The `service` label of the request metrics (default: the state's spec). */
+  service?: string;
+  /** Default: the state's spec (recorded by startCanary). */
+  analysis?: CanaryConfig['analysis'];
   metrics: MetricsSource;
   /** Who drives, for the lease and the history: e.g. "vscode@host" or "cli@host". */
   holder: string;
   leaseSeconds?: number;
-  /** PromQL rate window; a few scrape intervals. */
+  /** PromQL rate window; a few scrape intervals (default: the state's spec, else 10s). */
   window?: string;
   /** How often a waiting driver re-reads the annotation to notice overrides from elsewhere. */
   tickMs?: number;
@@ -30,6 +56,11 @@ export interface DriverOptions {
   resume?: boolean;
   /** Pause between lease renewal attempts after a failure (tests shorten it). */
   leaseRetryMs?: number;
+  /**
+   * On losing the lease, record the canary as paused (default). The controller passes false: the canary stays
+   * progressing for the next controller replica, which takes it over by itself.
+   */
+  pauseOnLeaseLoss?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: DriverEvent) => void;
 }
@@ -40,24 +71,34 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
 }
 
-/** Refuses thresholds that are not numbers: a NaN limit compares false forever, so the canary would never abort. */
-export function assertAnalysisValid(analysis: CanaryConfig['analysis']): void {
-  const bad: string[] = [];
-  if (!Number.isInteger(analysis.failureLimit) || analysis.failureLimit < 0)
-    bad.push(`failureLimit ${analysis.failureLimit}`);
-  const thresholds = [
-    ['successRate', analysis.successRate],
-    ['p99LatencyMs', analysis.p99LatencyMs],
-    ...analysis.queries.map((q) => [q.name, q.threshold] as const),
-  ] as const;
-  for (const [name, t] of thresholds) if (t && !Number.isFinite(t.value)) bad.push(`${name} ${t.op} ${t.value}`);
-  if (bad.length) {
+/** What the driver measures, and against what: from the options, else the spec startCanary recorded. */
+interface Plan {
+  analysis: CanaryConfig['analysis'];
+  target: QueryTarget;
+}
+
+async function planOf(o: DriverOptions): Promise<Plan> {
+  const { state } = await readState(o.kube, o.namespace, o.deployment);
+  if (!state)
+    throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
+  const analysis = o.analysis ?? state.spec?.analysis;
+  const service = o.service ?? state.spec?.service;
+  if (!analysis || !service)
     throw new SandpiperError(
       'invalid',
-      `The canary analysis has settings that are not valid numbers: ${bad.join(', ')}.`,
-      'Fix canary.analysis in sandpiper.yaml or the flag (e.g. --failure-limit 2).',
+      `The canary of ${o.deployment} records no analysis settings: an older Sandpiper started it.`,
+      `Drive it from the window or CLI with its sandpiper.yaml, or \`sandpiper rollout abort ${o.deployment}\` and start it again.`,
     );
-  }
+  assertAnalysisValid(analysis);
+  const spec: CanarySpec = {
+    warmupMs: 0,
+    drainSeconds: DEFAULT_DRAIN_SECONDS,
+    ...state.spec,
+    service,
+    analysis,
+    window: o.window ?? state.spec?.window ?? '10s',
+  };
+  return { analysis, target: analysisTarget(o.namespace, spec) };
 }
 
 /**
@@ -67,7 +108,7 @@ export function assertAnalysisValid(analysis: CanaryConfig['analysis']): void {
  * Losing the lease (renewals failing until it would expire) stops driving too, and records it on the canary.
  */
 export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
-  assertAnalysisValid(o.analysis);
+  const plan = await planOf(o);
   const lease = await CanaryLease.acquire(o.kube, o.namespace, o.deployment, {
     holder: o.holder,
     durationSeconds: o.leaseSeconds ?? 15,
@@ -75,20 +116,24 @@ export async function driveCanary(o: DriverOptions): Promise<CanaryState> {
   });
   const signal = o.signal ? AbortSignal.any([o.signal, lease.lostSignal]) : lease.lostSignal;
   try {
-    return await drive(o, signal);
+    return await drive(o, plan, signal);
   } catch (err) {
-    if (lease.lostSignal.aborted) throw await recordLeaseLost(o, lease.lostSignal.reason as SandpiperError);
+    if (lease.lostSignal.aborted) {
+      const lost = lease.lostSignal.reason as SandpiperError;
+      throw o.pauseOnLeaseLoss === false ? lost : await recordLeaseLost(o, lost);
+    }
     throw err;
   } finally {
     await lease.release();
   }
 }
 
-async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState> {
+async function drive(o: DriverOptions, plan: Plan, signal: AbortSignal): Promise<CanaryState> {
   const tick = o.tickMs ?? 1000;
+  const decide = (decision: DriverDecision, state: CanaryState, result?: AnalysisResult) =>
+    o.onEvent?.({ kind: 'decision', decision, state, ...(result ? { result } : {}) });
   let { state } = await readState(o.kube, o.namespace, o.deployment);
-  if (!state)
-    throw new SandpiperError('no-canary', `Deployment ${o.deployment} has no canary to drive.`, 'Start one first.');
+  if (!state) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
   if (o.resume && TERMINAL.has(state.status)) {
     throw new SandpiperError(
       'no-canary',
@@ -96,64 +141,68 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
       'Start one with "Sandpiper: Start Canary Rollout" or `sandpiper rollout start`.',
     );
   }
-  if (o.resume && state.status === 'paused') {
-    // The step's interval starts again: the metrics while paused (or driverless) do not count.
-    const at = new Date();
-    state = (await updateState(o.kube, o.namespace, o.deployment, (cur) => {
-      if (!cur) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
-      return cur.status === 'paused'
-        ? withEvent(
-            { ...cur, status: 'progressing', stepStartedAt: at.toISOString(), reason: undefined },
-            at,
-            'resumed',
-            o.holder,
-          )
-        : cur;
-    }))!;
-  }
-  // Whoever stopped last may have recorded a step without setting its weight: make the cluster match.
-  if (state.status === 'progressing' || state.status === 'paused')
+  if (o.resume && state.status === 'paused') state = await resumed(o, 'resumed', o.holder);
+  // What this driver last set on the cluster; whoever stopped last may have recorded a step without setting it.
+  let applied: number | undefined;
+  if (state.status === 'progressing' || state.status === 'paused') {
     await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state, signal);
+    applied = state.weight;
+  }
+  let seen = state.history.at(-1);
   for (;;) {
     if (signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : cancelled();
     state = (await readState(o.kube, o.namespace, o.deployment)).state;
     if (!state) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
     o.onEvent?.({ kind: 'state', state });
+    const news = newEntries(state.history, seen);
+    seen = state.history.at(-1);
     switch (state.status) {
       case 'promoted':
       case 'aborted':
         return state;
       case 'promoting':
+        decide('promote', state);
         return finishPromote(o.kube, o.namespace, o.deployment, state, signal);
       case 'aborting':
-        return finishAbort(o.kube, o.namespace, o.deployment, state);
-      case 'paused':
-        await pause(tick, signal);
-        continue;
-      case 'progressing':
+        decide('abort', state);
+        return finishAbort(o.kube, o.namespace, o.deployment, state, signal);
+      default:
         break;
     }
-    const decision = decideStep(state, new Date());
-    if (decision.kind === 'wait') {
-      await pause(Math.min(decision.ms, tick), signal);
+    if (state.weight !== applied) {
+      // A skipped step, or a weight changed elsewhere: the cluster follows the annotation.
+      if (news.some((h) => h.event === 'step-skipped')) decide('skip', state);
+      await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), state, signal);
+      applied = state.weight;
       continue;
     }
-    const result = await analyseCanary(
-      o.metrics,
-      o.analysis,
-      { namespace: o.namespace, service: o.service, window: o.window ?? '10s' },
-      new Date(),
-      signal,
-    );
-    const seen = state;
-    const outcome = applyAnalysis(seen, result, o.analysis.failureLimit, new Date());
+    if (state.status === 'paused') {
+      if (state.autoResume && (await metricsAnswer(o.metrics, signal))) {
+        const back = await resumed(o, 'resumed', 'metrics answer again', true).catch((err) => {
+          if (err instanceof StaleAnalysis) return undefined;
+          throw err;
+        });
+        if (back) decide('resume', back);
+        continue;
+      }
+      await pause(tick, signal);
+      continue;
+    }
+    const next = decideStep(state, new Date());
+    if (next.kind === 'wait') {
+      await pause(Math.min(next.ms, tick), signal);
+      continue;
+    }
+    const result = await analyseCanary(o.metrics, plan.analysis, plan.target, new Date(), signal);
+    const measured = state;
+    const outcome = applyAnalysis(measured, result, plan.analysis.failureLimit, new Date());
     // Only if nobody changed the canary while we measured (an override from the panel or the CLI wins).
     const written = await updateState(o.kube, o.namespace, o.deployment, (cur) => {
       if (
         !cur ||
-        cur.status !== seen.status ||
-        cur.stepIndex !== seen.stepIndex ||
-        cur.stepStartedAt !== seen.stepStartedAt
+        cur.status !== measured.status ||
+        cur.stepIndex !== measured.stepIndex ||
+        cur.stepStartedAt !== measured.stepStartedAt
       )
         throw new StaleAnalysis();
       return outcome.state;
@@ -162,12 +211,52 @@ async function drive(o: DriverOptions, signal: AbortSignal): Promise<CanaryState
       throw err;
     });
     if (!written) continue;
+    seen = written.history.at(-1);
     o.onEvent?.({ kind: 'analysis', result, state: written });
-    if (outcome.kind === 'advance')
+    decide(outcome.kind, written, result);
+    if (outcome.kind === 'advance') {
       await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written, signal);
-    else if (outcome.kind === 'promote') return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
-    else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written);
+      applied = written.weight;
+    } else if (outcome.kind === 'promote')
+      return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
+    else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written, signal);
   }
+}
+
+/** History lines written after `last` (all of them when it scrolled out of the capped history). */
+function newEntries(history: CanaryHistoryEntry[], last: CanaryHistoryEntry | undefined): CanaryHistoryEntry[] {
+  if (!last) return history;
+  for (let i = history.length - 1; i >= 0; i--)
+    if (history[i].at === last.at && history[i].event === last.event) return history.slice(i + 1);
+  return history;
+}
+
+/** Whether Prometheus answers at all (a query that always has a value), for a canary held on unavailable metrics. */
+async function metricsAnswer(metrics: MetricsSource, signal: AbortSignal): Promise<boolean> {
+  try {
+    return (await metrics.scalar('vector(1)', signal)) !== undefined;
+  } catch (err) {
+    if (isCancellation(err) || signal.aborted) throw signal.reason instanceof SandpiperError ? signal.reason : err;
+    return false;
+  }
+}
+
+/**
+ * Paused → progressing; the step's interval starts again (the metrics while paused, or driverless, do not count).
+ * `onlyHeld`: only a canary its driver held for unavailable metrics (a user's pause stays).
+ */
+async function resumed(o: DriverOptions, event: string, detail: string, onlyHeld = false): Promise<CanaryState> {
+  const at = new Date();
+  const state = await updateState(o.kube, o.namespace, o.deployment, (cur) => {
+    if (!cur) throw new SandpiperError('no-canary', `The canary state of ${o.deployment} was removed.`);
+    if (cur.status !== 'paused' || (onlyHeld && !cur.autoResume)) {
+      if (onlyHeld) throw new StaleAnalysis();
+      return cur;
+    }
+    const back = { ...cur, status: 'progressing' as const, stepStartedAt: at.toISOString(), reason: undefined };
+    return withEvent({ ...back, autoResume: undefined }, at, event, detail);
+  });
+  return state!;
 }
 
 /**
@@ -210,88 +299,3 @@ async function recordLeaseLost(o: DriverOptions, lost: SandpiperError): Promise<
 }
 
 class StaleAnalysis extends Error {}
-
-/** What the driver does next for a canary; decided without I/O so every branch is unit-tested. */
-export type StepDecision = { kind: 'idle' } | { kind: 'wait'; ms: number } | { kind: 'analyse' };
-
-export function decideStep(state: CanaryState, now: Date): StepDecision {
-  if (state.status !== 'progressing') return { kind: 'idle' };
-  const due = Date.parse(state.stepStartedAt) + state.intervalMs;
-  const ms = due - now.getTime();
-  return ms > 0 ? { kind: 'wait', ms } : { kind: 'analyse' };
-}
-
-export type AnalysisOutcome =
-  | { kind: 'advance'; state: CanaryState }
-  | { kind: 'promote'; state: CanaryState }
-  | { kind: 'retry'; state: CanaryState }
-  | { kind: 'abort'; state: CanaryState };
-
-/**
- * Applies an analysis to the state: a pass moves one step (or promotes after the last), a fail or missing data
- * counts against failureLimit and aborts beyond it. Missing data never promotes.
- */
-export function applyAnalysis(
-  state: CanaryState,
-  result: AnalysisResult,
-  failureLimit: number,
-  now: Date,
-): AnalysisOutcome {
-  const at = now.toISOString();
-  state = { ...state, lastAnalysis: { verdict: result.verdict, summary: result.summary, at: result.at || at } };
-  if (result.verdict === 'pass') {
-    const next = state.stepIndex + 1;
-    if (next >= state.steps.length) {
-      return {
-        kind: 'promote',
-        state: withEvent(
-          { ...state, status: 'promoting', reason: 'analysis passed at every step' },
-          now,
-          'analysis-passed',
-          result.summary,
-        ),
-      };
-    }
-    return {
-      kind: 'advance',
-      state: withEvent(
-        { ...state, stepIndex: next, weight: state.steps[next], stepStartedAt: at, reason: undefined },
-        now,
-        `step ${next + 1}/${state.steps.length}: ${state.steps[next]}%`,
-        result.summary,
-      ),
-    };
-  }
-  const failures = state.failures + 1;
-  const why =
-    result.verdict === 'no-data'
-      ? `no metrics for the canary (${result.summary})`
-      : `analysis failed (${result.summary})`;
-  if (failures > failureLimit) {
-    return {
-      kind: 'abort',
-      state: withEvent({ ...state, failures, status: 'aborting', reason: why }, now, 'analysis-aborted', why),
-    };
-  }
-  return {
-    kind: 'retry',
-    state: withEvent(
-      { ...state, failures, stepStartedAt: at, reason: why },
-      now,
-      `analysis-failure ${failures}/${failureLimit}`,
-      why,
-    ),
-  };
-}
-
-/** Canary and stable replica counts for a weight: in replica-ratio mode the split of pods is the split of traffic. */
-export function replicaSplit(
-  total: number,
-  weight: number,
-  mode: 'httproute' | 'replicas',
-): { canary: number; stable: number } {
-  const share = Math.max(0, Math.min(100, weight)) / 100;
-  const canary = weight <= 0 ? 0 : Math.max(1, Math.ceil(total * share));
-  if (mode === 'httproute') return { canary, stable: total };
-  return { canary: Math.min(canary, total), stable: weight >= 100 ? 0 : Math.max(1, total - canary) };
-}

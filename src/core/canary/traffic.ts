@@ -1,9 +1,10 @@
 import type { CustomObjectsApi, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { mergePatch, type Kube } from '../infra/kube/client';
 import { httpCode, kubeError } from '../infra/kube/errors';
+import { DEFAULT_DRAIN_SECONDS } from '../config/types';
 import { SandpiperError, cancelled, sleep } from '../errors';
-import { CANARY_OF_ANNOTATION, TRACK_LABEL, type CanaryState } from './state';
-import { replicaSplit } from './driver';
+import { CANARY_OF_ANNOTATION, TRACK_LABEL, readDeployment, type CanaryState } from './state';
+import { replicaSplit } from './steps';
 
 export const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 
@@ -178,10 +179,27 @@ export async function scaleDeployment(kube: Kube, namespace: string, name: strin
     });
 }
 
+/** How long pods taken out of traffic keep running (Gateways and kube-proxy apply changes asynchronously). */
+export function drainMs(state: CanaryState): number {
+  return 1000 * (state.spec?.drainSeconds ?? DEFAULT_DRAIN_SECONDS);
+}
+
+/** Waits, failing with a cancellation if stopped meanwhile: a cut-short drain must not go on to delete pods. */
+export async function hold(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms > 0) await sleep(ms, signal);
+  if (signal?.aborted) throw cancelled();
+}
+
+/** Whether an EndpointSlice endpoint is a pod of the canary Deployment (pods are named `<deployment>-<hash>-<id>`). */
+function podOf(deployment: string): (pod: string) => boolean {
+  return (pod) => pod.startsWith(`${deployment}-`);
+}
+
 /**
- * Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. On a route the
- * canary gets its share only once its pods for that share are available: before, the Gateway answers the share
- * with 503 (no endpoints) or piles it onto the pods that are up.
+ * Makes the cluster match the state's weight; idempotent, so a resuming driver calls it first. Make-before-break:
+ * the side that grows is scaled first and its new pods must be Ready, listed as ready endpoints and warmed
+ * (`spec.warmupMs`, only for pods just started) before the route share or the replica ratio moves; the side that
+ * shrinks gives up its traffic first (a route share drained for `drainSeconds`) and loses pods last.
  */
 export async function applyWeight(
   kube: Kube,
@@ -191,32 +209,48 @@ export async function applyWeight(
   state: CanaryState,
   signal?: AbortSignal,
 ): Promise<void> {
-  const split = replicaSplit(
-    state.stableReplicas,
-    state.weight,
-    state.trafficMode === 'httproute' ? 'httproute' : 'replicas',
-  );
-  await scaleDeployment(kube, namespace, canary, split.canary);
-  if (state.trafficMode === 'replicas') await scaleDeployment(kube, namespace, stable, split.stable);
-  else if (state.route) {
-    if (split.canary > 0) {
-      await waitForAvailable(kube, namespace, canary, split.canary, stable, signal);
-      await waitForEndpoints(kube, namespace, `${serviceOfRoute(state)}-canary`, split.canary, signal);
+  const routed = state.trafficMode === 'httproute';
+  const split = replicaSplit(state.stableReplicas, state.weight, routed ? 'httproute' : 'replicas');
+  const current = await readDeployment(kube, namespace, canary);
+  const running = current.spec?.replicas ?? 0;
+  if (split.canary < running) {
+    if (routed) {
+      if (state.route) {
+        await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+        await hold(drainMs(state), signal);
+      }
+    } else {
+      await scaleDeployment(kube, namespace, stable, split.stable);
+      await waitForAvailable(kube, namespace, stable, split.stable, stable, signal);
     }
-    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+    await scaleDeployment(kube, namespace, canary, split.canary);
+    return;
   }
+  const serving = current.status?.availableReplicas ?? 0;
+  await scaleDeployment(kube, namespace, canary, split.canary);
+  if (split.canary > 0) {
+    await waitForAvailable(kube, namespace, canary, split.canary, stable, signal);
+    const service = routed ? `${serviceOfRoute(state)}-canary` : await stableServiceName(kube, namespace, stable);
+    if (service && (!routed || state.route))
+      await waitForEndpoints(kube, namespace, service, split.canary, signal, undefined, podOf(canary));
+    // Pods that were already serving (a resumed driver) are warm; new ones get warmupMs before their share.
+    if (split.canary > serving) await hold(state.spec?.warmupMs ?? 0, signal);
+  }
+  if (!routed) await scaleDeployment(kube, namespace, stable, split.stable);
+  else if (state.route)
+    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+}
+
+/** The Service in front of the stable Deployment's pods (and, in replica-ratio mode, the canary's), if any. */
+export async function stableServiceName(kube: Kube, namespace: string, stable: string): Promise<string | undefined> {
+  return (await serviceFor(kube, namespace, await readDeployment(kube, namespace, stable)))?.metadata?.name;
 }
 
 /** How long the route waits for the canary's pods before giving up (the route then still sends it nothing). */
 export const CANARY_READY_TIMEOUT_MS = 180_000;
 
-/**
- * How long pods taken off a route keep running: Gateways apply route changes asynchronously (Traefik within ~2 s
- * here), and until then they still send requests to the old backends.
- */
-export const ROUTE_DRAIN_MS = 5000;
-
-async function waitForAvailable(
+/** Waits until the Deployment has `replicas` pods available, or fails saying where the traffic was left. */
+export async function waitForAvailable(
   kube: Kube,
   namespace: string,
   name: string,
@@ -228,20 +262,23 @@ async function waitForAvailable(
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted) throw cancelled();
-    const d = await kube.apps.readNamespacedDeployment({ namespace, name }).catch((err) => {
-      throw kubeError(err, `read Deployment ${name}`);
-    });
+    const d = await readDeployment(kube, namespace, name);
     const available = d.status?.availableReplicas ?? 0;
     if (available >= replicas && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0)) return;
     if (Date.now() > until)
       throw new SandpiperError(
         'not-ready',
-        `The canary ${name} has ${available} of ${replicas} pods available after ${timeoutMs / 1000} s; ` +
-          'its route share is left where it was.',
+        `Deployment ${name} has ${available} of ${replicas} pods available after ${timeoutMs / 1000} s; ` +
+          'the traffic is left where it was.',
         `Look at the pods of ${name} and their events; \`sandpiper rollout abort ${stable}\` rolls it back.`,
       );
     await sleep(500, signal);
   }
+}
+
+interface Endpoint {
+  conditions?: { ready?: boolean };
+  targetRef?: { kind?: string; name?: string };
 }
 
 /**
@@ -256,6 +293,8 @@ export async function waitForEndpoints(
   ready: number,
   signal?: AbortSignal,
   timeoutMs = 60_000,
+  /** Count only the endpoints of these pods (a Service in front of both tracks). */
+  pods?: (name: string) => boolean,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   let seen = 0;
@@ -271,8 +310,10 @@ export async function waitForEndpoints(
       })
       .catch((err) => {
         throw kubeError(err, `list the endpoints of Service ${service}`);
-      })) as { items?: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> }> };
-    seen = (list.items ?? []).flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+      })) as { items?: Array<{ endpoints?: Endpoint[] }> };
+    seen = (list.items ?? [])
+      .flatMap((s) => s.endpoints ?? [])
+      .filter((e) => e.conditions?.ready !== false && (!pods || pods(e.targetRef?.name ?? ''))).length;
     if (seen >= ready) return;
     if (Date.now() > until)
       throw new SandpiperError(
