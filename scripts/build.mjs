@@ -5,6 +5,7 @@ import { cp, mkdir, rm } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { lazyVendorPlugin, vendorBuilds } from './lazyVendors.mjs';
 import { writeSchemaValidator } from './schemaValidator.mjs';
+import { writeCanaryManifest } from './canaryManifest.mjs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -49,6 +50,7 @@ const node = {
 // A vendor dropped from LAZY_VENDORS must not linger in dist/ (and so in the .vsix).
 await rm(path.join(root, 'dist/vendor'), { recursive: true, force: true });
 if (writeSchemaValidator()) console.log('[build] schema changed: regenerated src/core/config/schemaValidator.cjs');
+if (writeCanaryManifest()) console.log('[build] canary-controller.yaml changed: regenerated its module');
 const builds = [
   esbuild.build({
     ...node,

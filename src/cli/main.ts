@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { presentError, isCancellation, SandpiperError } from '../core/errors';
 import { version } from '../../package.json';
 import { registerCompletionCommands } from './commands/completion';
+import { registerControllerCommands } from './commands/controller';
 import { registerDebugCommands } from './commands/debug';
 import { registerDeployCommands, registerEnvCommands, registerJanitorCommands } from './commands/env';
 import { registerInitCommands } from './commands/init';
@@ -44,6 +45,7 @@ export function buildProgram(cli: CliContext): Command {
   registerDebugCommands(program, cli);
   registerOpenCommands(program, cli);
   registerRolloutCommands(program, cli);
+  registerControllerCommands(program, cli);
   registerJanitorCommands(program);
   registerPullRequestCommands(program, cli);
   registerCompletionCommands(program);

@@ -10,6 +10,8 @@ export interface KubeTarget {
   context?: string;
   /** How long a request (not a watch, log follow, exec or port-forward) may wait for its answer. */
   requestTimeoutMs?: number;
+  /** The name the API server's certificate is checked against, when the server is dialled by another address. */
+  tlsServerName?: string;
 }
 
 export interface KubeOptions {
@@ -163,6 +165,10 @@ export function loadKube(target: KubeTarget = {}): Kube {
       'No Kubernetes cluster is configured: the kubeconfig has no current context.',
       'Set KUBECONFIG to a kubeconfig, or pick a context.',
     );
+  }
+  if (target.tlsServerName) {
+    const current = kc.getCurrentCluster()!;
+    kc.clusters = kc.clusters.map((c) => (c === current ? { ...c, tlsServerName: target.tlsServerName } : c));
   }
   return new Kube(kc, { requestTimeoutMs: target.requestTimeoutMs });
 }
