@@ -22,6 +22,8 @@ export interface PanelState {
   /** Per workload key (`namespace/name`): the recent chart samples and the last analysis. */
   metrics: Record<string, MetricSample[]>;
   analyses: Record<string, AnalysisVerdict>;
+  /** Per built-in canary (`namespace/name`): who drives it. */
+  drivers?: Record<string, DriverInfo>;
   /** Shown instead of the list: no cluster, no namespace, a failed watch … */
   notice?: string;
 }
@@ -32,7 +34,51 @@ export type HostMessage =
   | { type: 'workloads'; workloads: WorkloadSummary[] }
   | { type: 'metrics'; key: string; samples: MetricSample[] }
   | { type: 'analysis'; key: string; analysis: AnalysisVerdict }
-  | { type: 'busy'; key: string; busy: boolean };
+  | { type: 'busy'; key: string; busy: boolean }
+  | { type: 'drivers'; drivers: Record<string, DriverInfo> }
+  /** Scroll to and focus one workload (the notification's link back). */
+  | { type: 'reveal'; key: string };
+
+/** Who drives a built-in canary, as the panel says it. */
+export type DriverInfo =
+  | { by: 'controller'; pod: string }
+  | { by: 'window' }
+  | { by: 'other'; holder: string }
+  | { by: 'nobody'; status: string };
+
+/**
+ * Who drives, from what the cluster says: the canary's Lease holder first (the controller's replicas hold it as
+ * `controller/<pod>`); with the Lease free, a canary handed to a running controller is about to be picked up.
+ */
+export function whoDrives(o: {
+  status: string;
+  stateDriver?: 'controller' | 'client';
+  controller?: string;
+  leaseHolder?: string;
+  self: string;
+}): DriverInfo {
+  const holder = o.leaseHolder;
+  if (holder?.startsWith('controller/')) return { by: 'controller', pod: holder.slice('controller/'.length) };
+  if (holder === o.self) return { by: 'window' };
+  if (holder) return { by: 'other', holder };
+  if (o.stateDriver === 'controller' && o.controller) return { by: 'controller', pod: o.controller };
+  return { by: 'nobody', status: o.status };
+}
+
+export function driverLine(d: DriverInfo): string {
+  switch (d.by) {
+    case 'controller':
+      return `Driven by the in-cluster controller (${d.pod})`;
+    case 'window':
+      return 'Driven by this window — closing it pauses the rollout. Install the controller to let it run on its own.';
+    case 'other':
+      return `Driven by ${d.holder} — stopping it pauses the rollout.`;
+    case 'nobody':
+      return d.status === 'promoting' || d.status === 'aborting'
+        ? `Nobody drives it: paused while ${d.status}. ${d.status === 'promoting' ? 'Promote' : 'Abort'} finishes it here.`
+        : 'Nobody drives it: paused. Resume drives it from this window.';
+  }
+}
 
 /** The webview's message for one event of the workload feed. */
 export function hostMessageOf(event: FeedEvent): HostMessage {
@@ -45,7 +91,16 @@ export function hostMessageOf(event: FeedEvent): HostMessage {
 }
 
 // Webview → extension
-export const WORKLOAD_ACTIONS = ['promote', 'promote-full', 'pause', 'resume', 'abort', 'retry', 'undo'] as const;
+export const WORKLOAD_ACTIONS = [
+  'promote',
+  'promote-full',
+  'pause',
+  'resume',
+  'skip',
+  'abort',
+  'retry',
+  'undo',
+] as const;
 export type WorkloadAction = (typeof WORKLOAD_ACTIONS)[number];
 
 export interface ReadyMessage {
@@ -63,8 +118,8 @@ export interface PickNamespaceMessage {
 }
 export type WebviewMessage = ReadyMessage | ActionMessage | PickNamespaceMessage;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -120,6 +175,10 @@ export function isHostMessage(v: unknown): v is HostMessage {
       return typeof v.key === 'string' && isRecord(v.analysis);
     case 'busy':
       return typeof v.key === 'string' && typeof v.busy === 'boolean';
+    case 'drivers':
+      return isRecord(v.drivers);
+    case 'reveal':
+      return typeof v.key === 'string';
     default:
       return false;
   }

@@ -23,6 +23,8 @@ const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 const charts = new Map<string, CanaryCharts>();
 const busy = new Set<string>();
+/** A rollout to scroll to once it is drawn (a link from a notification). */
+let revealKey: string | undefined;
 // What was shown before a hide/show: drawn at once, replaced by the full push that answers `ready`.
 let state: PanelState = vscode.getState() ?? { workloads: [], metrics: {}, analyses: {} };
 
@@ -77,6 +79,7 @@ function render(): void {
       renderWorkload(w, {
         busy: busy.has(key),
         analysis: state.analyses[key],
+        driver: state.drivers?.[key],
         charts: withCharts ? chartsFor(key).element : undefined,
         act,
       }),
@@ -92,8 +95,19 @@ function render(): void {
   const focused = (document.activeElement as HTMLElement | null)?.getAttribute('aria-label');
   app.replaceChildren(...body);
   if (focused) (app.querySelector(`[aria-label="${CSS.escape(focused)}"]`) as HTMLElement | null)?.focus();
+  if (revealKey) reveal(revealKey);
   const width = app.clientWidth - 16;
   for (const c of charts.values()) c.resize(width);
+}
+
+function reveal(key: string): void {
+  const section = [...app.querySelectorAll<HTMLElement>('section.workload')].find((s) => s.dataset.key === key);
+  if (!section) return; // not listed yet: tried again on the next render
+  revealKey = undefined;
+  section.setAttribute('tabindex', '-1');
+  section.classList.add('revealed');
+  section.scrollIntoView({ block: 'start' });
+  section.focus();
 }
 
 function save(): void {
@@ -121,6 +135,12 @@ function onMessage(m: HostMessage): void {
     case 'busy':
       if (m.busy) busy.add(m.key);
       else busy.delete(m.key);
+      break;
+    case 'drivers':
+      state = { ...state, drivers: m.drivers };
+      break;
+    case 'reveal':
+      revealKey = m.key;
       break;
   }
   render();

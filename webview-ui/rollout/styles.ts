@@ -15,6 +15,8 @@ section.workload h3 { margin: 0 0 4px; font-size: 1em; display: flex; gap: 6px; 
 .verdict-pass { color: var(--vscode-charts-green, #89d185); }
 .verdict-fail, .verdict-no-data { color: var(--vscode-errorForeground); }
 .notice { color: var(--vscode-descriptionForeground); }
+.driver { font-weight: 600; }
+section.workload.revealed { outline: 1px solid var(--vscode-focusBorder); outline-offset: 2px; }
 .charts { display: flex; flex-direction: column; gap: 4px; }
 .charts .u-title { font-size: 0.9em; font-weight: normal; }
 .charts .u-legend { font-size: 0.85em; }

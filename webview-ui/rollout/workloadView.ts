@@ -1,8 +1,16 @@
-import type { AnalysisVerdict, WorkloadAction, WorkloadSummary } from '../../src/protocol/rollout';
+import {
+  driverLine,
+  type AnalysisVerdict,
+  type DriverInfo,
+  type WorkloadAction,
+  type WorkloadSummary,
+} from '../../src/protocol/rollout';
 
 export interface WorkloadViewOptions {
   busy: boolean;
   analysis?: AnalysisVerdict;
+  /** Who drives a built-in canary, once known. */
+  driver?: DriverInfo;
   charts?: HTMLElement;
   act: (action: WorkloadAction, kind: 'Deployment' | 'Rollout', namespace: string, name: string) => void;
 }
@@ -19,10 +27,18 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-function button(label: string, aria: string, onClick: () => void, disabled: boolean, secondary = false): HTMLElement {
+function button(
+  label: string,
+  aria: string,
+  onClick: () => void,
+  disabled: boolean,
+  secondary = false,
+  title?: string,
+): HTMLElement {
   const b = document.createElement('vscode-button');
   b.textContent = label;
   b.setAttribute('aria-label', aria);
+  if (title) b.setAttribute('title', title);
   if (secondary) b.setAttribute('secondary', '');
   if (disabled) b.setAttribute('disabled', '');
   b.addEventListener('click', onClick);
@@ -39,6 +55,7 @@ const TRAFFIC: Record<string, string> = {
 export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTMLElement {
   const s = el('section', 'workload');
   s.setAttribute('aria-label', `${w.kind} ${w.name}`);
+  s.dataset.key = `${w.namespace}/${w.name}`;
   const h = el('h3');
   h.append(el('span', undefined, w.name));
   const badge = document.createElement('vscode-badge');
@@ -75,6 +92,7 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
   for (let i = 0; i < c.stepCount; i++)
     steps.append(el('span', i < c.stepIndex ? 'done' : i === c.stepIndex ? 'current' : ''));
   box.append(steps);
+  if (o.driver) box.append(el('div', o.driver.by === 'nobody' ? 'warn driver' : 'notice driver', driverLine(o.driver)));
   box.append(el('div', 'notice', TRAFFIC[c.trafficMode] ?? c.trafficMode));
   if (c.image) box.append(el('div', 'notice', `image ${c.image}`));
   if (c.message) box.append(el('div', 'notice', c.message));
@@ -104,6 +122,18 @@ export function renderWorkload(w: WorkloadSummary, o: WorkloadViewOptions): HTML
       c.paused
         ? button('Resume', `Resume ${w.name}`, go('resume'), o.busy, true)
         : button('Pause', `Pause ${w.name}`, go('pause'), o.busy, true),
+    );
+    // Built-in canaries only, while they step: an Argo Rollout's Promote already advances one step.
+    const skippable = w.kind === 'Deployment' && (c.status === 'progressing' || c.status === 'paused');
+    actions.append(
+      button(
+        'Skip Step',
+        `Skip the current step of ${w.name} without analysis`,
+        go('skip'),
+        o.busy || !skippable,
+        true,
+        w.kind === 'Deployment' ? undefined : 'Argo Rollouts: Promote advances one step',
+      ),
     );
     actions.append(button('Abort', `Abort ${w.name} and roll back`, go('abort'), o.busy, true));
     s.append(actions);

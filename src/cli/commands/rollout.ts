@@ -1,29 +1,24 @@
 import * as os from 'node:os';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_CANARY, type CanaryConfig, type SandpiperConfig } from '../../core/config/types';
 import { SandpiperError, cancelled } from '../../core/errors';
 import { buildServiceImage } from '../../core/build/pipeline';
 import { type Kube } from '../../core/infra/kube/client';
 import { httpCode, kubeError } from '../../core/infra/kube/errors';
-import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
+import { prometheusUrl } from '../../core/infra/prometheus';
 import { argoRollout, runArgoAction, type ArgoAction, undoDeployment } from '../../core/workloads/actions';
-import { startCanary, overrideCanary, type CanaryOverride } from '../../core/canary/control';
-import { driveCanary, type DriverEvent } from '../../core/canary/driver';
+import { startCanary, overrideCanary, canaryState, type CanaryOverride } from '../../core/canary/control';
 import { liveDriver } from '../../core/canary/lease';
+import { liveController } from '../../core/canary/presence';
+import { CLIENT_DRIVER_NOTICE, DRIVER_CHOICES, chooseDriver, type DriverChoice } from '../../core/canary/handOff';
+import type { CanaryState } from '../../core/canary/state';
 import { RolloutModel, watchNamespace, type WorkloadSummary } from '../../core/workloads/model';
 import { configFor, globals, kubeFor, printJson, type CliContext } from '../main';
 import { unlessAborted, untilAborted } from '../interrupt';
 import { durationMs, durationText, parsedOption, percentages, wholeNumber } from '../options';
+import { drive, follow, followHint, type DriveOptions } from './rolloutDrive';
 
-interface TargetOptions {
-  namespace?: string;
-  json?: boolean;
-}
-interface DriveOptions extends TargetOptions {
-  prometheus?: string;
-  service?: string;
-  window?: string;
-}
+type TargetOptions = Pick<DriveOptions, 'namespace' | 'json'>;
 interface StartOptions extends DriveOptions {
   image?: string;
   container?: string;
@@ -31,6 +26,7 @@ interface StartOptions extends DriveOptions {
   interval?: number;
   failureLimit?: number;
   detach?: boolean;
+  driver?: DriverChoice;
 }
 
 function namespaceOf(kube: Kube, o: TargetOptions): string {
@@ -59,6 +55,26 @@ async function canaryConfig(
   };
 }
 
+function driverChoice(text: string): DriverChoice {
+  if ((DRIVER_CHOICES as readonly string[]).includes(text)) return text as DriverChoice;
+  throw new InvalidArgumentError(`Use one of ${DRIVER_CHOICES.join(', ')}.`);
+}
+
+/** Whether the in-cluster controller drives (or is about to pick up) this canary: then a client only steers. */
+async function controllerDrives(kube: Kube, state: CanaryState | undefined): Promise<boolean> {
+  return state?.driver === 'controller' && !!(await liveController(kube));
+}
+
+/** A canary that records its settings (spec) is driven by them; an older one by sandpiper.yaml and the flags. */
+async function settingsFor(
+  cmd: Command,
+  deployment: string,
+  o: DriveOptions,
+  state: CanaryState | undefined,
+): Promise<CanaryConfig | undefined> {
+  return state?.spec ? undefined : (await canaryConfig(cmd, deployment, o)).canary;
+}
+
 /** The canary's image built from the workspace (the service's image.build), pinned by digest. */
 async function workspaceImage(cmd: Command, serviceName: string, signal: AbortSignal): Promise<string> {
   const config = await configFor(cmd);
@@ -77,52 +93,6 @@ async function workspaceImage(cmd: Command, serviceName: string, signal: AbortSi
     onProgress: (_s, line) => process.stderr.write(`· ${line}\n`),
   });
   return built.ref;
-}
-
-function printDriverEvent(e: DriverEvent): void {
-  if (e.kind === 'analysis') process.stderr.write(`· analysis ${e.result.verdict}: ${e.result.summary}\n`);
-  else
-    process.stderr.write(
-      `· ${e.state.status} step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} weight ${e.state.weight}%\n`,
-    );
-}
-
-/** Drives until promotion or rollback; Ctrl+C stops driving and leaves the canary for `rollout continue`. */
-async function drive(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  o: DriveOptions,
-  canary: CanaryConfig,
-  signal: AbortSignal,
-  resume = false,
-): Promise<void> {
-  let lastState = '';
-  const end = await driveCanary({
-    kube,
-    namespace,
-    deployment,
-    service: deployment,
-    analysis: canary.analysis,
-    metrics: new PrometheusClient(prometheusUrl(o.prometheus)),
-    holder: `cli@${os.hostname()}:${process.pid}`,
-    window: o.window,
-    signal,
-    resume,
-    onEvent: (e) => {
-      const line = e.kind === 'state' ? `${e.state.status}/${e.state.stepIndex}` : '';
-      if (e.kind === 'analysis' || line !== lastState) printDriverEvent(e);
-      lastState = line;
-    },
-  });
-  if (o.json) printJson(end);
-  else process.stdout.write(`canary of ${deployment}: ${end.status}${end.reason ? ` (${end.reason})` : ''}\n`);
-  if (end.status !== 'promoted')
-    throw new SandpiperError(
-      'canary-rolled-back',
-      `The canary of ${deployment} was rolled back: ${end.reason ?? end.status}.`,
-      'Look at the analysis above; fix and start a new canary.',
-    );
 }
 
 async function kindOf(kube: Kube, namespace: string, name: string): Promise<'Deployment' | 'Rollout'> {
@@ -229,38 +199,81 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
     .addOption(parsedOption('--failure-limit <n>', 'failed analyses tolerated before rollback', wholeNumber(0)))
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
     .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
-    .option('--detach', 'start it and return; `rollout continue` drives it')
+    .option(
+      '--detach',
+      'start it and return (the controller drives it; without one, `rollout continue` drives it)',
+    )
+    .addOption(
+      parsedOption(
+        '--driver <who>',
+        'who drives it: controller (in the cluster), client (this CLI) or auto (the controller when one runs)',
+        driverChoice,
+        'auto',
+      ),
+    )
     .action(async (deployment: string, o: StartOptions, cmd: Command) => {
       // Taken before the canary is written: Ctrl+C lets the start finish (never half a canary), then stops.
       const signal = cli.interruptSignal();
       const kube = kubeFor(cmd);
       const namespace = namespaceOf(kube, o);
       const { canary, container } = await canaryConfig(cmd, deployment, o);
-      if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
+      // Decided before anything is built or written: `--driver controller` without one fails here.
+      const pick = await chooseDriver(kube, o.driver ?? 'auto');
+      if (pick.driver === 'client') {
+        process.stderr.write(`${CLIENT_DRIVER_NOTICE}\n`);
+        if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
+      }
       const image = o.image ?? (await workspaceImage(cmd, o.service ?? deployment, signal));
       // A Ctrl+C during the build stops here, before the canary is written.
       if (signal.aborted) throw cancelled();
-      const state = await startCanary(kube, { namespace, deployment, image, container, canary });
+      const state = await startCanary(kube, {
+        namespace,
+        deployment,
+        image,
+        container,
+        canary,
+        window: o.window,
+        driver: pick.driver,
+      });
+      const traffic =
+        state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio';
+      process.stderr.write(`✓ canary of ${deployment} started: ${image}, ${traffic}\n`);
+      if (pick.driver === 'client') {
+        if (o.detach) return o.json ? printJson(state) : undefined;
+        return drive(kube, namespace, deployment, o, canary, signal);
+      }
       process.stderr.write(
-        `✓ canary of ${deployment} started: ${image}, ${state.trafficMode === 'httproute' ? `traffic by HTTPRoute ${state.route}` : 'traffic by replica ratio'}\n`,
+        `✓ the in-cluster controller (${pick.controller}) drives it; stopping this command does not stop it\n`,
       );
-      if (o.detach) return o.json ? printJson(state) : undefined;
-      await drive(kube, namespace, deployment, o, canary, signal);
+      if (o.detach) {
+        process.stderr.write(`${followHint(deployment, o.namespace)}\n`);
+        return o.json ? printJson(state) : undefined;
+      }
+      await follow(kube, namespace, deployment, o, signal, state);
     });
 
   ns(
     rollout
       .command('continue <deployment>')
-      .description('drive a built-in canary from the step its annotations record (resume after a stop)'),
+      .description(
+        'drive a built-in canary from the step its annotations record (resume after a stop); ' +
+          'follow it when the in-cluster controller drives it',
+      ),
   )
-    .option('--service <name>', 'service of sandpiper.yaml whose analysis applies')
+    .option('--service <name>', 'service of sandpiper.yaml whose analysis applies (when the canary records none)')
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
     .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
     .action(async (deployment: string, o: DriveOptions, cmd: Command) => {
       const signal = cli.interruptSignal();
       const kube = kubeFor(cmd);
-      const { canary } = await canaryConfig(cmd, deployment, o);
-      await drive(kube, namespaceOf(kube, o), deployment, o, canary, signal);
+      const namespace = namespaceOf(kube, o);
+      const state = await canaryState(kube, namespace, deployment);
+      if (await controllerDrives(kube, state)) {
+        process.stderr.write(`The in-cluster controller drives the canary of ${deployment}: following it.\n`);
+        await follow(kube, namespace, deployment, o, signal, state);
+        return;
+      }
+      await drive(kube, namespace, deployment, o, await settingsFor(cmd, deployment, o, state), signal);
     });
 
   const simple = (verb: CanaryOverride | 'retry', what: string) =>
@@ -269,6 +282,12 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
         const kube = kubeFor(cmd);
         const namespace = namespaceOf(kube, o);
         if ((await kindOf(kube, namespace, name)) === 'Rollout') {
+          if (verb === 'skip')
+            throw new SandpiperError(
+              'usage',
+              'skip applies to built-in canaries.',
+              `For an Argo Rollout, \`sandpiper rollout promote ${name}\` advances one step.`,
+            );
           const action: ArgoAction = verb === 'promote' && o.full ? 'promote-full' : verb;
           await runArgoAction(kube, namespace, name, action);
           process.stdout.write(`rollout '${name}' ${action}\n`);
@@ -277,16 +296,19 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
         if (verb === 'retry')
           throw new SandpiperError('usage', 'retry applies to Argo Rollouts; start a new canary for a Deployment.');
         if (verb === 'resume' && !(await liveDriver(kube, namespace, name))) {
-          // Nobody drives it (stopped, or its driver lost the lease): take it over and drive it here.
-          return drive(
-            kube,
-            namespace,
-            name,
-            o,
-            (await canaryConfig(cmd, name, o)).canary,
-            cli.interruptSignal(),
-            true,
-          );
+          const state = await canaryState(kube, namespace, name);
+          // The controller picks a resumed canary up by itself: only record the resume.
+          if (!(await controllerDrives(kube, state))) {
+            // Nobody drives it (stopped, or its driver lost the lease): take it over and drive it here.
+            process.stderr.write(
+              state?.driver === 'controller'
+                ? 'The in-cluster controller that drove this canary is not running: this CLI drives it now, ' +
+                    'and stopping it pauses it.\n'
+                : `${CLIENT_DRIVER_NOTICE}\n`,
+            );
+            const settings = await settingsFor(cmd, name, o, state);
+            return drive(kube, namespace, name, o, settings, cli.interruptSignal(), true);
+          }
         }
         const state = await overrideCanary(kube, namespace, name, verb, cli.interruptSignal(), `cli@${os.hostname()}`);
         if (o.json) printJson(state);
@@ -299,7 +321,11 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
   );
   simple('abort', 'abort: all traffic back to stable, canary removed (Argo: status.abort)');
   simple('pause', 'pause stepping');
-  simple('resume', 'resume stepping; with no live driver, take the canary over and drive it');
+  simple(
+    'resume',
+    'resume stepping; with no live driver (and no in-cluster controller), take the canary over and drive it',
+  );
+  simple('skip', 'advance a built-in canary one step without analysis (at the last step: promote)');
   simple('retry', 'retry an aborted Argo Rollout');
 
   ns(rollout.command('undo <name>').description('roll back to the previous (or a given) revision'))

@@ -1,33 +1,48 @@
 import * as vscode from 'vscode';
-import { SandpiperError, isCancellation, presentError } from '../../core/errors';
+import { SandpiperError, isCancellation } from '../../core/errors';
 import { isLiveCanary } from '../../core/workloads/feed';
 import type { WorkloadSummary } from '../../core/workloads/model';
-import { type FeatureContext, pickService, workspaceConfig, workspaceConfigs, settings } from '../shared/context';
+import { type FeatureContext, pickService, workspaceConfig, workspaceConfigs } from '../shared/context';
 import { registerCommand, showError } from '../shared/commands';
-import { bindWebviewView } from '../shared/lazy';
+import { bindUriHandler, bindWebviewView } from '../shared/lazy';
 import { RolloutPanel } from './panel';
 import * as os from 'node:os';
-import { DEFAULT_CANARY, type CanaryConfig, type SandpiperConfig, type ServiceConfig } from '../../core/config/types';
+import { DEFAULT_CANARY, type SandpiperConfig, type ServiceConfig } from '../../core/config/types';
 import { buildServiceImage } from '../../core/build/pipeline';
 import type { Kube } from '../../core/infra/kube/client';
-import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { runArgoAction, undoDeployment } from '../../core/workloads/actions';
-import { startCanary, overrideCanary } from '../../core/canary/control';
-import { driveCanary } from '../../core/canary/driver';
-import { liveDriver, takeOverHint } from '../../core/canary/lease';
-import type { CanaryState } from '../../core/canary/state';
+import { overrideCanary, canaryState } from '../../core/canary/control';
+import { liveDriver } from '../../core/canary/lease';
+import { liveController } from '../../core/canary/presence';
 import type { ActionMessage } from '../../protocol/rollout';
+import { abortOn, driveInBackground, metricsSource, startAndDrive } from './driving';
+import { openRolloutLink } from './uri';
 
-/** Registers the rollout feature: the Rollouts panel and the start/promote/abort commands. */
+/** Registers the rollout feature: the Rollouts panel, the start/promote/abort/skip commands and the link back. */
 export function registerRollout(ctx: FeatureContext): void {
   const panel = new RolloutPanel(ctx);
   ctx.extension.subscriptions.push(
     panel,
     bindWebviewView(RolloutPanel.viewId, panel),
+    bindUriHandler(rolloutUriHandler(panel, ctx.log)),
     registerCommand(ctx.log, 'sandpiper.rollout.start', () => startCommand(ctx, panel)),
     registerCommand(ctx.log, 'sandpiper.rollout.promote', () => overrideCommand(ctx, panel, 'promote')),
     registerCommand(ctx.log, 'sandpiper.rollout.abort', () => overrideCommand(ctx, panel, 'abort')),
+    registerCommand(ctx.log, 'sandpiper.rollout.skipStep', () => overrideCommand(ctx, panel, 'skip')),
   );
+}
+
+/** vscode://sandpiper.sandpiper/rollout?namespace=…&deployment=… (a notification's link back) reveals that rollout. */
+function rolloutUriHandler(panel: RolloutPanel, log: vscode.LogOutputChannel): vscode.UriHandler {
+  return {
+    handleUri: async (uri) => {
+      await openRolloutLink(uri, panel, {
+        isTrusted: () => vscode.workspace.isTrusted,
+        showError: (m) => void vscode.window.showErrorMessage(m),
+        log,
+      });
+    },
+  };
 }
 
 function target(panel: RolloutPanel) {
@@ -139,26 +154,37 @@ async function buildCanaryImage(
   }
 }
 
-async function overrideCommand(ctx: FeatureContext, panel: RolloutPanel, action: 'promote' | 'abort'): Promise<void> {
+const PICK_TITLE = {
+  promote: 'Promote which rollout?',
+  abort: 'Abort which rollout?',
+  skip: 'Skip the current step of which canary?',
+} as const;
+
+async function overrideCommand(
+  ctx: FeatureContext,
+  panel: RolloutPanel,
+  action: 'promote' | 'abort' | 'skip',
+): Promise<void> {
   const t = target(panel);
-  const live = t.workloads.filter(isLiveCanary);
+  // A step is skipped on built-in canaries only (an Argo Rollout's Promote advances one step).
+  const live = t.workloads.filter((w) => isLiveCanary(w) && (action !== 'skip' || skippable(w)));
   if (!live.length)
     throw new SandpiperError(
       'no-canary',
-      `No rollout in progress in ${t.namespace}.`,
+      action === 'skip'
+        ? `No built-in canary in ${t.namespace} has a step to skip.`
+        : `No rollout in progress in ${t.namespace}.`,
       'Start one with "Sandpiper: Start Canary Rollout".',
     );
-  const w = await pickWorkload(live, action === 'promote' ? 'Promote which rollout?' : 'Abort which rollout?');
+  const w = await pickWorkload(live, PICK_TITLE[action]);
   if (!w) return;
   ctx.environments.touch('rollout');
   await runWorkloadAction(t.kube, { action, kind: w.kind, namespace: w.namespace, name: w.name }, ctx.log);
 }
 
-/** Canaries this window drives: it announces their end itself, so the panel does not announce them twice. */
-export const drivenHere = new Set<string>();
-
-export function metricsSource(): PrometheusClient {
-  return new PrometheusClient(prometheusUrl(settings.prometheusUrl));
+/** A built-in canary still stepping (or paused at a step) can skip to the next one. */
+export function skippable(w: WorkloadSummary): boolean {
+  return w.kind === 'Deployment' && (w.canary?.status === 'progressing' || w.canary?.status === 'paused');
 }
 
 /** Runs one panel/palette action on a workload; Abort and Undo ask first. Returns false when the user declined. */
@@ -177,6 +203,8 @@ export async function runWorkloadAction(
   }
   log.info(`rollout: ${m.action} ${m.kind} ${m.namespace}/${m.name}`);
   if (m.kind === 'Rollout') {
+    if (m.action === 'skip')
+      throw new SandpiperError('usage', 'Skip Step applies to built-in canaries; Promote advances an Argo Rollout.');
     await runArgoAction(kube, m.namespace, m.name, m.action);
     return true;
   }
@@ -197,20 +225,29 @@ export async function runWorkloadAction(
       return true;
     case 'resume':
       if (!(await liveDriver(kube, m.namespace, m.name))) {
-        // Nobody drives it (stopped, or its driver lost the lease): this window takes it over.
-        const service = (await workspaceConfigs().catch(() => [])).find((c) => m.name in c.services)?.services[m.name];
-        void driveInBackground(
-          kube,
-          m.namespace,
-          m.name,
-          service?.canary ?? DEFAULT_CANARY,
-          metricsSource(),
-          log,
-          true,
-        ).catch((err: unknown) => void showError(log, err));
-        return true;
+        const state = await canaryState(kube, m.namespace, m.name);
+        // A canary handed to a running controller is picked up by it: only the resume is recorded.
+        if (!(state?.driver === 'controller' && (await liveController(kube)))) {
+          // Nobody drives it (stopped, or its driver lost the lease): this window takes it over, with the
+          // settings the canary recorded (older canaries: sandpiper.yaml's).
+          if (state?.driver === 'controller')
+            void vscode.window.showInformationMessage(
+              `The in-cluster controller that drove the canary of ${m.name} is not running: this window drives ` +
+                'it now, and closing the window pauses it.',
+            );
+          const configs = await workspaceConfigs().catch(() => []);
+          const service = configs.find((c) => m.name in c.services)?.services[m.name];
+          const canary = state?.spec ? undefined : (service?.canary ?? DEFAULT_CANARY);
+          void driveInBackground(kube, m.namespace, m.name, canary, metricsSource(), log, true).catch(
+            (err: unknown) => void showError(log, err),
+          );
+          return true;
+        }
       }
       await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
+      return true;
+    case 'skip':
+      await overrideCanary(kube, m.namespace, m.name, 'skip', undefined, `vscode@${os.hostname()}`);
       return true;
     case 'pause':
       await overrideCanary(kube, m.namespace, m.name, m.action, undefined, `vscode@${os.hostname()}`);
@@ -223,93 +260,3 @@ export async function runWorkloadAction(
   }
 }
 
-export function abortOn(token: vscode.CancellationToken): AbortSignal {
-  const c = new AbortController();
-  token.onCancellationRequested(() => c.abort());
-  return c.signal;
-}
-
-/** Starts a built-in canary and drives it with a cancellable progress notification; tells the user how it ended. */
-export async function startAndDrive(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  image: string,
-  canary: CanaryConfig,
-  container: string | undefined,
-  log: vscode.LogOutputChannel,
-): Promise<CanaryState | undefined> {
-  const metrics = metricsSource();
-  const state = await startCanary(kube, { namespace, deployment, image, container, canary });
-  log.info(`rollout: canary of ${namespace}/${deployment} started with ${image} (${state.trafficMode})`);
-  return driveInBackground(kube, namespace, deployment, canary, metrics, log);
-}
-
-export async function driveInBackground(
-  kube: Kube,
-  namespace: string,
-  deployment: string,
-  canary: CanaryConfig,
-  metrics: PrometheusClient,
-  log: vscode.LogOutputChannel,
-  resume = false,
-): Promise<CanaryState | undefined> {
-  const key = `${namespace}/${deployment}`;
-  drivenHere.add(key);
-  try {
-    const end = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Canary ${deployment}`, cancellable: true },
-      (progress, token) =>
-        driveCanary({
-          kube,
-          namespace,
-          deployment,
-          service: deployment,
-          analysis: canary.analysis,
-          metrics,
-          holder: `vscode@${os.hostname()}:${process.pid}`,
-          signal: abortOn(token),
-          resume,
-          onEvent: (e) => {
-            if (e.kind === 'state')
-              progress.report({
-                message: `${e.state.status}, step ${Math.min(e.state.stepIndex + 1, e.state.steps.length)}/${e.state.steps.length} at ${e.state.weight}%`,
-              });
-            else log.info(`rollout: analysis of ${deployment}: ${e.result.verdict} — ${e.result.summary}`);
-          },
-        }),
-    );
-    void announce(end, deployment, log);
-    return end;
-  } catch (err) {
-    if (isCancellation(err)) {
-      void vscode.window.showInformationMessage(
-        `Stopped driving the canary of ${deployment}; it stays at its step. ${takeOverHint(deployment)}`,
-      );
-      return undefined;
-    }
-    throw err;
-  } finally {
-    drivenHere.delete(key);
-  }
-}
-
-async function announce(state: CanaryState, deployment: string, log: vscode.LogOutputChannel): Promise<void> {
-  if (state.status === 'promoted') {
-    void vscode.window.showInformationMessage(`Canary of ${deployment} promoted: ${state.image}.`);
-    return;
-  }
-  await announceRollback(deployment, presentError(state.reason ?? 'aborted').message, log);
-}
-
-/** A rollback raises a notification leading to the panel and the log. */
-export async function announceRollback(name: string, reason: string, log: vscode.LogOutputChannel): Promise<void> {
-  log.warn(`rollout: ${name} rolled back: ${reason}`);
-  const choice = await vscode.window.showWarningMessage(
-    `Rollout of ${name} rolled back: ${reason}`,
-    'Show Rollouts',
-    'Show Logs',
-  );
-  if (choice === 'Show Rollouts') void vscode.commands.executeCommand('sandpiper.rollouts.focus');
-  if (choice === 'Show Logs') log.show(true);
-}

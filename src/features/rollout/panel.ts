@@ -7,11 +7,14 @@ import {
   dispatchWebviewMessage,
   hostMessageOf,
   type ActionMessage,
+  type DriverInfo,
   type HostMessage,
   type PanelState,
 } from '../../protocol/rollout';
 import type { FeatureContext } from '../shared/context';
-import { announceRollback, drivenHere, metricsSource, runWorkloadAction } from './index';
+import { runWorkloadAction } from './index';
+import { announceRollback, drivenHere, handedOff, metricsSource } from './driving';
+import { DriverWatch } from './drivers';
 import * as crypto from 'node:crypto';
 
 const PICKED_NAMESPACE = 'sandpiper.rollouts.namespace';
@@ -34,6 +37,10 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   private pickedOver?: { env: string; namespace: string };
   /** Last canary status per workload, to notice a rollback happening anywhere (another window, the CLI, Argo). */
   private readonly lastStatus = new Map<string, string>();
+  private drivers?: DriverWatch;
+  private driverInfo: Record<string, DriverInfo> = {};
+  /** A rollout a link asked to show: revealed once the webview is ready. */
+  private pendingReveal?: string;
 
   constructor(private readonly ctx: FeatureContext) {
     this.disposables.push(
@@ -68,6 +75,8 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
   private async onReady(): Promise<void> {
     this.ready = true;
     this.post({ type: 'state', state: this.state() });
+    if (this.pendingReveal) this.post({ type: 'reveal', key: this.pendingReveal });
+    this.pendingReveal = undefined;
   }
 
   private state(): PanelState {
@@ -77,6 +86,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       workloads: this.feed?.workloads() ?? [],
       metrics: this.feed?.metrics() ?? {},
       analyses: {},
+      drivers: this.driverInfo,
       notice: this.notice,
     };
   }
@@ -128,6 +138,15 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       onError: (err) => this.ctx.log.warn(`rollout watch: ${presentError(err).message}`),
     });
     this.feed = feed;
+    this.drivers = new DriverWatch(
+      kube,
+      namespace,
+      (drivers) => {
+        this.driverInfo = drivers;
+        this.post({ type: 'drivers', drivers });
+      },
+      this.ctx.log,
+    );
     try {
       await feed.start();
     } catch (err) {
@@ -135,6 +154,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
       this.notice = `Cannot watch ${namespace}: ${presentError(err).message}`;
       this.ctx.log.error(this.notice);
     }
+    if (this.feed === feed) this.drivers?.update(feed.workloads());
     this.post({ type: 'state', state: this.state() });
   }
 
@@ -142,6 +162,7 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     if (e.kind === 'workloads') {
       // Promote/Abort are offered (menus, palette) only while a canary can be acted on.
       this.setLive(e.workloads.some(isLiveCanary));
+      this.drivers?.update(e.workloads);
       for (const w of e.workloads) {
         const key = `${w.namespace}/${w.name}`;
         const now = w.canary?.status;
@@ -149,6 +170,11 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
         if (now) this.lastStatus.set(key, now);
         if (before && now === 'aborted' && before !== 'aborted' && !drivenHere.has(key))
           void announceRollback(w.name, w.canary?.message ?? 'aborted', this.ctx.log);
+        // Handed to the controller from here: nobody else in this window says it is done.
+        if (before && now === 'promoted' && before !== 'promoted' && handedOff.delete(key))
+          void vscode.window.showInformationMessage(
+            `Canary of ${w.name} promoted by the in-cluster controller: ${w.canary?.image ?? ''}.`,
+          );
       }
     }
     this.post(hostMessageOf(e));
@@ -162,6 +188,9 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     this.setLive(false);
     this.feed?.dispose();
     this.feed = undefined;
+    this.drivers?.dispose();
+    this.drivers = undefined;
+    this.driverInfo = {};
     this.feedKey = '';
   }
 
@@ -178,6 +207,29 @@ export class RolloutPanel implements vscode.WebviewViewProvider, vscode.Disposab
     this.pickedOver = env ? { env: env.namespace, namespace: pick } : undefined;
     this.feedKey = '';
     await this.refresh();
+  }
+
+  /** Shows the Rollouts view on `namespace` and reveals the rollout (a link from a canary notification). */
+  async reveal(namespace: string, deployment: string): Promise<void> {
+    this.pendingReveal = `${namespace}/${deployment}`;
+    if (namespace !== this.namespace) {
+      // As if picked with Namespace…: kept for this workspace, over the active environment's until another one.
+      await this.ctx.extension.workspaceState.update(PICKED_NAMESPACE, namespace);
+      const env = this.ctx.environments.current;
+      this.pickedOver = env ? { env: env.namespace, namespace } : undefined;
+      this.feedKey = '';
+    }
+    await vscode.commands.executeCommand(`${RolloutPanel.viewId}.focus`);
+    await this.refresh();
+    if (this.ready && this.pendingReveal) {
+      this.post({ type: 'reveal', key: this.pendingReveal });
+      this.pendingReveal = undefined;
+    }
+    // The watch lists the namespace shortly after it starts: a name it never shows was mistyped or is gone.
+    for (let i = 0; i < 20 && !this.feed?.workloads().some((w) => w.name === deployment); i++)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    if (this.namespace === namespace && !this.feed?.workloads().some((w) => w.name === deployment))
+      void vscode.window.showWarningMessage(`No Deployment or Rollout "${deployment}" in ${namespace}.`);
   }
 
   private async onAction(m: ActionMessage): Promise<void> {

@@ -18,6 +18,7 @@ export interface CommandTypes {
   'sandpiper.rollout.start': [];
   'sandpiper.rollout.promote': [];
   'sandpiper.rollout.abort': [];
+  'sandpiper.rollout.skipStep': [];
   'sandpiper.pr.draft': [];
   'sandpiper.openInBrowser': [target?: unknown];
   'sandpiper.init': [folder?: vscode.Uri];

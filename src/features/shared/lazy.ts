@@ -21,6 +21,8 @@ const commands = new Map<string, Handler | undefined>();
 const trees = new Map<string, LazyTree>();
 const webviews = new Map<string, LazyWebview>();
 const debuggers = new Map<string, LazyDebugger>();
+/** The one URI handler an extension may have (vscode://sandpiper.sandpiper/…), bound by the feature that serves it. */
+let uriHandler: vscode.UriHandler | undefined;
 let ready: () => Promise<void> = () => Promise.reject(new Error('Sandpiper is not activated.'));
 
 /** Registers the stand-ins; `load` registers the features (once, on the first use of any of them). */
@@ -64,6 +66,16 @@ export function deferContributions(manifest: ContributionManifest, load: () => P
       vscode.debug.registerDebugConfigurationProvider(type, stub.listing(Dynamic), Dynamic),
     );
   }
+  // Registered at activation (`onUri`), like the other stand-ins: a link loads the features, then reaches them.
+  subs.push(
+    vscode.window.registerUriHandler({
+      handleUri: async (uri) => {
+        await ready();
+        if (!uriHandler) throw unbound(`the link ${uri.path}`);
+        await uriHandler.handleUri(uri);
+      },
+    }),
+  );
   return new vscode.Disposable(() => {
     subs.forEach((s) => s.dispose());
     commands.clear();
@@ -78,6 +90,12 @@ export function bindCommand(id: string, handler: Handler): vscode.Disposable {
   if (!commands.has(id)) return vscode.commands.registerCommand(id, handler);
   commands.set(id, handler);
   return new vscode.Disposable(() => commands.set(id, undefined));
+}
+
+/** Handles the extension's vscode:// links (the stand-in registered at activation forwards them here). */
+export function bindUriHandler(handler: vscode.UriHandler): vscode.Disposable {
+  uriHandler = handler;
+  return new vscode.Disposable(() => (uriHandler = undefined));
 }
 
 /** Gives a contributed tree view its data (or creates the view when nothing deferred it). */
