@@ -1,8 +1,33 @@
 import type { CanaryConfig, Threshold } from '../config/types';
-import { isCancellation } from '../errors';
+import { isCancellation, SandpiperError } from '../errors';
 import type { MetricsSource } from '../infra/prometheus';
+import {
+  customQuery,
+  errorRateQuery,
+  hasRequestSeries,
+  p99LatencyMsQuery,
+  presenceQuery,
+  requestRateQuery,
+  successRateQuery,
+  type QueryTarget,
+  type Track,
+} from './queries';
 
-export type MetricVerdict = 'pass' | 'fail' | 'no-data';
+export {
+  analysisTarget,
+  customQuery,
+  errorRateQuery,
+  gatewayServicePattern,
+  p99LatencyMsQuery,
+  presenceQuery,
+  requestRateQuery,
+  successRateQuery,
+  type QueryTarget,
+  type Track,
+} from './queries';
+
+/** no-data: the canary has no series (never a pass); unavailable: Prometheus could not be asked (no judgement). */
+export type MetricVerdict = 'pass' | 'fail' | 'no-data' | 'unavailable';
 
 export interface MetricResult {
   name: string;
@@ -44,8 +69,10 @@ export function judge(canary: number | undefined, t: Threshold): MetricVerdict {
   return meets(canary, t) ? 'pass' : 'fail';
 }
 
+/** Unavailable outweighs everything: with Prometheus unreachable nothing is judged, neither promoted nor failed. */
 export function combine(results: MetricResult[]): MetricVerdict {
   if (results.length === 0) return 'no-data';
+  if (results.some((r) => r.verdict === 'unavailable')) return 'unavailable';
   if (results.some((r) => r.verdict === 'fail')) return 'fail';
   if (results.some((r) => r.verdict === 'no-data')) return 'no-data';
   return 'pass';
@@ -61,14 +88,15 @@ interface Check {
 const DEFAULT_SUCCESS: Threshold = { op: '>=', value: 0.99 };
 
 function checksOf(analysis: CanaryConfig['analysis'], target: QueryTarget): Check[] {
-  const checks: Check[] = [
-    {
+  const checks: Check[] = [];
+  // promql reads only the custom queries: with no request series there is no built-in check.
+  if (hasRequestSeries(target))
+    checks.push({
       name: 'success rate',
       threshold: analysis.successRate ?? DEFAULT_SUCCESS,
       query: (track) => successRateQuery(target, track),
-    },
-  ];
-  if (analysis.p99LatencyMs)
+    });
+  if (analysis.p99LatencyMs && hasRequestSeries(target))
     checks.push({
       name: 'p99 latency (ms)',
       threshold: analysis.p99LatencyMs,
@@ -79,7 +107,15 @@ function checksOf(analysis: CanaryConfig['analysis'], target: QueryTarget): Chec
   return checks;
 }
 
-/** Asks Prometheus for every check, canary beside stable, and judges the canary against the thresholds. */
+/** Prometheus did not answer at all (down, 5xx, timeout), as opposed to answering without data. */
+export function isUnavailable(err: unknown): err is SandpiperError {
+  return err instanceof SandpiperError && err.code === 'metrics-unreachable';
+}
+
+/**
+ * Asks Prometheus for every check, canary beside stable, and judges the canary against the thresholds.
+ * The metrics source is the target's: the app's series, the Gateway's, or (promql) only the custom queries.
+ */
 export async function analyseCanary(
   source: MetricsSource,
   analysis: CanaryConfig['analysis'],
@@ -87,96 +123,58 @@ export async function analyseCanary(
   now: Date,
   signal?: AbortSignal,
 ): Promise<AnalysisResult> {
+  const at = now.toISOString();
   const metrics: MetricResult[] = [];
   // Vanished canary metrics must read as no data at once, not as the last window's good numbers.
   const presence = presenceQuery(target, 'canary');
-  const present = await source.scalar(presence, signal).catch((err) => {
-    if (isCancellation(err)) throw err;
-    return undefined;
-  });
-  if (!present) {
-    metrics.push({ name: 'canary reporting', query: presence, threshold: '> 0 series', verdict: 'no-data' });
-    return { verdict: 'no-data', metrics, at: now.toISOString(), summary: 'the canary reports no request metrics' };
+  if (presence) {
+    let unavailable: SandpiperError | undefined;
+    const present = await source.scalar(presence, signal).catch((err) => {
+      if (isCancellation(err)) throw err;
+      if (isUnavailable(err)) unavailable = err;
+      return undefined;
+    });
+    if (unavailable) {
+      metrics.push({ name: 'canary reporting', query: presence, threshold: '> 0 series', verdict: 'unavailable' });
+      return { verdict: 'unavailable', metrics, at, summary: unavailable.message };
+    }
+    if (!present) {
+      metrics.push({ name: 'canary reporting', query: presence, threshold: '> 0 series', verdict: 'no-data' });
+      return { verdict: 'no-data', metrics, at, summary: 'the canary reports no request metrics' };
+    }
   }
+  let unavailable: SandpiperError | undefined;
   for (const check of checksOf(analysis, target)) {
     const query = check.query('canary');
     let canary: number | undefined;
     let stable: number | undefined;
+    let verdict: MetricVerdict;
     try {
       [canary, stable] = await Promise.all([
         source.scalar(query, signal),
         source.scalar(check.query('stable'), signal),
       ]);
+      verdict = judge(canary, check.threshold);
     } catch (err) {
-      // A query that cannot be answered gives no data, which rolls back: it never promotes.
+      // A query that cannot be answered gives no data, which rolls back: it never promotes. An unreachable
+      // Prometheus is not the canary's fault: that is unavailable, which holds the canary instead.
       if (isCancellation(err)) throw err;
+      if (isUnavailable(err)) unavailable ??= err;
       canary = undefined;
+      verdict = isUnavailable(err) ? 'unavailable' : 'no-data';
     }
-    metrics.push({
-      name: check.name,
-      query,
-      canary,
-      stable,
-      threshold: formatThreshold(check.threshold),
-      verdict: judge(canary, check.threshold),
-    });
+    metrics.push({ name: check.name, query, canary, stable, threshold: formatThreshold(check.threshold), verdict });
   }
   const verdict = combine(metrics);
+  if (unavailable) return { verdict, metrics, at, summary: unavailable.message };
   const summary = metrics
     .map((m) => `${m.name} ${m.canary === undefined ? 'no data' : round(m.canary)} (${m.threshold}): ${m.verdict}`)
     .join('; ');
-  return { verdict, metrics, at: now.toISOString(), summary };
+  return { verdict, metrics, at, summary: summary || 'no checks to run' };
 }
 
 function round(n: number): string {
   return String(Math.round(n * 10000) / 10000);
-}
-
-/** PromQL comparing the canary's and the stable pods' requests; series carry `namespace`, `service` and `track` labels. */
-export type Track = 'canary' | 'stable';
-
-export interface QueryTarget {
-  namespace: string;
-  service: string;
-  /** The rate window; a few scrape intervals. */
-  window: string;
-}
-
-function selector(t: QueryTarget, track: Track, extra = ''): string {
-  return `{namespace="${t.namespace}",service="${t.service}",track="${track}"${extra}}`;
-}
-
-/**
- * Whether the track reports right now: an instant vector, which drops a series at its staleness marker,
- * while a rate over a range keeps using the old samples for a whole window after the series vanished.
- */
-export function presenceQuery(t: QueryTarget, track: Track): string {
-  return `count(http_requests_total${selector(t, track)})`;
-}
-
-export function requestRateQuery(t: QueryTarget, track: Track): string {
-  return `sum(rate(http_requests_total${selector(t, track)}[${t.window}]))`;
-}
-
-/** Errors over all requests; `or vector(0)` keeps "no errors" a 0, while "no requests" stays no data. */
-export function errorRateQuery(t: QueryTarget, track: Track): string {
-  return `(sum(rate(http_requests_total${selector(t, track, ',code=~"5.."')}[${t.window}])) or vector(0)) / ${requestRateQuery(t, track)}`;
-}
-
-export function successRateQuery(t: QueryTarget, track: Track): string {
-  return `(sum(rate(http_requests_total${selector(t, track, ',code!~"5.."')}[${t.window}])) or vector(0)) / ${requestRateQuery(t, track)}`;
-}
-
-export function p99LatencyMsQuery(t: QueryTarget, track: Track): string {
-  return `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket${selector(t, track)}[${t.window}]))) * 1000`;
-}
-
-/** A custom query from sandpiper.yaml with {{namespace}}, {{service}} and {{track}} filled in. */
-export function customQuery(template: string, t: QueryTarget, track: Track): string {
-  return template
-    .replaceAll('{{namespace}}', t.namespace)
-    .replaceAll('{{service}}', t.service)
-    .replaceAll('{{track}}', track);
 }
 
 const KEEP = 120;
@@ -202,6 +200,8 @@ export class CanarySampler {
   constructor(private readonly source: MetricsSource) {}
 
   private async track(t: QueryTarget, track: Track, signal?: AbortSignal): Promise<TrackSample> {
+    // promql names no request series: nothing to chart.
+    if (!hasRequestSeries(t)) return {};
     const safe = (q: string) => this.source.scalar(q, signal).catch(() => undefined);
     const [rps, errorRate, p99Ms] = await Promise.all([
       safe(requestRateQuery(t, track)),
@@ -211,7 +211,7 @@ export class CanarySampler {
     return { rps, errorRate, p99Ms };
   }
 
-  /** Takes one sample for a workload and returns its whole series. */
+  /** Takes one sample for a workload (from the target's source) and returns its whole series. */
   async sample(key: string, target: QueryTarget, now: Date, signal?: AbortSignal): Promise<MetricSample[]> {
     const [canary, stable] = await Promise.all([
       this.track(target, 'canary', signal),

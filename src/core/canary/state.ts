@@ -130,7 +130,51 @@ export function isCanaryState(v: unknown): v is CanaryState {
     typeof s.stepStartedAt === 'string' &&
     typeof s.trafficMode === 'string' &&
     MODES.has(s.trafficMode) &&
-    Array.isArray(s.history)
+    Array.isArray(s.history) &&
+    (s.spec === undefined || isCanarySpec(s.spec)) &&
+    (s.driver === undefined || DRIVERS.has(s.driver as string)) &&
+    (s.autoResume === undefined || typeof s.autoResume === 'boolean')
+  );
+}
+
+const DRIVERS: ReadonlySet<string> = new Set(['controller', 'client']);
+const SOURCES: ReadonlySet<string> = new Set(['app', 'gateway', 'promql']);
+const OPS: ReadonlySet<string> = new Set(['>=', '<=', '>', '<']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isThreshold(v: unknown): boolean {
+  return isRecord(v) && typeof v.op === 'string' && OPS.has(v.op) && typeof v.value === 'number';
+}
+
+/** A spec a controller can drive from alone: a half-written one would analyse the wrong series or never notify. */
+export function isCanarySpec(v: unknown): v is CanarySpec {
+  if (!isRecord(v) || !isRecord(v.analysis)) return false;
+  const a = v.analysis;
+  const count = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  const notify = v.notify;
+  return (
+    typeof v.service === 'string' &&
+    v.service.length > 0 &&
+    typeof v.window === 'string' &&
+    v.window.length > 0 &&
+    count(v.warmupMs) &&
+    count(v.drainSeconds) &&
+    (a.source === undefined || (typeof a.source === 'string' && SOURCES.has(a.source))) &&
+    (a.successRate === undefined || isThreshold(a.successRate)) &&
+    (a.p99LatencyMs === undefined || isThreshold(a.p99LatencyMs)) &&
+    count(a.failureLimit) &&
+    Array.isArray(a.queries) &&
+    a.queries.every(
+      (q) => isRecord(q) && typeof q.name === 'string' && typeof q.query === 'string' && isThreshold(q.threshold),
+    ) &&
+    (notify === undefined ||
+      (isRecord(notify) &&
+        typeof notify.secret === 'string' &&
+        typeof notify.key === 'string' &&
+        (notify.link === undefined || typeof notify.link === 'string')))
   );
 }
 

@@ -31,13 +31,17 @@ export class PrometheusClient implements MetricsSource {
       });
     } catch (err) {
       if (signal?.aborted) throw new SandpiperError('cancelled', 'Cancelled.');
-      throw new SandpiperError(
-        'metrics-unreachable',
-        `Prometheus at ${this.baseUrl} does not answer: ${(err as Error).message}`,
-        'Check the sandpiper.prometheusUrl setting (or PROMETHEUS_URL).',
-      );
+      throw this.unreachable(timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (err as Error).message);
     }
-    const body = (await res.json().catch(() => ({ status: 'error', error: `HTTP ${res.status}` }))) as QueryResponse;
+    const body = (await res.json().catch((err) => {
+      if (signal?.aborted) throw new SandpiperError('cancelled', 'Cancelled.');
+      // The answer stopped half-way (timeout, connection reset): as unreachable as no answer at all.
+      if (timeout.aborted || (err as Error).name === 'AbortError' || (err as Error).name === 'TypeError')
+        throw this.unreachable(`the answer broke off: ${(err as Error).message}`);
+      return { status: 'error', error: `HTTP ${res.status}` };
+    })) as QueryResponse;
+    // 5xx: Prometheus (or a proxy before it) is down, overloaded or timed out — not a verdict on the query.
+    if (res.status >= 500) throw this.unreachable(`HTTP ${res.status}${body.error ? ` (${body.error})` : ''}`);
     if (body.status !== 'success' || !body.data) {
       throw new SandpiperError(
         'metrics-query',
@@ -46,6 +50,14 @@ export class PrometheusClient implements MetricsSource {
       );
     }
     return scalarOf(body.data);
+  }
+
+  private unreachable(why: string): SandpiperError {
+    return new SandpiperError(
+      'metrics-unreachable',
+      `Prometheus at ${this.baseUrl} does not answer: ${why}`,
+      'Check the sandpiper.prometheusUrl setting (or PROMETHEUS_URL), and that Prometheus runs.',
+    );
   }
 }
 

@@ -66,9 +66,10 @@ describe('canary analysis verdicts', () => {
     assert.match(r.summary, /reports no request metrics/);
   });
 
-  it('gives no-data when Prometheus does not answer', async () => {
+  it('gives unavailable (no judgement: never promotes, never counts as a failure) when Prometheus does not answer', async () => {
     const r = await analyseCanary(source({}, true), analysis, target, now);
-    assert.equal(r.verdict, 'no-data');
+    assert.equal(r.verdict, 'unavailable');
+    assert.match(r.summary, /down/);
   });
 
   it('runs custom queries with {{track}} filled in', async () => {
