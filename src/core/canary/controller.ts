@@ -49,6 +49,15 @@ export interface ControllerSeams {
   heartbeatMs?: number;
 }
 
+export interface ControllerHealth extends Health {
+  holder: string;
+  leader: boolean;
+  /** The Deployment list+watch: synced, or failing while the API server is away. */
+  watch: 'idle' | 'listing' | 'synced' | 'failing';
+  /** The canaries this replica drives (namespace/deployment). */
+  canaries: string[];
+}
+
 /** How long a stop waits for the drives to let go of their canary leases, and for notifications in flight. */
 const STOP_WAIT_MS = 10_000;
 const NOTIFY_WAIT_MS = 5_000;
@@ -84,7 +93,7 @@ export class CanaryController {
   private leading = false;
   private running = false;
   private beat = Date.now();
-  private watch: 'idle' | 'listing' | 'synced' | 'failing' = 'idle';
+  private watch: ControllerHealth['watch'] = 'idle';
   private invalid = new Map<string, string>();
 
   constructor(
@@ -100,7 +109,7 @@ export class CanaryController {
   }
 
   /** For /healthz: alive while the loop beats (standby polls, leader heartbeats). */
-  health(now = Date.now()): Health {
+  health(now = Date.now()): ControllerHealth {
     const stale = now - this.beat > Math.max(60_000, 4 * this.heartbeatMs);
     return {
       ok: this.running && !stale,
