@@ -1,6 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { RolloutModel } from '../../../src/core/workloads/model';
-import { hostMessageOf, isHostMessage, parseWebviewMessage } from '../../../src/protocol/rollout';
+import {
+  driverLine,
+  hostMessageOf,
+  isHostMessage,
+  parseWebviewMessage,
+  whoDrives,
+} from '../../../src/protocol/rollout';
 import { deployment, upsert } from './fixtures';
 
 describe('rollout panel protocol: messages from the (untrusted) webview', () => {
@@ -10,6 +16,7 @@ describe('rollout panel protocol: messages from the (untrusted) webview', () => 
       { type: 'pickNamespace' },
       { type: 'action', action: 'promote', kind: 'Deployment', namespace: 'shop', name: 'web' },
       { type: 'action', action: 'abort', kind: 'Rollout', namespace: 'a-b', name: 'api.v2' },
+      { type: 'action', action: 'skip', kind: 'Deployment', namespace: 'shop', name: 'web' },
     ]) {
       assert.equal(parseWebviewMessage(m).ok, true, JSON.stringify(m));
     }
@@ -37,6 +44,20 @@ describe('rollout panel protocol: messages from the (untrusted) webview', () => 
       { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'web', body: { spec: {} } },
     ],
     ['a prototype-polluting ready', JSON.parse('{"type":"ready","__proto__":{"admin":true}}')],
+    [
+      'a skip with a step number',
+      { type: 'action', action: 'skip', kind: 'Deployment', namespace: 'shop', name: 'web', to: 3 },
+    ],
+    ['a skip without a kind', { type: 'action', action: 'skip', namespace: 'shop', name: 'web' }],
+    [
+      'a skip of another namespace path',
+      { type: 'action', action: 'skip', kind: 'Deployment', namespace: '../shop', name: 'web' },
+    ],
+    [
+      'a skip spelled otherwise',
+      { type: 'action', action: 'skipStep', kind: 'Deployment', namespace: 'shop', name: 'web' },
+    ],
+    ['a skip as its own message type', { type: 'skip', namespace: 'shop', name: 'web' }],
     [
       'an overlong name',
       { type: 'action', action: 'abort', kind: 'Deployment', namespace: 'shop', name: 'a'.repeat(300) },
@@ -99,5 +120,53 @@ describe("rollout panel protocol: the feed's events as webview messages", () => 
     const m = hostMessageOf({ kind: 'metrics', key: 'shop/web', samples: [sample] });
     assert.deepEqual(m, { type: 'metrics', key: 'shop/web', samples: [sample] });
     assert.ok(isHostMessage(m));
+  });
+});
+
+describe('rollout panel protocol: who drives a canary', () => {
+  const self = 'vscode@laptop:4242';
+
+  it('names the controller pod holding the canary Lease', () => {
+    const d = whoDrives({ status: 'progressing', stateDriver: 'controller', leaseHolder: 'controller/ctl-5c8', self });
+    assert.deepEqual(d, { by: 'controller', pod: 'ctl-5c8' });
+    assert.equal(driverLine(d), 'Driven by the in-cluster controller (ctl-5c8)');
+  });
+
+  it('a canary handed to a running controller is its, even between two of its leases', () => {
+    const d = whoDrives({ status: 'progressing', stateDriver: 'controller', controller: 'ctl-5c8', self });
+    assert.deepEqual(d, { by: 'controller', pod: 'ctl-5c8' });
+  });
+
+  it('this window: closing it pauses the rollout', () => {
+    const d = whoDrives({ status: 'progressing', stateDriver: 'client', controller: 'ctl', leaseHolder: self, self });
+    assert.equal(
+      driverLine(d),
+      'Driven by this window — closing it pauses the rollout. Install the controller to let it run on its own.',
+    );
+  });
+
+  it('another client (the CLI, another window) by its name', () => {
+    const d = whoDrives({ status: 'progressing', stateDriver: 'client', leaseHolder: 'cli@ci:77', self });
+    assert.match(driverLine(d), /^Driven by cli@ci:77 — stopping it pauses/);
+  });
+
+  it('nobody: a client canary with a free Lease, or a controller canary whose controller is not running', () => {
+    for (const stateDriver of ['client', 'controller', undefined] as const) {
+      const d = whoDrives({
+        status: 'paused',
+        stateDriver,
+        controller: stateDriver === 'client' ? 'ctl' : undefined,
+        self,
+      });
+      assert.deepEqual(d, { by: 'nobody', status: 'paused' });
+      assert.match(driverLine(d), /^Nobody drives it: paused/);
+    }
+  });
+
+  it('drivers and reveal messages pass the host guard; malformed ones do not', () => {
+    assert.ok(isHostMessage({ type: 'drivers', drivers: { 'shop/web': { by: 'window' } } }));
+    assert.ok(isHostMessage({ type: 'reveal', key: 'shop/web' }));
+    assert.equal(isHostMessage({ type: 'drivers', drivers: 'all' }), false);
+    assert.equal(isHostMessage({ type: 'reveal', key: 7 }), false);
   });
 });
