@@ -4,7 +4,7 @@ import { chooseDriver, followCanary, type FollowEvent } from '../../../src/core/
 import { leaseName } from '../../../src/core/canary/lease';
 import { CONTROLLER_LEASE_KEY } from '../../../src/core/canary/presence';
 import { CANARY_STATE_ANNOTATION, withEvent, writeCanaryState, type CanaryState } from '../../../src/core/canary/state';
-import { SandpiperError } from '../../../src/core/errors';
+import type { SandpiperError } from '../../../src/core/errors';
 import type { Kube } from '../../../src/core/infra/kube/client';
 import { STOPPED_FOLLOWING, follow, followLine } from '../../../src/cli/commands/rolloutDrive';
 import { FakeCluster, unreachable } from '../canary/fakeCluster';
