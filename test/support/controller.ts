@@ -184,13 +184,19 @@ export async function installTestController(
   }
 }
 
-/** Uninstalls it and waits until its pods are gone and no leader Lease is live. */
+/** Uninstalls it and waits until its pods, its leader Lease and (when uninstall deleted it) its namespace are gone. */
 export async function uninstallTestController(kube: Kube): Promise<void> {
   await uninstallController(kube);
   await eventually(
-    'the controller pods gone and no live leader',
-    async () => !(await controllerPodNames(kube)).length && !(await liveController(kube)),
-    60_000,
+    'the controller pods gone, no live leader, the namespace not terminating',
+    async () =>
+      !(await controllerPodNames(kube)).length &&
+      !(await liveController(kube)) &&
+      (await kube.core.readNamespace({ name: CONTROLLER_NAMESPACE }).then(
+        (n) => n.status?.phase !== 'Terminating',
+        () => true,
+      )),
+    90_000,
     250,
   );
 }

@@ -103,7 +103,7 @@ export async function installController(
   { dryRun = false }: { dryRun?: boolean } = {},
 ): Promise<AppliedObject[]> {
   const objects = controllerManifests(o);
-  const namespaceExists = dryRun ? await exists(kube, CONTROLLER_NAMESPACE) : true;
+  const namespaceExists = dryRun ? await exists(kube, CONTROLLER_NAMESPACE) : await namespaceGoneIfTerminating(kube);
   const out: AppliedObject[] = [];
   for (const obj of objects) {
     const kind = obj.kind!;
@@ -120,6 +120,25 @@ export async function installController(
     out.push({ kind, name });
   }
   return out;
+}
+
+/** A just-uninstalled namespace takes no new objects while it terminates: waits until it is gone. */
+async function namespaceGoneIfTerminating(kube: Kube, timeoutMs = 60_000): Promise<true> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ns = await kube.core.readNamespace({ name: CONTROLLER_NAMESPACE }).catch((err: unknown) => {
+      if (httpCode(err) === 404) return undefined;
+      throw installError(err, `read Namespace ${CONTROLLER_NAMESPACE}`);
+    });
+    if (ns?.status?.phase !== 'Terminating') return true;
+    if (Date.now() > end)
+      throw new SandpiperError(
+        'not-ready',
+        `Namespace ${CONTROLLER_NAMESPACE} is still being deleted after ${timeoutMs / 1000} s.`,
+        `Look at \`kubectl get namespace ${CONTROLLER_NAMESPACE} -o yaml\` (its conditions), then install again.`,
+      );
+    await sleep(500);
+  }
 }
 
 async function exists(kube: Kube, namespace: string): Promise<boolean> {
