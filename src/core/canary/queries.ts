@@ -53,14 +53,16 @@ function traefikName(name: string): string {
 }
 
 /**
- * The Traefik service names of Service `service` in `namespace` as an HTTPRoute backend. Traefik 3.7 names one
- * `httproute-<route key>-<rule hash>-svc-<namespace>-<service>-<backend index>@kubernetesgateway`; earlier 3.x
- * `<namespace>-<service>-<port>@kubernetesgateway`. The name must end right after the number, so the stable `web`
- * never takes in `web-canary-1`, and start or follow `-svc-`, so `web` never takes in `shop-web-0`.
- * PromQL anchors the pattern at both ends; Kubernetes names need no escaping once normalised.
+ * The Traefik service names of Service `service` in `namespace` as an HTTPRoute backend. Traefik 3.7.6+ names one
+ * `<router name>-svc-<namespace>-<service>-<backend index>@kubernetesgateway` (router name = `httproute-<route
+ * key>-<hash of the rule>`); earlier 3.x `<namespace>-<service>-http-<port>` or `<namespace>-<service>-<port>`.
+ * Names are never truncated. The name must end right after the number, so the stable `web` never takes in
+ * `web-canary-1`, and must start at or follow `-svc-`, so `web` never takes in `shop-web-0`. PromQL anchors the
+ * pattern at both ends; Kubernetes names need no escaping once normalised.
  */
 export function gatewayServicePattern(namespace: string, service: string): string {
-  return `(.*-svc-)?${traefikName(namespace)}-${traefikName(service)}-[0-9]+@kubernetesgateway`;
+  const id = `${traefikName(namespace)}-${traefikName(service)}`;
+  return `(.*-svc-${id}-[0-9]+|${id}(-http)?-[0-9]+)@kubernetesgateway`;
 }
 
 function seriesOf(t: QueryTarget): RequestSeries | undefined {

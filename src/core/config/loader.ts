@@ -136,7 +136,8 @@ function locatedAnalysis(text: string, root: string): Analysis {
       }
     }
     for (const [name, svc] of Object.entries(services))
-      for (const p of canaryProblems(svc.canary)) problems.push(problemAt(['services', name, ...p.segments], p.message));
+      for (const p of canaryProblems(svc.canary))
+        problems.push(problemAt(['services', name, ...p.segments], p.message));
     for (const p of pathsOutside(root, paths)) problems.push(problemAt(p.segments, outsideMessage(p.value)));
   }
   if (problems.length) return { result: fail(problems), problemAt, paths };

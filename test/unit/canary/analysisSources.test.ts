@@ -38,6 +38,9 @@ const LABELS = {
   otherNamespace: `${ROUTE}-svc-myshop-web-0@kubernetesgateway`,
   otherService: `${ROUTE}-svc-shop-shop-web-0@kubernetesgateway`,
   longerService: `${ROUTE}-svc-shop-webapp-0@kubernetesgateway`,
+  neighbour: `${ROUTE}-svc-shop-web-http-2@kubernetesgateway`,
+  v375Stable: 'shop-web-http-80@kubernetesgateway',
+  v375Canary: 'shop-web-canary-http-80@kubernetesgateway',
   olderStable: 'shop-web-80@kubernetesgateway',
   olderCanary: 'shop-web-canary-80@kubernetesgateway',
   otherProvider: `${ROUTE}-svc-shop-web-0@file`,
@@ -84,7 +87,9 @@ describe('canary analysis sources (issue 16)', () => {
       assert.ok(requestRateQuery(gateway, 'stable').startsWith('sum(rate(traefik_service_requests_total{service=~"'));
       assert.ok(matches(stable, LABELS.stable));
       assert.ok(matches(canary, LABELS.canary));
-      assert.ok(matches(stable, LABELS.olderStable), 'the Traefik 3.0–3.6 form');
+      assert.ok(matches(stable, LABELS.v375Stable), 'the Traefik 3.7.0–3.7.5 form');
+      assert.ok(matches(canary, LABELS.v375Canary));
+      assert.ok(matches(stable, LABELS.olderStable), 'the older 3.x form');
       assert.ok(matches(canary, LABELS.olderCanary));
     });
 
@@ -93,7 +98,9 @@ describe('canary analysis sources (issue 16)', () => {
       const canary = patternIn(presenceQuery(gateway, 'canary')!);
       for (const label of [
         LABELS.canary,
+        LABELS.v375Canary,
         LABELS.olderCanary,
+        LABELS.neighbour,
         LABELS.wrr,
         LABELS.otherNamespace,
         LABELS.otherService,
@@ -101,23 +108,32 @@ describe('canary analysis sources (issue 16)', () => {
         LABELS.otherProvider,
       ])
         assert.ok(!matches(stable, label), `stable took in ${label}`);
-      for (const label of [LABELS.stable, LABELS.olderStable, LABELS.wrr, LABELS.otherNamespace])
+      for (const label of [LABELS.stable, LABELS.v375Stable, LABELS.olderStable, LABELS.wrr, LABELS.otherNamespace])
         assert.ok(!matches(canary, label), `canary took in ${label}`);
     });
 
     it('normalises names the way Traefik does', () => {
-      assert.equal(gatewayServicePattern('a.b', 'c'), '(.*-svc-)?a-b-c-[0-9]+@kubernetesgateway');
+      assert.equal(gatewayServicePattern('a.b', 'c'), '(.*-svc-a-b-c-[0-9]+|a-b-c(-http)?-[0-9]+)@kubernetesgateway');
     });
 
     it('computes success rate from the code label and p99 from the histogram', () => {
       const success = successRateQuery(gateway, 'canary');
-      assert.match(success, /^\(sum\(rate\(traefik_service_requests_total\{service=~"[^"]+",code!~"5\.\."\}\[10s\]\)\) or vector\(0\)\) \/ sum\(rate\(traefik_service_requests_total\{service=~"[^"]+"\}\[10s\]\)\)$/);
-      assert.match(errorRateQuery(gateway, 'canary'), /traefik_service_requests_total\{service=~"[^"]+",code=~"5\.\."\}/);
+      assert.match(
+        success,
+        /^\(sum\(rate\(traefik_service_requests_total\{service=~"[^"]+",code!~"5\.\."\}\[10s\]\)\) or vector\(0\)\) \/ sum\(rate\(traefik_service_requests_total\{service=~"[^"]+"\}\[10s\]\)\)$/,
+      );
+      assert.match(
+        errorRateQuery(gateway, 'canary'),
+        /traefik_service_requests_total\{service=~"[^"]+",code=~"5\.\."\}/,
+      );
       assert.match(
         p99LatencyMsQuery(gateway, 'stable'),
         /^histogram_quantile\(0\.99, sum by \(le\) \(rate\(traefik_service_request_duration_seconds_bucket\{service=~"[^"]+"\}\[10s\]\)\)\) \* 1000$/,
       );
-      assert.equal(presenceQuery(gateway, 'canary'), `count(traefik_service_requests_total{service=~"${gatewayServicePattern('shop', 'web-canary')}"})`);
+      assert.equal(
+        presenceQuery(gateway, 'canary'),
+        `count(traefik_service_requests_total{service=~"${gatewayServicePattern('shop', 'web-canary')}"})`,
+      );
     });
   });
 
@@ -137,7 +153,13 @@ describe('canary analysis sources (issue 16)', () => {
         {
           ...analysis,
           source: 'promql',
-          queries: [{ name: 'errors', query: 'sum(errors{track="{{track}}",svc="{{service}}"})', threshold: { op: '<', value: 5 } }],
+          queries: [
+            {
+              name: 'errors',
+              query: 'sum(errors{track="{{track}}",svc="{{service}}"})',
+              threshold: { op: '<', value: 5 },
+            },
+          ],
         },
         promql,
         now,
@@ -158,12 +180,26 @@ describe('canary analysis sources (issue 16)', () => {
 
   it('fills {{namespace}}, {{service}} and {{track}} in custom queries for every source', () => {
     for (const t of [app, gateway, promql])
-      assert.equal(customQuery('x{a="{{namespace}}",b="{{service}}",c="{{track}}"}', t, 'canary'), 'x{a="shop",b="web",c="canary"}');
+      assert.equal(
+        customQuery('x{a="{{namespace}}",b="{{service}}",c="{{track}}"}', t, 'canary'),
+        'x{a="shop",b="web",c="canary"}',
+      );
   });
 
   it('builds the target from the spec a canary carries', () => {
-    const spec = { service: 'api', analysis: { ...analysis, source: 'gateway' as const }, window: '30s', warmupMs: 0, drainSeconds: 10 };
-    assert.deepEqual(analysisTarget('shop', spec), { namespace: 'shop', service: 'api', window: '30s', source: 'gateway' });
+    const spec = {
+      service: 'api',
+      analysis: { ...analysis, source: 'gateway' as const },
+      window: '30s',
+      warmupMs: 0,
+      drainSeconds: 10,
+    };
+    assert.deepEqual(analysisTarget('shop', spec), {
+      namespace: 'shop',
+      service: 'api',
+      window: '30s',
+      source: 'gateway',
+    });
     const { source: _unused, ...appAnalysis } = spec.analysis;
     assert.equal(analysisTarget('shop', { ...spec, analysis: appAnalysis }).source, 'app');
   });
@@ -176,7 +212,10 @@ describe('canary analysis sources (issue 16)', () => {
       const r = await analyseCanary({ scalar: async () => Promise.reject(down) }, analysis, gateway, now);
       assert.equal(r.verdict, 'unavailable');
       assert.equal(r.summary, down.message);
-      assert.deepEqual(r.metrics.map((m) => m.verdict), ['unavailable']);
+      assert.deepEqual(
+        r.metrics.map((m) => m.verdict),
+        ['unavailable'],
+      );
     });
 
     it('unavailable when Prometheus goes down between queries, even beside a failing metric', async () => {
@@ -188,7 +227,10 @@ describe('canary analysis sources (issue 16)', () => {
         },
       };
       const r = await analyseCanary(src, analysis, app, now);
-      assert.deepEqual(r.metrics.map((m) => m.verdict), ['fail', 'unavailable']);
+      assert.deepEqual(
+        r.metrics.map((m) => m.verdict),
+        ['fail', 'unavailable'],
+      );
       assert.equal(r.verdict, 'unavailable');
       assert.match(r.summary, /does not answer/);
     });
@@ -202,7 +244,10 @@ describe('canary analysis sources (issue 16)', () => {
         },
       };
       const r = await analyseCanary(src, analysis, gateway, now);
-      assert.deepEqual(r.metrics.map((m) => m.verdict), ['pass', 'no-data']);
+      assert.deepEqual(
+        r.metrics.map((m) => m.verdict),
+        ['pass', 'no-data'],
+      );
       assert.equal(r.verdict, 'no-data');
     });
 
@@ -212,7 +257,12 @@ describe('canary analysis sources (issue 16)', () => {
     });
 
     it('combines: unavailable over fail over no-data over pass', () => {
-      const m = (verdict: MetricResult['verdict']): MetricResult => ({ name: 'x', query: 'q', threshold: '> 0', verdict });
+      const m = (verdict: MetricResult['verdict']): MetricResult => ({
+        name: 'x',
+        query: 'q',
+        threshold: '> 0',
+        verdict,
+      });
       assert.equal(combine([m('pass'), m('fail'), m('unavailable')]), 'unavailable');
       assert.equal(combine([m('no-data'), m('unavailable')]), 'unavailable');
       assert.equal(combine([m('no-data'), m('fail')]), 'fail');
@@ -232,10 +282,16 @@ describe('canary analysis sources (issue 16)', () => {
       });
       await sampler.sample('shop/web', gateway, now);
       assert.ok(seen.length > 0);
-      assert.ok(seen.every((q) => q.includes('traefik_service_request')), seen.join('\n'));
+      assert.ok(
+        seen.every((q) => q.includes('traefik_service_request')),
+        seen.join('\n'),
+      );
       seen.length = 0;
       await sampler.sample('shop/app', app, now);
-      assert.ok(seen.every((q) => q.includes('http_request')), seen.join('\n'));
+      assert.ok(
+        seen.every((q) => q.includes('http_request')),
+        seen.join('\n'),
+      );
     });
 
     it('charts nothing for promql, without asking Prometheus', async () => {

@@ -23,7 +23,11 @@ const OLD = {
   trafficMode: 'httproute',
   route: 'web/web',
   stableReplicas: 2,
-  lastAnalysis: { verdict: 'no-data', summary: 'the canary reports no request metrics', at: '2026-01-01T00:00:30.000Z' },
+  lastAnalysis: {
+    verdict: 'no-data',
+    summary: 'the canary reports no request metrics',
+    at: '2026-01-01T00:00:30.000Z',
+  },
   history: [{ at: '2026-01-01T00:00:00.000Z', event: 'started: reg/web:2' }],
 };
 
@@ -72,7 +76,17 @@ describe('canary state annotation (issue 16 fields)', () => {
   });
 
   it('accepts a spec without the optional parts (source, thresholds, notify)', () => {
-    assert.ok(isCanaryState(withSpec({ service: 'web', analysis: { failureLimit: 0, queries: [] }, window: '10s', warmupMs: 0, drainSeconds: 0 })));
+    assert.ok(
+      isCanaryState(
+        withSpec({
+          service: 'web',
+          analysis: { failureLimit: 0, queries: [] },
+          window: '10s',
+          warmupMs: 0,
+          drainSeconds: 0,
+        }),
+      ),
+    );
   });
 
   it('rejects a malformed spec, driver or autoResume', () => {
@@ -86,7 +100,10 @@ describe('canary state annotation (issue 16 fields)', () => {
       ['no analysis', withSpec({ ...SPEC, analysis: undefined })],
       ['unknown source', withSpec({ ...SPEC, analysis: { ...SPEC.analysis, source: 'istio' } })],
       ['queries not a list', withSpec({ ...SPEC, analysis: { ...SPEC.analysis, queries: {} } })],
-      ['query without threshold', withSpec({ ...SPEC, analysis: { ...SPEC.analysis, queries: [{ name: 'q', query: 'up' }] } })],
+      [
+        'query without threshold',
+        withSpec({ ...SPEC, analysis: { ...SPEC.analysis, queries: [{ name: 'q', query: 'up' }] } }),
+      ],
       ['threshold op', withSpec({ ...SPEC, analysis: { ...SPEC.analysis, successRate: { op: '=', value: 1 } } })],
       ['failureLimit missing', withSpec({ ...SPEC, analysis: { ...SPEC.analysis, failureLimit: undefined } })],
       ['notify without secret', withSpec({ ...SPEC, notify: { key: 'url' } })],

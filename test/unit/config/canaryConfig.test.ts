@@ -28,7 +28,11 @@ describe('sandpiper.yaml canary settings (issue 16)', () => {
     assert.equal(c.drainSeconds, 25);
     assert.equal(c.analysis.source, 'gateway');
     assert.deepEqual(c.analysis.successRate, { op: '>=', value: 0.995 });
-    assert.deepEqual(c.notify, { secret: 'hooks', key: 'slack', link: 'https://ci.example/{{namespace}}/{{deployment}}' });
+    assert.deepEqual(c.notify, {
+      secret: 'hooks',
+      key: 'slack',
+      link: 'https://ci.example/{{namespace}}/{{deployment}}',
+    });
   });
 
   it('leaves the new settings out when not written (defaults apply where they are used)', () => {
@@ -72,7 +76,9 @@ describe('sandpiper.yaml canary settings (issue 16)', () => {
 
   it('refuses built-in thresholds with promql, which reads no request metrics', () => {
     const lines = problems(
-      service('{ analysis: { source: promql, successRate: ">= 0.9", queries: [{ name: q, query: up, threshold: "> 0" }] } }'),
+      service(
+        '{ analysis: { source: promql, successRate: ">= 0.9", queries: [{ name: q, query: up, threshold: "> 0" }] } }',
+      ),
     );
     assert.equal(lines.length, 1);
     assert.match(lines[0], /services\.api\.canary\.analysis\.successRate: successRate needs request metrics/);
