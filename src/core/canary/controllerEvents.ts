@@ -53,7 +53,11 @@ export function decisionEvent(e: Extract<DriverEvent, { kind: 'decision' }>): Ca
     case 'retry': {
       const limit = s.spec?.analysis.failureLimit;
       const count = limit === undefined ? `${s.failures}` : `${s.failures}/${limit}`;
-      return { reason: 'CanaryAnalysisFailed', type: 'Warning', message: `${step(s)}, failure ${count}; ${analysisOf(e)}` };
+      return {
+        reason: 'CanaryAnalysisFailed',
+        type: 'Warning',
+        message: `${step(s)}, failure ${count}; ${analysisOf(e)}`,
+      };
     }
     case 'hold':
       return {
@@ -81,14 +85,22 @@ export function decisionEvent(e: Extract<DriverEvent, { kind: 'decision' }>): Ca
 export function transitionEvent(before: CanaryState | undefined, after: CanaryState): CanaryEvent | undefined {
   if (!before || before.status === after.status) return undefined;
   if (after.status === 'paused' && !after.autoResume)
-    return { reason: 'CanaryPaused', type: 'Normal', message: `${step(after)} paused${after.reason ? `: ${after.reason}` : ''}` };
+    return {
+      reason: 'CanaryPaused',
+      type: 'Normal',
+      message: `${step(after)} paused${after.reason ? `: ${after.reason}` : ''}`,
+    };
   if (before.status === 'paused' && after.status === 'progressing')
     return { reason: 'CanaryResumed', type: 'Normal', message: `${step(after)} resumed` };
   return undefined;
 }
 
 export function drivingEvent(state: CanaryState, holder: string): CanaryEvent {
-  return { reason: 'CanaryDriving', type: 'Normal', message: `${holder} drives the canary of ${state.image} at ${step(state)}` };
+  return {
+    reason: 'CanaryDriving',
+    type: 'Normal',
+    message: `${holder} drives the canary of ${state.image} at ${step(state)}`,
+  };
 }
 
 export function failedEvent(message: string): CanaryEvent {

@@ -43,7 +43,7 @@ describe('canary controller loop in the test process (real node, Gateway, Promet
     await system?.dispose();
   });
 
-  it('promotes a canary handed to the controller by itself, with Events on the Deployment and decision metrics', async () => {
+  it('promotes a canary handed to the controller by itself; Events on the Deployment, decisions on /metrics', async () => {
     ns = await createNamespace('ctl-loop');
     // Its own namespace for the leader lease: an installed controller in sandpiper-system is a different leader.
     system = await createNamespace('ctl-system');
@@ -69,7 +69,8 @@ describe('canary controller loop in the test process (real node, Gateway, Promet
       return health.ok && health.leader;
     });
     const installed = await liveController(kube);
-    if (installed) console.log(`      note: an installed controller (${installed}) runs too; it may compete for the canary`);
+    if (installed)
+      console.log(`      note: an installed controller (${installed}) runs too; it may compete for the canary`);
 
     const good = await canaryImage('good');
     const started = await startCanary(kube, {

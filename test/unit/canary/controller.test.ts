@@ -53,7 +53,8 @@ class FakeDeployments implements ListWatchSource<V1Deployment> {
   remove(name: string, namespace = 'shop'): void {
     const d = this.items.get(`${namespace}/${name}`)!;
     this.items.delete(`${namespace}/${name}`);
-    for (const w of this.watchers) w('DELETED', { ...d, metadata: { ...d.metadata, resourceVersion: String(++this.version) } });
+    for (const w of this.watchers)
+      w('DELETED', { ...d, metadata: { ...d.metadata, resourceVersion: String(++this.version) } });
   }
 }
 
@@ -95,7 +96,9 @@ interface Harness {
   done: Promise<void>;
 }
 
-function start(o: { holder?: string; seams?: ControllerSeams; api?: FakeCluster; leaseSeconds?: number } = {}): Harness {
+function start(
+  o: { holder?: string; seams?: ControllerSeams; api?: FakeCluster; leaseSeconds?: number } = {},
+): Harness {
   const api = o.api ?? new FakeCluster();
   const events = new FakeEvents();
   const deployments = new FakeDeployments();
@@ -139,7 +142,8 @@ async function finish(h: Harness): Promise<void> {
   await h.done;
 }
 
-const leading = (h: Harness) => eventually('the controller leads', () => h.controller.health().leader === true, 3000, 10);
+const leading = (h: Harness) =>
+  eventually('the controller leads', () => h.controller.health().leader === true, 3000, 10);
 const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe('canary controller', function () {
@@ -213,8 +217,16 @@ describe('canary controller', function () {
     await eventually('done', () => h.controller.health().canaries.length === 0, 3000, 10);
     assert.equal(h.logs.filter((l) => l.includes('cli@laptop')).length, 1, 'the busy canary logged once');
     assert.equal(h.logs.filter((l) => l.includes('does not answer')).length, 2);
-    assert.deepEqual(h.events.reasons.filter((r) => r === 'CanaryFailed'), [], 'no Event for a transient failure');
-    assert.deepEqual(h.notified.map((n) => n.outcome), [], 'a promote the task never saw in progress is not notified');
+    assert.deepEqual(
+      h.events.reasons.filter((r) => r === 'CanaryFailed'),
+      [],
+      'no Event for a transient failure',
+    );
+    assert.deepEqual(
+      h.notified.map((n) => n.outcome),
+      [],
+      'a promote the task never saw in progress is not notified',
+    );
     await finish(h);
   });
 
@@ -231,7 +243,10 @@ describe('canary controller', function () {
     assert.equal(h.events.created[0].count, 1);
     assert.equal(h.events.created[0].type, 'Warning');
     assert.match(h.events.created[0].message ?? '', /no analysis settings/);
-    assert.deepEqual(h.notified.map((n) => [n.outcome, n.error]), [['failed', 'The canary of web records no analysis settings.']]);
+    assert.deepEqual(
+      h.notified.map((n) => [n.outcome, n.error]),
+      [['failed', 'The canary of web records no analysis settings.']],
+    );
     assert.equal(isTerminalFailure(unreachable()), false);
     assert.equal(isTerminalFailure(new SandpiperError('forbidden', 'no')), true);
     await finish(h);
@@ -256,7 +271,12 @@ describe('canary controller', function () {
       emit({ kind: 'decision', decision: 'retry', state: state({ failures: 1 }), result });
       emit({ kind: 'state', state: state({ status: 'paused', reason: 'paused by alice' }) });
       emit({ kind: 'state', state: state() });
-      emit({ kind: 'decision', decision: 'abort', state: state({ status: 'aborting', reason: 'analysis failed' }), result });
+      emit({
+        kind: 'decision',
+        decision: 'abort',
+        state: state({ status: 'aborting', reason: 'analysis failed' }),
+        result,
+      });
       await settle();
       captured = true; // finishAbort would delete the canary pods now
       return state({ status: 'aborted', weight: 0 });
@@ -272,7 +292,10 @@ describe('canary controller', function () {
       'CanaryAborted',
     ]);
     assert.ok(h.events.created.every((e) => e.involvedObject.uid === 'uid-web'));
-    assert.deepEqual(h.notified.map((n) => [n.outcome, n.logLines]), [['aborted', ['web-canary-1: boom']]]);
+    assert.deepEqual(
+      h.notified.map((n) => [n.outcome, n.logLines]),
+      [['aborted', ['web-canary-1: boom']]],
+    );
     const text = await (h.controller as unknown as { series: ControllerMetrics }).series.registry.metrics();
     assert.match(text, /sandpiper_canary_decisions_total\{rollout_namespace="shop",rollout="web",decision="abort"\} 1/);
     assert.match(text, /sandpiper_canary_phase\{rollout_namespace="shop",rollout="web",phase="aborted"\} 1/);
@@ -306,7 +329,11 @@ describe('canary controller', function () {
     await eventually('driving', () => h.drives.calls.length === 1, 3000, 10);
     // Another replica took the lease (ours had expired as far as it could tell).
     h.api.edit(h.api.leases, leaseName('controller'), (l) => {
-      l.spec = { ...l.spec, holderIdentity: 'pod-b', renewTime: new Date().toISOString().replace('Z', '000Z') as unknown as Date };
+      l.spec = {
+        ...l.spec,
+        holderIdentity: 'pod-b',
+        renewTime: new Date().toISOString().replace('Z', '000Z') as unknown as Date,
+      };
     });
     await eventually('the drive stopped', () => h.drives.calls[0].signal?.aborted, 3000, 10);
     await eventually('standby', () => !h.controller.health().leader, 3000, 10);

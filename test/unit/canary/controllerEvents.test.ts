@@ -1,10 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { AnalysisResult } from '../../../src/core/canary/analysis';
-import {
-  EventRecorder,
-  decisionEvent,
-  transitionEvent,
-} from '../../../src/core/canary/controllerEvents';
+import { EventRecorder, decisionEvent, transitionEvent } from '../../../src/core/canary/controllerEvents';
 import type { DriverDecision } from '../../../src/core/canary/driver';
 import type { CanaryState } from '../../../src/core/canary/state';
 import { controllerState, FakeEvents } from './controllerFakes';
@@ -36,7 +32,16 @@ describe('canary controller Events', () => {
   it('messages carry the step, weight and analysis summary', () => {
     const advance = decisionEvent({ kind: 'decision', decision: 'advance', state: state(), result: passed });
     assert.equal(advance.message, 'step 2/3 (50%); analysis pass: success rate 1 >= 0.99');
-    const s = state({ failures: 1, spec: { service: 'web', analysis: { failureLimit: 2, queries: [] }, window: '10s', warmupMs: 0, drainSeconds: 10 } });
+    const s = state({
+      failures: 1,
+      spec: {
+        service: 'web',
+        analysis: { failureLimit: 2, queries: [] },
+        window: '10s',
+        warmupMs: 0,
+        drainSeconds: 10,
+      },
+    });
     const retry = decisionEvent({ kind: 'decision', decision: 'retry', state: s, result: failed });
     assert.equal(retry.message, 'step 2/3 (50%), failure 1/2; analysis fail: success rate 0.5 not >= 0.99');
     const abort = decisionEvent({ kind: 'decision', decision: 'abort', state: state({ reason: 'aborted by alice' }) });
@@ -44,14 +49,17 @@ describe('canary controller Events', () => {
   });
 
   it("a user's pause and resume are Events; the driver's own hold is not a second one", () => {
-    assert.equal(transitionEvent(state(), state({ status: 'paused', reason: 'paused by bob' }))?.reason, 'CanaryPaused');
+    assert.equal(
+      transitionEvent(state(), state({ status: 'paused', reason: 'paused by bob' }))?.reason,
+      'CanaryPaused',
+    );
     assert.equal(transitionEvent(state(), state({ status: 'paused', autoResume: true })), undefined);
     assert.equal(transitionEvent(state({ status: 'paused' }), state())?.reason, 'CanaryResumed');
     assert.equal(transitionEvent(state(), state({ weight: 100, stepIndex: 2 })), undefined);
     assert.equal(transitionEvent(undefined, state({ status: 'paused' })), undefined);
   });
 
-  it('writes core/v1 Events on the Deployment (uid, source) and counts an identical one instead of repeating it', async () => {
+  it('writes core/v1 Events on the Deployment (uid, source); an identical one is counted, not repeated', async () => {
     const api = new FakeEvents();
     const rec = new EventRecorder(api, 'pod-a');
     const target = { namespace: 'shop', name: 'web', uid: 'u-1' };
@@ -62,7 +70,13 @@ describe('canary controller Events', () => {
     assert.equal(api.created.length, 1, 'one Event, counted');
     assert.equal(api.created[0].count, 3);
     const e = api.created[0];
-    assert.deepEqual(e.involvedObject, { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web', uid: 'u-1' });
+    assert.deepEqual(e.involvedObject, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: 'web',
+      uid: 'u-1',
+    });
     assert.equal(e.type, 'Warning');
     assert.equal(e.source?.component, 'sandpiper-canary-controller');
     assert.equal(e.reportingComponent, 'sandpiper-canary-controller');

@@ -28,9 +28,7 @@ export function parseMetrics(text: string): Sample[] {
 
 /** The value of the one sample with this name and (at least) these labels; undefined when there is none. */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   assert.ok(found.length <= 1, `${found.length} samples of ${name} ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }
@@ -61,7 +59,6 @@ export class FakeEvents implements EventsApi {
     return this.created.map((e) => e.reason ?? '');
   }
 }
-
 
 /** A canary state for the controller's tests: step 2 of 3 at 50 %, handed to the controller. */
 export const controllerState = (o: Partial<CanaryState> = {}): CanaryState => ({

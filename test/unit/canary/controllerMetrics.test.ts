@@ -27,7 +27,12 @@ describe('canary controller metrics', () => {
     const m = new ControllerMetrics({ processMetrics: false });
     m.setLeader(true);
     m.observe('shop', 'web', { kind: 'state', state: state() });
-    const decided: DriverEvent = { kind: 'decision', decision: 'retry', state: state({ failures: 1 }), result: result() };
+    const decided: DriverEvent = {
+      kind: 'decision',
+      decision: 'retry',
+      state: state({ failures: 1 }),
+      result: result(),
+    };
     m.observe('shop', 'web', decided);
     m.observe('shop', 'web', { ...decided });
     const s = await scrape(m);
@@ -56,7 +61,12 @@ describe('canary controller metrics', () => {
     const m = new ControllerMetrics({ processMetrics: false, forgetAfterMs: 50 });
     m.observe('shop', 'web', { kind: 'state', state: state() });
     m.observe('shop', 'api', { kind: 'state', state: state({ weight: 25, stepIndex: 0 }) });
-    m.observe('shop', 'web', { kind: 'decision', decision: 'abort', state: state({ status: 'aborting' }), result: result() });
+    m.observe('shop', 'web', {
+      kind: 'decision',
+      decision: 'abort',
+      state: state({ status: 'aborting' }),
+      result: result(),
+    });
     m.state('shop', 'web', state({ status: 'aborted', weight: 0 }));
     let s = await scrape(m);
     assert.equal(valueOf(s, 'sandpiper_canary_phase', { ...rollout, phase: 'aborted' }), 1);
