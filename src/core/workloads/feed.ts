@@ -1,5 +1,5 @@
 import type { Kube } from '../infra/kube/client';
-import { CanarySampler, type MetricSample } from '../canary/analysis';
+import { CanarySampler, analysisTarget, type MetricSample } from '../canary/analysis';
 import type { MetricsSource } from '../infra/prometheus';
 import { RolloutModel, watchNamespace, type WorkloadSummary } from './model';
 
@@ -72,9 +72,11 @@ export class RolloutFeed {
     try {
       for (const w of this.model.summaries().filter(isLiveCanary)) {
         const key = `${w.namespace}/${w.name}`;
+        const spec = w.kind === 'Deployment' ? this.model.canaryState(key)?.spec : undefined;
         const samples = await this.sampler.sample(
           key,
-          { namespace: w.namespace, service: w.name, window: '10s' },
+          // The canary's own spec says where its metrics are (the app's series or the Gateway's).
+          spec ? analysisTarget(w.namespace, spec) : { namespace: w.namespace, service: w.name, window: '10s' },
           new Date(),
           this.abort.signal,
         );

@@ -1,4 +1,4 @@
-import { CANARY_OF_ANNOTATION } from '../canary/state';
+import { CANARY_OF_ANNOTATION, readCanaryState, type CanaryState } from '../canary/state';
 import { deploymentSummary, rolloutSummary } from './summaries';
 import type { Kube } from '../infra/kube/client';
 import { ResourceWatch, type ListResult } from '../infra/kube/watch';
@@ -116,6 +116,15 @@ export class RolloutModel {
       return rolloutSummary(rollout, this.podsOf(key), runs.slice(-3));
     }
     return undefined;
+  }
+
+  /** The built-in canary state recorded on a Deployment, or undefined (none, or an annotation we cannot trust). */
+  canaryState(key: string): CanaryState | undefined {
+    try {
+      return readCanaryState(this.objects.Deployment.get(key)?.metadata?.annotations);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every workload, sorted by namespace and name. */
