@@ -70,13 +70,15 @@ export function driverLine(d: DriverInfo): string {
     case 'controller':
       return `Driven by the in-cluster controller (${d.pod})`;
     case 'window':
-      return 'Driven by this window — closing it pauses the rollout. Install the controller to let it run on its own.';
+      return (
+        'Driven by this window — closing it pauses the rollout. ' + 'Install the controller to let it run on its own.'
+      );
     case 'other':
       return `Driven by ${d.holder} — stopping it pauses the rollout.`;
     case 'nobody':
-      return d.status === 'promoting' || d.status === 'aborting'
-        ? `Nobody drives it: paused while ${d.status}. ${d.status === 'promoting' ? 'Promote' : 'Abort'} finishes it here.`
-        : 'Nobody drives it: paused. Resume drives it from this window.';
+      if (d.status === 'promoting' || d.status === 'aborting')
+        return `Nobody drives it: paused while ${d.status}. ${d.status === 'promoting' ? 'Promote' : 'Abort'} finishes it.`;
+      return 'Nobody drives it: paused. Resume drives it from this window.';
   }
 }
 

@@ -20,6 +20,7 @@ describe('rollout panel (extension host)', () => {
       'sandpiper.rollout.start',
       'sandpiper.rollout.promote',
       'sandpiper.rollout.abort',
+      'sandpiper.rollout.skipStep',
       'sandpiper.rollouts.focus',
     ])
       assert.ok(all.includes(id), id);

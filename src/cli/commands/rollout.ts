@@ -199,10 +199,7 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
     .addOption(parsedOption('--failure-limit <n>', 'failed analyses tolerated before rollback', wholeNumber(0)))
     .option('--prometheus <url>', 'Prometheus base URL (default: $PROMETHEUS_URL)')
     .addOption(parsedOption('--window <duration>', 'PromQL rate window', durationText, '10s'))
-    .option(
-      '--detach',
-      'start it and return (the controller drives it; without one, `rollout continue` drives it)',
-    )
+    .option('--detach', 'start it and return (the controller drives it; without one, `rollout continue` drives it)')
     .addOption(
       parsedOption(
         '--driver <who>',

@@ -6,6 +6,8 @@ import { PrometheusClient, prometheusUrl } from '../../core/infra/prometheus';
 import { driveCanary, type DriverEvent } from '../../core/canary/driver';
 import { followCanary, type FollowEvent } from '../../core/canary/handOff';
 import type { CanaryState } from '../../core/canary/state';
+import { liveDriver } from '../../core/canary/lease';
+import { liveController } from '../../core/canary/presence';
 import { printJson } from '../main';
 
 // How the CLI drives a canary itself, or follows one the in-cluster controller drives; both print the same lines
@@ -100,15 +102,37 @@ export async function follow(
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<CanaryState | undefined> {
   let end: CanaryState;
+  // A controller that stops (uninstalled, its pods failing) leaves the canary waiting at its step: say so once.
+  let warned = false;
+  const watchdog = setInterval(() => {
+    void Promise.all([liveDriver(kube, namespace, deployment), liveController(kube)]).then(
+      ([holder, controller]) => {
+        if (!holder && !controller && !warned) write(nobodyDrives(deployment));
+        warned = !holder && !controller;
+      },
+      () => undefined, // unreadable now: the follow loop says so
+    );
+  }, NOBODY_CHECK_MS);
   try {
     end = await followCanary({ kube, namespace, deployment, since, signal, onEvent: (e) => write(followLine(e)) });
   } catch (err) {
     if (!isCancellation(err)) throw err;
     write(STOPPED_FOLLOWING);
     return undefined;
+  } finally {
+    clearInterval(watchdog);
   }
   reportEnd(deployment, end, o.json);
   return end;
+}
+
+const NOBODY_CHECK_MS = 10_000;
+
+export function nobodyDrives(deployment: string): string {
+  return (
+    '· nobody drives the canary now: the in-cluster controller is not running, so it waits at its step ' +
+    `(\`sandpiper rollout resume ${deployment}\` drives it from here)`
+  );
 }
 
 /** How to watch a canary handed off with --detach. */

@@ -32,7 +32,7 @@ export function registerRollout(ctx: FeatureContext): void {
   );
 }
 
-/** vscode://sandpiper.sandpiper/rollout?namespace=…&deployment=… (a notification's link back) reveals that rollout. */
+/** vscode://sandpiper.sandpiper/rollout?namespace=…&deployment=… (a notification's link back) reveals it. */
 function rolloutUriHandler(panel: RolloutPanel, log: vscode.LogOutputChannel): vscode.UriHandler {
   return {
     handleUri: async (uri) => {
@@ -259,4 +259,3 @@ export async function runWorkloadAction(
       throw new Error('Retry applies to Argo Rollouts; start a new canary for a Deployment.');
   }
 }
-
