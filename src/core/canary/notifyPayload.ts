@@ -18,7 +18,7 @@ export interface NotificationInput {
   logLines?: string[];
 }
 
-type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string };
+type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string; emoji?: boolean };
 export type SlackBlock =
   | { type: 'header'; text: TextObject }
   | { type: 'section'; text: TextObject; fields?: TextObject[] }
@@ -70,7 +70,10 @@ export function notificationPayload(n: NotificationInput): SlackMessage {
   const text = cut(`Canary of ${where} ${n.outcome}: ${reason}`, TEXT_CHARS);
   const step = describeCanary(n.deployment, n.state).step;
   const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: cut(`${TITLE[n.outcome]}: ${where}`, HEADER_CHARS) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: cut(`${TITLE[n.outcome]}: ${where}`, HEADER_CHARS), emoji: true },
+    },
     {
       type: 'section',
       text: mrkdwn(cut(`*Verdict:* ${n.outcome}: ${escape(reason)}`, TEXT_CHARS)),
