@@ -29,7 +29,7 @@ function state(extra: Partial<CanaryState> = {}): CanaryState {
     history: [],
     spec: {
       service: 'web',
-      analysis: { maxErrorRate: 0.01 } as never,
+      analysis: { failureLimit: 0, queries: [] },
       window: '10s',
       warmupMs: 0,
       drainSeconds: 10,
