@@ -107,6 +107,12 @@ describe('rollout panel in code-server', function () {
     const promote = section.locator('vscode-button[aria-label="Promote web"]');
     assert.equal(await section.locator('vscode-button[aria-label="Abort web and roll back"]').count(), 1);
     assert.equal(await section.locator('vscode-button[aria-label="Pause web"]').count(), 1);
+    assert.equal(
+      await section.locator('vscode-button[aria-label="Skip the current step of web without analysis"]').count(),
+      1,
+    );
+    // Started without a driver and no controller in the cluster: the panel says nobody drives it.
+    await section.locator('.driver', { hasText: 'Nobody drives it: paused' }).waitFor({ timeout: 30_000 });
     await charts.locator('.uplot').nth(1).scrollIntoViewIfNeeded();
     await screenshot(page, 'rollout-panel-canary');
 
