@@ -217,7 +217,13 @@ export function registerRolloutCommands(program: Command, cli: CliContext): void
       // Decided before anything is built or written: `--driver controller` without one fails here.
       const pick = await chooseDriver(kube, o.driver ?? 'auto');
       if (pick.driver === 'client') {
-        process.stderr.write(`${CLIENT_DRIVER_NOTICE}\n`);
+        process.stderr.write(
+          o.detach
+            ? 'No canary controller runs in the cluster: once started, the canary waits at its first step until ' +
+                `\`sandpiper rollout continue ${deployment}\` drives it. ` +
+                '`sandpiper controller install` lets rollouts run on their own.\n'
+            : `${CLIENT_DRIVER_NOTICE}\n`,
+        );
         if (!o.detach) prometheusUrl(o.prometheus); // fail before touching the cluster
       }
       const image = o.image ?? (await workspaceImage(cmd, o.service ?? deployment, signal));
