@@ -40,7 +40,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (process.argv.includes('--check')) {
     const current = readFileSync(path.join(root, CANARY_MANIFEST_MODULE), 'utf8');
     if (current !== canaryManifestSource()) {
-      console.error(`${CANARY_MANIFEST_MODULE} is stale: run node scripts/canaryManifest.mjs (the build does) and commit it.`);
+      console.error(
+        `${CANARY_MANIFEST_MODULE} is stale: run node scripts/canaryManifest.mjs (the build does) and commit it.`,
+      );
       process.exit(1);
     }
   } else if (writeCanaryManifest()) {

@@ -43,7 +43,10 @@ export function registerControllerCommands(program: Command, cli: CliContext): v
     .description(`install or update it in ${CONTROLLER_NAMESPACE} (server-side apply, least-privilege RBAC)`)
     .option('--image <ref>', 'the CLI image by digest (resources/janitor.Dockerfile): <repository>@sha256:<digest>')
     .option('--prometheus-url <url>', 'Prometheus as seen from the pod (default: the manifest, prometheus-operated)')
-    .option('--api-server <url>', 'https://host:port the pod dials for the API server (default: the kubernetes Service)')
+    .option(
+      '--api-server <url>',
+      'https://host:port the pod dials for the API server (default: the kubernetes Service)',
+    )
     .option('--api-server-name <name>', "TLS server name of the API server's certificate (with --api-server)")
     .addOption(leaseSeconds())
     .option('--dry-run', 'have the API server validate everything and store nothing')

@@ -217,8 +217,7 @@ async function drive(o: DriverOptions, plan: Plan, signal: AbortSignal): Promise
     if (outcome.kind === 'advance') {
       await applyWeight(o.kube, o.namespace, o.deployment, canaryName(o.deployment), written, signal);
       applied = written.weight;
-    } else if (outcome.kind === 'promote')
-      return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
+    } else if (outcome.kind === 'promote') return finishPromote(o.kube, o.namespace, o.deployment, written, signal);
     else if (outcome.kind === 'abort') return finishAbort(o.kube, o.namespace, o.deployment, written, signal);
   }
 }

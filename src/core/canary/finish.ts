@@ -91,8 +91,14 @@ async function drainFromSharedService(
   if (!service || !hash) return undefined;
   await pinStableService(kube, namespace, service, hash);
   const canaryPod = `${canaryName(deployment)}-`;
-  await waitForEndpoints(kube, namespace, service, Math.max(1, state.stableReplicas), signal, undefined, (pod) =>
-    pod.startsWith(`${deployment}-`) && !pod.startsWith(canaryPod),
+  await waitForEndpoints(
+    kube,
+    namespace,
+    service,
+    Math.max(1, state.stableReplicas),
+    signal,
+    undefined,
+    (pod) => pod.startsWith(`${deployment}-`) && !pod.startsWith(canaryPod),
   );
   await hold(drainMs(state), signal);
   return service;
@@ -187,4 +193,3 @@ export async function finishPromote(
   );
   return done ?? state;
 }
-

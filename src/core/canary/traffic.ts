@@ -237,8 +237,7 @@ export async function applyWeight(
     if (split.canary > serving) await hold(state.spec?.warmupMs ?? 0, signal);
   }
   if (!routed) await scaleDeployment(kube, namespace, stable, split.stable);
-  else if (state.route)
-    await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
+  else if (state.route) await setRouteWeight(kube, namespace, routeNameOf(state), serviceOfRoute(state), state.weight);
 }
 
 /** The Service in front of the stable Deployment's pods (and, in replica-ratio mode, the canary's), if any. */

@@ -35,7 +35,14 @@ const SA_USER = `system:serviceaccount:${CONTROLLER_NAMESPACE}:${CONTROLLER_NAME
 const notFound = (e: { code?: number }) => e.code === 404;
 
 /** Whether the controller's ServiceAccount may do this, as the API server's authorizer answers. */
-async function may(attrs: { verb: string; resource: string; group?: string; namespace?: string; name?: string; subresource?: string }) {
+async function may(attrs: {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}) {
   const review = await kube.config.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
     body: {
       apiVersion: 'authorization.k8s.io/v1',
@@ -81,7 +88,9 @@ describe('canary controller install on the real node', function () {
     const scratch = await createNamespace('sp-it-ctl-dry');
     try {
       for (const obj of controllerManifests({ image, ...podAccess(), leaseSeconds: 6 })) {
-        const target = obj.metadata?.namespace ? { ...obj, metadata: { ...obj.metadata, namespace: scratch.name } } : obj;
+        const target = obj.metadata?.namespace
+          ? { ...obj, metadata: { ...obj.metadata, namespace: scratch.name } }
+          : obj;
         await kube.objects.patch(target, undefined, 'All', 'sandpiper-test', true, PatchStrategy.ServerSideApply);
       }
     } finally {
@@ -94,9 +103,17 @@ describe('canary controller install on the real node', function () {
       applied.map((a) => a.kind),
       ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment'],
     );
-    await assert.rejects(kube.apps.readNamespacedDeployment({ namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME }), notFound);
     await assert.rejects(
-      kube.custom.getClusterCustomObject({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', name: CONTROLLER_NAME }),
+      kube.apps.readNamespacedDeployment({ namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME }),
+      notFound,
+    );
+    await assert.rejects(
+      kube.custom.getClusterCustomObject({
+        group: 'rbac.authorization.k8s.io',
+        version: 'v1',
+        plural: 'clusterroles',
+        name: CONTROLLER_NAME,
+      }),
       notFound,
     );
   });
@@ -126,7 +143,9 @@ describe('canary controller install on the real node', function () {
       readyReplicas: 1,
       leader: pods[0].metadata!.name,
     });
-    console.log(`      controller Ready with the leader Lease ${(installed.readyMs / 1000).toFixed(1)} s after the apply`);
+    console.log(
+      `      controller Ready with the leader Lease ${(installed.readyMs / 1000).toFixed(1)} s after the apply`,
+    );
   });
 
   it('its ServiceAccount may do what the driver does, and no more', async () => {
@@ -162,7 +181,9 @@ describe('canary controller install on the real node', function () {
     await eventually(
       `sandpiper_canary_controller_leader{pod="${pod}"} == 1 in Prometheus`,
       async () =>
-        (await prometheus.scalar(`sandpiper_canary_controller_leader{namespace="${CONTROLLER_NAMESPACE}",pod="${pod}"}`)) === 1,
+        (await prometheus.scalar(
+          `sandpiper_canary_controller_leader{namespace="${CONTROLLER_NAMESPACE}",pod="${pod}"}`,
+        )) === 1,
       60_000,
       1000,
     );
@@ -173,17 +194,28 @@ describe('canary controller install on the real node', function () {
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /deleted: Deployment sandpiper-canary-controller/);
     assert.deepEqual(await controllerPods(kube).catch(() => []), []);
-    const rbac = (plural: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, name: CONTROLLER_NAME });
+    const rbac = (plural: string) => ({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural,
+      name: CONTROLLER_NAME,
+    });
     await assert.rejects(kube.custom.getClusterCustomObject(rbac('clusterroles')), notFound);
     await assert.rejects(kube.custom.getClusterCustomObject(rbac('clusterrolebindings')), notFound);
-    await assert.rejects(kube.apps.readNamespacedDeployment({ namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME }), notFound);
+    await assert.rejects(
+      kube.apps.readNamespacedDeployment({ namespace: CONTROLLER_NAMESPACE, name: CONTROLLER_NAME }),
+      notFound,
+    );
     await assert.rejects(
       kube.coordination.readNamespacedLease({ namespace: CONTROLLER_NAMESPACE, name: leaseName(CONTROLLER_LEASE_KEY) }),
       notFound,
     );
     assert.equal(await liveController(kube), undefined);
     const ns = await kube.core.readNamespace({ name: CONTROLLER_NAMESPACE }).catch(() => undefined);
-    assert.ok(!ns || ns.status?.phase === 'Terminating', `namespace ${CONTROLLER_NAMESPACE} left: ${ns?.status?.phase}`);
+    assert.ok(
+      !ns || ns.status?.phase === 'Terminating',
+      `namespace ${CONTROLLER_NAMESPACE} left: ${ns?.status?.phase}`,
+    );
     assert.deepEqual(JSON.parse((await cli(['controller', 'status', '--json'])).stdout).installed, false);
   });
 });

@@ -57,7 +57,9 @@ describe('canary driver loop: decisions, hold and resume, skips (in-memory workl
   });
 
   it('retries, then aborts, telling the abort while the canary still serves', async () => {
-    api = cluster(canaryState({ intervalMs: 50, spec: { ...canaryState().spec!, analysis: analysis({ failureLimit: 1 }) } }));
+    api = cluster(
+      canaryState({ intervalMs: 50, spec: { ...canaryState().spec!, analysis: analysis({ failureLimit: 1 }) } }),
+    );
     const metrics = new FakeMetrics();
     metrics.mode = 'fail';
     const { run, decisions } = drive(api, metrics);
@@ -168,7 +170,10 @@ describe('canary driver loop: decisions, hold and resume, skips (in-memory workl
     const metrics = new FakeMetrics();
     const end = await drive(api, metrics).run;
     assert.equal(end.status, 'promoted');
-    assert.ok(metrics.queries.some((q) => q.includes('service="tasks"') && q.includes('[30s]')), metrics.queries[1]);
+    assert.ok(
+      metrics.queries.some((q) => q.includes('service="tasks"') && q.includes('[30s]')),
+      metrics.queries[1],
+    );
     api.stop();
     api = cluster(canaryState({ spec: undefined }));
     await assert.rejects(

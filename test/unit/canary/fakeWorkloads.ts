@@ -24,7 +24,12 @@ function matches(selector: Record<string, string>, labels: Record<string, string
 }
 
 function parseSelector(s: string | undefined): Record<string, string> {
-  return Object.fromEntries((s ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+  return Object.fromEntries(
+    (s ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
 }
 
 function hashOf(d: V1Deployment): string {
@@ -64,7 +69,9 @@ export class FakeWorkloads extends FakeCluster {
         items: [...this.deployments.values()].map((d) => ({
           metadata: {
             ownerReferences: [{ uid: d.metadata?.uid }],
-            annotations: { 'deployment.kubernetes.io/revision': d.metadata?.annotations?.['deployment.kubernetes.io/revision'] },
+            annotations: {
+              'deployment.kubernetes.io/revision': d.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+            },
             labels: { 'pod-template-hash': hashOf(d) },
           },
         })),
@@ -91,7 +98,10 @@ export class FakeWorkloads extends FakeCluster {
 
   readonly core = {
     listNamespacedService: async () => ({ items: [...this.services.values()].map((s) => structuredClone(s)) }),
-    patchNamespacedService: async (p: { name: string; body: { spec: { selector: Record<string, string | null> } } }) => {
+    patchNamespacedService: async (p: {
+      name: string;
+      body: { spec: { selector: Record<string, string | null> } };
+    }) => {
       const svc = this.services.get(p.name);
       if (!svc) throw Object.assign(new Error('not found'), { code: 404 });
       const selector: Record<string, string> = { ...svc.spec!.selector };

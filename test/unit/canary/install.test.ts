@@ -14,7 +14,11 @@ const IMAGE = `registry.example:5000/sandpiper/cli@sha256:${'ab12'.repeat(16)}`;
 
 /** What the driver, the controller and notifications call — and nothing else. */
 const MINIMAL_RULES = [
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch', 'create', 'delete', 'update'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'watch', 'patch', 'create', 'delete', 'update'],
+  },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
@@ -91,7 +95,8 @@ describe('canary controller manifests (resources/canary-controller.yaml)', () =>
     assert.equal(c.securityContext!.allowPrivilegeEscalation, false);
     assert.deepEqual(c.securityContext!.capabilities!.drop, ['ALL']);
     assert.ok(c.resources!.requests!.cpu && c.resources!.requests!.memory && c.resources!.limits!.memory);
-    for (const probe of [c.readinessProbe!, c.livenessProbe!]) assert.deepEqual(probe.httpGet, { path: '/healthz', port: 9464 });
+    for (const probe of [c.readinessProbe!, c.livenessProbe!])
+      assert.deepEqual(probe.httpGet, { path: '/healthz', port: 9464 });
     assert.deepEqual(pod.metadata!.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
     assert.equal(pod.spec!.terminationGracePeriodSeconds, 30);
   });
@@ -144,7 +149,16 @@ function recordingKube(namespaceExists: boolean, refuse?: number) {
   const kube = {
     objects: {
       patch: async (obj: { kind: string }, _p: unknown, dryRun?: string, fm?: string, force?: boolean, s?: string) => {
-        if (refuse) throw new ApiException(refuse, 'no', { message: 'clusterroles.rbac.authorization.k8s.io is forbidden: User "dev" cannot patch resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope' }, {});
+        if (refuse)
+          throw new ApiException(
+            refuse,
+            'no',
+            {
+              message:
+                'clusterroles.rbac.authorization.k8s.io is forbidden: User "dev" cannot patch resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope',
+            },
+            {},
+          );
         calls.push({ kind: obj.kind, dryRun, fieldManager: fm, force, strategy: s });
         return obj;
       },
@@ -165,7 +179,10 @@ describe('installController', () => {
     const applied = await installController(kube, { image: IMAGE });
     assert.equal(applied.length, 5);
     assert.ok(calls.every((c) => c.dryRun === undefined && c.fieldManager === 'sandpiper' && c.force === true));
-    assert.ok(calls.every((c) => c.strategy === 'application/apply-patch+yaml'), JSON.stringify(calls));
+    assert.ok(
+      calls.every((c) => c.strategy === 'application/apply-patch+yaml'),
+      JSON.stringify(calls),
+    );
   });
 
   it('a dry run sends dryRun=All; without the namespace its objects are reported unchecked', async () => {
