@@ -2,13 +2,8 @@
 // dist/cli.js) built on the testbed's dockerd and pushed to its registry, installed with the testbed's pod-access
 // addresses (the API server and Prometheus listen on loopback; pods reach them through forwarders on the bridge).
 // While it runs, `--driver auto` starts on the shared testbed hand off to it: install inside a test, uninstall after.
-import { execFile } from 'node:child_process';
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import Docker from 'dockerode';
-import type { ContextFile } from '../../src/core/build/context';
+import { controllerImage as buildControllerImage } from '../../scripts/controller.mjs';
 import {
   controllerPodNames,
   controllerStatus,
@@ -17,13 +12,8 @@ import {
 } from '../../src/core/canary/install';
 import { CONTROLLER_NAME, CONTROLLER_NAMESPACE, liveController } from '../../src/core/canary/presence';
 import type { Kube } from '../../src/core/infra/kube/client';
-import { DockerImageBuilder, buildContextTar } from '../../src/core/infra/docker';
 import { loadTestbed } from './testbed';
 import { eventually } from './wait';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const DOCKERFILE = 'resources/janitor.Dockerfile';
-const REPOSITORY = 'sandpiper/cli';
 
 /** What pods dial for the loopback-only API server and Prometheus (testbed.json realNode.podAccess). */
 export interface PodAccess {
@@ -42,44 +32,6 @@ export function podAccess(): PodAccess {
   return access;
 }
 
-/** Newest modification time of the files under `dir` (ms). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-let bundle: Promise<void> | undefined;
-
-/** dist/cli.js as `npm run build` makes it, rebuilt when a source file is newer (once per process). */
-function currentCliBundle(): Promise<void> {
-  bundle ??= (async () => {
-    const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
-    const sources = Math.max(newest(path.join(REPO_ROOT, 'src')), newest(path.join(REPO_ROOT, 'resources')));
-    if (fs.existsSync(cli) && fs.statSync(cli).mtimeMs >= sources) return;
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT }, (err, stdout, stderr) =>
-        err ? reject(new Error(`node scripts/build.mjs failed: ${err.message}\n${stdout}${stderr}`)) : resolve(),
-      ),
-    );
-  })();
-  bundle.catch(() => (bundle = undefined));
-  return bundle;
-}
-
-/** The pushed image's digest reference when the registry already has this tag (an earlier run built it). */
-async function pushedDigest(registry: string, tag: string): Promise<string | undefined> {
-  const res = await fetch(`http://${registry}/v2/${REPOSITORY}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
-  }).catch(() => undefined);
-  const digest = res?.ok ? res.headers.get('docker-content-digest') : null;
-  return digest ? `${registry}/${REPOSITORY}@${digest}` : undefined;
-}
-
 let image: Promise<string> | undefined;
 
 /**
@@ -88,36 +40,8 @@ let image: Promise<string> | undefined;
  * content, across runs.
  */
 export function controllerImage(): Promise<string> {
-  image ??= (async () => {
-    await currentCliBundle();
-    const tb = loadTestbed();
-    const files: ContextFile[] = [DOCKERFILE, 'dist/cli.js', 'bin/sandpiper.js'].map((rel) => ({
-      rel,
-      full: path.join(REPO_ROOT, rel),
-      mode: 0o644,
-    }));
-    const tag = crypto
-      .createHash('sha256')
-      .update(await buildContextTar(REPO_ROOT, DOCKERFILE, files))
-      .digest('hex')
-      .slice(0, 16);
-    const cached = await pushedDigest(tb.registry, tag);
-    if (cached) return cached;
-    const builder = new DockerImageBuilder(new Docker({ socketPath: tb.dockerSocket }));
-    const log: string[] = [];
-    const ref = `${tb.registry}/${REPOSITORY}:${tag}`;
-    try {
-      return await builder.buildAndPush({
-        contextDir: REPO_ROOT,
-        dockerfile: DOCKERFILE,
-        ref,
-        files,
-        onProgress: (l) => log.push(l),
-      });
-    } catch (err) {
-      throw new Error(`building ${ref} failed: ${(err as Error).message}\n${log.slice(-20).join('\n')}`);
-    }
-  })();
+  // scripts/controller.mjs builds it (npm run controller:install uses the same code).
+  image ??= buildControllerImage({ testbed: loadTestbed() });
   image.catch(() => (image = undefined));
   return image;
 }
