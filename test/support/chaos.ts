@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { Kube } from '../../src/core/infra/kube/client';
 import { httpCode } from '../../src/core/infra/kube/errors';
 import { CONTROLLER_NAMESPACE, liveController } from '../../src/core/canary/presence';
@@ -123,6 +124,8 @@ export async function withPrometheusStopped<T>(fn: () => Promise<T>): Promise<T>
 
 const apiserverPidFile = () => path.join(loadTestbed().kwokClusterDir, 'pids', 'kube-apiserver.pid');
 let stoppedApiserver: ProcessImage | undefined;
+/** Set once this process restarted the API server: its exit checks the kwokctl components again. */
+let apiserverRestarted = false;
 
 async function apiserverReady(): Promise<boolean> {
   const kc = kubeConfig();
@@ -147,6 +150,8 @@ export interface ApiServerOutage {
   startMs: number;
   oldPid: number;
   newPid: number;
+  /** kwokctl components that had exited meanwhile and were started again. */
+  restarted: string[];
 }
 
 /**
@@ -170,12 +175,48 @@ export async function restartApiServer(o: { downForMs?: number } = {}): Promise<
     if (!alive(oldPid)) {
       started = performance.now();
       newPid = startAgain(image, pidFile);
+      apiserverRestarted = true;
     }
     stoppedApiserver = undefined;
   }
   await eventually('kube-apiserver /readyz after its restart', apiserverReady, 120_000, 100);
   const now = performance.now();
-  return { downMs: now - t0, startMs: now - started, oldPid, newPid };
+  // kube-controller-manager and kube-scheduler exit when they cannot renew their leader lease for 10 s (an API
+  // server start takes longer here), and kwokctl's binary runtime does not restart them.
+  // One may still be in its last retries when /readyz answers: watched a while longer.
+  const restarted = new Set<string>();
+  for (const until = performance.now() + 15_000; performance.now() < until; await sleep(500))
+    for (const name of restartDeadKwokComponents()) restarted.add(name);
+  return { downMs: now - t0, startMs: now - started, oldPid, newPid, restarted: [...restarted] };
+}
+
+interface KwokComponent {
+  name: string;
+  binary: string;
+  args?: string[];
+  workDir: string;
+}
+
+/**
+ * Starts again every component of the kwokctl cluster whose recorded PID is gone, as kwokctl's binary runtime
+ * starts it (binary and args from the cluster's kwok.yaml, in its workDir, logging to logs/<name>.log, PID in
+ * pids/<name>.pid), with the API server's environment (kwokctl started them all alike). Returns their names.
+ */
+export function restartDeadKwokComponents(): string[] {
+  const dir = loadTestbed().kwokClusterDir;
+  const config = parseAllDocuments(fs.readFileSync(path.join(dir, 'kwok.yaml'), 'utf8'))
+    .map((d) => d.toJS() as { kind?: string; components?: KwokComponent[] } | null)
+    .find((d) => d?.kind === 'KwokctlConfiguration');
+  const env = processImage(recordedPid(apiserverPidFile(), 'kube-apiserver')).env;
+  const restarted: string[] = [];
+  for (const c of config?.components ?? []) {
+    const pidFile = path.join(dir, 'pids', `${c.name}.pid`);
+    if (!fs.existsSync(pidFile) || alive(Number(fs.readFileSync(pidFile, 'utf8').trim()))) continue;
+    const logFile = path.join(dir, 'logs', `${c.name}.log`);
+    startAgain({ argv: [c.binary, ...(c.args ?? [])], cwd: c.workDir, env, logFile }, pidFile);
+    restarted.push(c.name);
+  }
+  return restarted;
 }
 
 // ---------------------------------------------------------------- the controller's pod
@@ -206,4 +247,9 @@ export async function deleteControllerPod(kube: Kube, pod?: string): Promise<str
 process.on('exit', () => {
   if (stoppedPrometheus) startAgain(stoppedPrometheus, prometheusPidFile());
   if (stoppedApiserver) startAgain(stoppedApiserver, apiserverPidFile());
+  try {
+    if (apiserverRestarted) restartDeadKwokComponents();
+  } catch {
+    // Best effort on the way out; `testbed status` names whatever is still down.
+  }
 });

@@ -299,8 +299,11 @@ describe('in-cluster canary controller (real node: installed from the project im
     await startForController(good, [50, 100]);
     await settle('step 1 under way', (s) => s.history.length > 1 || s.status !== 'progressing', 60_000);
     await sleep(3000);
-    const outage = await restartApiServer({ downForMs: 5000 });
-    console.log(`      API server away ${(outage.downMs / 1000).toFixed(1)} s (start ${outage.startMs.toFixed(0)} ms)`);
+    const outage = await restartApiServer({ downForMs: 2000 });
+    console.log(
+      `      API server away ${(outage.downMs / 1000).toFixed(1)} s (start ${outage.startMs.toFixed(0)} ms)` +
+        (outage.restarted.length ? `; started again after it: ${outage.restarted.join(', ')}` : ''),
+    );
     const end = await ended('promoted');
     assertNoDoubleStep(end);
   });
