@@ -37,7 +37,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 /** testbed.json, or an error that says how to start the testbed. */
 export function readTestbed() {
   const file = process.env.SANDPIPER_TESTBED_JSON || path.join(root, '.sandpiper', 'testbed', 'testbed.json');
-  if (!fs.existsSync(file)) throw new Error(`the testbed is not up (no ${path.relative(root, file)}): run ${UP}`);
+  if (!fs.existsSync(file)) throw new Error(`the testbed is not up (no ${file}): run ${UP}`);
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
@@ -87,7 +87,8 @@ async function pushedDigest(registry, tag) {
     method: 'HEAD',
     headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
   }).catch((e) => {
-    throw new Error(`the testbed's registry ${registry} does not answer (${e.cause?.code ?? e.message}): run ${UP}`);
+    const why = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.message;
+    throw new Error(`the testbed's registry ${registry} does not answer (${why}): run ${UP}`);
   });
   const digest = res.ok ? res.headers.get('docker-content-digest') : null;
   return digest ? `${registry}/${REPOSITORY}@${digest}` : undefined;
