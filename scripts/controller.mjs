@@ -207,7 +207,7 @@ export async function installOnTestbed({ leaseSeconds, timeoutMs = 120_000, log 
   });
   const leader = await phase(log, 'ready and leading', async () => {
     const deadline = Date.now() + timeoutMs;
-    for (let last; ; ) {
+    for (let last; ;) {
       const s = await status(env);
       if (s.installed && s.image === image && s.readyReplicas >= 1 && s.leader) return s.leader;
       const now = `${s.readyReplicas}/${s.replicas} ready, leader ${s.leader ?? 'none'}`;
@@ -236,8 +236,7 @@ function parseArgs(argv) {
   return o;
 }
 
-const USAGE =
-  'usage: node scripts/controller.mjs install [--lease-seconds S] [--timeout SECONDS] | uninstall | status';
+const USAGE = 'usage: node scripts/controller.mjs install [--lease-seconds S] [--timeout SECONDS] | uninstall | status';
 
 async function main(argv) {
   const o = parseArgs(argv);

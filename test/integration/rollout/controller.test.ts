@@ -289,7 +289,10 @@ describe('in-cluster canary controller (real node: installed from the project im
       `the canary while Prometheus was down: ${[...new Set(whileDown)].join(', ')}`,
     );
     const end = await ended('promoted');
-    assert.ok(end.history.some((h) => h.event === 'resumed'), JSON.stringify(end.history, null, 1));
+    assert.ok(
+      end.history.some((h) => h.event === 'resumed'),
+      JSON.stringify(end.history, null, 1),
+    );
     const reasons = await eventReasons();
     for (const r of ['CanaryMetricsUnavailable', 'CanaryResumed', 'CanaryPromoted'])
       assert.ok(reasons.includes(r), `Event ${r} on the Deployment (seen: ${reasons.join(', ')})`);

@@ -56,7 +56,10 @@ describe('zero-error canary shifts under steady Gateway load (real node, client 
   it('rolls a bad build back on its analysis: only the bad build’s own 500s, nothing from the rollback', async () => {
     const f = await shiftUnderLoad('rollback', o);
     assert.equal(f.outcome, 'aborted', report(f));
-    assert.ok(f.history.some((h) => h.event === 'analysis-aborted'), `aborted by its analysis: ${report(f)}`);
+    assert.ok(
+      f.history.some((h) => h.event === 'analysis-aborted'),
+      `aborted by its analysis: ${report(f)}`,
+    );
     assert.ok(f.servedByCanary > 0, `the bad build answered some requests (its 500s): ${report(f)}`);
     assertNoFailures(f);
   });
@@ -64,7 +67,10 @@ describe('zero-error canary shifts under steady Gateway load (real node, client 
   it('aborts by hand mid-step without one failed request', async () => {
     const f = await shiftUnderLoad('abort', o);
     assert.equal(f.outcome, 'aborted', report(f));
-    assert.ok(f.history.some((h) => h.event === 'abort-requested'), `aborted by hand: ${report(f)}`);
+    assert.ok(
+      f.history.some((h) => h.event === 'abort-requested'),
+      `aborted by hand: ${report(f)}`,
+    );
     assert.ok(f.servedByCanary > 0, `the canary served before the abort: ${report(f)}`);
     assertNoFailures(f);
   });
