@@ -3,11 +3,10 @@
 // tests (tsx) import it as they import any module. The build rewrites the file when the YAML changed; a unit test
 // runs --check, which fails while the committed file is stale.
 // Usage: node scripts/canaryManifest.mjs [--check]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { generatorMain, isMain, root, writeGenerated } from './generated.mjs';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SOURCE = 'resources/canary-controller.yaml';
 export const CANARY_MANIFEST_MODULE = 'src/core/canary/controllerManifest.ts';
 
@@ -23,29 +22,14 @@ export function canaryManifestSource() {
 
 /** Writes the module when it differs; returns whether it did. */
 export function writeCanaryManifest() {
-  const file = path.join(root, CANARY_MANIFEST_MODULE);
-  const source = canaryManifestSource();
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    // Not there yet.
-  }
-  if (current === source) return false;
-  writeFileSync(file, source);
-  return true;
+  return writeGenerated(CANARY_MANIFEST_MODULE, canaryManifestSource());
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(path.join(root, CANARY_MANIFEST_MODULE), 'utf8');
-    if (current !== canaryManifestSource()) {
-      console.error(
-        `${CANARY_MANIFEST_MODULE} is stale: run node scripts/canaryManifest.mjs (the build does) and commit it.`,
-      );
-      process.exit(1);
-    }
-  } else if (writeCanaryManifest()) {
-    console.log(`[canary] wrote ${CANARY_MANIFEST_MODULE}`);
-  }
+if (isMain(import.meta.url)) {
+  generatorMain({
+    file: CANARY_MANIFEST_MODULE,
+    source: canaryManifestSource,
+    script: 'scripts/canaryManifest.mjs',
+    tag: 'canary',
+  });
 }

@@ -15,12 +15,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { staleReason } from './package.mjs';
 import { testbedVariables } from './testbed/env.mjs';
 import { phase } from './todo.mjs';
+import { isMain } from './generated.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const CLI = path.join(root, 'bin', 'sandpiper.js');
@@ -259,16 +260,7 @@ async function main(argv) {
   return 0;
 }
 
-/** Whether this file is the program node runs (argv[1] may name no file, e.g. in VS Code's extension host). */
-function isMain() {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {

@@ -2,9 +2,10 @@
 // Usage: node scripts/package.mjs [--out file.vsix] [--if-changed]
 //   --if-changed: do nothing when the .vsix is newer than every file it is made from (npm start's warm path).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { isMain } from './generated.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -95,10 +96,4 @@ function main(argv) {
   console.log(`[package] ${path.relative(root, out)}: ${Math.round(statSync(out).size / 1024)} KiB`);
 }
 
-// argv[1] may name no file (VS Code's extension host imports this): then this is not the program node runs.
-if (
-  process.argv[1] &&
-  existsSync(process.argv[1]) &&
-  import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href
-)
-  main(process.argv.slice(2));
+if (isMain(import.meta.url)) main(process.argv.slice(2));

@@ -3,11 +3,10 @@
 // schema changed; a unit test runs --check, which fails while the committed file is stale.
 // Usage: node scripts/schemaValidator.mjs [--check]
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { generatorMain, isMain, root, writeGenerated } from './generated.mjs';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 /** Imported as `#schema-validator` (package.json "imports"), so the extension can bundle it apart. */
 export const SCHEMA_VALIDATOR = 'src/core/config/schemaValidator.cjs';
 
@@ -27,29 +26,14 @@ export function schemaValidatorSource() {
 
 /** Writes the validator when it differs; returns whether it did. */
 export function writeSchemaValidator() {
-  const file = path.join(root, SCHEMA_VALIDATOR);
-  const source = schemaValidatorSource();
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    // Not there yet.
-  }
-  if (current === source) return false;
-  writeFileSync(file, source);
-  return true;
+  return writeGenerated(SCHEMA_VALIDATOR, schemaValidatorSource());
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(path.join(root, SCHEMA_VALIDATOR), 'utf8');
-    if (current !== schemaValidatorSource()) {
-      console.error(
-        `${SCHEMA_VALIDATOR} is stale: run node scripts/schemaValidator.mjs (the build does) and commit it.`,
-      );
-      process.exit(1);
-    }
-  } else if (writeSchemaValidator()) {
-    console.log(`[schema] wrote ${SCHEMA_VALIDATOR}`);
-  }
+if (isMain(import.meta.url)) {
+  generatorMain({
+    file: SCHEMA_VALIDATOR,
+    source: schemaValidatorSource,
+    script: 'scripts/schemaValidator.mjs',
+    tag: 'schema',
+  });
 }

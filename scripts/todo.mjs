@@ -12,11 +12,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { staleReason } from './package.mjs';
 import { testbedVariables } from './testbed/env.mjs';
+import { isMain } from './generated.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const EXAMPLE_DIR = path.join(root, 'examples', 'todo');
@@ -384,16 +385,7 @@ async function main(argv) {
   return 0;
 }
 
-/** Whether this file is the program node runs (argv[1] may name no file, e.g. in VS Code's extension host). */
-function isMain() {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {

@@ -13,18 +13,7 @@ import {
   type Track,
 } from './queries';
 
-export {
-  analysisTarget,
-  customQuery,
-  errorRateQuery,
-  gatewayServicePattern,
-  p99LatencyMsQuery,
-  presenceQuery,
-  requestRateQuery,
-  successRateQuery,
-  type QueryTarget,
-  type Track,
-} from './queries';
+export * from './queries';
 
 /** no-data: the canary has no series (never a pass); unavailable: Prometheus could not be asked (no judgement). */
 export type MetricVerdict = 'pass' | 'fail' | 'no-data' | 'unavailable';

@@ -2,8 +2,8 @@ import type { AppsV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { presentError, redact, sleep } from '../errors';
 import { httpCode, kubeError } from '../infra/kube/errors';
 import type { CanaryNotify } from '../config/types';
-import { notificationPayload, type CanaryOutcome } from './notifyPayload';
-import { canaryName, type CanaryState } from './state';
+import { notificationPayload, type NotificationInput } from './notifyPayload';
+import { canaryName } from './state';
 
 // Notifications of a finished canary (seed 001): a Slack-compatible webhook gets the verdict, the failing metric
 // and its threshold, the canary pods' last log lines and a link back. Best effort by design: a notification is
@@ -16,14 +16,8 @@ export interface NotifyResult {
   error?: string;
 }
 
-export interface NotifyRequest {
-  namespace: string;
-  deployment: string;
-  state: CanaryState;
-  outcome: CanaryOutcome;
-  /** What went wrong, for `failed` (else the state's reason or analysis summary is used). */
-  error?: string;
-  logLines?: string[];
+/** What happened (the message's content), and how to send it. */
+export interface NotifyRequest extends NotificationInput {
   log?: (m: string) => void;
   /** POST attempts (default 3). */
   attempts?: number;

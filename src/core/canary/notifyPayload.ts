@@ -14,6 +14,7 @@ export interface NotificationInput {
   deployment: string;
   state: CanaryState;
   outcome: CanaryOutcome;
+  /** What went wrong, for `failed` (else the state's reason or analysis summary is used). */
   error?: string;
   logLines?: string[];
 }
