@@ -17,4 +17,4 @@ const small = text(4_000);
 const large = text(16_000);
 cpu(small);
 const best = (t: string, runs: number) => Math.min(...Array.from({ length: runs }, () => cpu(t)));
-process.stdout.write(String(best(large, 2) / best(small, 3)));
+process.stdout.write(String(best(large, 5) / best(small, 5)));
