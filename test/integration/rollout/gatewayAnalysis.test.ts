@@ -3,7 +3,7 @@
 // help from the app's metrics.
 import { strict as assert } from 'node:assert';
 import type { CanaryConfig } from '../../../src/core/config/types';
-import type { SandpiperError } from '../../../src/core/errors';
+import { sleep, type SandpiperError } from '../../../src/core/errors';
 import { PrometheusClient } from '../../../src/core/infra/prometheus';
 import { analyseCanary, analysisTarget, requestRateQuery } from '../../../src/core/canary/analysis';
 import { canaryState, startCanary } from '../../../src/core/canary/control';
@@ -85,8 +85,10 @@ describe('canary analysis from the Gateway (Traefik) series', function () {
     );
     assert.equal(state.driver, 'client');
     const target = analysisTarget(ns.name, state.spec!);
-    const counted = load.now();
     await waitForSeries(`${requestRateQuery(target, 'canary')} > 0`);
+    // Counted from here: Traefik applies the new weights a moment after the route changes (~2 s), and the
+    // requests before that all went to stable.
+    const counted = load.now();
 
     // Each track's request rate is its own backend's: their ratio is the split the load saw (50 %), which a
     // matcher taking in the other track's series (stable = all, or canary = 0) cannot give.
@@ -103,7 +105,9 @@ describe('canary analysis from the Gateway (Traefik) series', function () {
       60_000,
       1000,
     );
-    assert.ok(Math.abs(canaryShare(load.counts(counted)).share - 50) <= 10, 'the load saw the same split');
+    await sleep(Math.max(0, 15_000 - (load.now() - counted))); // enough requests for a share (~300)
+    const seen = canaryShare(load.counts(counted));
+    assert.ok(Math.abs(seen.share - 50) <= 10, `the load saw the same split (${seen.share.toFixed(1)} % of ${seen.n})`);
 
     const result = await analyseCanary(metrics(), state.spec!.analysis, target, new Date());
     assert.equal(result.verdict, 'pass', result.summary);
